@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * `dockflare-agent [run]` runs the agent from environment variables alone. Later verbs (review, chaos,
+ * healthcheck) hang off the same dispatcher.
+ */
+import { describeVariables } from '../lib/config.js';
+import { EXIT } from '../lib/exit-codes.js';
+import { agentVersion } from '../lib/version.js';
+import { runAgent } from '../supervisor/main.js';
+
+const USAGE = `usage: dockflare-agent [run | config | version | help]
+  run       run the agent (default); configured by environment variables
+  config    list the environment variables with their defaults
+  version   print the agent version
+`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const verb = argv[0] ?? 'run';
+  const write = (line: string): void => { process.stdout.write(line); };
+  switch (verb) {
+    case 'run':
+      await runAgent({ env: process.env, stdout: write, stderr: (l) => { process.stderr.write(l); }, exit: (code) => process.exit(code) });
+      return;
+    case 'config':
+      for (const v of describeVariables()) write(`${v.env}=${v.sensitive ? '<secret>' : String(v.default)}\n    ${v.doc}\n`);
+      return;
+    case 'version':
+    case '--version':
+      write(`${agentVersion()}\n`);
+      return;
+    case 'help':
+    case '--help':
+    case '-h':
+      write(USAGE);
+      return;
+    default:
+      process.stderr.write(`dockflare-agent: unknown verb '${verb}'\n${USAGE}`);
+      process.exit(EXIT.usage);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`dockflare-agent: fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT.crash);
+});

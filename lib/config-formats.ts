@@ -1,0 +1,105 @@
+/**
+ * Strict convict formats. Convict's built-in `nat`/`int` use parseInt, which accepts "30s" as 30; an operator's
+ * typo must instead stop the agent with a line naming the variable. Each validator reads its bounds from the
+ * schema node (`min`, `max`), so one format serves every interval.
+ */
+import convict from 'convict';
+import { sanitizeImageRef } from './image-ref.js';
+
+interface Bounded { min?: number; max?: number }
+
+function numberIn(value: unknown, node: Bounded, integer: boolean): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(integer ? 'must be a whole number' : 'must be a number');
+  if (integer && !Number.isInteger(value)) throw new Error('must be a whole number');
+  if (node.min !== undefined && value < node.min) throw new Error(`must be at least ${node.min}`);
+  if (node.max !== undefined && value > node.max) throw new Error(`must be at most ${node.max}`);
+}
+
+const strictNumber = (pattern: RegExp) => (raw: string): number => (pattern.test(raw.trim()) ? Number(raw.trim()) : Number.NaN);
+
+export const LOG_LEVEL_ALIASES: Readonly<Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = {
+  trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error', fatal: 'fatal',
+  // Python logging names, so an .env written for the original agent keeps working.
+  warning: 'warn', critical: 'fatal',
+};
+
+let registered = false;
+
+export function registerFormats(): void {
+  if (registered) return;
+  registered = true;
+  convict.addFormats({
+    'strict-int': {
+      coerce: strictNumber(/^[+-]?\d+$/),
+      validate: (v: unknown, node: object) => { numberIn(v, node, true); },
+    },
+    'strict-number': {
+      coerce: strictNumber(/^[+-]?(\d+(\.\d*)?|\.\d+)$/),
+      validate: (v: unknown, node: object) => { numberIn(v, node, false); },
+    },
+    'strict-boolean': {
+      coerce: (raw: string) => {
+        const v = raw.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(v)) return true;
+        if (['false', '0', 'no', 'off'].includes(v)) return false;
+        return raw;
+      },
+      validate: (v: unknown) => { if (typeof v !== 'boolean') throw new Error('must be true or false'); },
+    },
+    'required-string': {
+      validate: (v: unknown) => { if (typeof v !== 'string' || v.trim() === '') throw new Error('is required'); },
+    },
+    'master-url': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || v.trim() === '') throw new Error('is required');
+        let url: URL;
+        try { url = new URL(v.trim()); } catch { throw new Error('is not a valid URL'); }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must start with http:// or https://');
+        if (url.search !== '' || url.hash !== '') throw new Error('must not contain a query or fragment');
+      },
+    },
+    'docker-host': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|tcp:\/\/[^/:]+:\d+\/?|https?:\/\/[^/:]+:\d+\/?)$/.test(v.trim())) {
+          throw new Error('must be unix:///path/to/docker.sock or tcp://host:port');
+        }
+      },
+    },
+    'image-ref': {
+      coerce: (raw: string) => sanitizeImageRef(raw) ?? raw,
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || sanitizeImageRef(v) !== v) {
+          throw new Error('is not a valid image reference (expected repo[:tag] or repo@sha256:<64 hex>)');
+        }
+      },
+    },
+    'network-name': {
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/.test(v)) throw new Error('is not a valid Docker network name');
+      },
+    },
+    'log-level': {
+      coerce: (raw: string) => LOG_LEVEL_ALIASES[raw.trim().toLowerCase()] ?? raw,
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !Object.values(LOG_LEVEL_ALIASES).includes(v as never)) {
+          throw new Error('must be one of trace, debug, info, warn, error, fatal (any case)');
+        }
+      },
+    },
+    'time-zone': {
+      validate: (v: unknown) => {
+        if (v === '') return;
+        try { new Intl.DateTimeFormat('en', { timeZone: String(v) }); } catch { throw new Error('is not a known time zone'); }
+      },
+    },
+    'absolute-path': {
+      validate: (v: unknown) => { if (typeof v !== 'string' || !v.startsWith('/')) throw new Error('must be an absolute path'); },
+    },
+    'optional-absolute-path': {
+      validate: (v: unknown) => { if (typeof v !== 'string' || (v !== '' && !v.startsWith('/'))) throw new Error('must be an absolute path'); },
+    },
+    'optional-string': {
+      validate: (v: unknown) => { if (typeof v !== 'string') throw new Error('must be a string'); },
+    },
+  });
+}

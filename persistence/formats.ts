@@ -1,0 +1,60 @@
+/**
+ * The on-disk formats of the original agent (protocol.md §8.1), decoded with a schema and written byte for byte
+ * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
+ */
+import { z } from 'zod';
+
+export const AGENT_ID_FILE = 'agent_id.txt';
+export const TUNNEL_STATE_FILE = 'tunnel_state.json';
+
+export const DesiredState = z.enum(['unknown', 'running', 'stopped']);
+export type DesiredState = z.infer<typeof DesiredState>;
+
+export const TunnelStateSchema = z.object({
+  token: z.string().nullable().default(null),
+  id: z.string().nullable().default(null),
+  name: z.string().nullable().default(null),
+  desired_state: DesiredState.default('unknown'),
+});
+export type TunnelState = z.infer<typeof TunnelStateSchema>;
+
+export const EMPTY_TUNNEL_STATE: TunnelState = Object.freeze({ token: null, id: null, name: null, desired_state: 'unknown' });
+
+/** `json.dump` defaults: `", "` and `": "` separators, non-ASCII escaped as \uXXXX (ensure_ascii). */
+export function pythonJson(obj: Readonly<Record<string, string | null>>): string {
+  const body = Object.entries(obj).map(([k, v]) => `${asciiJson(k)}: ${v === null ? 'null' : asciiJson(v)}`).join(', ');
+  return `{${body}}`;
+}
+
+function asciiJson(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export function encodeTunnelState(s: TunnelState): string {
+  return pythonJson({ token: s.token, id: s.id, name: s.name, desired_state: s.desired_state });
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export function decodeTunnelState(text: string): Decoded<TunnelState> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = TunnelStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid' };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+/** Ids are UUIDs in practice; anything printable without spaces up to 256 chars is accepted, as the master may. */
+export function decodeAgentId(text: string): Decoded<string | undefined> {
+  const id = text.trim();
+  if (id === '') return { ok: true, value: undefined };
+  if (id.length > 256 || !/^[\x21-\x7e]+$/.test(id)) return { ok: false, reason: 'not a printable single-token id' };
+  return { ok: true, value: id };
+}

@@ -1,0 +1,137 @@
+/**
+ * agent_id.txt and tunnel_state.json in the data directory. Reads never throw: a missing file gives defaults, a
+ * corrupt or unreadable one is moved aside as NAME.corrupt-<timestamp> with a warning. Writes are atomic, mode
+ * 0600; when the directory is not writable the agent keeps running on the in-memory value and says so loudly.
+ */
+import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { Redactor } from '../lib/redact.js';
+import { atomicWrite, removeStaleTempFiles } from './atomic-write.js';
+import {
+  AGENT_ID_FILE, decodeAgentId, decodeTunnelState, EMPTY_TUNNEL_STATE, encodeTunnelState, TUNNEL_STATE_FILE,
+  type Decoded, type TunnelState,
+} from './formats.js';
+
+/** The disk boundary as the actors see it. */
+export interface StateStore {
+  readonly writable: boolean;
+  loadAgentId(): Promise<string | undefined>;
+  saveAgentId(id: string): Promise<boolean>;
+  loadTunnelState(): Promise<TunnelState>;
+  saveTunnelState(state: TunnelState): Promise<boolean>;
+}
+
+export interface FileStateStoreDeps { dir: string; log: Logger; clock: Clock; redactor: Redactor }
+
+export class FileStateStore implements StateStore {
+  private isWritable = false;
+
+  private constructor(private readonly deps: FileStateStoreDeps) {}
+
+  /** Prepares the directory: creates it, clears torn writes, and probes that a write really succeeds. */
+  static async open(deps: FileStateStoreDeps): Promise<FileStateStore> {
+    const store = new FileStateStore(deps);
+    await store.prepare();
+    return store;
+  }
+
+  get writable(): boolean {
+    return this.isWritable;
+  }
+
+  async loadAgentId(): Promise<string | undefined> {
+    return this.load(AGENT_ID_FILE, decodeAgentId, undefined);
+  }
+
+  async saveAgentId(id: string): Promise<boolean> {
+    // The original writes the bare id, no trailing newline.
+    return this.save(AGENT_ID_FILE, id);
+  }
+
+  async loadTunnelState(): Promise<TunnelState> {
+    const state = await this.load(TUNNEL_STATE_FILE, decodeTunnelState, EMPTY_TUNNEL_STATE);
+    this.deps.redactor.addSecret(state.token);
+    return state;
+  }
+
+  async saveTunnelState(state: TunnelState): Promise<boolean> {
+    this.deps.redactor.addSecret(state.token);
+    return this.save(TUNNEL_STATE_FILE, encodeTunnelState(state));
+  }
+
+  private async prepare(): Promise<void> {
+    const { dir, log } = this.deps;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const removed = await removeStaleTempFiles(dir, [AGENT_ID_FILE, TUNNEL_STATE_FILE, '.write-probe']);
+      if (removed.length > 0) log.warn({ event: 'state_temp_removed', dir, files: removed }, 'removed temp files of an interrupted write');
+      await atomicWrite(path.join(dir, '.write-probe'), 'probe');
+      await rm(path.join(dir, '.write-probe'), { force: true });
+      this.isWritable = true;
+    } catch (err) {
+      this.isWritable = false;
+      log.error({
+        event: 'data_dir_not_writable', dir, uid: process.getuid?.(), gid: process.getgid?.(), err,
+      }, 'data directory is not writable: the agent id and tunnel state will NOT survive a restart; fix the owner or mode of the volume');
+    }
+  }
+
+  private async load<T>(name: string, decode: (text: string) => Decoded<T>, fallback: T): Promise<T> {
+    const file = path.join(this.deps.dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+      await this.moveAside(file, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return fallback;
+    }
+    const decoded = decode(text);
+    if (!decoded.ok) {
+      await this.moveAside(file, decoded.reason);
+      return fallback;
+    }
+    await this.tightenMode(file);
+    return decoded.value;
+  }
+
+  private async save(name: string, data: string): Promise<boolean> {
+    const file = path.join(this.deps.dir, name);
+    try {
+      await atomicWrite(file, data);
+      if (!this.isWritable) this.deps.log.info({ event: 'data_dir_writable', dir: this.deps.dir }, 'data directory is writable again');
+      this.isWritable = true;
+      return true;
+    } catch (err) {
+      this.isWritable = false;
+      this.deps.log.error({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory');
+      return false;
+    }
+  }
+
+  private async moveAside(file: string, reason: string): Promise<void> {
+    const stamp = new Date(this.deps.clock.now()).toISOString().replace(/[-:]/g, '').replace('.', '');
+    const target = `${file}.corrupt-${stamp}`;
+    try {
+      await rename(file, target);
+      this.deps.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'state file was corrupt; moved aside, starting from defaults');
+    } catch (err) {
+      this.deps.log.error({ event: 'state_file_corrupt', file, reason, err }, 'state file was corrupt and could not be moved aside; starting from defaults');
+    }
+  }
+
+  /** Files written by other tools may be world-readable; they hold secrets, so narrow them to 0600. */
+  private async tightenMode(file: string): Promise<void> {
+    try {
+      const st = await stat(file);
+      if ((st.mode & 0o077) !== 0) {
+        await chmod(file, 0o600);
+        this.deps.log.warn({ event: 'state_mode_tightened', file, was: (st.mode & 0o777).toString(8) }, 'state file was readable by others; set to 0600');
+      }
+    } catch {
+      // Best effort: a read-only volume keeps its mode, and the read itself succeeded.
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+
+interface Pending { at: number; seq: number; fn: () => void; cancelled: boolean }
+
+/**
+ * A clock that moves only when a test says so. Timers fire in due order (ties in creation order), and a timer
+ * scheduled by a firing timer within the advanced span fires in the same advance, as it would in real time.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private pending: Pending[] = [];
+
+  constructor(start = Date.UTC(2026, 0, 15, 9, 30, 0)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const entry: Pending = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.pending.push(entry);
+    return { cancel: () => { entry.cancelled = true; } };
+  }
+
+  /** Number of timers not yet fired or cancelled. */
+  get activeTimers(): number {
+    return this.pending.filter((p) => !p.cancelled).length;
+  }
+
+  /** The due time of the next live timer, if any. */
+  nextDue(): number | undefined {
+    const live = this.pending.filter((p) => !p.cancelled).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    return live[0]?.at;
+  }
+
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const live = this.pending.filter((p) => !p.cancelled && p.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = live[0];
+      if (!next) break;
+      this.pending = this.pending.filter((p) => p !== next);
+      this.current = Math.max(this.current, next.at);
+      next.fn();
+    }
+    this.pending = this.pending.filter((p) => !p.cancelled);
+    this.current = target;
+  }
+}

@@ -1,0 +1,65 @@
+import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
+import type { ActorDef } from '../../supervisor/child-spec.js';
+
+/** A test actor whose every reaction is visible from outside: what it saw, in order, per incarnation. */
+export type ProbeMsg =
+  | { readonly type: 'probe.record'; readonly value: string }
+  | { readonly type: 'probe.crash'; readonly why: string }
+  | { readonly type: 'probe.hang' }
+  | { readonly type: 'probe.get'; readonly replyTo: ActorRef<ProbeState> }
+  | { readonly type: 'probe.arm'; readonly delayMs: number; readonly value: string }
+  | { readonly type: 'probe.exit' };
+
+export interface ProbeState { readonly seen: readonly string[]; readonly gen: number }
+
+export interface ProbeJournal {
+  readonly seen: string[];
+  readonly inits: number[];
+  readonly releases: string[];
+  readonly shutdowns: string[];
+}
+
+export function newJournal(): ProbeJournal {
+  return { seen: [], inits: [], releases: [], shutdowns: [] };
+}
+
+export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?: () => boolean } = {}): ActorDef<ProbeState, ProbeMsg> {
+  return {
+    init(ctx) {
+      journal.inits.push(ctx.gen);
+      if (opts.failInit?.()) throw new Error(`${name} init failed`);
+      return { seen: [], gen: ctx.gen };
+    },
+    handlers: {
+      'probe.record'(state, msg) {
+        journal.seen.push(`${name}:${msg.value}`);
+        return { ...state, seen: [...state.seen, msg.value] };
+      },
+      'probe.crash'(_state, msg) {
+        throw new Error(msg.why);
+      },
+      'probe.hang'(state, _msg, ctx) {
+        // Never settles on its own; only the abort of the incarnation ends it.
+        return new Promise<ProbeState>((resolve) => { ctx.signal.addEventListener('abort', () => { resolve(state); }); });
+      },
+      'probe.get'(state, msg) {
+        tell(msg.replyTo, state);
+        return state;
+      },
+      'probe.arm'(state, msg, ctx) {
+        ctx.timers.once(`arm:${msg.value}`, msg.delayMs, { type: 'probe.record', value: msg.value });
+        return state;
+      },
+      'probe.exit'(state, _msg, ctx) {
+        ctx.stopSelf();
+        return state;
+      },
+    },
+    shutdown(_state, ctx) {
+      journal.shutdowns.push(`${name}@${ctx.gen}`);
+    },
+    release(_state, ctx) {
+      journal.releases.push(`${name}@${ctx.gen}`);
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { tell } from '../../../supervisor/actor-ref.js';
+import { drain } from '../../helpers/log-sink.js';
+import { crash, startProbeTree, type Harness } from '../../helpers/tree-harness.js';
+
+
+describe('supervisor/supervisor', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+
+  it('one_for_one: a crash restarts only that child; its sibling keeps its generation and state', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} } });
+    await h.started('b', 1);
+    tell(h.cells.b!, { type: 'probe.record', value: 'kept' });
+    crash(h, 'a');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'a');
+    h.clock.advance(100);
+    await h.started('a', 2);
+    const b = await h.get('b');
+    expect(b.gen).to.equal(1);
+    expect(b.seen).to.deep.equal(['kept']);
+    expect(h.cells.b!.restartsTotal).to.equal(0);
+    expect(h.cells.a!.restartsTotal).to.equal(1);
+  });
+
+  it('restarts not before minMs, exactly at minMs without jitter, then doubling', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 10 });
+    await h.started('a', 1);
+    for (const [gen, delay] of [[2, 100], [3, 200], [4, 400]] as const) {
+      crash(h, 'a');
+      const rec = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === gen - 1);
+      expect(rec.delayMs).to.equal(delay);
+      h.clock.advance(delay - 1);
+      await drain();
+      expect(h.cells.a!.gen, `gen ${gen} must wait the full ${delay} ms`).to.equal(gen - 1);
+      h.clock.advance(1);
+      await h.started('a', gen);
+    }
+  });
+
+  it('applies jitter as (1 + random * randomFactor) and caps at maxMs', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { backoff: { minMs: 100, maxMs: 300, randomFactor: 0.2 } } }, intensity: 10 });
+    await h.started('a', 1);
+    const delays: unknown[] = [];
+    for (let gen = 2; gen <= 4; gen++) {
+      crash(h, 'a');
+      const rec = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === gen - 1);
+      delays.push(rec.delayMs);
+      h.clock.advance(Number(rec.delayMs));
+      await h.started('a', gen);
+    }
+    // random() is 0.5 in the harness: factor 1.1; the third delay hits the 300 ms cap before jitter.
+    expect(delays).to.deep.equal([110, 220, 330]);
+  });
+
+  it('resets the backoff after resetAfterMs of good behaviour', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 10, periodMs: 1000 });
+    await h.started('a', 1);
+    crash(h, 'a');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === 1);
+    h.clock.advance(100);
+    await h.started('a', 2);
+    crash(h, 'a');
+    const second = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === 2);
+    expect(second.delayMs).to.equal(200);
+    h.clock.advance(200);
+    await h.started('a', 3);
+    h.clock.advance(10_000);
+    crash(h, 'a');
+    const third = await h.sink.waitForCount((r) => r.event === 'restart_scheduled', 3);
+    expect(third[2]!.delayMs).to.equal(100);
+  });
+
+  it('escalates on intensity+1 restarts within the period: children stopped, intensity_exceeded, fatal hook', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 2, periodMs: 5000 });
+    await h.started('b', 1);
+    for (let gen = 2; gen <= 3; gen++) {
+      crash(h, 'a');
+      await h.sink.waitForCount((r) => r.event === 'restart_scheduled', gen - 1);
+      h.clock.advance(1000);
+      await h.started('a', gen);
+    }
+    crash(h, 'a');
+    const rec = await h.sink.waitFor((r) => r.event === 'intensity_exceeded');
+    expect(rec).to.include({ supervisor: 'root', restartsInWindow: 3, intensity: 2, periodMs: 5000, lastOffender: 'a' });
+    expect(rec.level).to.equal(60);
+    await h.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'root');
+    expect(h.fatal).to.have.length(1);
+    expect(h.fatal[0]!.name).to.equal('IntensityExceededError');
+    await drain();
+    expect(h.journal.releases).to.include.members(['a@3', 'b@1']);
+  });
+
+  it('does not escalate when the same crashes are spaced beyond the period', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { backoff: { resetAfterMs: 100_000 } } }, intensity: 2, periodMs: 5000 });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 5; gen++) {
+      crash(h, 'a');
+      await h.sink.waitForCount((r) => r.event === 'restart_scheduled', gen - 1);
+      h.clock.advance(5000);
+      await h.started('a', gen);
+    }
+    expect(h.sink.events('intensity_exceeded')).to.be.empty;
+    expect(h.fatal).to.be.empty;
+  });
+
+  it('rest_for_one: restarts the crashed child and the ones started after it, not those before', async () => {
+    h = startProbeTree({ strategy: 'rest_for_one', probes: { first: {}, middle: {}, last: {} } });
+    await h.started('last', 1);
+    crash(h, 'middle');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled');
+    expect(h.cells.last!.status).to.equal('backing_off');
+    h.clock.advance(100);
+    await h.started('middle', 2);
+    await h.started('last', 2);
+    expect(h.cells.first!.gen).to.equal(1);
+    expect(h.journal.releases).to.include('last@1');
+    expect(h.journal.releases).not.to.include('first@1');
+  });
+
+  it('one_for_all: restarts every child', async () => {
+    h = startProbeTree({ strategy: 'one_for_all', probes: { a: {}, b: {}, c: {} } });
+    await h.started('c', 1);
+    crash(h, 'b');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled');
+    h.clock.advance(100);
+    await Promise.all(['a', 'b', 'c'].map((n) => h!.started(n, 2)));
+    expect(h.journal.releases).to.include.members(['a@1', 'b@1', 'c@1']);
+  });
+
+  it('does not restart a temporary child, and marks it failed', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { t: { restart: 'temporary' }, p: {} } });
+    await h.started('p', 1);
+    crash(h, 't');
+    await h.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 't');
+    h.clock.advance(60_000);
+    await drain();
+    expect(h.cells.t!.status).to.equal('failed');
+    expect(h.cells.t!.gen).to.equal(1);
+    expect(h.sink.events('restart_scheduled')).to.be.empty;
+  });
+
+  it('restarts a transient child after a crash but not after a normal exit', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { t: { restart: 'transient' } } });
+    await h.started('t', 1);
+    crash(h, 't');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled');
+    h.clock.advance(100);
+    await h.started('t', 2);
+    tell(h.cells.t!, { type: 'probe.exit' });
+    await h.sink.waitFor((r) => r.event === 'actor_stopped' && r.child === 't' && r.cause === 'normal');
+    expect(h.cells.t!.status).to.equal('stopped');
+    h.clock.advance(60_000);
+    await drain();
+    expect(h.cells.t!.gen).to.equal(2);
+  });
+});

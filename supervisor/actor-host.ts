@@ -1,0 +1,219 @@
+/**
+ * Runs one incarnation of an ActorDef as a nact actor. This file and supervisor.ts are the only ones that know
+ * nact exists. Everything nact does not give us per incarnation lives here: the crash path to the supervisor,
+ * the handler watchdog, pipe-to-self, timers and an abort signal that die with the incarnation, and handing the
+ * unprocessed mailbox back to the cell so that a restart loses nothing but the message that crashed.
+ */
+import { dispatch, spawn, stop, type Ref } from 'nact';
+import type { Logger } from '../lib/logger.js';
+import type { ActorCell, Incarnation } from './actor-ref.js';
+import type { ActorContext, ActorDef, Message, RuntimeSettings } from './child-spec.js';
+import { Timers } from './timers.js';
+
+export class HandlerTimeoutError extends Error {
+  override readonly name = 'HandlerTimeoutError';
+  constructor(readonly msgType: string, readonly timeoutMs: number) {
+    super(`handler for ${msgType} did not settle within ${timeoutMs} ms`);
+  }
+}
+
+export class InjectedCrash extends Error {
+  override readonly name = 'InjectedCrash';
+}
+
+type Envelope<M> =
+  | { readonly k: 'init' }
+  | { readonly k: 'msg'; readonly msg: M }
+  | { readonly k: 'shutdown'; readonly done: () => void }
+  | { readonly k: 'crash'; readonly reason: Error }
+  | { readonly k: 'exit' };
+
+type HostState<S> = { ready: false } | { ready: true; s: S };
+
+export interface HostHooks {
+  onCrash(reason: Error, msgType: string | undefined): void;
+  onExit(): void;
+}
+
+export interface RunningIncarnation<M> extends Incarnation<M> {
+  readonly nactRef: Ref<unknown>;
+  /** Resolves once nact has stopped the actor and its release hook ran. */
+  readonly terminated: Promise<void>;
+  /** Runs the actor's shutdown hook through its mailbox; kills it if that takes longer than `timeoutMs`. */
+  shutdown(timeoutMs: number): Promise<'ok' | 'timeout'>;
+  /** Stops at once, without the shutdown hook (a sibling restart under one_for_all/rest_for_one). */
+  kill(): void;
+  /** Makes the actor crash on its next turn, through the real crash path (chaos). */
+  injectCrash(reason: Error): void;
+}
+
+export interface StartOptions<S, M extends Message> {
+  parent: Ref<unknown>;
+  cell: ActorCell<M>;
+  def: ActorDef<S, M>;
+  gen: number;
+  log: Logger;
+  runtime: RuntimeSettings;
+  hooks: HostHooks;
+}
+
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>): RunningIncarnation<M> {
+  const { cell, def, gen, log, runtime, hooks } = opts;
+  const abort = new AbortController();
+  let alive = true;
+  let resolveTerminated: () => void = () => undefined;
+  const terminated = new Promise<void>((resolve) => { resolveTerminated = resolve; });
+  // Assigned once below; every closure that reads it runs only after the spawn.
+  let nactRef: Ref<Envelope<M>> | undefined = undefined;
+
+  const post = (env: Envelope<M>): void => {
+    if (alive && nactRef) dispatch(nactRef, env);
+  };
+  const timers = new Timers<M>(runtime.clock, (msg) => { post({ k: 'msg', msg }); });
+
+  /** Ends this incarnation's side of things; idempotent. Returns false when it had already ended. */
+  const end = (): boolean => {
+    if (!alive) return false;
+    alive = false;
+    timers.close();
+    abort.abort(new Error(`actor ${cell.id} gen ${gen} stopped`));
+    cell.unbind(gen);
+    return true;
+  };
+
+  const ctx: ActorContext<M> = {
+    self: cell,
+    name: cell.id,
+    gen,
+    log,
+    clock: runtime.clock,
+    signal: abort.signal,
+    timers,
+    pipe<T>(work: Promise<T>, onOk: (value: T) => M, onErr?: (err: unknown) => M): void {
+      work.then(
+        (value) => {
+          try { post({ k: 'msg', msg: onOk(value) }); } catch (err) { post({ k: 'crash', reason: asError(err) }); }
+        },
+        (err: unknown) => {
+          if (!onErr) { post({ k: 'crash', reason: asError(err) }); return; }
+          try { post({ k: 'msg', msg: onErr(err) }); } catch (mapErr) { post({ k: 'crash', reason: asError(mapErr) }); }
+        },
+      );
+    },
+    stopSelf(): void { post({ k: 'exit' }); },
+    get runtimeHandle(): unknown { return nactRef; },
+  };
+
+  const watched = async <T>(value: T | Promise<T>, what: string): Promise<T> => {
+    if (!isThenable(value)) return value;
+    // If the watchdog wins, the handler's own late failure must not become an unhandled rejection.
+    value.then(undefined, (err: unknown) => { if (!alive) log.debug({ err, msgType: what }, 'late failure of an abandoned handler'); });
+    let handle: { cancel: () => void } | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      handle = runtime.clock.setTimeout(() => { reject(new HandlerTimeoutError(what, runtime.handlerTimeoutMs)); }, runtime.handlerTimeoutMs);
+    });
+    try {
+      return await Promise.race([value, timeout]);
+    } finally {
+      handle?.cancel();
+    }
+  };
+
+  const behaviour = async (state: HostState<S>, env: Envelope<M>): Promise<HostState<S>> => {
+    switch (env.k) {
+      case 'init':
+        return { ready: true, s: await watched(def.init(ctx), '$init') };
+      case 'msg': {
+        if (!state.ready) throw new Error(`${env.msg.type} arrived before init`);
+        // The mapped Handlers type guarantees handlers[T] accepts the message whose type is T.
+        const handler = def.handlers[env.msg.type as M['type']] as (s: S, m: M, c: ActorContext<M>) => S | Promise<S>;
+        const next = await watched(handler(state.s, env.msg, ctx), env.msg.type);
+        cell.processed++;
+        return { ready: true, s: next };
+      }
+      case 'shutdown':
+        try {
+          if (state.ready && def.shutdown) await def.shutdown(state.s, ctx);
+        } catch (err) {
+          log.error({ err }, 'shutdown hook failed');
+        }
+        if (end() && nactRef) stop(nactRef);
+        env.done();
+        return state;
+      case 'crash':
+        throw env.reason;
+      case 'exit':
+        if (end() && nactRef) stop(nactRef);
+        hooks.onExit();
+        return state;
+    }
+  };
+
+  const onCrash = (env: Envelope<M> | undefined, err: Error | undefined): void => {
+    if (!end()) return;
+    const reason = asError(err);
+    const msgType = env?.k === 'msg' ? env.msg.type : env?.k === 'init' ? '$init' : env?.k === 'crash' ? '$crash' : undefined;
+    log.error({ event: 'actor_crashed', actor: cell.id, gen, msgType, err: reason }, 'actor crashed');
+    hooks.onCrash(reason, msgType);
+  };
+
+  const afterStop = (state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {
+    try {
+      def.release?.(state?.ready ? state.s : undefined, ctx);
+    } catch (err) {
+      log.error({ err }, 'release hook failed');
+    }
+    const leftover: M[] = [];
+    for (const item of nctx.mailbox) {
+      const env = (item as { message?: Envelope<M> }).message;
+      if (env?.k === 'msg') leftover.push(env.msg);
+      else if (env?.k === 'shutdown') env.done();
+    }
+    cell.requeue(leftover);
+    resolveTerminated();
+  };
+
+  const initialState: HostState<S> = { ready: false };
+  nactRef = spawn(opts.parent, behaviour, cell.id, {
+    initialState,
+    // nact must never see a throwing onCrash (it would end the process): the hook only records and stops.
+    onCrash: (msg, err, nctx) => {
+      try { onCrash(msg, err); } catch { /* logging failed; stopping is still right */ }
+      return nctx.stop;
+    },
+    afterStop: (state, nctx) => { afterStop(state, nctx); },
+  });
+  dispatch(nactRef, { k: 'init' });
+
+  const self: RunningIncarnation<M> = {
+    gen,
+    nactRef,
+    terminated,
+    deliver(msg: M): void { post({ k: 'msg', msg }); },
+    shutdown(timeoutMs: number): Promise<'ok' | 'timeout'> {
+      if (!alive) return terminated.then(() => 'ok' as const);
+      return new Promise((resolve) => {
+        const timer = runtime.clock.setTimeout(() => {
+          log.warn({ event: 'shutdown_timeout', actor: cell.id, gen, timeoutMs }, 'actor did not shut down in time; stopping it');
+          self.kill();
+          resolve('timeout');
+        }, timeoutMs);
+        post({ k: 'shutdown', done: () => { timer.cancel(); resolve('ok'); } });
+      });
+    },
+    kill(): void {
+      if (end() && nactRef) stop(nactRef);
+    },
+    injectCrash(reason: Error): void { post({ k: 'crash', reason }); },
+  };
+  return self;
+}
+
+export function asError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  return new Error(typeof err === 'string' ? err : `non-error thrown: ${String(err)}`);
+}

@@ -1,0 +1,78 @@
+/**
+ * What an actor is (ActorDef: init, a handler table, optional shutdown and release) and how its supervisor treats
+ * it (ChildSpec: restart type, backoff, shutdown timeout). Handlers are a mapped type over the message union, so a
+ * message type without a handler does not compile.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { ActorCell, ActorRef } from './actor-ref.js';
+import type { BackoffPolicy } from './backoff.js';
+import type { IntensityLimit } from './intensity.js';
+import type { Timers } from './timers.js';
+
+export interface Message { readonly type: string }
+
+export interface ActorContext<M extends Message> {
+  /** The actor's stable address: replies sent here reach whichever incarnation runs then. */
+  readonly self: ActorRef<M>;
+  readonly name: string;
+  readonly gen: number;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Aborted when this incarnation stops; pass it to every fetch, stream and Docker call. */
+  readonly signal: AbortSignal;
+  readonly timers: Timers<M>;
+  /**
+   * Pipe to self: the outcome of `work` comes back as a message to this incarnation. Without `onErr`, a rejection
+   * crashes the actor through its mailbox, where the supervisor sees it (a floating rejection would end the process).
+   */
+  pipe<T>(work: Promise<T>, onOk: (value: T) => M, onErr?: (err: unknown) => M): void;
+  /** Ends this actor normally (a `permanent` child is still restarted). */
+  stopSelf(): void;
+  /** Opaque runtime handle of this incarnation; only supervisors use it, to place their children under it. */
+  readonly runtimeHandle: unknown;
+}
+
+export type Handler<S, M extends Message, K extends M['type']> =
+  (state: S, msg: Extract<M, { type: K }>, ctx: ActorContext<M>) => S | Promise<S>;
+
+export type Handlers<S, M extends Message> = { readonly [K in M['type']]: Handler<S, M, K> };
+
+export interface ActorDef<S, M extends Message> {
+  /** Start-up work; runs as the first message of each incarnation, so its failure is an ordinary crash. */
+  init(ctx: ActorContext<M>): S | Promise<S>;
+  handlers: Handlers<S, M>;
+  /** Graceful process shutdown (SIGTERM), bounded by the child's shutdown timeout. */
+  shutdown?(state: S, ctx: ActorContext<M>): void | Promise<void>;
+  /** Always runs when an incarnation ends (crash, kill, shutdown): close streams and sockets here. */
+  release?(state: S | undefined, ctx: ActorContext<M>): void;
+}
+
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+export type Strategy = 'one_for_one' | 'rest_for_one' | 'one_for_all';
+
+export interface RuntimeSettings {
+  clock: Clock;
+  handlerTimeoutMs: number;
+  random: () => number;
+}
+
+export interface ChildSpec<S = unknown, M extends Message = Message> {
+  readonly cell: ActorCell<M>;
+  readonly def: ActorDef<S, M>;
+  readonly restart: RestartType;
+  readonly backoff: BackoffPolicy;
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface SupervisorOptions {
+  readonly strategy: Strategy;
+  readonly limit: IntensityLimit;
+}
+
+/** Erases the state type so specs of different actors sit in one list. */
+export type AnyChildSpec = ChildSpec<never> | ChildSpec;
+
+export function childSpec<S, M extends Message>(spec: ChildSpec<S, M>): ChildSpec {
+  return spec as unknown as ChildSpec;
+}

@@ -1,0 +1,52 @@
+/**
+ * One health snapshot for heartbeats, /health and the `health` log event (design.md §3): per actor its status,
+ * generation, uptime, restarts, current backoff, last crash and message counts.
+ */
+import type { ActorStatus, CellView } from './actor-ref.js';
+
+export interface ActorHealth {
+  status: ActorStatus;
+  gen: number;
+  uptimeMs: number | null;
+  restartsTotal: number;
+  restartsInWindow: number;
+  backoffMs: number | null;
+  restartInMs: number | null;
+  lastCrash: { at: string; reason: string; msgType: string | null } | null;
+  processed: number;
+  dropped: number;
+  stashed: number;
+}
+
+export interface HealthSnapshot {
+  at: string;
+  uptimeMs: number;
+  actors: Record<string, ActorHealth>;
+}
+
+export function actorHealth(cell: CellView, now: number): ActorHealth {
+  const running = cell.status === 'running' && cell.startedAt !== undefined;
+  return {
+    status: cell.status,
+    gen: cell.gen,
+    uptimeMs: running && cell.startedAt !== undefined ? now - cell.startedAt : null,
+    restartsTotal: cell.restartsTotal,
+    restartsInWindow: cell.crashTimes.filter((t) => t > now - cell.windowMs).length,
+    backoffMs: cell.backoffMs,
+    restartInMs: cell.restartAt === null ? null : Math.max(0, cell.restartAt - now),
+    lastCrash: cell.lastCrash
+      ? { at: new Date(cell.lastCrash.at).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }
+      : null,
+    processed: cell.processed,
+    dropped: cell.dropped,
+    stashed: cell.stashed,
+  };
+}
+
+export function healthSnapshot(cells: readonly CellView[], now: number, startedAt: number): HealthSnapshot {
+  return {
+    at: new Date(now).toISOString(),
+    uptimeMs: now - startedAt,
+    actors: Object.fromEntries(cells.map((c) => [c.id, actorHealth(c, now)])),
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * A supervisor is itself an actor (so it has a crash path to its own parent) whose state is its children.
+ * It restarts crashed children with exponential backoff, applies its strategy to their siblings, and gives up
+ * when restarts exceed its intensity, by stopping its children and crashing itself (escalation).
+ */
+import type { Ref } from 'nact';
+import type { Logger } from '../lib/logger.js';
+import { childDown, childExit, restartDue, type SupervisorMsg } from '../messages/supervisor.js';
+import { tell } from './actor-ref.js';
+import { startIncarnation, InjectedCrash, type RunningIncarnation } from './actor-host.js';
+import { backoffDelay, nextAttempt } from './backoff.js';
+import type { ActorContext, ActorDef, ChildSpec, Message, RuntimeSettings, SupervisorOptions } from './child-spec.js';
+import { IntensityWindow } from './intensity.js';
+
+export class IntensityExceededError extends Error {
+  override readonly name = 'IntensityExceededError';
+  constructor(readonly supervisor: string, readonly restartsInWindow: number, readonly lastOffender: string) {
+    super(`supervisor ${supervisor}: ${restartsInWindow} restarts within its period (last: ${lastOffender})`);
+  }
+}
+
+interface ChildRecord {
+  readonly spec: ChildSpec;
+  inc: RunningIncarnation<Message> | undefined;
+  last: RunningIncarnation<Message> | undefined;
+  /** Backoff attempt of the next crash. */
+  attempt: number;
+}
+
+export interface SupervisorState {
+  readonly records: ChildRecord[];
+  readonly window: IntensityWindow;
+  stopping: boolean;
+}
+
+export interface SupervisorDeps extends SupervisorOptions {
+  readonly id: string;
+  readonly children: readonly ChildSpec[];
+  readonly runtime: RuntimeSettings;
+  /** Logger without actor fields; each child incarnation gets a child logger with `{actor, gen}`. */
+  readonly baseLog: Logger;
+}
+
+type Ctx = ActorContext<SupervisorMsg>;
+
+export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, SupervisorMsg> {
+  const { runtime, baseLog, id: name } = deps;
+  const now = (): number => runtime.clock.now();
+
+  const startChild = (rec: ChildRecord, ctx: Ctx, sinceCrashMs: number | undefined): void => {
+    const cell = rec.spec.cell;
+    const gen = ++cell.gen;
+    const inc = startIncarnation({
+      parent: ctx.runtimeHandle as Ref<unknown>,
+      cell,
+      def: rec.spec.def,
+      gen,
+      log: baseLog.child({ actor: cell.id, gen }),
+      runtime,
+      hooks: {
+        onCrash: (reason, msgType) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType)); },
+        onExit: () => { tell(ctx.self, childExit(cell.id, gen)); },
+      },
+    });
+    rec.inc = inc;
+    rec.last = inc;
+    if (gen > 1) cell.restartsTotal++;
+    cell.status = 'running';
+    cell.startedAt = now();
+    cell.backoffMs = null;
+    cell.restartAt = null;
+    cell.windowMs = deps.limit.periodMs;
+    cell.bind(inc);
+    for (const [cause, count] of cell.pendingDrops) {
+      baseLog.warn({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
+    }
+    cell.pendingDrops.clear();
+    baseLog.info({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
+  };
+
+  const stopChildNow = (rec: ChildRecord): void => {
+    rec.inc?.kill();
+    rec.inc = undefined;
+  };
+
+  /** The children a restart of `rec` takes along, in start order. */
+  const groupOf = (state: SupervisorState, rec: ChildRecord): ChildRecord[] => {
+    const index = state.records.indexOf(rec);
+    switch (deps.strategy) {
+      case 'one_for_one': return [rec];
+      case 'rest_for_one': return state.records.slice(index).filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc);
+      case 'one_for_all': return state.records.filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc);
+    }
+  };
+
+  const scheduleRestart = (state: SupervisorState, rec: ChildRecord, ctx: Ctx, crashed: boolean): SupervisorState => {
+    const cell = rec.spec.cell;
+    const t = now();
+    if (state.window.record(t)) {
+      const restartsInWindow = state.window.count(t);
+      baseLog.fatal({
+        event: 'intensity_exceeded', supervisor: name, restartsInWindow, intensity: deps.limit.intensity,
+        periodMs: deps.limit.periodMs, lastOffender: cell.id,
+      }, 'restart intensity exceeded; stopping children and escalating');
+      for (const r of [...state.records].reverse()) {
+        stopChildNow(r);
+        r.spec.cell.status = 'backing_off';
+      }
+      throw new IntensityExceededError(name, restartsInWindow, cell.id);
+    }
+    const group = groupOf(state, rec);
+    for (const r of [...group].reverse()) {
+      if (r === rec || !r.inc) continue;
+      stopChildNow(r);
+      r.spec.cell.status = 'backing_off';
+    }
+    const uptime = cell.startedAt === undefined ? 0 : t - cell.startedAt;
+    const attempt = nextAttempt(rec.attempt, uptime, rec.spec.backoff);
+    const delayMs = backoffDelay(attempt, rec.spec.backoff, runtime.random());
+    rec.attempt = attempt + 1;
+    cell.status = 'backing_off';
+    cell.backoffMs = delayMs;
+    cell.restartAt = t + delayMs;
+    baseLog.warn({
+      event: 'restart_scheduled', supervisor: name, child: cell.id, attempt: rec.attempt, delayMs, crashed,
+      restartsInWindow: state.window.count(t), intensity: deps.limit.intensity, periodMs: deps.limit.periodMs,
+      group: group.map((r) => r.spec.cell.id),
+    }, 'restart scheduled');
+    ctx.timers.once(`restart:${cell.id}`, delayMs, restartDue(group.map((r) => r.spec.cell.id)));
+    return state;
+  };
+
+  const find = (state: SupervisorState, id: string): ChildRecord | undefined => state.records.find((r) => r.spec.cell.id === id);
+
+  return {
+    init(ctx) {
+      const state: SupervisorState = {
+        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0 })),
+        window: new IntensityWindow(deps.limit),
+        stopping: false,
+      };
+      for (const rec of state.records) startChild(rec, ctx, undefined);
+      return state;
+    },
+
+    handlers: {
+      'supervisor.child-down'(state, msg, ctx) {
+        const rec = find(state, msg.id);
+        if (!rec || rec.inc?.gen !== msg.gen || state.stopping) return state;
+        const cell = rec.spec.cell;
+        const t = now();
+        rec.inc = undefined;
+        cell.lastCrash = { at: t, reason: `${msg.reason.name}: ${msg.reason.message}`, msgType: msg.msgType };
+        cell.crashTimes = [...cell.crashTimes.filter((c) => c > t - deps.limit.periodMs), t];
+        if (rec.spec.restart === 'temporary') {
+          cell.status = 'failed';
+          baseLog.warn({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'crash' }, 'temporary actor crashed; not restarted');
+          return state;
+        }
+        return scheduleRestart(state, rec, ctx, true);
+      },
+
+      'supervisor.child-exit'(state, msg, ctx) {
+        const rec = find(state, msg.id);
+        if (!rec || rec.inc?.gen !== msg.gen || state.stopping) return state;
+        rec.inc = undefined;
+        if (rec.spec.restart === 'permanent') return scheduleRestart(state, rec, ctx, false);
+        rec.spec.cell.status = 'stopped';
+        baseLog.info({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'normal' }, 'actor stopped');
+        return state;
+      },
+
+      async 'supervisor.restart-due'(state, msg, ctx) {
+        if (state.stopping) return state;
+        for (const rec of state.records) {
+          if (!msg.ids.includes(rec.spec.cell.id) || rec.inc || rec.spec.cell.status !== 'backing_off') continue;
+          // nact must have removed the old incarnation before a new one may take its name.
+          await rec.last?.terminated;
+          const crash = rec.spec.cell.lastCrash;
+          startChild(rec, ctx, crash ? now() - crash.at : undefined);
+        }
+        return state;
+      },
+
+      'supervisor.inject-crash'(state, msg) {
+        find(state, msg.id)?.inc?.injectCrash(new InjectedCrash(msg.reason));
+        return state;
+      },
+    },
+
+    async shutdown(state) {
+      state.stopping = true;
+      for (const rec of [...state.records].reverse()) {
+        const inc = rec.inc;
+        rec.inc = undefined;
+        const outcome = inc ? await inc.shutdown(rec.spec.shutdownTimeoutMs) : 'not_running';
+        rec.spec.cell.status = 'stopped';
+        baseLog.info({ event: 'actor_stopped', supervisor: name, child: rec.spec.cell.id, gen: rec.spec.cell.gen, cause: 'shutdown', outcome }, 'actor stopped');
+        rec.spec.cell.backoffMs = null;
+        rec.spec.cell.restartAt = null;
+      }
+    },
+
+    release(state) {
+      // Crash or kill of the supervisor itself: its children must not outlive it (nact would orphan them).
+      for (const rec of [...(state?.records ?? [])].reverse()) {
+        stopChildNow(rec);
+        if (!state?.stopping) rec.spec.cell.status = 'backing_off';
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Builds and runs a supervision tree on one nact system: cells first (so siblings can hold each other's stable
+ * refs before anyone starts), then the root supervisor, whose escalation is fatal for the process.
+ */
+import { start, stop as nactStop } from 'nact';
+import type { Logger } from '../lib/logger.js';
+import type { SupervisorMsg } from '../messages/supervisor.js';
+import { ActorCell, type CellView, type DropCause } from './actor-ref.js';
+import { startIncarnation, type RunningIncarnation } from './actor-host.js';
+import type { Message, RuntimeSettings } from './child-spec.js';
+import { healthSnapshot, type HealthSnapshot } from './health.js';
+import { supervisorDef, type SupervisorDeps } from './supervisor.js';
+
+/** Creates cells and remembers them all, in creation order, for health snapshots. */
+export class CellRegistry {
+  private readonly cells: CellView[] = [];
+
+  constructor(private readonly log: Logger, private readonly defaultCapacity: number) {}
+
+  create<M extends Message>(id: string, capacity = this.defaultCapacity): ActorCell<M> {
+    if (this.cells.some((c) => c.id === id)) throw new Error(`duplicate actor id ${id}`);
+    const cell = new ActorCell<M>(id, `agent/${id}`, capacity, (c, cause) => { this.onDrop(c, cause); });
+    this.cells.push(cell);
+    return cell;
+  }
+
+  all(): readonly CellView[] {
+    return this.cells;
+  }
+
+  /** Logs at the 1st, 10th, 100th … drop of an episode; the supervisor logs the remainder on restart. */
+  private onDrop(cell: CellView, cause: DropCause): void {
+    const pending = cell.pendingDrops.get(cause) ?? 0;
+    const total = cell.dropped;
+    if (pending === 1 || Number.isInteger(Math.log10(total))) {
+      this.log.warn({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: pending, cause }, 'messages dropped');
+      cell.pendingDrops.delete(cause);
+    }
+  }
+}
+
+export interface TreeOptions {
+  root: Omit<SupervisorDeps, 'runtime' | 'baseLog'>;
+  rootCell: ActorCell<SupervisorMsg>;
+  registry: CellRegistry;
+  runtime: RuntimeSettings;
+  log: Logger;
+  /** The root gave up (intensity exceeded) or crashed: the process must end (design.md: exit 70). */
+  onFatal: (reason: Error) => void;
+}
+
+export interface RunningTree {
+  health(): HealthSnapshot;
+  /** Graceful shutdown in reverse start order; resolves 'timeout' if the budget ran out and the rest was killed. */
+  shutdown(budgetMs: number): Promise<'ok' | 'timeout'>;
+}
+
+export function startTree(opts: TreeOptions): RunningTree {
+  const { runtime, log, rootCell, registry } = opts;
+  const startedAt = runtime.clock.now();
+  const system = start();
+  let fatal = false;
+  const def = supervisorDef({ ...opts.root, runtime, baseLog: log });
+  const rootGen = ++rootCell.gen;
+  const root: RunningIncarnation<SupervisorMsg> = startIncarnation({
+    parent: system,
+    cell: rootCell,
+    def,
+    gen: rootGen,
+    log: log.child({ actor: rootCell.id, gen: rootGen }),
+    runtime,
+    hooks: {
+      onCrash: (reason) => {
+        fatal = true;
+        rootCell.status = 'failed';
+        opts.onFatal(reason);
+      },
+      onExit: () => { rootCell.status = 'stopped'; },
+    },
+  });
+  rootCell.status = 'running';
+  rootCell.startedAt = startedAt;
+  rootCell.bind(root);
+  log.info({ event: 'actor_started', supervisor: null, child: rootCell.id, gen: rootGen, attempt: 0 }, 'actor started');
+
+  return {
+    health: () => healthSnapshot(registry.all(), runtime.clock.now(), startedAt),
+    async shutdown(budgetMs) {
+      if (fatal) {
+        nactStop(system);
+        return 'ok';
+      }
+      const result = await root.shutdown(budgetMs);
+      rootCell.status = 'stopped';
+      await root.terminated;
+      nactStop(system);
+      return result;
+    },
+  };
+}
