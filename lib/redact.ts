@@ -13,7 +13,8 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@"'\\]+@/gi, `$1${REDACTED}@`],
   [/(\bTUNNEL_TOKEN=)[^\s"',\\]+/g, `$1${REDACTED}`],
   [/((?:\\?")(?:token|tunnel_token|api_key|apiKey|secret|client_secret|password|authorization|cf-access-client-secret)(?:\\?")\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")/gi, `$1${REDACTED}$3`],
-  [/(--token[=\s]+)[^\s"',\\]+/g, `$1${REDACTED}`],
+  // `--token X`, `--token=X`, and the same as adjacent JSON array items: `"--token","X"`.
+  [/(--token(?:=|\s+|\\?",\s*\\?"))[^\s"',\\]+/g, `$1${REDACTED}`],
 ];
 
 export class Redactor {
