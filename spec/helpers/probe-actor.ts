@@ -8,7 +8,8 @@ export type ProbeMsg =
   | { readonly type: 'probe.hang' }
   | { readonly type: 'probe.get'; readonly replyTo: ActorRef<ProbeState> }
   | { readonly type: 'probe.arm'; readonly delayMs: number; readonly value: string }
-  | { readonly type: 'probe.exit' };
+  | { readonly type: 'probe.exit' }
+  | { readonly type: 'probe.pipe'; readonly work: Promise<string>; readonly mapError: boolean };
 
 export interface ProbeState { readonly seen: readonly string[]; readonly gen: number }
 
@@ -48,6 +49,11 @@ export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?:
       },
       'probe.arm'(state, msg, ctx) {
         ctx.timers.once(`arm:${msg.value}`, msg.delayMs, { type: 'probe.record', value: msg.value });
+        return state;
+      },
+      'probe.pipe'(state, msg, ctx) {
+        ctx.pipe(msg.work, (value) => ({ type: 'probe.record', value: `ok:${value}` }),
+          msg.mapError ? (err) => ({ type: 'probe.record', value: `err:${(err as Error).message}` }) : undefined);
         return state;
       },
       'probe.exit'(state, _msg, ctx) {
