@@ -1,4 +1,6 @@
 /** Registration's protocol: identity with the master (protocol.md §3) and the triggers to renew it (§3.4). */
+import type { RegisterReply } from '../lib/master/decoders.js';
+import type { MasterResult } from '../lib/master/result.js';
 import type { ActorRef } from '../supervisor/actor-ref.js';
 
 export interface Identity {
@@ -8,16 +10,20 @@ export interface Identity {
   readonly sessionId: string | null;
 }
 
-export type ReregisterCause = 'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence';
+export type ReregisterCause = 'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence' | 'events_not_found';
+
+/** What Registration tells the workers that speak to the master. */
+export interface IdentityChanged { readonly type: 'identity.changed'; readonly identity: Identity }
 
 export type RegistrationMsg =
   | { readonly type: 'registration.attempt' }
-  | { readonly type: 'registration.succeeded'; readonly identity: Identity }
-  | { readonly type: 'registration.failed'; readonly status: number | null; readonly code: string | null; readonly retryAfterMs: number | null }
-  | { readonly type: 'registration.required'; readonly cause: ReregisterCause; readonly sessionId: string | null }
-  | { readonly type: 'registration.get'; readonly replyTo: ActorRef<Identity | null> };
+  | { readonly type: 'registration.result'; readonly result: MasterResult<RegisterReply> }
+  /** `identity` is the one the sender used: a trigger about an older identity is stale and ignored. */
+  | { readonly type: 'registration.required'; readonly cause: ReregisterCause; readonly identity: Identity }
+  | { readonly type: 'registration.get'; readonly replyTo: ActorRef<IdentityChanged> };
 
 export const registrationAttempt = (): RegistrationMsg => ({ type: 'registration.attempt' });
-export const registrationRequired = (cause: ReregisterCause, sessionId: string | null): RegistrationMsg =>
-  ({ type: 'registration.required', cause, sessionId });
-export const registrationGet = (replyTo: ActorRef<Identity | null>): RegistrationMsg => ({ type: 'registration.get', replyTo });
+export const registrationRequired = (cause: ReregisterCause, identity: Identity): RegistrationMsg =>
+  ({ type: 'registration.required', cause, identity });
+export const registrationGet = (replyTo: ActorRef<IdentityChanged>): RegistrationMsg => ({ type: 'registration.get', replyTo });
+export const identityChanged = (identity: Identity): IdentityChanged => ({ type: 'identity.changed', identity });

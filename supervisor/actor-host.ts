@@ -26,13 +26,14 @@ type Envelope<M> =
   | { readonly k: 'msg'; readonly msg: M }
   | { readonly k: 'shutdown'; readonly done: () => void }
   | { readonly k: 'crash'; readonly reason: Error }
-  | { readonly k: 'exit' };
+  | { readonly k: 'exit'; readonly restart: string | null };
 
 type HostState<S> = { ready: false } | { ready: true; s: S };
 
 export interface HostHooks {
   onCrash(reason: Error, msgType: string | undefined): void;
-  onExit(): void;
+  /** `restart` is the reason of a requested restart, null for a plain normal exit. */
+  onExit(restart: string | null): void;
 }
 
 export interface RunningIncarnation<M> extends Incarnation<M> {
@@ -104,7 +105,8 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
         },
       );
     },
-    stopSelf(): void { post({ k: 'exit' }); },
+    stopSelf(): void { post({ k: 'exit', restart: null }); },
+    restartSelf(reason: string): void { post({ k: 'exit', restart: reason }); },
     get runtimeHandle(): unknown { return nactRef; },
   };
 
@@ -148,7 +150,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
         throw env.reason;
       case 'exit':
         if (end() && nactRef) stop(nactRef);
-        hooks.onExit();
+        hooks.onExit(env.restart);
         return state;
     }
   };

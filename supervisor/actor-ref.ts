@@ -144,3 +144,8 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
     this.onDrop(this, cause);
   }
 }
+
+/** A ref that converts what it receives and passes it on: a reply of type A arrives at `target` as a B. */
+export function adaptRef<A, B>(target: ActorRef<B>, convert: (a: A) => NoInfer<B>): ActorRef<A> {
+  return callbackRef<A>(`${target.path}/$adapter`, (a) => { tell(target, convert(a)); });
+}

@@ -1,49 +1,112 @@
 /**
  * The agent's supervision tree (design.md §1):
  *
- *   root      rest_for_one   (registration, then workers: a new identity restarts the workers with it)
- *   └ workers one_for_one    (tunnel-keeper first, then event-watcher, command-poller, reporter)
+ *   root      rest_for_one   registration, workers   (a new identity restarts the workers with it)
+ *   └ workers one_for_one    tunnel-keeper, event-watcher, command-poller, reporter
  *
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
- * The five actors are added here as they land (issues: master side, Docker side); until then the tree runs
- * its supervisors only.
  */
+import { commandPollerDef } from '../actors/command-poller.js';
+import { registrationDef } from '../actors/registration.js';
+import { reporterDef } from '../actors/reporter.js';
 import type { AgentConfig } from '../lib/config.js';
+import type { DockerPort } from '../lib/docker/port.js';
 import type { Logger } from '../lib/logger.js';
+import type { MasterClient } from '../lib/master/client.js';
+import type { CommandPollerMsg } from '../messages/commands.js';
+import type { RegistrationMsg } from '../messages/registration.js';
+import type { ReporterMsg } from '../messages/reporter.js';
 import type { SupervisorMsg } from '../messages/supervisor.js';
+import type { TunnelKeeperMsg } from '../messages/tunnel.js';
+import type { Outbox } from '../persistence/outbox.js';
+import type { StateStore } from '../persistence/state-files.js';
 import type { ActorCell } from './actor-ref.js';
 import { childSpec, type ChildSpec, type RuntimeSettings } from './child-spec.js';
+import type { StatusBoard } from './status-board.js';
 import { supervisorDef } from './supervisor.js';
 import { CellRegistry, type TreeOptions } from './tree.js';
 
 /** Backoff of the workers supervisor itself when the root restarts it. */
 const WORKERS_BACKOFF = { minMs: 1000, maxMs: 30_000 };
+/** Re-registration triggers closer together than this are not acted on. */
+const MIN_REREGISTER_INTERVAL_MS = 5000;
+/** Grace for an actor's own shutdown work (the tunnel keeper's is the long one). */
+const ACTOR_SHUTDOWN_MS = 2000;
+
+export interface AgentTreeDeps {
+  config: AgentConfig;
+  runtime: RuntimeSettings;
+  log: Logger;
+  client: MasterClient;
+  docker: DockerPort;
+  store: StateStore;
+  outbox: Outbox;
+  board: StatusBoard;
+  version: string;
+  healthSummary: () => Record<string, unknown> | undefined;
+}
 
 export interface AgentTree {
   registry: CellRegistry;
   rootCell: ActorCell<SupervisorMsg>;
   root: TreeOptions['root'];
+  cells: {
+    registration: ActorCell<RegistrationMsg>;
+    tunnelKeeper: ActorCell<TunnelKeeperMsg>;
+    commandPoller: ActorCell<CommandPollerMsg>;
+    reporter: ActorCell<ReporterMsg>;
+  };
 }
 
-export function buildAgentTree(config: AgentConfig, runtime: RuntimeSettings, log: Logger): AgentTree {
+export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
+  const { config, runtime, log } = deps;
   const sup = config.supervision;
   const registry = new CellRegistry(log, sup.stashCapacity);
   const rootCell = registry.create<SupervisorMsg>('root');
+  const registration = registry.create<RegistrationMsg>('registration');
   const workersCell = registry.create<SupervisorMsg>('workers');
+  const tunnelKeeper = registry.create<TunnelKeeperMsg>('tunnel-keeper');
+  const commandPoller = registry.create<CommandPollerMsg>('command-poller');
+  const reporter = registry.create<ReporterMsg>('reporter');
+  const random = runtime.random;
 
-  const workerChildren: ChildSpec[] = [];
+  const workerChildren: ChildSpec[] = [
+    childSpec({
+      cell: commandPoller,
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, random }),
+      restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
+    childSpec({
+      cell: reporter,
+      def: reporterDef({
+        client: deps.client, docker: deps.docker, outbox: deps.outbox, registration, board: deps.board, healthSummary: deps.healthSummary,
+        reportIntervalMs: config.intervals.reportMs, retryCapMs: 60_000, random,
+      }),
+      restart: 'permanent', backoff: sup.backoff.reporter, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
+  ];
   const workers = childSpec({
     cell: workersCell,
     def: supervisorDef({ id: 'workers', strategy: 'one_for_one', limit: sup.workers, children: workerChildren, runtime, baseLog: log }),
     restart: 'permanent',
     backoff: { ...WORKERS_BACKOFF, randomFactor: sup.backoff['tunnel-keeper'].randomFactor, resetAfterMs: sup.backoff['tunnel-keeper'].resetAfterMs },
-    // The workers get the whole budget: they are the ones with real cleanup (the tunnel container).
-    shutdownTimeoutMs: sup.shutdownBudgetMs,
+    // The workers get what is left of the budget: they hold the real cleanup (the tunnel container).
+    shutdownTimeoutMs: sup.shutdownBudgetMs - 500,
+  });
+  const registrationSpec = childSpec({
+    cell: registration,
+    def: registrationDef({
+      client: deps.client, store: deps.store, board: deps.board, displayName: config.agent.displayName, version: deps.version,
+      retryCapMs: config.intervals.registerRetryMs, minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
+      subscribers: [commandPoller, reporter], random,
+    }),
+    restart: 'permanent', backoff: sup.backoff.registration, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
   });
 
   return {
     registry,
     rootCell,
-    root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [workers] },
+    root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
+    cells: { registration, tunnelKeeper, commandPoller, reporter },
   };
 }

@@ -29,6 +29,11 @@ export interface ActorContext<M extends Message> {
   pipe<T>(work: Promise<T>, onOk: (value: T) => M, onErr?: (err: unknown) => M): void;
   /** Ends this actor normally (a `permanent` child is still restarted). */
   stopSelf(): void;
+  /**
+   * Asks the supervisor for a deliberate restart of this actor and, by its strategy, of its dependants (a new
+   * identity with the master restarts the workers). Not a crash: it does not count toward the intensity limit.
+   */
+  restartSelf(reason: string): void;
   /** Opaque runtime handle of this incarnation; only supervisors use it, to place their children under it. */
   readonly runtimeHandle: unknown;
 }

@@ -50,3 +50,19 @@ export function healthSnapshot(cells: readonly CellView[], now: number, startedA
     actors: Object.fromEntries(cells.map((c) => [c.id, actorHealth(c, now)])),
   };
 }
+
+/**
+ * The heartbeat's `health` field: the same snapshot, compact, well under the 2 KiB protocol.md §5.3 asks for.
+ * Per actor: [status, gen, restarts total, restarts in window, backoff ms or 0].
+ */
+export function compactHealth(snapshot: HealthSnapshot, facts: { masterLastSuccessAt: number | null; outboxQueued: number; outboxDropped: number }, now: number): Record<string, unknown> {
+  const actors: Record<string, [string, number, number, number, number]> = {};
+  for (const [name, a] of Object.entries(snapshot.actors)) actors[name] = [a.status, a.gen, a.restartsTotal, a.restartsInWindow, a.backoffMs ?? 0];
+  return {
+    v: 1,
+    uptime_s: Math.round(snapshot.uptimeMs / 1000),
+    actors,
+    master_contact_age_s: facts.masterLastSuccessAt === null ? null : Math.round((now - facts.masterLastSuccessAt) / 1000),
+    outbox: [facts.outboxQueued, facts.outboxDropped],
+  };
+}

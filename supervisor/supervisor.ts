@@ -59,7 +59,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       runtime,
       hooks: {
         onCrash: (reason, msgType) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType)); },
-        onExit: () => { tell(ctx.self, childExit(cell.id, gen)); },
+        onExit: (restart) => { tell(ctx.self, childExit(cell.id, gen, restart)); },
       },
     });
     rec.inc = inc;
@@ -93,10 +93,11 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     }
   };
 
-  const scheduleRestart = (state: SupervisorState, rec: ChildRecord, ctx: Ctx, crashed: boolean): SupervisorState => {
+  const scheduleRestart = (state: SupervisorState, rec: ChildRecord, ctx: Ctx, cause: 'crash' | 'exit' | 'requested'): SupervisorState => {
     const cell = rec.spec.cell;
     const t = now();
-    if (state.window.record(t)) {
+    // A requested restart is the actor's own decision, rate-limited by the actor itself: it is not a failure.
+    if (cause !== 'requested' && state.window.record(t)) {
       const restartsInWindow = state.window.count(t);
       baseLog.fatal({
         event: 'intensity_exceeded', supervisor: name, restartsInWindow, intensity: deps.limit.intensity,
@@ -115,14 +116,14 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       r.spec.cell.status = 'backing_off';
     }
     const uptime = cell.startedAt === undefined ? 0 : t - cell.startedAt;
-    const attempt = nextAttempt(rec.attempt, uptime, rec.spec.backoff);
+    const attempt = cause === 'requested' ? 0 : nextAttempt(rec.attempt, uptime, rec.spec.backoff);
     const delayMs = backoffDelay(attempt, rec.spec.backoff, runtime.random());
-    rec.attempt = attempt + 1;
+    rec.attempt = cause === 'requested' ? rec.attempt : attempt + 1;
     cell.status = 'backing_off';
     cell.backoffMs = delayMs;
     cell.restartAt = t + delayMs;
     baseLog.warn({
-      event: 'restart_scheduled', supervisor: name, child: cell.id, attempt: rec.attempt, delayMs, crashed,
+      event: 'restart_scheduled', supervisor: name, child: cell.id, attempt: rec.attempt, delayMs, cause,
       restartsInWindow: state.window.count(t), intensity: deps.limit.intensity, periodMs: deps.limit.periodMs,
       group: group.map((r) => r.spec.cell.id),
     }, 'restart scheduled');
@@ -157,14 +158,18 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
           baseLog.warn({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'crash' }, 'temporary actor crashed; not restarted');
           return state;
         }
-        return scheduleRestart(state, rec, ctx, true);
+        return scheduleRestart(state, rec, ctx, 'crash');
       },
 
       'supervisor.child-exit'(state, msg, ctx) {
         const rec = find(state, msg.id);
         if (!rec || rec.inc?.gen !== msg.gen || state.stopping) return state;
         rec.inc = undefined;
-        if (rec.spec.restart === 'permanent') return scheduleRestart(state, rec, ctx, false);
+        if (msg.restart !== null && rec.spec.restart !== 'temporary') {
+          baseLog.info({ event: 'restart_requested', supervisor: name, child: msg.id, gen: msg.gen, reason: msg.restart }, 'restart requested by the actor');
+          return scheduleRestart(state, rec, ctx, 'requested');
+        }
+        if (rec.spec.restart === 'permanent') return scheduleRestart(state, rec, ctx, 'exit');
         rec.spec.cell.status = 'stopped';
         baseLog.info({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'normal' }, 'actor stopped');
         return state;

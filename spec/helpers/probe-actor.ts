@@ -9,6 +9,7 @@ export type ProbeMsg =
   | { readonly type: 'probe.get'; readonly replyTo: ActorRef<ProbeState> }
   | { readonly type: 'probe.arm'; readonly delayMs: number; readonly value: string }
   | { readonly type: 'probe.exit' }
+  | { readonly type: 'probe.restart' }
   | { readonly type: 'probe.pipe'; readonly work: Promise<string>; readonly mapError: boolean };
 
 export interface ProbeState { readonly seen: readonly string[]; readonly gen: number }
@@ -54,6 +55,10 @@ export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?:
       'probe.pipe'(state, msg, ctx) {
         ctx.pipe(msg.work, (value) => ({ type: 'probe.record', value: `ok:${value}` }),
           msg.mapError ? (err) => ({ type: 'probe.record', value: `err:${(err as Error).message}` }) : undefined);
+        return state;
+      },
+      'probe.restart'(state, _msg, ctx) {
+        ctx.restartSelf('test asked');
         return state;
       },
       'probe.exit'(state, _msg, ctx) {

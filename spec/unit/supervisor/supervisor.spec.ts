@@ -128,6 +128,23 @@ describe('supervisor/supervisor', () => {
     expect(h.journal.releases).to.include.members(['a@1', 'b@1', 'c@1']);
   });
 
+  it('restarts on request with its dependants, without counting toward the intensity limit', async () => {
+    h = startProbeTree({ strategy: 'rest_for_one', probes: { first: {}, registration: {}, worker: {} }, intensity: 0 });
+    await h.started('worker', 1);
+    for (let gen = 2; gen <= 4; gen++) {
+      tell(h.cells.registration!, { type: 'probe.restart' });
+      const rec = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === 0 && h!.sink.events('restart_scheduled').length === gen - 1);
+      expect(rec).to.include({ cause: 'requested', delayMs: 100 });
+      h.clock.advance(100);
+      await h.started('registration', gen);
+      await h.started('worker', gen);
+    }
+    expect(h.cells.first!.gen).to.equal(1);
+    expect(h.sink.events('restart_requested')).to.have.length(3);
+    expect(h.sink.events('intensity_exceeded')).to.be.empty;
+    expect(h.fatal).to.be.empty;
+  });
+
   it('does not restart a temporary child, and marks it failed', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { t: { restart: 'temporary' }, p: {} } });
     await h.started('p', 1);

@@ -1,0 +1,145 @@
+/**
+ * CommandPoller: fetches the master's command queue (protocol.md §4) every COMMAND_POLL_INTERVAL_SECONDS with
+ * jitter, backing off on failure. The master clears the queue when it answers, so commands are handed to the
+ * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
+ * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
+ */
+import type { Logger } from '../lib/logger.js';
+import type { MasterClient } from '../lib/master/client.js';
+import { decodeCommand } from '../lib/master/decoders.js';
+import { describeFailure, type MasterFailure } from '../lib/master/result.js';
+import { failureDelay, jittered } from '../lib/retry.js';
+import { pollerTick, type CommandPollerMsg, type MasterCommand } from '../messages/commands.js';
+import { registrationGet, registrationRequired, type Identity, type RegistrationMsg } from '../messages/registration.js';
+import { tunnelRestart, tunnelStart, tunnelStop, tunnelUpdateConfig, type TunnelKeeperMsg } from '../messages/tunnel.js';
+import { tell, type ActorRef } from '../supervisor/actor-ref.js';
+import type { ActorDef } from '../supervisor/child-spec.js';
+
+export interface CommandPollerDeps {
+  client: MasterClient;
+  registration: ActorRef<RegistrationMsg>;
+  tunnelKeeper: ActorRef<TunnelKeeperMsg>;
+  pollIntervalMs: number;
+  retryCapMs: number;
+  random: () => number;
+}
+
+export interface CommandPollerState {
+  identity: Identity | null;
+  failures: number;
+  lastFailureKind: MasterFailure['kind'] | null;
+  lastSuccessAt: number | null;
+  inFlight: boolean;
+}
+
+const FIRST_RETRY_MS = 1000;
+
+/** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
+export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<TunnelKeeperMsg>, log: Logger): { forwarded: number; rejected: number } {
+  let forwarded = 0;
+  let rejected = 0;
+  for (const [index, item] of raw.entries()) {
+    try {
+      const decoded = decodeCommand(item);
+      if (!decoded.ok) {
+        rejected++;
+        log.error({ event: 'command_rejected', index, reason: decoded.reason }, 'malformed command from the master; skipped');
+        continue;
+      }
+      if (forward(decoded.value, keeper, log)) forwarded++;
+    } catch (err) {
+      rejected++;
+      log.error({ event: 'command_rejected', index, err }, 'command could not be handled; skipped');
+    }
+  }
+  return { forwarded, rejected };
+}
+
+function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Logger): boolean {
+  switch (cmd.action) {
+    case 'start_tunnel':
+      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      tell(keeper, tunnelStart(cmd.assignment));
+      return true;
+    case 'restart_tunnel':
+      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      tell(keeper, tunnelRestart(cmd.assignment));
+      return true;
+    case 'stop_tunnel':
+      log.info({ event: 'command_received', action: cmd.action }, 'command received');
+      tell(keeper, tunnelStop());
+      return true;
+    case 'update_tunnel_config':
+      tell(keeper, tunnelUpdateConfig(cmd.ruleCount));
+      return true;
+    case 'decommission':
+      log.warn({ event: 'command_ignored', action: `${cmd.phase}_decommission`, commandId: cmd.commandId, operationId: cmd.operationId },
+        'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it');
+      return false;
+    case 'unknown':
+      log.warn({ event: 'command_ignored', action: cmd.name }, 'unknown command from the master; ignored');
+      return false;
+  }
+}
+
+export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPollerState, CommandPollerMsg> {
+  return {
+    init(ctx) {
+      tell(deps.registration, registrationGet(ctx.self));
+      ctx.timers.once('tick', 0, pollerTick());
+      return { identity: null, failures: 0, lastFailureKind: null, lastSuccessAt: null, inFlight: false };
+    },
+
+    handlers: {
+      'identity.changed'(state, msg, ctx) {
+        const first = state.identity === null;
+        if (first && !state.inFlight) ctx.timers.once('tick', 0, pollerTick());
+        return { ...state, identity: msg.identity };
+      },
+
+      'poller.tick'(state, _msg, ctx) {
+        if (state.inFlight) return state;
+        if (!state.identity) {
+          // Nothing to poll before registration; identity.changed starts the loop.
+          return state;
+        }
+        const agentId = state.identity.agentId;
+        // No ctx.signal here on purpose: an answered poll must reach the keeper even if this actor died meanwhile.
+        const work = deps.client.fetchCommands(agentId).then((result) => {
+          if (result.ok) {
+            if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
+            handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log);
+          }
+          return result;
+        });
+        ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
+        return { ...state, inFlight: true };
+      },
+
+      'poller.result'(state, msg, ctx) {
+        const next = { ...state, inFlight: false };
+        const identity = state.identity;
+        if (msg.result.ok) {
+          if (state.lastFailureKind !== null) ctx.log.info({ event: 'commands_recovered', failures: state.failures }, 'command polling recovered');
+          ctx.timers.once('tick', jittered(deps.pollIntervalMs, deps.random()), pollerTick());
+          return { ...next, failures: 0, lastFailureKind: null, lastSuccessAt: ctx.clock.now() };
+        }
+        const f = msg.result.failure;
+        const failures = state.failures + 1;
+        const fields = { event: 'commands_failed', failure: f.kind, failures, agentId: msg.agentId };
+        if (state.lastFailureKind === f.kind) ctx.log.debug(fields, describeFailure(f));
+        else if (f.kind === 'transient') ctx.log.warn(fields, `command poll failed: ${describeFailure(f)}`);
+        else ctx.log.error(fields, `command poll failed: ${describeFailure(f)}`);
+        if (identity && msg.agentId === identity.agentId) {
+          if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
+          if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));
+        }
+        const delay = f.kind === 'transient'
+          ? failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs)
+          : Math.max(jittered(deps.pollIntervalMs, deps.random()), failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random()));
+        ctx.timers.once('tick', delay, pollerTick());
+        return { ...next, failures, lastFailureKind: f.kind };
+      },
+    },
+  };
+}

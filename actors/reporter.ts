@@ -1,0 +1,228 @@
+/**
+ * Reporter: everything the agent tells the master (protocol.md §5). A heartbeat and a status report every
+ * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
+ * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
+ */
+import type { DockerPort } from '../lib/docker/port.js';
+import type { MasterClient } from '../lib/master/client.js';
+import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../lib/master/envelope.js';
+import { reactionTo } from '../lib/master/reaction.js';
+import { describeFailure } from '../lib/master/result.js';
+import { failureDelay, jittered } from '../lib/retry.js';
+import { registrationGet, registrationRequired, type Identity, type RegistrationMsg } from '../messages/registration.js';
+import { reporterPersist, reporterPump, reporterTick, type ReporterMsg } from '../messages/reporter.js';
+import type { Outbox } from '../persistence/outbox.js';
+import { tell, type ActorRef } from '../supervisor/actor-ref.js';
+import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
+import type { StatusBoard } from '../supervisor/status-board.js';
+
+export interface ReporterDeps {
+  client: MasterClient;
+  docker: DockerPort;
+  outbox: Outbox;
+  registration: ActorRef<RegistrationMsg>;
+  board: StatusBoard;
+  /** The compact health summary for heartbeats, or undefined when switched off. */
+  healthSummary: () => Record<string, unknown> | undefined;
+  reportIntervalMs: number;
+  retryCapMs: number;
+  random: () => number;
+}
+
+export interface ReporterState {
+  identity: Identity | null;
+  eventSeq: number;
+  reportSeq: number;
+  /** A failed report's number, reused by the next report (a 503 rolls the master's counter back). */
+  reportSeqRetry: number | null;
+  sending: boolean;
+  reporting: boolean;
+  reportAgain: boolean;
+  heartbeat: { seq: number | null } | null;
+  failures: number;
+  waitingForIdentity: boolean;
+  forceReport: boolean;
+}
+
+type Ctx = ActorContext<ReporterMsg>;
+const FIRST_RETRY_MS = 1000;
+const PERSIST_DELAY_MS = 250;
+
+export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg> {
+  const { outbox } = deps;
+  const publish = (): void => { deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped }); };
+  const persistSoon = (ctx: Ctx): void => { if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist()); };
+
+  const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
+    const identity = s.identity;
+    if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
+    const now = ctx.clock.now();
+    if (s.heartbeat) {
+      const seq = s.heartbeat.seq ?? s.eventSeq + 1;
+      const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
+      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: JSON.stringify(body).length }));
+      return { ...s, sending: true, heartbeat: { seq }, eventSeq: Math.max(s.eventSeq, seq) };
+    }
+    const head = outbox.head();
+    if (!head) return s;
+    let eventSeq = s.eventSeq;
+    const session = identity.sessionId ?? 'v1';
+    if (head.session !== session || head.seq === null) {
+      head.seq = ++eventSeq;
+      head.session = session;
+    }
+    const body = buildEventBody(identity, head.event, head.seq);
+    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: JSON.stringify(body).length }));
+    return { ...s, sending: true, eventSeq };
+  };
+
+  const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
+    if (!s.identity || s.waitingForIdentity) return s;
+    if (s.reporting) return { ...s, reportAgain: true };
+    ctx.pipe(deps.docker.listManagedContainers(ctx.signal),
+      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers } }),
+      (err) => ({ type: 'reporter.scanned', scan: { ok: false, reason: err instanceof Error ? err.message : String(err) } }));
+    return { ...s, reporting: true, reportAgain: false };
+  };
+
+  const needRegistration = (s: ReporterState, ctx: Ctx, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
+    if (s.identity) tell(deps.registration, registrationRequired(cause, s.identity));
+    return cause === 'registration_required' ? { ...s, waitingForIdentity: true } : s;
+  };
+
+  return {
+    init(ctx) {
+      tell(deps.registration, registrationGet(ctx.self));
+      ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
+      publish();
+      return {
+        identity: null, eventSeq: 0, reportSeq: 0, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
+        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false,
+      };
+    },
+
+    handlers: {
+      'identity.changed'(state, msg, ctx) {
+        const sameSession = state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
+        const next: ReporterState = sameSession ? { ...state, identity: msg.identity }
+          : { ...state, identity: msg.identity, eventSeq: 0, reportSeq: 0, reportSeqRetry: null, waitingForIdentity: false, heartbeat: state.heartbeat && { seq: null } };
+        // After every (re-)registration the master gets the full inventory at once, not at the next tick.
+        return pump(sameSession ? next : startReport(next, ctx), ctx);
+      },
+
+      'reporter.tick'(state, _msg, ctx) {
+        ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
+        const next = state.heartbeat ? state : { ...state, heartbeat: { seq: null } };
+        return pump(startReport(next, ctx), ctx);
+      },
+
+      'reporter.enqueue'(state, msg, ctx) {
+        const overflow = outbox.push(msg.event);
+        if (overflow > 0) {
+          ctx.log.warn({ event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity }, 'outbox full: oldest events dropped; a full status report will follow recovery');
+        }
+        publish();
+        if (state.sending || ctx.timers.has('retry')) persistSoon(ctx);
+        return pump(overflow > 0 ? { ...state, forceReport: true } : state, ctx);
+      },
+
+      'reporter.report-now'(state, _msg, ctx) {
+        return startReport(state, ctx);
+      },
+
+      'reporter.pump'(state, _msg, ctx) {
+        return pump(state, ctx);
+      },
+
+      async 'reporter.persist'(state) {
+        await outbox.persist();
+        return state;
+      },
+
+      'reporter.scanned'(state, msg, ctx) {
+        const identity = state.identity;
+        if (!identity) return { ...state, reporting: false };
+        if (!msg.scan.ok) ctx.log.warn({ event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
+        const seq = state.reportSeqRetry ?? state.reportSeq + 1;
+        const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
+        if (body === null) {
+          ctx.log.warn({ event: 'status_report_skipped', protocolVersion: 1 }, 'no status report from a failed scan: a v1 master would delete every rule not listed');
+          return { ...state, reporting: false };
+        }
+        const containers = msg.scan.ok ? msg.scan.containers.length : 0;
+        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: JSON.stringify(body).length, containers }));
+        return { ...state, reportSeq: Math.max(state.reportSeq, seq), reportSeqRetry: null };
+      },
+
+      'reporter.report-sent'(state, msg, ctx) {
+        let next: ReporterState = { ...state, reporting: false };
+        const reaction = reactionTo(msg.result);
+        switch (reaction.kind) {
+          case 'delivered':
+            ctx.log.debug({ event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate }, 'status report delivered');
+            next = { ...next, forceReport: false };
+            break;
+          case 'retry':
+            next = { ...next, reportSeqRetry: state.reportSeq };
+            ctx.log.debug({ event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'status report failed; the next one follows');
+            break;
+          case 'reregister_and_resend':
+            next = needRegistration(next, ctx, reaction.cause);
+            break;
+          case 'drop':
+            ctx.log[reaction.level]({ event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
+            if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
+            break;
+        }
+        return next.reportAgain ? startReport(next, ctx) : next;
+      },
+
+      async 'reporter.event-sent'(state, msg, ctx) {
+        let next: ReporterState = { ...state, sending: false };
+        // The head may have changed while the request was out (overflow dropped it): only touch our own entry.
+        const head = outbox.head();
+        const entry = msg.entryId !== null && head?.id === msg.entryId ? head : undefined;
+        const what = entry?.event.type ?? 'heartbeat';
+        const reaction = reactionTo(msg.result);
+        switch (reaction.kind) {
+          case 'delivered':
+            if (entry) outbox.remove(entry.id);
+            else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            if (next.failures > 0) ctx.log.info({ event: 'events_recovered', failures: next.failures, queued: outbox.size }, 'master reachable again; delivering queued events');
+            next = { ...next, failures: 0 };
+            if (entry) ctx.log.debug({ event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate }, 'event delivered');
+            if (state.forceReport && outbox.size === 0) next = startReport(next, ctx);
+            if (outbox.size === 0 || state.failures > 0) persistSoon(ctx);
+            break;
+          case 'retry': {
+            const failures = next.failures + 1;
+            if (entry) entry.attempts++;
+            const delay = failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), reaction.retryAfterMs);
+            const fields = { event: 'event_send_failed', type: what, failures, retryInMs: delay, queued: outbox.size, reason: msg.result.ok ? null : describeFailure(msg.result.failure) };
+            if (failures === 1) ctx.log.warn(fields, 'event not delivered; will retry'); else ctx.log.debug(fields, 'event not delivered; will retry');
+            ctx.timers.once('retry', delay, reporterPump());
+            persistSoon(ctx);
+            next = { ...next, failures };
+            break;
+          }
+          case 'reregister_and_resend':
+            await outbox.persist();
+            next = needRegistration(next, ctx, reaction.cause);
+            break;
+          case 'drop':
+            if (entry) { outbox.remove(entry.id); outbox.countDrop(); } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            ctx.log[reaction.level]({ event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
+            if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
+            persistSoon(ctx);
+            break;
+        }
+        publish();
+        return pump(next, ctx);
+      },
+    },
+
+    async shutdown() {
+      await outbox.persist();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The durable outbox of container and tunnel events (outbox.json in the data directory). Bounded: on overflow
+ * the oldest entry goes, counted, and the Reporter forces a full status report after recovery. Entries keep the
+ * sequence number and session they were first sent with, so a retry reuses its number (protocol.md §5.1).
+ * Writes are batched by the Reporter (after failures, and on shutdown): a crash can lose only events that the
+ * post-restart scan and status report re-derive anyway.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { OutboundEvent } from '../messages/reporter.js';
+import { atomicWrite } from './atomic-write.js';
+
+export const OUTBOX_FILE = 'outbox.json';
+
+export interface OutboxEntry {
+  readonly id: string;
+  readonly event: OutboundEvent;
+  seq: number | null;
+  session: string | null;
+  attempts: number;
+}
+
+const Container = z.object({ id: z.string(), name: z.string(), status: z.string(), labels: z.record(z.string(), z.string()) });
+const Event = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('container_start'), container: Container, timestamp: z.string() }),
+  z.object({ type: z.literal('container_stop'), container: Container, timestamp: z.string() }),
+  z.object({ type: z.literal('tunnel_status'), status: z.enum(['running', 'stopped']), name: z.string().nullable(), version: z.string().nullable(), timestamp: z.string() }),
+]);
+const FileSchema = z.object({
+  version: z.literal(1),
+  entries: z.array(z.object({ id: z.string(), event: Event, seq: z.number().int().nullable(), session: z.string().nullable(), attempts: z.number().int() })),
+  dropped: z.number().int().nonnegative(),
+});
+
+export class Outbox {
+  private entries: OutboxEntry[] = [];
+  private droppedTotal = 0;
+  private dirty = false;
+
+  private constructor(private readonly file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
+
+  /** `dir` null keeps the outbox in memory only (data directory not writable). */
+  static async open(dir: string | null, capacity: number, log: Logger, clock: Clock): Promise<Outbox> {
+    const box = new Outbox(dir === null ? null : path.join(dir, OUTBOX_FILE), capacity, log, clock);
+    await box.load();
+    return box;
+  }
+
+  get size(): number { return this.entries.length; }
+  get dropped(): number { return this.droppedTotal; }
+  head(): OutboxEntry | undefined { return this.entries[0]; }
+
+  /** Appends; returns how many old entries had to go to make room. */
+  push(event: OutboundEvent): number {
+    this.entries.push({ id: randomUUID(), event, seq: null, session: null, attempts: 0 });
+    let overflow = 0;
+    while (this.entries.length > this.capacity) {
+      this.entries.shift();
+      overflow++;
+    }
+    this.droppedTotal += overflow;
+    this.dirty = true;
+    return overflow;
+  }
+
+  /** Removes the head when it is the given entry (delivered or dropped). */
+  remove(id: string): boolean {
+    if (this.entries[0]?.id !== id) return false;
+    this.entries.shift();
+    this.dirty = true;
+    return true;
+  }
+
+  countDrop(): void {
+    this.droppedTotal++;
+  }
+
+  async persist(): Promise<void> {
+    if (!this.dirty || this.file === null) return;
+    const body = JSON.stringify({ version: 1, entries: this.entries, dropped: this.droppedTotal });
+    try {
+      await atomicWrite(this.file, body);
+      this.dirty = false;
+    } catch (err) {
+      this.log.error({ event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length }, 'could not persist the outbox; events stay in memory');
+    }
+  }
+
+  private async load(): Promise<void> {
+    if (this.file === null) return;
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ event: 'outbox_unreadable', file: this.file, err }, 'outbox unreadable; starting empty');
+      return;
+    }
+    let parsed;
+    try {
+      parsed = FileSchema.safeParse(JSON.parse(text));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      const target = `${this.file}.corrupt-${new Date(this.clock.now()).toISOString().replace(/[-:.]/g, '')}`;
+      await rename(this.file, target).catch(() => undefined);
+      this.log.warn({ event: 'state_file_corrupt', file: this.file, movedTo: target }, 'outbox file was corrupt; moved aside, starting empty');
+      return;
+    }
+    this.entries = parsed.data.entries.slice(-this.capacity);
+    this.droppedTotal = parsed.data.dropped;
+    if (this.entries.length > 0) this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'undelivered events from the last run will be sent');
+  }
+}

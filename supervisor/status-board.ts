@@ -1,0 +1,31 @@
+/**
+ * Facts actors publish for observability only (never for control): registration state, master contact, tunnel
+ * state. Heartbeats, /health and the `health` log record read them next to the supervision snapshot.
+ */
+export interface StatusFacts {
+  registration: { registered: boolean; agentId: string | null; protocolVersion: 1 | 2 | null; enrollment: string | null; lastError: string | null };
+  master: { url: string; lastSuccessAt: number | null };
+  tunnel: { desiredState: string; name: string | null; id: string | null; containerRunning: boolean; version: string | null };
+  outbox: { queued: number; dropped: number; delivered: number };
+}
+
+export class StatusBoard {
+  private facts: StatusFacts;
+
+  constructor(masterUrl: string) {
+    this.facts = {
+      registration: { registered: false, agentId: null, protocolVersion: null, enrollment: null, lastError: null },
+      master: { url: masterUrl, lastSuccessAt: null },
+      tunnel: { desiredState: 'unknown', name: null, id: null, containerRunning: false, version: null },
+      outbox: { queued: 0, dropped: 0, delivered: 0 },
+    };
+  }
+
+  publish<K extends keyof StatusFacts>(key: K, value: Partial<StatusFacts[K]>): void {
+    this.facts = { ...this.facts, [key]: { ...this.facts[key], ...value } };
+  }
+
+  read(): Readonly<StatusFacts> {
+    return this.facts;
+  }
+}
