@@ -15,9 +15,5 @@ export interface DockerEvent {
 }
 
 export type EventWatcherMsg =
-  | { readonly type: 'watcher.subscribe' }
-  | { readonly type: 'watcher.scanned'; readonly containers: readonly ContainerInfo[] }
   | { readonly type: 'watcher.event'; readonly event: DockerEvent }
   | { readonly type: 'watcher.stream-ended'; readonly reason: string };
-
-export const watcherSubscribe = (): EventWatcherMsg => ({ type: 'watcher.subscribe' });

@@ -1,20 +1,23 @@
 /**
  * TunnelKeeper's protocol: the one serialised owner of the cloudflared container (protocol.md §4.2), fed by the
- * CommandPoller, the EventWatcher (its container's Docker events) and its own check timer.
+ * CommandPoller, the EventWatcher (its container's Docker events), Registration and its own check timer.
  */
 import type { ActorRef } from '../supervisor/actor-ref.js';
+import type { IdentityChanged } from './registration.js';
 
 export interface TunnelAssignment { readonly tunnelId: string; readonly tunnelName: string; readonly token: string }
 
-export type TunnelView = {
+export interface TunnelView {
   readonly desiredState: 'unknown' | 'running' | 'stopped';
   readonly name: string | null;
   readonly id: string | null;
+  readonly containerId: string | null;
   readonly containerRunning: boolean;
   readonly version: string | null;
-};
+}
 
 export type TunnelKeeperMsg =
+  | IdentityChanged
   | { readonly type: 'tunnel.start'; readonly assignment: TunnelAssignment }
   | { readonly type: 'tunnel.restart'; readonly assignment: TunnelAssignment }
   | { readonly type: 'tunnel.stop' }

@@ -107,6 +107,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     },
     stopSelf(): void { post({ k: 'exit', restart: null }); },
     restartSelf(reason: string): void { post({ k: 'exit', restart: reason }); },
+    toSelf(msg: M): void { post({ k: 'msg', msg }); },
     get runtimeHandle(): unknown { return nactRef; },
   };
 

@@ -7,13 +7,16 @@
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
  */
 import { commandPollerDef } from '../actors/command-poller.js';
+import { eventWatcherDef, newWatcherMemory } from '../actors/event-watcher.js';
 import { registrationDef } from '../actors/registration.js';
 import { reporterDef } from '../actors/reporter.js';
+import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';
 import type { AgentConfig } from '../lib/config.js';
 import type { DockerPort } from '../lib/docker/port.js';
 import type { Logger } from '../lib/logger.js';
 import type { MasterClient } from '../lib/master/client.js';
 import type { CommandPollerMsg } from '../messages/commands.js';
+import type { EventWatcherMsg } from '../messages/docker.js';
 import type { RegistrationMsg } from '../messages/registration.js';
 import type { ReporterMsg } from '../messages/reporter.js';
 import type { SupervisorMsg } from '../messages/supervisor.js';
@@ -53,6 +56,7 @@ export interface AgentTree {
   cells: {
     registration: ActorCell<RegistrationMsg>;
     tunnelKeeper: ActorCell<TunnelKeeperMsg>;
+    eventWatcher: ActorCell<EventWatcherMsg>;
     commandPoller: ActorCell<CommandPollerMsg>;
     reporter: ActorCell<ReporterMsg>;
   };
@@ -66,11 +70,29 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const registration = registry.create<RegistrationMsg>('registration');
   const workersCell = registry.create<SupervisorMsg>('workers');
   const tunnelKeeper = registry.create<TunnelKeeperMsg>('tunnel-keeper');
+  const eventWatcher = registry.create<EventWatcherMsg>('event-watcher');
   const commandPoller = registry.create<CommandPollerMsg>('command-poller');
   const reporter = registry.create<ReporterMsg>('reporter');
   const random = runtime.random;
 
+  const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
   const workerChildren: ChildSpec[] = [
+    childSpec({
+      cell: tunnelKeeper,
+      def: tunnelKeeperDef({
+        docker: deps.docker, store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
+        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, removeOnShutdown: config.tunnel.removeOnShutdown,
+        stopTimeoutS: 10, shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), random,
+      }),
+      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: Math.max(1000, sup.shutdownBudgetMs - 1500),
+      // A first pull of the cloudflared image on a slow link legitimately takes minutes.
+      handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, 10 * 60_000),
+    }),
+    childSpec({
+      cell: eventWatcher,
+      def: eventWatcherDef({ docker: deps.docker, reporter, tunnelKeeper, memory: newWatcherMemory() }),
+      restart: 'permanent', backoff: sup.backoff['event-watcher'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
     childSpec({
       cell: commandPoller,
       def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, random }),
@@ -98,7 +120,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     def: registrationDef({
       client: deps.client, store: deps.store, board: deps.board, displayName: config.agent.displayName, version: deps.version,
       retryCapMs: config.intervals.registerRetryMs, minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
-      subscribers: [commandPoller, reporter], random,
+      subscribers: [tunnelKeeper, commandPoller, reporter], random,
     }),
     restart: 'permanent', backoff: sup.backoff.registration, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
   });
@@ -107,6 +129,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     registry,
     rootCell,
     root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
-    cells: { registration, tunnelKeeper, commandPoller, reporter },
+    cells: { registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
   };
 }

@@ -34,6 +34,8 @@ export interface ActorContext<M extends Message> {
    * identity with the master restarts the workers). Not a crash: it does not count toward the intensity limit.
    */
   restartSelf(reason: string): void;
+  /** Sends a message to this incarnation (stream callbacks); dropped once the incarnation has ended. */
+  toSelf(msg: M): void;
   /** Opaque runtime handle of this incarnation; only supervisors use it, to place their children under it. */
   readonly runtimeHandle: unknown;
 }
@@ -68,6 +70,8 @@ export interface ChildSpec<S = unknown, M extends Message = Message> {
   readonly restart: RestartType;
   readonly backoff: BackoffPolicy;
   readonly shutdownTimeoutMs: number;
+  /** Overrides the watchdog for an actor whose handlers legitimately run long (an image pull). */
+  readonly handlerTimeoutMs?: number;
 }
 
 export interface SupervisorOptions {

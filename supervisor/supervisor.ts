@@ -56,7 +56,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       def: rec.spec.def,
       gen,
       log: baseLog.child({ actor: cell.id, gen }),
-      runtime,
+      runtime: rec.spec.handlerTimeoutMs === undefined ? runtime : { ...runtime, handlerTimeoutMs: rec.spec.handlerTimeoutMs },
       hooks: {
         onCrash: (reason, msgType) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType)); },
         onExit: (restart) => { tell(ctx.self, childExit(cell.id, gen, restart)); },

@@ -1,11 +1,13 @@
 /**
  * DockerPort over dockerode. DOCKER_HOST may be a unix socket or tcp:// (the socket proxy of the compose file);
- * no API version is pinned, so engines from API 1.41 up to 1.52 all work.
+ * no API version is pinned, so engines from API 1.41 up to 1.52 all work. Errors become DockerErrors; 304 on
+ * stop and 404 on remove are success.
  */
 import Docker from 'dockerode';
-import type { ContainerInfo } from '../../messages/docker.js';
+import type { ContainerInfo, DockerEvent } from '../../messages/docker.js';
 import { filterLabels, isManaged } from '../labels.js';
-import type { DockerPort } from './port.js';
+import { DockerError, type ContainerState, type DockerPort, type EventHandlers, type EventSubscription, type TunnelContainerSpec } from './port.js';
+import { parseEventLine } from './events.js';
 
 export function dockerFromHost(host: string): Docker {
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
@@ -13,18 +15,173 @@ export function dockerFromHost(host: string): Docker {
   return new Docker({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http' });
 }
 
+function mapError(operation: string, err: unknown): DockerError {
+  const e = err as Error & { statusCode?: number; code?: string; json?: { message?: string } | null };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : null;
+  const message = e.json?.message ?? e.message;
+  if (status === 404) return new DockerError('not_found', operation, status, message, { cause: err });
+  if (status === 409) return new DockerError('conflict', operation, status, message, { cause: err });
+  if (status === null) return new DockerError('unavailable', operation, null, `${e.code ?? e.name}: ${message}`, { cause: err });
+  return new DockerError('failed', operation, status, message, { cause: err });
+}
+
+async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapError(operation, err);
+  }
+}
+
 export class DockerodePort implements DockerPort {
   constructor(private readonly docker: Docker) {}
 
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {
-    const list = await this.docker.listContainers({ all: false, ...(signal ? { abortSignal: signal } : {}) });
+    const list = await call('list containers', () => this.docker.listContainers({ all: false, ...(signal ? { abortSignal: signal } : {}) }));
     return list
       .filter((c) => isManaged(c.Labels))
-      .map((c) => ({
-        id: c.Id,
-        name: (c.Names[0] ?? '').replace(/^\//, ''),
-        status: c.State,
-        labels: filterLabels(c.Labels),
-      }));
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), status: c.State, labels: filterLabels(c.Labels) }));
   }
+
+  async inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null> {
+    try {
+      const info = await call('inspect container', () => this.docker.getContainer(idOrName).inspect(signal ? { abortSignal: signal } : {}));
+      return {
+        id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
+        restarting: info.State.Restarting, image: info.Config.Image, env: info.Config.Env, startedAt: info.State.StartedAt,
+        labels: info.Config.Labels,
+      };
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return null;
+      throw err;
+    }
+  }
+
+  async subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers): Promise<EventSubscription> {
+    const abort = new AbortController();
+    // Seconds as a float with a 1 ms safety margin: replaying a little too much is deduplicated by the watcher,
+    // starting a little too late would lose events.
+    const since = sinceNano === null ? undefined : (Number(sinceNano / 1_000_000n) - 1) / 1000;
+    const stream = await call('subscribe to events', () => this.docker.getEvents({
+      filters: { type: ['container'] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+    }));
+    let ended = false;
+    const end = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(reason);
+    };
+    let buffer = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line === '') continue;
+        const event: DockerEvent | null = parseEventLine(line);
+        if (event) handlers.onEvent(event);
+      }
+    });
+    // A stopped daemon ends the stream with an error ("aborted") and then close, never end.
+    stream.on('error', (err: Error) => { end(`error: ${err.message}`); });
+    stream.on('end', () => { end('ended'); });
+    stream.on('close', () => { end('closed'); });
+    return { close: () => { ended = true; abort.abort(); (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); } };
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await call('inspect image', () => this.docker.getImage(ref).inspect());
+      return true;
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return false;
+      throw err;
+    }
+  }
+
+  async pullImage(ref: string, onProgress: (status: string) => void): Promise<void> {
+    const stream = await call('pull image', () => this.docker.pull(ref));
+    await call('pull image', () => new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+        const failed = output.find((o) => typeof o.error === 'string');
+        if (err) reject(err);
+        else if (failed?.error) reject(new Error(failed.error));
+        else resolve();
+      }, (ev: { status?: string; id?: string }) => { if (ev.status) onProgress(ev.id ? `${ev.id}: ${ev.status}` : ev.status); });
+    }));
+  }
+
+  async networkExists(name: string): Promise<boolean> {
+    try {
+      await call('inspect network', () => this.docker.getNetwork(name).inspect());
+      return true;
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return false;
+      throw err;
+    }
+  }
+
+  async createNetwork(name: string): Promise<void> {
+    try {
+      await call('create network', () => this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true }));
+    } catch (err) {
+      // Someone else created it between our check and our create: that is what we wanted.
+      if (err instanceof DockerError && err.kind === 'conflict') return;
+      throw err;
+    }
+  }
+
+  async createAndStart(spec: TunnelContainerSpec): Promise<string> {
+    const container = await call('create container', () => this.docker.createContainer({
+      name: spec.name, Image: spec.image, Cmd: [...spec.cmd], Env: [...spec.env], Labels: { ...spec.labels },
+      HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: spec.network },
+    }));
+    await call('start container', () => container.start());
+    return container.id;
+  }
+
+  async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
+    const c = this.docker.getContainer(idOrName);
+    try {
+      await call('stop container', () => c.stop({ t: timeoutS }));
+    } catch (err) {
+      // 304: already stopped; 404: already gone. Both are where we wanted to be.
+      if (!(err instanceof DockerError) || (err.statusCode !== 304 && err.kind !== 'not_found')) throw err;
+    }
+    try {
+      await call('remove container', () => c.remove({ force: true }));
+    } catch (err) {
+      if (!(err instanceof DockerError) || err.kind !== 'not_found') {
+        // "removal already in progress" (409) also ends with the container gone.
+        if (!(err instanceof DockerError && err.kind === 'conflict')) throw err;
+      }
+    }
+  }
+
+  async execFirstLine(id: string, cmd: readonly string[]): Promise<string | null> {
+    const exec = await call('exec create', () => this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true }));
+    const stream = await call('exec start', () => exec.start({ hijack: true, stdin: false }));
+    const output = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => { resolve(demux(Buffer.concat(chunks))); });
+      stream.on('error', reject);
+    });
+    const line = output.split('\n').map((l) => l.trim()).find((l) => l !== '');
+    return line ?? null;
+  }
+}
+
+/** Docker's multiplexed stream format: frames of [stream, 0, 0, 0, size(u32 BE)] + payload. */
+function demux(buf: Buffer): string {
+  if (buf.length < 8 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return buf.toString('utf8');
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return out;
 }

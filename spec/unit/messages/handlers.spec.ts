@@ -13,8 +13,8 @@ const incomplete: Handlers<Noop, TunnelKeeperMsg> = { 'tunnel.start': noop };
 
 const complete: Handlers<Noop, TunnelKeeperMsg> = {
   'tunnel.start': noop, 'tunnel.restart': noop, 'tunnel.stop': noop, 'tunnel.update-config': noop,
-  'tunnel.check': noop, 'tunnel.container-event': noop,
-  'tunnel.get': (s, msg) => { tell(msg.replyTo, { desiredState: 'unknown', name: null, id: null, containerRunning: false, version: null }); return s; },
+  'tunnel.check': noop, 'tunnel.container-event': noop, 'identity.changed': noop,
+  'tunnel.get': (s, msg) => { tell(msg.replyTo, { desiredState: 'unknown', name: null, id: null, containerId: null, containerRunning: false, version: null }); return s; },
 };
 
 describe('messages: typed refs and handler tables', () => {

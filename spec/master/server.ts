@@ -1,0 +1,234 @@
+/**
+ * TestMaster: an in-process imitation of a DockFlare master's agent API (protocol.md, Appendix) on 127.0.0.1,
+ * speaking either v1 or v2. Every request is recorded, faults can be injected per endpoint, and the scenario hooks
+ * change state exactly as the admin routes do. It answers hostile input with 4xx and never throws out of a handler.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { MAX_TIMER_MS } from '../../lib/clock.js';
+import type { AcceptedEvent, AgentRecord, FaultRule, MasterMode, RecordedRequest, Reply, TestMasterOptions } from './types.js';
+import { handleAdmin } from './admin.js';
+import { handleCommands } from './commands.js';
+import { eventsV2 } from './events-v2.js';
+import { FaultList, faultOutgoing, jsonOutgoing, type AgentEndpoint, type Outgoing } from './faults.js';
+import { registerV1, eventsV1 } from './handlers-v1.js';
+import { registerV2 } from './handlers-v2.js';
+import { flattenHeaders, readBody, writeOutgoing, type BodyRead } from './http-io.js';
+import { RequestLog } from './recorder.js';
+import { methodNotAllowed, notFound, tooLarge, v2Error } from './replies.js';
+import { isRecord, parseJson, type RequestContext } from './request.js';
+import { routeOf, type Route } from './routes.js';
+import { MasterState } from './state.js';
+
+interface Settings {
+  masterKey: string;
+  maxRequestBytes: number;
+  maxContainers: number;
+}
+
+export class TestMaster {
+  readonly url: string;
+  readonly mode: MasterMode;
+  private readonly state: MasterState;
+  private readonly log = new RequestLog();
+  private readonly faults = new FaultList();
+  private readonly sockets = new Set<Socket>();
+  /** Cancels for slow replies still waiting; stop() fires them all. */
+  private readonly delays = new Set<() => void>();
+  private seq = 0;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(private readonly server: http.Server, port: number, mode: MasterMode, private readonly settings: Settings, enrollmentRequired: boolean) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.mode = mode;
+    this.state = new MasterState(enrollmentRequired);
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => { this.sockets.delete(socket); });
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // handle() catches its own errors; this is the last line of defence against an unhandled rejection.
+      this.handle(req, res).catch(() => { req.socket.destroy(); });
+    });
+    // Garbage that is not even HTTP: close the connection; the server itself must survive it.
+    server.on('clientError', (_err, socket: Socket) => { socket.destroy(); });
+  }
+
+  static async start(options: TestMasterOptions): Promise<TestMaster> {
+    if (options.mode !== 'v1' && options.mode !== 'v2') throw new Error(`test master: mode must be 'v1' or 'v2'`);
+    const server = http.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('test master: no TCP address');
+    return new TestMaster(server, address.port, options.mode, {
+      masterKey: options.masterKey ?? 'test-master-admin-key',
+      maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
+      maxContainers: options.maxContainers ?? 500,
+    }, options.enrollmentRequired ?? true);
+  }
+
+  /** Closes the listener and every socket and cancels slow replies (recorded with status 0). Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.log.requests;
+  }
+
+  waitFor(pred: (r: RecordedRequest) => boolean, timeoutMs?: number, what?: string): Promise<RecordedRequest> {
+    return this.log.waitForCount(pred, 1, timeoutMs, what).then((rs) => rs[0]!);
+  }
+
+  waitForCount(pred: (r: RecordedRequest) => boolean, count: number, timeoutMs?: number): Promise<RecordedRequest[]> {
+    return this.log.waitForCount(pred, count, timeoutMs);
+  }
+
+  acceptedEvents(agentId?: string): AcceptedEvent[] { return this.state.acceptedEvents(agentId); }
+  generateKey(owner?: string): string { return this.state.generateKey(owner); }
+  revokeKey(key: string): void { this.state.revokeKey(key); }
+  rollKey(agentId: string): string { return this.state.rollKey(agentId); }
+  enroll(agentId: string, tunnelName: string): { tunnelId: string; token: string } { return this.state.enroll(agentId, tunnelName); }
+  redeploy(agentId: string): void { this.state.redeploy(agentId); }
+  queueCommand(agentId: string, command: Record<string, unknown>): void { this.state.queueCommand(agentId, command); }
+  removeAgent(agentId: string): void { this.state.removeAgent(agentId); }
+  dropSession(agentId: string): void { this.state.dropSession(agentId); }
+  /** The live record (not a copy), so a scenario can also arrange state the API has no hook for. */
+  agent(agentId: string): AgentRecord | undefined { return this.state.records.get(agentId); }
+  agents(): AgentRecord[] { return [...this.state.records.values()]; }
+  addFault(rule: FaultRule): void { this.faults.add(rule); }
+  clearFaults(): void { this.faults.clear(); }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const seq = ++this.seq;
+    const at = Date.now();
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const route = routeOf(target);
+    const headers = flattenHeaders(req.headers);
+    let read: BodyRead = { text: '', bytes: 0, oversize: false };
+    const ctx: RequestContext = { headers, rawBody: '', parsed: { ok: false } };
+    const record = (status: number, response: unknown, reply?: Reply): void => {
+      this.log.add({
+        seq, at, method, path: target, endpoint: route.endpoint, agentId: reply?.agentId ?? route.agentId ?? proposedId(route, ctx),
+        headers, rawBody: read.text, body: ctx.parsed.ok ? ctx.parsed.value : undefined, status, response,
+      });
+    };
+    try {
+      read = await readBody(req, this.settings.maxRequestBytes);
+    } catch {
+      record(0, undefined);
+      return;
+    }
+    ctx.rawBody = read.text;
+    ctx.parsed = read.oversize ? { ok: false } : parseJson(read.text);
+
+    const endpoint = agentEndpoint(route);
+    const fault = endpoint === undefined ? undefined : this.faults.take(endpoint, eventTypeOf(ctx));
+    const respond = (reply: Reply): void => { this.send(res, jsonOutgoing(reply), reply, record); };
+    if (fault === undefined || endpoint === undefined) {
+      respond(this.dispatch(method, route, ctx, read.oversize));
+      return;
+    }
+    switch (fault.kind) {
+      case 'drop':
+        req.socket.destroy();
+        record(0, undefined);
+        return;
+      case 'drop-after-apply': {
+        const reply = this.dispatch(method, route, ctx, read.oversize);
+        req.socket.destroy();
+        record(0, reply.body, reply);
+        return;
+      }
+      case 'slow':
+        if (!(await this.delay(fault.delayMs))) {
+          req.socket.destroy();
+          record(0, undefined);
+          return;
+        }
+        respond(this.dispatch(method, route, ctx, read.oversize));
+        return;
+      case 'status':
+      case 'malformed':
+      case 'html':
+      case 'huge':
+      case 'wrong-types':
+        this.send(res, faultOutgoing(fault, endpoint), undefined, record);
+        return;
+    }
+  }
+
+  private send(res: ServerResponse, out: Outgoing, reply: Reply | undefined, record: (status: number, response: unknown, reply?: Reply) => void): void {
+    const delivered = writeOutgoing(res, out);
+    record(delivered ? out.status : 0, out.recorded, reply);
+  }
+
+  private dispatch(method: string, route: Route, ctx: RequestContext, oversize: boolean): Reply {
+    try {
+      if (route.method === null) return notFound();
+      if (method !== route.method) return methodNotAllowed(route.method);
+      if (oversize) return tooLarge(this.mode, `Request body exceeds ${this.settings.maxRequestBytes} bytes.`);
+      const agentId = route.agentId ?? '';
+      switch (route.endpoint) {
+        case 'register':
+          return this.mode === 'v2' ? registerV2(this.state, ctx) : registerV1(this.state, ctx);
+        case 'commands':
+          return handleCommands(this.state, this.mode, ctx, agentId);
+        case 'events':
+          return this.mode === 'v2' ? eventsV2(this.state, ctx, agentId, this.settings.maxContainers) : eventsV1(this.state, ctx, agentId);
+        case 'admin':
+          return route.action === undefined ? notFound() : handleAdmin(this.state, this.settings.masterKey, ctx, route.action, route.agentId);
+        case 'other':
+          return notFound();
+      }
+    } catch (err) {
+      // A bug in the test master must show up in the spec, not crash the process: the message lands in `response`.
+      return v2Error(500, 'processing_failed', `test master error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Resolves true after `ms`, or false at once if stop() cancels it first. */
+  private delay(ms: number): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const cancel = (): void => {
+        clearTimeout(timer);
+        this.delays.delete(cancel);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.delays.delete(cancel);
+        resolve(true);
+      }, Math.min(ms, MAX_TIMER_MS));
+      this.delays.add(cancel);
+    });
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const cancel of [...this.delays]) cancel();
+    const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve(); }); });
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+    this.log.close();
+  }
+}
+
+function agentEndpoint(route: Route): AgentEndpoint | undefined {
+  return route.endpoint === 'register' || route.endpoint === 'commands' || route.endpoint === 'events' ? route.endpoint : undefined;
+}
+
+function eventTypeOf(ctx: RequestContext): string | undefined {
+  return ctx.parsed.ok && isRecord(ctx.parsed.value) && typeof ctx.parsed.value.type === 'string' ? ctx.parsed.value.type : undefined;
+}
+
+/** For a register the master refused, the id the agent asked for is the most useful thing to record. */
+function proposedId(route: Route, ctx: RequestContext): string | null {
+  if (route.endpoint !== 'register' || !ctx.parsed.ok || !isRecord(ctx.parsed.value)) return null;
+  const id = ctx.parsed.value.agent_id;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
