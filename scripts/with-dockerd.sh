@@ -5,6 +5,7 @@
 #   iptables, no default bridge) under $DOCKERTEST_DIR, and stops it afterwards.
 # Either way it imports the registry-free test images and exports:
 #   DOCKER_HOST, DOCKERTEST_BUSYBOX_IMAGE, DOCKERTEST_CLOUDFLARED_IMAGE
+# and, for a private daemon only, DOCKERTEST_DIR and DOCKERTEST_DOCKERD_ARGS (to restart it from a spec).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 D=${DOCKERTEST_DIR:-/tmp/dockflare-dockertest}
@@ -43,9 +44,11 @@ start_private() {
     kill -TERM "$(cat "$D/docker.pid")"; sleep 2
   fi
   rm -f "$D/docker.sock"
-  dockerd --host="unix://$D/docker.sock" --data-root="$D/root" --exec-root="$D/exec" \
-    --pidfile="$D/docker.pid" --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none \
-    >"$D/dockerd.log" 2>&1 &
+  # Exported so that specs can restart this daemon (Docker-side specs: daemon restarted mid-stream).
+  export DOCKERTEST_DOCKERD_ARGS="--host=unix://$D/docker.sock --data-root=$D/root --exec-root=$D/exec --pidfile=$D/docker.pid --storage-driver=vfs --iptables=false --ip6tables=false --bridge=none"
+  export DOCKERTEST_DIR="$D"
+  # shellcheck disable=SC2086
+  dockerd $DOCKERTEST_DOCKERD_ARGS >"$D/dockerd.log" 2>&1 &
   started=yes
   export DOCKER_HOST="unix://$D/docker.sock"
   for i in $(seq 1 300); do

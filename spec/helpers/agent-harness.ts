@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../lib/clock.js';
+import { loadConfig, type AgentConfig } from '../../lib/config.js';
+import { Redactor } from '../../lib/redact.js';
+import { assembleAgent, type AssembledAgent } from '../../supervisor/assemble.js';
+import type { TestMaster } from '../master/index.js';
+import { CLOUDFLARED_IMAGE } from './docker.js';
+import { LogSink } from './log-sink.js';
+
+export const TEST_NETWORK = 'dockflare-test-net';
+
+export interface InProcessAgent {
+  agent: AssembledAgent;
+  sink: LogSink;
+  config: AgentConfig;
+  dataDir: string;
+  fatal: Error[];
+  /** Resolves with the agent id once the agent has registered (waits for the `registered` record). */
+  registered(timeoutMs?: number): Promise<string>;
+  /** Graceful shutdown as on SIGTERM; idempotent. Removes the data directory unless `keepData`. */
+  stop(opts?: { keepData?: boolean }): Promise<'ok' | 'timeout'>;
+}
+
+/**
+ * A real agent in this process: real HTTP to the test master, the real Docker Engine of with-dockerd.sh, real
+ * files in a temp data directory, the system clock, and short intervals so specs finish quickly.
+ */
+export async function startInProcessAgent(opts: {
+  master: TestMaster;
+  key: string;
+  env?: Record<string, string>;
+  dataDir?: string;
+  outboxCapacity?: number;
+}): Promise<InProcessAgent> {
+  const dataDir = opts.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'dfa-agent-'));
+  const config = loadConfig({
+    DOCKFLARE_MASTER_URL: opts.master.url,
+    DOCKFLARE_API_KEY: opts.key,
+    AGENT_DATA_DIR: dataDir,
+    DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    CLOUDFLARED_IMAGE,
+    CLOUDFLARED_NETWORK_NAME: TEST_NETWORK,
+    REPORT_INTERVAL_SECONDS: '1',
+    COMMAND_POLL_INTERVAL_SECONDS: '1',
+    TUNNEL_CHECK_INTERVAL_SECONDS: '2',
+    REGISTER_RETRY_SECONDS: '2',
+    MASTER_REQUEST_TIMEOUT_SECONDS: '2',
+    HEALTH_CHECK_PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  });
+  const sink = new LogSink(new Redactor([config.master.apiKey]));
+  const fatal: Error[] = [];
+  const agent = await assembleAgent(config, {
+    log: sink.log, redactor: sink.redactor, clock: systemClock, version: '2.0.0-test',
+    ...(opts.outboxCapacity !== undefined ? { outboxCapacity: opts.outboxCapacity } : {}),
+    onFatal: (err) => { fatal.push(err); },
+  });
+  let stopped: Promise<'ok' | 'timeout'> | undefined;
+  return {
+    agent, sink, config, dataDir, fatal,
+    async registered(timeoutMs = 10_000) {
+      const rec = await sink.waitFor((r) => r.event === 'registered', timeoutMs, 'registration');
+      return String(rec.agentId);
+    },
+    async stop(stopOpts = {}) {
+      stopped ??= agent.tree.shutdown(config.supervision.shutdownBudgetMs);
+      const outcome = await stopped;
+      if (!stopOpts.keepData && opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      return outcome;
+    },
+  };
+}
