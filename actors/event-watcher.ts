@@ -72,7 +72,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       const subscription = await deps.docker.subscribeEvents(since, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
-      });
+      }, ctx.signal);
       memory.sinceNano = since;
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).

@@ -111,7 +111,12 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         const sinceMs = state.registeredAt === null ? Infinity : ctx.clock.now() - state.registeredAt;
         const minMs = msg.cause === 'forbidden' ? deps.retryCapMs : deps.minReregisterIntervalMs;
         if (sinceMs < minMs) {
-          ctx.log.debug({ event: 'reregistration_deferred', cause: msg.cause, sinceMs, minMs }, 're-registration trigger ignored: registered too recently');
+          // Deferred, not ignored: the sender may be waiting for a new session (a Reporter after a 409).
+          const delayMs = minMs - sinceMs;
+          if (!ctx.timers.has('reregister')) {
+            ctx.log.info({ event: 'reregistration_deferred', cause: msg.cause, inMs: delayMs }, 're-registration deferred: registered too recently');
+            ctx.timers.once('reregister', delayMs, msg);
+          }
           return state;
         }
         ctx.log.warn({ event: 'reregistration_required', cause: msg.cause, agentId: current.agentId }, 'the master requires a new registration; restarting registration and the workers');

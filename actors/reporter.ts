@@ -57,21 +57,26 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     const identity = s.identity;
     if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
     const now = ctx.clock.now();
-    if (s.heartbeat) {
+    const session = identity.sessionId ?? 'v1';
+    const head = outbox.head();
+    // One number may be out at a time and it is retried before any new one is issued: a later number landing
+    // first would make the earlier one stale (protocol.md §5.1).
+    const headHoldsNumber = head !== undefined && head.session === session && head.seq !== null;
+    if (s.heartbeat && (s.heartbeat.seq !== null || !headHoldsNumber)) {
       const seq = s.heartbeat.seq ?? s.eventSeq + 1;
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
       ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: JSON.stringify(body).length }));
       return { ...s, sending: true, heartbeat: { seq }, eventSeq: Math.max(s.eventSeq, seq) };
     }
-    const head = outbox.head();
     if (!head) return s;
     let eventSeq = s.eventSeq;
-    const session = identity.sessionId ?? 'v1';
-    if (head.session !== session || head.seq === null) {
-      head.seq = ++eventSeq;
+    let seq = head.seq;
+    if (!headHoldsNumber || seq === null) {
+      seq = ++eventSeq;
+      head.seq = seq;
       head.session = session;
     }
-    const body = buildEventBody(identity, head.event, head.seq);
+    const body = buildEventBody(identity, head.event, seq);
     ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: JSON.stringify(body).length }));
     return { ...s, sending: true, eventSeq };
   };
@@ -122,6 +127,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           ctx.log.warn({ event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity }, 'outbox full: oldest events dropped; a full status report will follow recovery');
         }
         publish();
+        ctx.log.debug({ event: 'event_queued', type: msg.event.type, queued: outbox.size }, 'event queued for the master');
         if (state.sending || ctx.timers.has('retry')) persistSoon(ctx);
         return pump(overflow > 0 ? { ...state, forceReport: true } : state, ctx);
       },

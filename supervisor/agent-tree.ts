@@ -54,6 +54,7 @@ export interface AgentTree {
   rootCell: ActorCell<SupervisorMsg>;
   root: TreeOptions['root'];
   cells: {
+    workers: ActorCell<SupervisorMsg>;
     registration: ActorCell<RegistrationMsg>;
     tunnelKeeper: ActorCell<TunnelKeeperMsg>;
     eventWatcher: ActorCell<EventWatcherMsg>;
@@ -129,6 +130,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     registry,
     rootCell,
     root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
-    cells: { registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
+    cells: { workers: workersCell, registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
   };
 }

@@ -57,8 +57,11 @@ export class DockerodePort implements DockerPort {
     }
   }
 
-  async subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers): Promise<EventSubscription> {
+  async subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> {
     const abort = new AbortController();
+    // The owner may die while the request is being set up: its abort must reach the socket, not leak it.
+    const onOwnerAbort = (): void => { abort.abort(); };
+    signal?.addEventListener('abort', onOwnerAbort, { once: true });
     // Seconds as a float with a 1 ms safety margin: replaying a little too much is deduplicated by the watcher,
     // starting a little too late would lose events.
     const since = sinceNano === null ? undefined : (Number(sinceNano / 1_000_000n) - 1) / 1000;
@@ -87,7 +90,15 @@ export class DockerodePort implements DockerPort {
     stream.on('error', (err: Error) => { end(`error: ${err.message}`); });
     stream.on('end', () => { end('ended'); });
     stream.on('close', () => { end('closed'); });
-    return { close: () => { ended = true; abort.abort(); (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); } };
+    const close = (): void => {
+      ended = true;
+      signal?.removeEventListener('abort', onOwnerAbort);
+      abort.abort();
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    };
+    if (signal?.aborted) close();
+    else signal?.addEventListener('abort', close, { once: true });
+    return { close };
   }
 
   async imageExists(ref: string): Promise<boolean> {

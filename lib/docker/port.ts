@@ -42,7 +42,8 @@ export interface DockerPort {
   /** null when there is no such container. */
   inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null>;
   /** Container events since `sinceNano` (exclusive of nothing: Docker's since is inclusive, callers dedupe). */
-  subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers): Promise<EventSubscription>;
+  /** The subscription closes itself when `signal` aborts, also when that happens while it is being set up. */
+  subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription>;
   imageExists(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress: (status: string) => void): Promise<void>;
   networkExists(name: string): Promise<boolean>;

@@ -65,3 +65,9 @@ export class LogSink {
 export async function drain(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => { setImmediate(resolve); });
 }
+
+/** The last records of a run, one line each, to print when a spec fails. */
+export function tail(sink: LogSink, count = 40): string {
+  const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+  return sink.records.slice(-count).map((r) => `${str(r.actor) || '-'} ${str(r.event)} ${r.msg} ${str(r.reason)}`).join('\n');
+}
