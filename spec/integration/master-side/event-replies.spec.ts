@@ -67,7 +67,7 @@ describe('master side: the agent reaction to every event reply', () => {
   it('warns loudly when the master is reached over plain http on a non-loopback host', async () => {
     master = await TestMaster.start({ mode: 'v2' });
     const url = new URL(master.url);
-    agent = await startInProcessAgent({ master: { ...master, url: `http://localhost.localdomain.invalid:${url.port}` } as unknown as TestMaster, key: 'k'.repeat(43) });
+    agent = await startInProcessAgent({ master, key: 'k'.repeat(43), env: { DOCKFLARE_MASTER_URL: `http://localhost.localdomain.invalid:${url.port}` } });
     expect(agent.sink.events('master_plain_http')[0]).to.include({ level: 40, host: 'localhost.localdomain.invalid' });
   });
 });
