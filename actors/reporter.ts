@@ -192,8 +192,10 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':
-            if (entry) outbox.remove(entry.id);
-            else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            if (entry) {
+              outbox.remove(entry.id);
+              deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
+            } else if (msg.entryId === null) next = { ...next, heartbeat: null };
             if (next.failures > 0) ctx.log.info({ event: 'events_recovered', failures: next.failures, queued: outbox.size }, 'master reachable again; delivering queued events');
             next = { ...next, failures: 0 };
             if (entry) ctx.log.debug({ event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate }, 'event delivered');

@@ -38,6 +38,8 @@ export interface TunnelKeeperState {
   running: boolean;
   version: string | null;
   failures: number;
+  /** The container event that made the next check necessary, so a recreate can say why. */
+  lastEvent: string | null;
 }
 
 type Ctx = ActorContext<TunnelKeeperMsg>;
@@ -60,7 +62,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const persist = async (tunnel: TunnelState): Promise<void> => { await deps.store.saveTunnelState(tunnel); };
 
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
-  const reconcile = async (s: TunnelKeeperState, ctx: Ctx, replace: boolean): Promise<TunnelKeeperState> => {
+  const reconcile = async (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string): Promise<TunnelKeeperState> => {
     const { tunnel } = s;
     let next: TunnelKeeperState;
     try {
@@ -83,9 +85,10 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         }
         let version = outcome.created ? outcome.version : s.version;
         if (!outcome.created && version === null) version = await readVersion(deps.docker, outcome.containerId);
-        next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0 };
+        next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0, lastEvent: null };
         if (outcome.created) {
-          ctx.log.info({ event: 'tunnel_started', containerId: outcome.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
+          deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: cause });
+          ctx.log.info({ event: 'tunnel_started', cause, containerId: outcome.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
           report(ctx, 'running', tunnel.name, version);
         }
       }
@@ -115,13 +118,13 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     const tunnel: TunnelState = { token: a.token, id: a.tunnelId, name: a.tunnelName, desired_state: 'running' };
     await persist(tunnel);
     ctx.log.info({ event: 'tunnel_assigned', action, tunnelId: a.tunnelId, tunnelName: a.tunnelName, replace: forceReplace || changed }, 'tunnel assignment stored');
-    return reconcile({ ...s, tunnel, version: changed ? null : s.version }, ctx, forceReplace || changed);
+    return reconcile({ ...s, tunnel, version: changed ? null : s.version }, ctx, forceReplace || changed, action);
   };
 
   return {
     async init(ctx) {
       const tunnel = await deps.store.loadTunnelState();
-      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0 };
+      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastEvent: null };
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info({ event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name }, 'restoring the tunnel from cached state');
@@ -160,13 +163,13 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         return s;
       },
 
-      'tunnel.check': (s, _msg, ctx) => reconcile(s, ctx, false),
+      'tunnel.check': (s, _msg, ctx) => reconcile(s, ctx, false, s.lastEvent ?? (s.containerId === null ? 'restore' : 'check')),
 
       'tunnel.container-event'(s, msg, ctx) {
         if (!WATCHED_ACTIONS.has(msg.action.split(':')[0] ?? '')) return s;
         ctx.log.info({ event: 'tunnel_container_event', action: msg.action, containerId: msg.containerId }, 'tunnel container event');
         ctx.timers.once('check', msg.action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
-        return { ...s, running: false };
+        return { ...s, running: false, lastEvent: `container ${msg.action}` };
       },
 
       'tunnel.get'(s, msg) {

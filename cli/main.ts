@@ -7,11 +7,14 @@ import { describeVariables } from '../lib/config.js';
 import { EXIT } from '../lib/exit-codes.js';
 import { agentVersion } from '../lib/version.js';
 import { runAgent } from '../supervisor/main.js';
+import { chaosKill, healthcheck } from './http-verbs.js';
 
-const USAGE = `usage: dockflare-agent [run | config | version | help]
-  run       run the agent (default); configured by environment variables
-  config    list the environment variables with their defaults
-  version   print the agent version
+const USAGE = `usage: dockflare-agent [run | healthcheck | chaos kill <actor> | config | version | help]
+  run                 run the agent (default); configured by environment variables
+  healthcheck         ask the running agent's /health; exit 0 when healthy (the image's HEALTHCHECK)
+  chaos kill <actor>  kill one actor of the running agent (needs CHAOS_ENABLED=true there)
+  config              list the environment variables with their defaults
+  version             print the agent version
 `;
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -20,6 +23,17 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (verb) {
     case 'run':
       await runAgent({ env: process.env, stdout: write, stderr: (l) => { process.stderr.write(l); }, exit: (code) => process.exit(code) });
+      return;
+    case 'healthcheck':
+      process.exitCode = await healthcheck(process.env, write);
+      return;
+    case 'chaos':
+      if (argv[1] !== 'kill') {
+        process.stderr.write(USAGE);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      process.exitCode = await chaosKill(process.env, argv[2], write);
       return;
     case 'config':
       for (const v of describeVariables()) write(`${v.env}=${v.sensitive ? '<secret>' : String(v.default)}\n    ${v.doc}\n`);

@@ -98,6 +98,18 @@ export function registerFormats(): void {
     'optional-absolute-path': {
       validate: (v: unknown) => { if (typeof v !== 'string' || (v !== '' && !v.startsWith('/'))) throw new Error('must be an absolute path'); },
     },
+    'chaos-targets': {
+      validate: (v: unknown, node: object) => {
+        const allowed = (node as { allowedNames?: readonly string[] }).allowedNames ?? [];
+        if (typeof v !== 'string') throw new Error('must be a comma-separated list of actor names');
+        for (const name of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+          if (!allowed.includes(name)) throw new Error(`names an unknown actor (${name.slice(0, 40)}); known: ${allowed.join(', ')}`);
+        }
+      },
+    },
+    'optional-int': {
+      validate: (v: unknown) => { if (typeof v !== 'string' || (v.trim() !== '' && !/^\d{1,10}$/.test(v.trim()))) throw new Error('must be a whole number or empty'); },
+    },
     'optional-string': {
       validate: (v: unknown) => { if (typeof v !== 'string') throw new Error('must be a string'); },
     },

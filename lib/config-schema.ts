@@ -70,6 +70,14 @@ export const schema = {
     level: { doc: 'Log level: trace, debug, info, warn, error, fatal (any case; WARNING and CRITICAL accepted).', format: 'log-level', default: 'info', env: 'LOG_LEVEL' },
     timeZone: { doc: 'Accepted for compatibility; log times are always UTC ISO-8601.', format: 'time-zone', default: '', env: 'TZ' },
   },
+  chaos: {
+    enabled: { doc: 'Chaos mode: kill actors on purpose (testing only).', format: 'strict-boolean', default: false, env: 'CHAOS_ENABLED' },
+    meanIntervalSeconds: seconds('Mean time between chaos kills (s).', 'CHAOS_MEAN_INTERVAL_SECONDS', 60, 0.05, 86400),
+    deviation: { doc: 'Spread of the chaos interval: mean × (1 ± deviation), 0 to 1.', format: 'strict-number', min: 0, max: 1, default: 0.5, env: 'CHAOS_DEVIATION' },
+    targets: { doc: 'Comma-separated actors chaos may kill; empty: every non-root actor.', format: 'chaos-targets', allowedNames: ['registration', 'workers', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'], default: '', env: 'CHAOS_TARGETS' },
+    seed: { doc: 'Seed of the chaos schedule, for a reproducible run; empty: random.', format: 'optional-int', default: '', env: 'CHAOS_SEED' },
+    polite: { doc: 'Never push a supervisor to its intensity limit with scheduled kills.', format: 'strict-boolean', default: true, env: 'CHAOS_POLITE' },
+  },
   supervision: {
     rootIntensity: { doc: 'Restarts the root supervisor tolerates within its period before the agent exits 70.', format: 'strict-int', min: 0, max: 1000, default: 5, env: 'AGENT_SUPERVISION_ROOT_INTENSITY' },
     rootPeriodMs: { doc: 'Sliding window of the root intensity limit (ms).', format: 'strict-int', min: 1, max: 86400000, default: 60000, env: 'AGENT_SUPERVISION_ROOT_PERIOD_MS' },

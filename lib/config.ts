@@ -21,6 +21,7 @@ export interface AgentConfig {
   heartbeat: { includeHealth: boolean };
   health: { port: number; bindAddress: string };
   log: { level: LogLevelName; healthIntervalMs: number };
+  chaos: { enabled: boolean; meanIntervalMs: number; deviation: number; targets: string[]; seed: number | null; polite: boolean };
   supervision: {
     root: { intensity: number; periodMs: number };
     workers: { intensity: number; periodMs: number };
@@ -113,6 +114,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     },
     heartbeat: { includeHealth: bool('heartbeat.includeHealth') },
     health: { port: num('health.port'), bindAddress: str('health.bindAddress').trim() },
+    chaos: {
+      enabled: bool('chaos.enabled'),
+      meanIntervalMs: Math.round(num('chaos.meanIntervalSeconds') * 1000),
+      deviation: num('chaos.deviation'),
+      targets: str('chaos.targets').split(',').map((s) => s.trim()).filter(Boolean),
+      seed: str('chaos.seed').trim() === '' ? null : Number(str('chaos.seed').trim()),
+      polite: bool('chaos.polite'),
+    },
     log: { level: str('log.level') as LogLevelName, healthIntervalMs: Math.round(num('log.healthIntervalSeconds') * 1000) },
     supervision: {
       root: { intensity: num('supervision.rootIntensity'), periodMs: num('supervision.rootPeriodMs') },

@@ -51,6 +51,7 @@ export interface CellView {
   readonly restartsTotal: number;
   readonly crashTimes: readonly number[];
   readonly windowMs: number;
+  readonly maxBackoffMs: number | null;
   readonly backoffMs: number | null;
   readonly restartAt: number | null;
   readonly lastCrash: CrashInfo | undefined;
@@ -75,6 +76,8 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
   processed = 0;
   /** The restart-intensity period of this actor's supervisor, for `restartsInWindow`. */
   windowMs = 60_000;
+  /** The cap of this actor's restart delay; a backoff at the cap means it keeps failing. */
+  maxBackoffMs: number | null = null;
   dropped = 0;
   /** Drops since the last report, by cause; the owner logs and clears them. */
   readonly pendingDrops = new Map<DropCause, number>();

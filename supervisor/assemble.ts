@@ -12,7 +12,9 @@ import type { Redactor } from '../lib/redact.js';
 import { Outbox } from '../persistence/outbox.js';
 import { FileStateStore } from '../persistence/state-files.js';
 import { buildAgentTree, type AgentTree } from './agent-tree.js';
+import { ChaosMonkey, type ChaosTopology } from './chaos.js';
 import { compactHealth } from './health.js';
+import { healthReport, metricsText, type HealthReport } from './health-report.js';
 import { StatusBoard } from './status-board.js';
 import { startTree, type RunningTree } from './tree.js';
 
@@ -36,8 +38,13 @@ export interface AssembledAgent {
   client: HttpMasterClient;
   outbox: Outbox;
   store: FileStateStore;
+  chaos: ChaosMonkey;
   /** The `health` log record: supervision snapshot plus published facts. */
   healthRecord(): Record<string, unknown>;
+  /** What GET /health answers. */
+  healthReport(): HealthReport;
+  /** What GET /metrics answers. */
+  metrics(): string;
 }
 
 /** The master URL as it may be logged: credentials masked, path kept. */
@@ -73,8 +80,21 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
   });
   const tree = startTree({ ...built, runtime, log, onFatal: deps.onFatal });
   healthOf = () => compactHealth(tree.health(), { masterLastSuccessAt: client.lastSuccessAt, outboxQueued: outbox.size, outboxDropped: outbox.dropped }, clock.now());
+
+  const sup = config.supervision;
+  const workerNames = ['tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'];
+  const rootChildren = ['registration', 'workers'];
+  type Owner = ChaosTopology['owners'] extends ReadonlyMap<string, infer O> ? O : never;
+  const owners = new Map<string, Owner>();
+  for (const a of rootChildren) owners.set(a, { supervisor: 'root', ref: built.rootCell, limit: sup.root, siblings: rootChildren });
+  for (const a of workerNames) owners.set(a, { supervisor: 'workers', ref: built.cells.workers, limit: sup.workers, siblings: workerNames });
+  const topology: ChaosTopology = { owners };
+  const chaos = new ChaosMonkey(config.chaos, topology, { clock, log, health: () => tree.health() });
+  const inputs = () => ({ snapshot: tree.health(), facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, now: clock.now() });
   return {
-    tree, cells: built.cells, board, client, outbox, store,
+    tree, cells: built.cells, board, client, outbox, store, chaos,
     healthRecord: () => ({ event: 'health', ...tree.health(), status: board.read(), masterLastSuccessAt: client.lastSuccessAt }),
+    healthReport: () => healthReport(inputs()),
+    metrics: () => metricsText({ ...inputs(), master: client.stats() }),
   };
 }

@@ -11,6 +11,7 @@ export interface ActorHealth {
   restartsTotal: number;
   restartsInWindow: number;
   backoffMs: number | null;
+  maxBackoffMs: number | null;
   restartInMs: number | null;
   lastCrash: { at: string; reason: string; msgType: string | null } | null;
   processed: number;
@@ -33,6 +34,7 @@ export function actorHealth(cell: CellView, now: number): ActorHealth {
     restartsTotal: cell.restartsTotal,
     restartsInWindow: cell.crashTimes.filter((t) => t > now - cell.windowMs).length,
     backoffMs: cell.backoffMs,
+    maxBackoffMs: cell.maxBackoffMs,
     restartInMs: cell.restartAt === null ? null : Math.max(0, cell.restartAt - now),
     lastCrash: cell.lastCrash
       ? { at: new Date(cell.lastCrash.at).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }

@@ -11,6 +11,7 @@ import { Redactor } from '../lib/redact.js';
 import { agentVersion } from '../lib/version.js';
 import { assembleAgent, loggableUrl } from './assemble.js';
 import { installProcessGuards } from './guards.js';
+import { startHealthServer, type RunningHealthServer } from './health-server.js';
 import { installSignalHandlers } from './shutdown.js';
 
 export interface MainIo {
@@ -63,11 +64,27 @@ export async function runAgent(io: MainIo): Promise<void> {
     healthTimer = clock.setTimeout(logHealth, config.log.healthIntervalMs);
   }, config.log.healthIntervalMs);
 
+  let server: RunningHealthServer | undefined;
+  if (config.health.port !== 0) {
+    try {
+      server = await startHealthServer({
+        port: config.health.port, bindAddress: config.health.bindAddress, log, chaos: agent.chaos,
+        health: () => agent.healthReport(), metrics: () => agent.metrics(),
+      });
+    } catch (err) {
+      // The agent's job does not depend on it: keep running, say so loudly.
+      log.error({ event: 'health_server_failed', port: config.health.port, err }, 'could not start the health server; continuing without it');
+    }
+  }
+  agent.chaos.start();
+
   installSignalHandlers({
     log,
     budgetMs: config.supervision.shutdownBudgetMs,
     shutdown: async (budgetMs) => {
       healthTimer.cancel();
+      agent.chaos.stop();
+      await server?.close();
       const outcome = await agent.tree.shutdown(budgetMs);
       loopDelay.disable();
       log.info(healthRecord(), 'final health');

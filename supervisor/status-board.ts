@@ -5,7 +5,7 @@
 export interface StatusFacts {
   registration: { registered: boolean; agentId: string | null; protocolVersion: 1 | 2 | null; enrollment: string | null; lastError: string | null };
   master: { url: string; lastSuccessAt: number | null };
-  tunnel: { desiredState: string; name: string | null; id: string | null; containerRunning: boolean; version: string | null };
+  tunnel: { desiredState: string; name: string | null; id: string | null; containerRunning: boolean; version: string | null; containersStarted: number; lastStartCause: string | null };
   outbox: { queued: number; dropped: number; delivered: number };
 }
 
@@ -16,7 +16,7 @@ export class StatusBoard {
     this.facts = {
       registration: { registered: false, agentId: null, protocolVersion: null, enrollment: null, lastError: null },
       master: { url: masterUrl, lastSuccessAt: null },
-      tunnel: { desiredState: 'unknown', name: null, id: null, containerRunning: false, version: null },
+      tunnel: { desiredState: 'unknown', name: null, id: null, containerRunning: false, version: null, containersStarted: 0, lastStartCause: null },
       outbox: { queued: 0, dropped: 0, delivered: 0 },
     };
   }

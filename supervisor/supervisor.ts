@@ -70,6 +70,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.backoffMs = null;
     cell.restartAt = null;
     cell.windowMs = deps.limit.periodMs;
+    cell.maxBackoffMs = rec.spec.backoff.maxMs;
     cell.bind(inc);
     for (const [cause, count] of cell.pendingDrops) {
       baseLog.warn({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');

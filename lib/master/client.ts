@@ -64,8 +64,11 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
 }
 
+export interface MasterStats { requests: number; failures: number; lastLatencyMs: number | null; latencySumMs: number }
+
 export class HttpMasterClient implements MasterClient {
   private lastOk: number | null = null;
+  private readonly counters: MasterStats = { requests: 0, failures: 0, lastLatencyMs: null, latencySumMs: 0 };
   private readonly agent: https.Agent | undefined;
   private readonly base: string;
 
@@ -83,6 +86,11 @@ export class HttpMasterClient implements MasterClient {
 
   get lastSuccessAt(): number | null {
     return this.lastOk;
+  }
+
+  /** Request counters and latency, for /metrics. */
+  stats(): Readonly<MasterStats> {
+    return { ...this.counters };
   }
 
   async register(body: RegisterRequest, signal?: AbortSignal): Promise<MasterResult<RegisterReply>> {
@@ -119,6 +127,8 @@ export class HttpMasterClient implements MasterClient {
     const timeout = new AbortController();
     const timer = this.opts.clock.setTimeout(() => { timeout.abort(); }, this.opts.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const began = this.opts.clock.now();
+    this.counters.requests++;
     const init: RequestInit = {
       method, headers: this.headers(body !== undefined), signal: combined, redirect: 'manual',
       size: this.opts.maxReplyBytes ?? 1024 * 1024, ...(this.agent ? { agent: this.agent } : {}),
@@ -136,10 +146,14 @@ export class HttpMasterClient implements MasterClient {
           return transient(res.status, `reply is not a JSON object (content-type ${res.headers.get('content-type') ?? 'none'})`);
         }
         this.lastOk = this.opts.clock.now();
+        this.noteLatency(began);
         return { ok: true, status: res.status, value: json };
       }
+      this.counters.failures++;
+      this.noteLatency(began);
       return { ok: false, failure: classify(res.status, json, retryAfterMs) };
     } catch (err) {
+      this.counters.failures++;
       const e = err as Error & { type?: string; code?: string };
       const reason = timeout.signal.aborted ? `timed out after ${this.opts.timeoutMs} ms`
         : signal?.aborted ? 'aborted' : e.type === 'max-size' ? 'reply too large' : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
@@ -147,6 +161,12 @@ export class HttpMasterClient implements MasterClient {
     } finally {
       timer.cancel();
     }
+  }
+
+  private noteLatency(began: number): void {
+    const ms = this.opts.clock.now() - began;
+    this.counters.lastLatencyMs = ms;
+    this.counters.latencySumMs += ms;
   }
 
   /** Replies may echo secrets (v1 register echoes the key and the tunnel token): make sure they can never be logged. */

@@ -1,0 +1,74 @@
+/**
+ * The local HTTP server: GET /health (protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
+ * POST /chaos/kill/<actor> (only with chaos mode on, and only from loopback). Anything else: 404.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../lib/logger.js';
+import type { ChaosMonkey } from './chaos.js';
+import type { HealthReport } from './health-report.js';
+
+export interface HealthServerDeps {
+  port: number;
+  bindAddress: string;
+  log: Logger;
+  health: () => HealthReport;
+  metrics: () => string;
+  chaos: ChaosMonkey;
+}
+
+export interface RunningHealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
+  const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
+    const text = type === 'application/json' ? JSON.stringify(body) : String(body);
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+    res.end(text);
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://agent');
+      const chaos = /^\/chaos\/kill\/([\w-]+)$/.exec(url.pathname);
+      if (req.method === 'GET' && url.pathname === '/health') {
+        const report = deps.health();
+        send(res, report.httpStatus, report.body);
+      } else if (req.method === 'GET' && url.pathname === '/metrics') {
+        send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');
+      } else if (req.method === 'POST' && chaos?.[1]) {
+        if (!isLoopback(req.socket.remoteAddress)) {
+          send(res, 403, { status: 'error', message: 'chaos requests are accepted from loopback only' });
+          return;
+        }
+        const result = deps.chaos.kill(chaos[1], 'request');
+        send(res, result.ok ? 202 : result.status, result.ok ? { status: 'killed', actor: result.actor, gen: result.gen } : { status: 'error', message: result.reason });
+      } else {
+        send(res, 404, { status: 'error', message: 'not found' });
+      }
+    } catch (err) {
+      deps.log.error({ event: 'health_server_error', err }, 'health request failed');
+      send(res, 500, { status: 'error', message: 'internal error' });
+    }
+    req.resume();
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.bindAddress, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  deps.log.info({ event: 'health_server_listening', port, bindAddress: deps.bindAddress }, 'health server listening');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => { resolve(); });
+    }),
+  };
+}
