@@ -9,7 +9,7 @@ import { filterLabels, isManaged } from '../lib/labels.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
 import type { DockerPort, EventSubscription } from '../lib/docker/port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
-import type { ContainerInfo, EventWatcherMsg } from '../messages/docker.js';
+import type { ContainerInfo, DockerEvent, EventWatcherMsg } from '../messages/docker.js';
 import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../messages/reporter.js';
 import { tunnelContainerEvent, type TunnelKeeperMsg } from '../messages/tunnel.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
@@ -17,12 +17,35 @@ import type { ActorDef } from '../supervisor/child-spec.js';
 
 /** Kept by the composition root across restarts of the watcher. */
 export interface WatcherMemory {
+  /** Time of the last event handled (the resume point), and which events at exactly that time were handled. */
   sinceNano: bigint | null;
+  handledAtSince: Set<string>;
   readonly running: Map<string, ContainerInfo>;
 }
 
 export function newWatcherMemory(): WatcherMemory {
-  return { sinceNano: null, running: new Map() };
+  return { sinceNano: null, handledAtSince: new Set(), running: new Map() };
+}
+
+/**
+ * Docker's `since` replays from a point slightly before the last handled event. Replayed events already handled
+ * must be skipped, not re-applied: after the scan has reconciled a container that stopped in the gap, re-applying
+ * its old `start` would resurrect it.
+ */
+function alreadyHandled(memory: WatcherMemory, e: DockerEvent): boolean {
+  if (memory.sinceNano === null) return false;
+  if (e.timeNano < memory.sinceNano) return true;
+  return e.timeNano === memory.sinceNano && memory.handledAtSince.has(`${e.id}:${e.action}`);
+}
+
+function noteHandled(memory: WatcherMemory, e: DockerEvent): void {
+  const key = `${e.id}:${e.action}`;
+  if (memory.sinceNano === null || e.timeNano > memory.sinceNano) {
+    memory.sinceNano = e.timeNano;
+    memory.handledAtSince = new Set([key]);
+  } else if (e.timeNano === memory.sinceNano) {
+    memory.handledAtSince.add(key);
+  }
 }
 
 export interface EventWatcherDeps {
@@ -68,12 +91,12 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (!memory.running.has(c.id)) started(c, now);
       }
       for (const id of [...memory.running.keys()]) if (!seen.has(id)) stopped(id, now);
-      const since = memory.sinceNano ?? scanFromNano;
+      const resumeFrom = memory.sinceNano;
+      const since = resumeFrom ?? scanFromNano;
       const subscription = await deps.docker.subscribeEvents(since, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
       }, ctx.signal);
-      memory.sinceNano = since;
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
@@ -83,7 +106,8 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
     handlers: {
       'watcher.event'(state, msg) {
         const e = msg.event;
-        if (memory.sinceNano === null || e.timeNano > memory.sinceNano) memory.sinceNano = e.timeNano;
+        if (alreadyHandled(memory, e)) return state;
+        noteHandled(memory, e);
         const ms = Number(e.timeNano / 1_000_000n);
         if (e.attributes.name === TUNNEL_CONTAINER || e.attributes[MANAGED_LABEL] === 'true') {
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));

@@ -31,8 +31,6 @@ export interface ReporterDeps {
 
 export interface ReporterState {
   identity: Identity | null;
-  eventSeq: number;
-  reportSeq: number;
   /** A failed report's number, reused by the next report (a 503 rolls the master's counter back). */
   reportSeqRetry: number | null;
   sending: boolean;
@@ -63,22 +61,23 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     // first would make the earlier one stale (protocol.md §5.1).
     const headHoldsNumber = head !== undefined && head.session === session && head.seq !== null;
     if (s.heartbeat && (s.heartbeat.seq !== null || !headHoldsNumber)) {
-      const seq = s.heartbeat.seq ?? s.eventSeq + 1;
+      const counters = outbox.countersFor(session);
+      const seq = s.heartbeat.seq ?? counters.event + 1;
+      counters.event = Math.max(counters.event, seq);
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
       ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: JSON.stringify(body).length }));
-      return { ...s, sending: true, heartbeat: { seq }, eventSeq: Math.max(s.eventSeq, seq) };
+      return { ...s, sending: true, heartbeat: { seq } };
     }
     if (!head) return s;
-    let eventSeq = s.eventSeq;
     let seq = head.seq;
     if (!headHoldsNumber || seq === null) {
-      seq = ++eventSeq;
+      seq = ++outbox.countersFor(session).event;
       head.seq = seq;
       head.session = session;
     }
     const body = buildEventBody(identity, head.event, seq);
     ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: JSON.stringify(body).length }));
-    return { ...s, sending: true, eventSeq };
+    return { ...s, sending: true };
   };
 
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
@@ -101,7 +100,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
       publish();
       return {
-        identity: null, eventSeq: 0, reportSeq: 0, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
+        identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
         heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false,
       };
     },
@@ -110,7 +109,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       'identity.changed'(state, msg, ctx) {
         const sameSession = state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
         const next: ReporterState = sameSession ? { ...state, identity: msg.identity }
-          : { ...state, identity: msg.identity, eventSeq: 0, reportSeq: 0, reportSeqRetry: null, waitingForIdentity: false, heartbeat: state.heartbeat && { seq: null } };
+          : { ...state, identity: msg.identity, reportSeqRetry: null, waitingForIdentity: false, heartbeat: state.heartbeat && { seq: null } };
         // After every (re-)registration the master gets the full inventory at once, not at the next tick.
         return pump(sameSession ? next : startReport(next, ctx), ctx);
       },
@@ -127,7 +126,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           ctx.log.warn({ event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity }, 'outbox full: oldest events dropped; a full status report will follow recovery');
         }
         publish();
-        ctx.log.debug({ event: 'event_queued', type: msg.event.type, queued: outbox.size }, 'event queued for the master');
+        const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
+        ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
         if (state.sending || ctx.timers.has('retry')) persistSoon(ctx);
         return pump(overflow > 0 ? { ...state, forceReport: true } : state, ctx);
       },
@@ -149,7 +149,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };
         if (!msg.scan.ok) ctx.log.warn({ event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
-        const seq = state.reportSeqRetry ?? state.reportSeq + 1;
+        const counters = outbox.countersFor(identity.sessionId ?? 'v1');
+        const seq = state.reportSeqRetry ?? counters.report + 1;
+        counters.report = Math.max(counters.report, seq);
         const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
         if (body === null) {
           ctx.log.warn({ event: 'status_report_skipped', protocolVersion: 1 }, 'no status report from a failed scan: a v1 master would delete every rule not listed');
@@ -157,7 +159,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         }
         const containers = msg.scan.ok ? msg.scan.containers.length : 0;
         ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: JSON.stringify(body).length, containers }));
-        return { ...state, reportSeq: Math.max(state.reportSeq, seq), reportSeqRetry: null };
+        return { ...state, reportSeqRetry: null };
       },
 
       'reporter.report-sent'(state, msg, ctx) {
@@ -169,7 +171,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = { ...next, forceReport: false };
             break;
           case 'retry':
-            next = { ...next, reportSeqRetry: state.reportSeq };
+            next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };
             ctx.log.debug({ event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'status report failed; the next one follows');
             break;
           case 'reregister_and_resend':

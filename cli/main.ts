@@ -8,9 +8,11 @@ import { EXIT } from '../lib/exit-codes.js';
 import { agentVersion } from '../lib/version.js';
 import { runAgent } from '../supervisor/main.js';
 import { chaosKill, healthcheck } from './http-verbs.js';
+import { review } from './review.js';
 
-const USAGE = `usage: dockflare-agent [run | healthcheck | chaos kill <actor> | config | version | help]
+const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OUT] | healthcheck | chaos kill <actor> | config | version | help]
   run                 run the agent (default); configured by environment variables
+  review              judge a host from agent logs (bunyan JSON), e.g. docker logs dockflare-agent 2>&1 | dockflare-agent review
   healthcheck         ask the running agent's /health; exit 0 when healthy (the image's HEALTHCHECK)
   chaos kill <actor>  kill one actor of the running agent (needs CHAOS_ENABLED=true there)
   config              list the environment variables with their defaults
@@ -23,6 +25,9 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (verb) {
     case 'run':
       await runAgent({ env: process.env, stdout: write, stderr: (l) => { process.stderr.write(l); }, exit: (code) => process.exit(code) });
+      return;
+    case 'review':
+      process.exitCode = await review(argv.slice(1), write, (l) => { process.stderr.write(l); });
       return;
     case 'healthcheck':
       process.exitCode = await healthcheck(process.env, write);

@@ -36,8 +36,16 @@ const FileSchema = z.object({
   dropped: z.number().int().nonnegative(),
 });
 
+/** The v2 sequence counters of one session (protocol.md §5.1). */
+export interface SequenceCounters { session: string | null; event: number; report: number }
+
 export class Outbox {
   private entries: OutboxEntry[] = [];
+  /**
+   * Kept here, not in the Reporter, so that a Reporter restarted on its own (same session) continues the
+   * numbering: starting again at 1 would make every following event stale.
+   */
+  private readonly counters: SequenceCounters = { session: null, event: 0, report: 0 };
   private droppedTotal = 0;
   private dirty = false;
 
@@ -73,6 +81,12 @@ export class Outbox {
     this.entries.shift();
     this.dirty = true;
     return true;
+  }
+
+  /** The counters of `session`; a new session starts both at 0 (the master resets its side on registration). */
+  countersFor(session: string): SequenceCounters {
+    if (this.counters.session !== session) Object.assign(this.counters, { session, event: 0, report: 0 });
+    return this.counters;
   }
 
   countDrop(): void {

@@ -38,7 +38,8 @@ describe('cli: the agent as a process', () => {
     expect(code).to.equal(0);
     expect(at - sent).to.be.below(8000);
     expect(agent.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
-    expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal(['workers']);
+    // Reverse start order: the workers' children, the workers, then registration.
+    expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal(['reporter', 'command-poller', 'event-watcher', 'tunnel-keeper', 'workers', 'registration']);
     const all = JSON.stringify(agent.lines);
     expect(all).not.to.include(KEY);
     expect(all).not.to.include('s3cr3tpass');

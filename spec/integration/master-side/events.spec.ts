@@ -5,6 +5,8 @@ import { TestMaster, type RecordedRequest } from '../../master/index.js';
 import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
 import { removeTestContainers, startLabelled, stopContainer } from '../../helpers/labelled.js';
 import { tail } from '../../helpers/log-sink.js';
+import { injectCrash } from '../../../messages/supervisor.js';
+import { tell } from '../../../supervisor/actor-ref.js';
 
 type Body = Record<string, unknown>;
 const body = (r: { body: unknown }): Body => (r.body ?? {}) as Body;
@@ -101,6 +103,19 @@ describe('master side: events and the outbox', () => {
       expect(agent.sink.events('actor_crashed')).to.be.empty;
     });
   }
+
+  it('continues the session\'s numbering when the Reporter alone is restarted (no stale sequences)', async () => {
+    master = await TestMaster.start({ mode: 'v2' });
+    key = master.generateKey();
+    const agent = await start();
+    await agent.registered();
+    await master.waitForCount((r) => body(r).type === 'heartbeat' && r.status === 202, 2, 8000);
+    tell(agent.agent.cells.workers, injectCrash('reporter', 'spec'));
+    await agent.sink.waitFor((r) => r.event === 'actor_started' && r.child === 'reporter' && r.gen === 2, 5000);
+    const c = await startLabelled('renumbered');
+    await master.waitFor((r) => isEvent('container_start', c)(r) && accepted(r), 10_000);
+    expect(master.requests.filter((r) => r.status === 409)).to.be.empty;
+  });
 
   it('drops an event the master calls invalid, without retrying it, and carries on', async () => {
     master = await TestMaster.start({ mode: 'v2' });

@@ -1,0 +1,43 @@
+/** `dockflare-agent review [FILE|-] [--json] [--html OUT]`: judge a host from its agent's logs. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { reviewRun } from '../lib/review/analyze.js';
+import { parseLog } from '../lib/review/parse.js';
+import { renderHtml, renderTable } from '../lib/review/render.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function review(args: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let file = '-';
+  let json = false;
+  let html: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--json') json = true;
+    else if (a === '--html') html = args[++i];
+    else if (a !== undefined && (!a.startsWith('--') || a === '-')) file = a;
+    else { err(`review: unknown option ${String(a)}\n`); return 64; }
+  }
+  if (html === '') { err('review: --html needs a file name\n'); return 64; }
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (e) {
+    err(`review: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 66;
+  }
+  const parsed = parseLog(text);
+  const runs = parsed.runs.map(reviewRun);
+  const table = renderTable(runs, parsed.skipped);
+  if (html !== undefined) await writeFile(html, renderHtml(runs, table));
+  if (json) {
+    const slim = runs.map(({ timeline: _timeline, ...rest }) => rest);
+    out(`${JSON.stringify({ runs: slim, skippedLines: parsed.skipped, totalLines: parsed.total, verdict: runs.at(-1)?.verdict ?? null }, null, 2)}\n`);
+  } else {
+    out(table);
+  }
+  return 0;
+}
