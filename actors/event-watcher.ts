@@ -17,35 +17,36 @@ import type { ActorDef } from '../supervisor/child-spec.js';
 
 /** Kept by the composition root across restarts of the watcher. */
 export interface WatcherMemory {
-  /** Time of the last event handled (the resume point), and which events at exactly that time were handled. */
+  /** The latest event time handled; a resumed stream replays from a little before it. */
   sinceNano: bigint | null;
-  handledAtSince: Set<string>;
+  /** Recently handled events (id, action, time), oldest first, bounded. */
+  readonly handled: Set<string>;
   readonly running: Map<string, ContainerInfo>;
 }
 
 export function newWatcherMemory(): WatcherMemory {
-  return { sinceNano: null, handledAtSince: new Set(), running: new Map() };
+  return { sinceNano: null, handled: new Set(), running: new Map() };
 }
 
 /**
- * Docker's `since` replays from a point slightly before the last handled event. Replayed events already handled
- * must be skipped, not re-applied: after the scan has reconciled a container that stopped in the gap, re-applying
- * its old `start` would resurrect it.
+ * Concurrent containers can reach the stream slightly out of time order, so a resumed stream replays from a
+ * margin before the latest handled event. Replayed events already handled are recognised by identity and skipped:
+ * re-applying an old `start` after the scan reconciled a container that stopped in the gap would resurrect it.
  */
-function alreadyHandled(memory: WatcherMemory, e: DockerEvent): boolean {
-  if (memory.sinceNano === null) return false;
-  if (e.timeNano < memory.sinceNano) return true;
-  return e.timeNano === memory.sinceNano && memory.handledAtSince.has(`${e.id}:${e.action}`);
-}
+const REPLAY_MARGIN_NANO = 2_000_000_000n;
+const HANDLED_MEMORY = 5000;
+const eventKey = (e: DockerEvent): string => `${e.id}:${e.action}:${e.timeNano}`;
 
-function noteHandled(memory: WatcherMemory, e: DockerEvent): void {
-  const key = `${e.id}:${e.action}`;
-  if (memory.sinceNano === null || e.timeNano > memory.sinceNano) {
-    memory.sinceNano = e.timeNano;
-    memory.handledAtSince = new Set([key]);
-  } else if (e.timeNano === memory.sinceNano) {
-    memory.handledAtSince.add(key);
+function noteHandled(memory: WatcherMemory, e: DockerEvent): boolean {
+  const key = eventKey(e);
+  if (memory.handled.has(key)) return false;
+  memory.handled.add(key);
+  if (memory.handled.size > HANDLED_MEMORY) {
+    const oldest = memory.handled.values().next();
+    if (!oldest.done) memory.handled.delete(oldest.value);
   }
+  if (memory.sinceNano === null || e.timeNano > memory.sinceNano) memory.sinceNano = e.timeNano;
+  return true;
 }
 
 export interface EventWatcherDeps {
@@ -91,8 +92,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (!memory.running.has(c.id)) started(c, now);
       }
       for (const id of [...memory.running.keys()]) if (!seen.has(id)) stopped(id, now);
-      const resumeFrom = memory.sinceNano;
-      const since = resumeFrom ?? scanFromNano;
+      const since = memory.sinceNano === null ? scanFromNano : memory.sinceNano - REPLAY_MARGIN_NANO;
       const subscription = await deps.docker.subscribeEvents(since, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
@@ -106,8 +106,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
     handlers: {
       'watcher.event'(state, msg) {
         const e = msg.event;
-        if (alreadyHandled(memory, e)) return state;
-        noteHandled(memory, e);
+        if (!noteHandled(memory, e)) return state;
         const ms = Number(e.timeNano / 1_000_000n);
         if (e.attributes.name === TUNNEL_CONTAINER || e.attributes[MANAGED_LABEL] === 'true') {
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));
