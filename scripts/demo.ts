@@ -1,0 +1,139 @@
+/**
+ * `npm run demo`: the agent's main job on an embedded default. Starts the project's test master on loopback and
+ * a real agent process against the local Docker Engine (scripts/with-dockerd.sh provides one: DOCKER_HOST, the
+ * default socket, or a private engine when run as root), starts a labelled sample container, enrols the agent
+ * so that a start_tunnel arrives, and prints what the master receives until Ctrl-C (or DEMO_SECONDS), then
+ * cleans up everything it started.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { TestMaster, type RecordedRequest } from '../spec/master/index.js';
+
+const started = Date.now();
+const BUSYBOX = process.env.DOCKERTEST_BUSYBOX_IMAGE ?? 'local/busybox:1';
+const CLOUDFLARED = process.env.DOCKERTEST_CLOUDFLARED_IMAGE ?? 'local/cloudflared:stand-in';
+const NETWORK = 'dockflare-demo-net';
+const SAMPLE = 'dockflare-demo-web';
+
+const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s]`;
+const say = (text: string): void => { process.stdout.write(`${stamp()} ${text}\n`); };
+
+function docker(): Docker {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: url.hostname, port: Number(url.port) });
+}
+
+/** Any JSON value as short text. */
+const text = (v: unknown, fallback = '-'): string => (v === undefined || v === null ? fallback : typeof v === 'string' ? v : JSON.stringify(v));
+
+function describe(r: RecordedRequest): string | null {
+  const body = (r.body ?? {}) as Record<string, unknown>;
+  const reply = (r.response ?? {}) as Record<string, unknown>;
+  const status = r.status === 0 ? 'dropped' : String(r.status);
+  switch (r.endpoint) {
+    case 'register':
+      return `master ← register        ${String(body.display_name)} → agent ${text(reply.agent_id, '?')}, protocol v${text(reply.protocol_version, '1')} (${status})`;
+    case 'commands': {
+      const commands = (reply.commands as { action?: string }[] | undefined) ?? [];
+      return commands.length === 0 ? null : `master → commands        ${commands.map((c) => String(c.action)).join(', ')} (${status})`;
+    }
+    case 'events': {
+      const type = String(body.type);
+      if (type === 'heartbeat') return `master ← heartbeat       #${text(body.event_sequence)} (${status})`;
+      if (type === 'status_report') {
+        const list = (body.containers ?? (body.container as { containers?: unknown[] } | undefined)?.containers ?? []) as unknown[];
+        return `master ← status_report   ${list.length} container(s), ${body.inventory_complete === false ? 'INCOMPLETE' : 'complete'} (${status})`;
+      }
+      if (type === 'tunnel_status') return `master ← tunnel_status   ${String(body.status)} ${String(body.name)}  ${text(body.version, '')} (${status})`;
+      const c = (body.container ?? {}) as { name?: string; labels?: Record<string, string> };
+      const labels = Object.entries(c.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+      return `master ← ${type.padEnd(15)} ${String(c.name)}  ${labels} (${status})`;
+    }
+    case 'admin':
+    case 'other':
+      return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const d = docker();
+  await d.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run demo` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
+  const master = await TestMaster.start({ mode: 'v2' });
+  const key = master.generateKey();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dockflare-demo-'));
+  const healthPort = 18080 + Math.floor(Math.random() * 1000);
+  say(`test master listening on ${master.url} (protocol v2); agent data in ${dataDir}`);
+
+  await d.getContainer(SAMPLE).remove({ force: true }).catch(() => undefined);
+  const sample = await d.createContainer({
+    name: SAMPLE, Image: BUSYBOX, Cmd: ['httpd', '-f', '-p', '80', '-h', '/etc'],
+    Labels: { 'dockflare.enable': 'true', 'dockflare.hostname': 'demo.example.com', 'dockflare.service': `http://${SAMPLE}:80`, 'dockflare-test': 'demo' },
+    HostConfig: { Init: true, NetworkMode: 'none' },
+  });
+  await sample.start();
+  say(`started the labelled sample container ${SAMPLE} (dockflare.hostname=demo.example.com)`);
+
+  const agent = spawn(process.execPath, ['--import', 'tsx', path.resolve('cli/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKFLARE_MASTER_URL: master.url, DOCKFLARE_API_KEY: key, AGENT_DATA_DIR: dataDir,
+      DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', CLOUDFLARED_IMAGE: CLOUDFLARED, CLOUDFLARED_NETWORK_NAME: NETWORK,
+      AGENT_DISPLAY_NAME: 'demo-host', REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '2', HEALTH_CHECK_PORT: String(healthPort),
+      HEALTH_BIND_ADDRESS: '127.0.0.1', LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logFile = path.join(dataDir, 'agent.log');
+  const { createWriteStream } = await import('node:fs');
+  const logStream = createWriteStream(logFile);
+  agent.stdout.pipe(logStream);
+  say(`agent started (pid ${String(agent.pid)}); its JSON log goes to ${logFile}; health on http://127.0.0.1:${healthPort}/health`);
+
+  let shown = 0;
+  let enrolled = false;
+  const pump = setInterval(() => {
+    for (const r of master.requests.slice(shown)) {
+      shown++;
+      const line = describe(r);
+      if (line) say(line);
+      if (!enrolled && r.endpoint === 'register' && r.status >= 200 && r.status < 300) {
+        enrolled = true;
+        const id = String((r.response as { agent_id?: string }).agent_id);
+        master.enroll(id, 'demo-tunnel');
+        say(`admin enrols the agent with tunnel demo-tunnel → the master queues start_tunnel`);
+      }
+    }
+  }, 100);
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say(`${why}: stopping the agent (SIGTERM) and cleaning up`);
+    agent.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => { agent.once('exit', resolve); });
+    clearInterval(pump);
+    for (const r of master.requests.slice(shown)) { const line = describe(r); if (line) say(line); }
+    say(`agent exited with code ${String(code)}; tunnel container ${(await d.getContainer('dockflare-agent-tunnel').inspect().then(() => 'still present', () => 'removed'))}`);
+    await d.getContainer(SAMPLE).remove({ force: true }).catch(() => undefined);
+    await d.getNetwork(NETWORK).remove().catch(() => undefined);
+    await master.stop();
+    logStream.end();
+    await rm(dataDir, { recursive: true, force: true });
+    say('done');
+  };
+  process.once('SIGINT', () => { void stop('Ctrl-C'); });
+  process.once('SIGTERM', () => { void stop('SIGTERM'); });
+  const seconds = Number(process.env.DEMO_SECONDS ?? '0');
+  say(seconds > 0 ? `running for ${seconds} s` : 'running until Ctrl-C');
+  if (seconds > 0) setTimeout(() => { void stop(`${seconds} s elapsed`); }, seconds * 1000).unref();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
