@@ -1,12 +1,13 @@
-# syntax=docker/dockerfile:1
-# DRAFT until the "ship it" issue: builds, but is not yet smoke-tested in CI.
-# The base image is an argument so tests can build offline against a locally made Node image.
+# dockflare-agent image. Build: docker build -t dockflare-agent .
+# The base image is an argument so that CI can build offline against a locally made Node image
+# (scripts/make-node-base.sh); users get the official Node LTS slim image.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Install scripts are not needed to compile (esbuild, ssh2's optional native add-on), so none run.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY actors ./actors
 COPY supervisor ./supervisor
@@ -14,22 +15,30 @@ COPY messages ./messages
 COPY persistence ./persistence
 COPY lib ./lib
 COPY cli ./cli
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-LABEL org.opencontainers.image.title="dockflare-agent" \
-      org.opencontainers.image.description="DockFlare Agent in TypeScript" \
-      org.opencontainers.image.licenses="MIT"
-ENV NODE_ENV=production AGENT_DATA_DIR=/app/data
+# 1 installs tini from Debian (official base); the offline test base already carries it.
+ARG INSTALL_TINI=1
+RUN if [ "$INSTALL_TINI" = 1 ]; then \
+      apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && (grep -q '^dockflare:' /etc/group || echo 'dockflare:x:65532:' >>/etc/group) \
+ && (grep -q '^dockflare:' /etc/passwd || echo 'dockflare:x:65532:65532:dockflare-agent:/app:/usr/sbin/nologin' >>/etc/passwd) \
+ && mkdir -p /app/data && chown 65532:65532 /app/data && chmod 0700 /app/data
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-RUN groupadd -g 65532 dockflare 2>/dev/null || true; \
-    useradd -u 65532 -g 65532 -M -s /usr/sbin/nologin dockflare 2>/dev/null || true; \
-    mkdir -p /app/data && chown 65532:65532 /app/data && chmod 0700 /app/data
+ENV NODE_ENV=production AGENT_DATA_DIR=/app/data HEALTH_CHECK_PORT=8080
 USER 65532:65532
 VOLUME ["/app/data"]
-# Run with `--init` (compose: `init: true`) so SIGTERM reaches the agent and zombies are reaped.
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# The image has no curl: the agent's own verb asks its /health. The start period covers a first registration.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/cli/main.js", "healthcheck"]
+# tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
 CMD ["run"]
+LABEL org.opencontainers.image.title="dockflare-agent" \
+      org.opencontainers.image.description="DockFlare Agent in TypeScript: labelled containers, the cloudflared tunnel container, the DockFlare master" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="https://github.com/dockflare-agent/dockflare-agent"

@@ -32,11 +32,11 @@ start_private() {
     echo "with-dockerd: no reachable Docker Engine and not root: set DOCKER_HOST to an engine" >&2
     exit 1
   fi
-  if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
-    echo "with-dockerd: installing docker.io and busybox-static from Debian" >&2
+  if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! command -v docker-compose >/dev/null 2>&1; then
+    echo "with-dockerd: installing docker.io, docker-compose and busybox-static from Debian" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends docker.io busybox-static >/dev/null
+    apt-get install -y -qq --no-install-recommends docker.io docker-compose busybox-static >/dev/null
   fi
   mkdir -p "$D"
   # A daemon left over from an interrupted run holds the socket: stop it first.
@@ -75,6 +75,8 @@ import_images() {
   tar -C "$R" -cf - . | docker import -c 'ENTRYPOINT ["/usr/local/bin/cloudflared"]' -c 'CMD ["--version"]' \
     -c 'ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - local/cloudflared:stand-in >/dev/null
   rm -rf "$R"
+  # Re-imports leave the previous images dangling in a reused data root.
+  docker image prune -f >/dev/null 2>&1 || true
   export DOCKERTEST_BUSYBOX_IMAGE=local/busybox:1
   export DOCKERTEST_CLOUDFLARED_IMAGE=local/cloudflared:stand-in
 }

@@ -1,0 +1,158 @@
+/**
+ * The agent under test as users run it: the built `node dist/cli/main.js`, rebuilt first when dist is missing or
+ * older than any source file it is built from, so that the figures are never those of stale code. Every process
+ * started here is tracked, so the run's cleanup can end exactly these (by pid) even after a failure.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { say } from './util.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+const ENTRY = path.join(ROOT, 'dist/cli/main.js');
+/** The directories tsconfig.build.json compiles. */
+const BUILT_DIRS = ['actors', 'supervisor', 'messages', 'persistence', 'lib', 'cli'];
+
+/** Source files whose compiled .js is missing or older than the source. */
+function staleSources(): string[] {
+  const stale: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+      const child = path.join(rel, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const out = path.join(ROOT, 'dist', child.replace(/\.ts$/, '.js'));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path.join(ROOT, child)).mtimeMs) stale.push(child);
+      }
+    }
+  };
+  for (const dir of BUILT_DIRS) if (existsSync(path.join(ROOT, dir))) walk(dir);
+  return stale;
+}
+
+/** Builds dist when needed; returns what was done, for the results. */
+export function ensureBuilt(): { built: boolean; staleFiles: number; buildMs: number } {
+  const stale = staleSources();
+  if (existsSync(ENTRY) && stale.length === 0) return { built: false, staleFiles: 0, buildMs: 0 };
+  say(`dist is missing or stale (${stale.length} source file(s) newer than their build): npm run build`);
+  const started = Date.now();
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`npm run build failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''})`);
+  return { built: true, staleFiles: stale.length, buildMs: Date.now() - started };
+}
+
+/** Processes this run started and has not yet seen exit. */
+const live = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => { live.delete(child); });
+}
+
+/** Cleanup: SIGKILL every process of ours still running, by its pid. */
+export function killAllTracked(): void {
+  for (const child of live) {
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+
+export interface Exit { code: number | null; signal: NodeJS.Signals | null; at: number }
+
+export interface AgentRun {
+  child: ChildProcess;
+  pid: number;
+  /** Date.now() immediately before spawn(). */
+  spawnedAt: number;
+  dataDir: string;
+  lines: Record<string, unknown>[];
+  exited: Promise<Exit>;
+  /** The first log record matching `pred` within `timeoutMs`, else null. */
+  waitForLine(pred: (r: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  /** SIGKILL if still running, wait for the exit, remove the data directory. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+export interface AgentOptions {
+  masterUrl: string;
+  key: string;
+  /** Only what differs from the agent's own defaults, so the defaults are what gets measured. */
+  env?: Record<string, string>;
+  logDir: string;
+  label: string;
+}
+
+export const BENCH_NETWORK = 'dockflare-bench-net';
+export const CLOUDFLARED_IMAGE = process.env.DOCKERTEST_CLOUDFLARED_IMAGE ?? 'local/cloudflared:stand-in';
+
+export async function startAgent(opts: AgentOptions): Promise<AgentRun> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-agent-'));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    DOCKFLARE_MASTER_URL: opts.masterUrl,
+    DOCKFLARE_API_KEY: opts.key,
+    AGENT_DATA_DIR: dataDir,
+    DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    // The registry-free stand-in: the real image cannot be pulled here, and the agent's work is the same.
+    CLOUDFLARED_IMAGE,
+    CLOUDFLARED_NETWORK_NAME: BENCH_NETWORK,
+    // The health server stays on as by default, on loopback and a random port so runs never collide.
+    HEALTH_CHECK_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+    HEALTH_BIND_ADDRESS: '127.0.0.1',
+    ...opts.env,
+  };
+  const spawnedAt = Date.now();
+  const child = spawn(process.execPath, [ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  if (child.pid === undefined) throw new Error('could not spawn the agent');
+  const pid = child.pid;
+  const exited = new Promise<Exit>((resolve) => { child.once('exit', (code, signal) => { resolve({ code, signal, at: Date.now() }); }); });
+  const log = createWriteStream(path.join(opts.logDir, `agent-${opts.label}.log`));
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    log.write(d);
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try { lines.push(JSON.parse(line) as Record<string, unknown>); } catch { lines.push({ unparsed: line }); }
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => { log.write(d); });
+  child.once('exit', () => { log.end(); });
+
+  let disposed: Promise<void> | null = null;
+  return {
+    child, pid, spawnedAt, dataDir, lines, exited,
+    async waitForLine(pred, timeoutMs) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.find(pred);
+        if (found) return found;
+        if (Date.now() >= end || child.exitCode !== null || child.signalCode !== null) return null;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    dispose() {
+      disposed ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        }
+        await rm(dataDir, { recursive: true, force: true });
+      })();
+      return disposed;
+    },
+  };
+}
+
+/** SIGTERM and the time until the process has exited (bounded), as a user's `docker stop` would see it. */
+export async function terminate(agent: AgentRun, timeoutMs: number): Promise<{ exitMs: number | null; exit: Exit | null }> {
+  const sentAt = Date.now();
+  agent.child.kill('SIGTERM');
+  const exit = await Promise.race([agent.exited, new Promise<null>((r) => setTimeout(() => { r(null); }, timeoutMs))]);
+  return { exitMs: exit ? exit.at - sentAt : null, exit };
+}

@@ -1,0 +1,89 @@
+/**
+ * Footprint of a process tree from /proc (Linux only): RSS from /proc/<pid>/status VmRSS, CPU from
+ * /proc/<pid>/stat utime+stime. Read directly rather than through `ps`, whose own start-up would be sampled
+ * and whose CPU column is a lifetime average, not the window we want.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of utime/stime; 100 on every common Linux, but asked rather than assumed. */
+export const CLK_TCK = ((): number => {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface Stat { ppid: number; ticks: number }
+
+function readStat(pid: number): Stat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after its last ')'.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(rest[1]);
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, ticks } : null;
+  } catch {
+    return null;
+  }
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** `root` and all its live descendants (one pass over /proc, parent links followed from the root). */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = readStat(Number(name));
+    if (!st) continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push(Number(name));
+    children.set(st.ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  for (let i = 0; i < queue.length; i++) {
+    const pid = queue[i];
+    if (pid === undefined) break;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+export interface TreeSample { at: number; rssKb: number; pids: number; ticks: Map<number, number> }
+
+export function sampleTree(root: number): TreeSample {
+  const pids = processTree(root);
+  const ticks = new Map<number, number>();
+  let rss = 0;
+  for (const pid of pids) {
+    rss += rssKb(pid);
+    const st = readStat(pid);
+    if (st) ticks.set(pid, st.ticks);
+  }
+  return { at: Date.now(), rssKb: rss, pids: pids.length, ticks };
+}
+
+/**
+ * CPU as % of one core between two samples. Per pid: a process present in both counts its delta, one that
+ * appeared in between counts all its ticks (they all fell in the window); one that exited is lost (a short-lived
+ * child's last ticks: no such children exist in the agent, see `pidsMax` in the output).
+ */
+export function cpuPercent(first: TreeSample, last: TreeSample): number {
+  let ticks = 0;
+  for (const [pid, t] of last.ticks) ticks += t - (first.ticks.get(pid) ?? 0);
+  const seconds = (last.at - first.at) / 1000;
+  return seconds > 0 ? (ticks / CLK_TCK / seconds) * 100 : 0;
+}

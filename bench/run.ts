@@ -1,0 +1,112 @@
+/**
+ * `npm run bench`: the agent as users run it (built dist, real process) against the real Docker Engine of
+ * scripts/with-dockerd.sh and the in-repo test master. Eight scenarios, each bounded, the whole run under one
+ * deadline; results as JSON (bench/results.json and stdout) plus a markdown table with PASS/MISS per target.
+ * Every container, network and process it creates is removed at the end, also after a failure or Ctrl-C.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BENCH_NETWORK, ensureBuilt, killAllTracked, ROOT } from './agent.js';
+import { cleanupDocker, dockerClient, RUN_ID } from './docker.js';
+import { evaluate, machine, markdown, type Results } from './report.js';
+import { eventsScenario } from './scenario-events.js';
+import { idleScenario, startupScenario } from './scenario-process.js';
+import { resilienceScenarios } from './scenario-resilience.js';
+import { tunnelScenarios } from './scenario-tunnel.js';
+import type { BenchContext } from './session.js';
+import { Deadline, errorText, say } from './util.js';
+
+/** Scenarios stop starting new work here; the hard limit below is only for a wait that ignores the deadline. */
+const BUDGET_MS = 8.5 * 60_000;
+const HARD_LIMIT_MS = 9.5 * 60_000;
+const RESULTS_FILE = path.join(ROOT, 'bench/results.json');
+
+const startedAt = Date.now();
+const docker = dockerClient();
+const results: Results = {};
+let output: Record<string, unknown> = {};
+
+async function cleanup(): Promise<void> {
+  killAllTracked();
+  const problems = await cleanupDocker(docker, BENCH_NETWORK);
+  if (problems.length > 0) say(`cleanup problems: ${problems.join('; ')}`);
+}
+
+async function writeResults(complete: boolean): Promise<void> {
+  const rows = evaluate(results);
+  output = { ...output, complete, totalRunMs: Date.now() - startedAt, results, targets: rows };
+  const json = JSON.stringify(output, null, 2);
+  await writeFile(RESULTS_FILE, `${json}\n`);
+  process.stdout.write(`${json}\n\n${markdown(rows)}\n\n`);
+  const m = output.machine as Record<string, unknown> | undefined;
+  if (m) process.stdout.write(`machine: ${String(m.nproc)} CPU(s) ${String(m.cpuModel)}, ${String(m.totalMemoryMb)} MB, node ${String(m.node)}, kernel ${String(m.kernel)}, Docker ${String(m.dockerServer)}, ${String(m.date)}\n`);
+  process.stdout.write(`total run time: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; results in ${RESULTS_FILE}\n`);
+}
+
+/** Runs one scenario; a failure is recorded as its result and the run goes on with the next one. */
+async function step<K extends keyof Results>(ctx: BenchContext, key: K, title: string, fn: () => Promise<NonNullable<Results[K]>>): Promise<void> {
+  if (ctx.deadline.remaining() <= 0) {
+    results[key] = { error: 'not run: the run deadline was reached' };
+    return;
+  }
+  say(`── ${title}`);
+  try {
+    results[key] = await fn();
+  } catch (err) {
+    say(`${title} failed: ${errorText(err)}`);
+    results[key] = { error: errorText(err) };
+  }
+}
+
+async function main(): Promise<void> {
+  await docker.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
+  const build = ensureBuilt();
+  const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
+  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: 'node dist/cli/main.js', build }, agentLogs: logDir };
+  say(`run ${RUN_ID}: agent logs in ${logDir}`);
+  const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
+
+  await step(ctx, 'startup', '1. start-up (5 runs, default intervals)', () => startupScenario(ctx));
+  await step(ctx, 'idle', '2. idle footprint (60 s)', () => idleScenario(ctx));
+  await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
+  await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
+  if (ctx.deadline.remaining() > 0) {
+    say('── 6, 7. daemon restart, master outage');
+    try {
+      const r = await resilienceScenarios(ctx);
+      results.daemon = r.daemon;
+      results.outage = r.outage;
+    } catch (err) {
+      results.daemon = results.daemon ?? { error: errorText(err) };
+      results.outage = results.outage ?? { error: errorText(err) };
+    }
+  }
+}
+
+let finishing = false;
+async function finish(complete: boolean, code: number): Promise<void> {
+  if (finishing) return;
+  finishing = true;
+  try {
+    await cleanup();
+    await writeResults(complete);
+  } catch (err) {
+    process.stderr.write(`bench: while finishing: ${errorText(err)}\n`);
+    code = code || 1;
+  }
+  process.exit(code);
+}
+
+const hard = setTimeout(() => {
+  say(`hard limit of ${HARD_LIMIT_MS / 60_000} min reached: stopping everything and writing partial results`);
+  void finish(false, 2);
+}, HARD_LIMIT_MS);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { say(`${sig}: cleaning up`); void finish(false, 130); });
+}
+
+main().then(
+  () => { clearTimeout(hard); return finish(true, 0); },
+  (err: unknown) => { clearTimeout(hard); process.stderr.write(`bench: ${errorText(err)}\n`); return finish(false, 1); },
+);

@@ -1,0 +1,113 @@
+/**
+ * Scenario 3: event latency and loss. Labelled containers are started and stopped in parallel batches; Docker's
+ * own event time (timeNano, from our subscription) is compared with the master's receipt of the accepted event.
+ * Containers with `dockflare.enable=false` ride along in every batch: they must never be reported.
+ */
+import type { RecordedRequest } from '../spec/master/index.js';
+import { createContainer, EventRecorder, removeForce, type BenchContainer } from './docker.js';
+import { acceptedByContainer, subscribed, withAgent, type BenchContext } from './session.js';
+import { max, percentile, round, say, waitUntil } from './util.js';
+
+type Kind = 'enabled' | 'disabled' | 'legacy';
+interface Planned extends BenchContainer { kind: Kind }
+
+export interface LatencyStats { count: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null }
+
+export interface DeliveryStats { expected: number; delivered: number; lost: number; duplicates: number; latency: LatencyStats }
+
+export interface EventsResult {
+  settings: string;
+  batches: number;
+  containers: Record<Kind, number>;
+  starts: DeliveryStats;
+  stops: DeliveryStats;
+  all: DeliveryStats;
+  /** Accepted events about `dockflare.enable=false` containers: must be 0. */
+  unexpectedReports: number;
+  /** Containers whose Docker event our own subscription never saw (then no latency can be computed for them). */
+  dockerEventsMissing: number;
+}
+
+const LABELS: Record<Kind, Record<string, string>> = {
+  enabled: { 'dockflare.enable': 'true', 'dockflare.hostname': 'bench.example.com' },
+  disabled: { 'dockflare.enable': 'false', 'dockflare.hostname': 'never.example.com' },
+  legacy: { 'cloudflare.tunnel.enable': 'true', 'cloudflare.tunnel.hostname': 'legacy.example.com' },
+};
+
+function latencyStats(xs: number[]): LatencyStats {
+  return { count: xs.length, p50Ms: round(percentile(xs, 50)), p95Ms: round(percentile(xs, 95)), maxMs: round(max(xs)) };
+}
+
+export async function eventsScenario(ctx: BenchContext, batches = 5): Promise<EventsResult> {
+  const { docker } = ctx;
+  const plan: Planned[][] = [];
+  const rec = await EventRecorder.start(docker);
+  try {
+    return await withAgent(ctx, 'events', {}, async (s) => {
+      if (!(await subscribed(s, ctx.deadline.bound(20_000)))) throw new Error('the agent did not subscribe to Docker events within 20 s');
+      // Created before any batch starts: a container's create/start work then does not blur the batch timing.
+      for (let b = 0; b < batches; b++) {
+        const kinds: Kind[] = [...Array<Kind>(10).fill('enabled'), 'disabled', 'disabled', 'legacy'];
+        plan.push(await Promise.all(kinds.map(async (kind) => ({ ...(await createContainer(docker, LABELS[kind], `dfa-bench-ev-${kind}`)), kind }))));
+      }
+      const all = plan.flat();
+      const managed = all.filter((c) => c.kind !== 'disabled');
+      const count = (type: 'container_start' | 'container_stop', cs: Planned[]): number => {
+        const got = acceptedByContainer(s.master, type);
+        return cs.filter((c) => got.has(c.id)).length;
+      };
+      for (const [b, batch] of plan.entries()) {
+        ctx.deadline.check(`event batch ${b + 1}`);
+        const expected = batch.filter((c) => c.kind !== 'disabled');
+        await Promise.all(batch.map((c) => docker.getContainer(c.id).start()));
+        await waitUntil(() => count('container_start', expected) === expected.length, ctx.deadline.bound(10_000), 20);
+        await Promise.all(batch.map((c) => docker.getContainer(c.id).stop({ t: 5 })));
+        await waitUntil(() => count('container_stop', expected) === expected.length, ctx.deadline.bound(10_000), 20);
+        say(`events batch ${b + 1}/${batches}: ${count('container_start', expected)}/${expected.length} starts, ${count('container_stop', expected)}/${expected.length} stops accepted`);
+      }
+      // A late duplicate (a retry after an accepted event) would arrive after this pause; it must not be missed.
+      await new Promise((r) => setTimeout(r, ctx.deadline.bound(2000)));
+
+      let dockerEventsMissing = 0;
+      const stats = (type: 'container_start' | 'container_stop', action: 'start' | 'die'): { d: DeliveryStats; lat: number[] } => {
+        const got = acceptedByContainer(s.master, type);
+        const lat: number[] = [];
+        let delivered = 0;
+        let duplicates = 0;
+        for (const c of managed) {
+          const list: RecordedRequest[] = got.get(c.id) ?? [];
+          if (list.length > 0) delivered++;
+          duplicates += Math.max(0, list.length - 1);
+          const ev = rec.first((e) => e.id === c.id && e.action === action);
+          if (!ev) dockerEventsMissing++;
+          else if (list[0]) lat.push(list[0].at - ev.ms);
+        }
+        return { d: { expected: managed.length, delivered, lost: managed.length - delivered, duplicates, latency: latencyStats(lat) }, lat };
+      };
+      const starts = stats('container_start', 'start');
+      const stops = stats('container_stop', 'die');
+      const disabledIds = new Set(all.filter((c) => c.kind === 'disabled').map((c) => c.id));
+      const unexpected = [...acceptedByContainer(s.master, 'container_start'), ...acceptedByContainer(s.master, 'container_stop')]
+        .filter(([id]) => disabledIds.has(id)).reduce((n, [, list]) => n + list.length, 0);
+      return {
+        settings: 'agent defaults; batches of 10 dockflare.enable=true + 2 dockflare.enable=false + 1 cloudflare.tunnel.enable=true, started in parallel, then stopped in parallel',
+        batches,
+        containers: { enabled: all.filter((c) => c.kind === 'enabled').length, disabled: disabledIds.size, legacy: all.filter((c) => c.kind === 'legacy').length },
+        starts: starts.d,
+        stops: stops.d,
+        all: {
+          expected: starts.d.expected + stops.d.expected,
+          delivered: starts.d.delivered + stops.d.delivered,
+          lost: starts.d.lost + stops.d.lost,
+          duplicates: starts.d.duplicates + stops.d.duplicates,
+          latency: latencyStats([...starts.lat, ...stops.lat]),
+        },
+        unexpectedReports: unexpected,
+        dockerEventsMissing,
+      };
+    });
+  } finally {
+    rec.close();
+    await Promise.all(plan.flat().map((c) => removeForce(docker, c.id).catch(() => undefined)));
+  }
+}
