@@ -8,7 +8,7 @@ import { reviewRun } from '../../../lib/review/analyze.js';
 import { parseLog } from '../../../lib/review/parse.js';
 
 const run = promisify(execFile);
-const FIXTURE = path.resolve('spec/fixtures/chaos-run.log');
+const FIXTURE = path.resolve('spec/fixtures/chaos-run.jsonl');
 
 function line(time: number, fields: Record<string, unknown>, pid = 100): string {
   return JSON.stringify({ name: 'dockflare-agent', hostname: 'h', pid, level: 30, msg: 'x', time: new Date(time).toISOString(), v: 0, ...fields });
