@@ -76,13 +76,25 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   };
   const timers = new Timers<M>(runtime.clock, (msg) => { post({ k: 'msg', msg }); });
 
-  /** Ends this incarnation's side of things; idempotent. Returns false when it had already ended. */
+  /** The last state a handler returned: release gets it even when nact no longer can (a detached actor). */
+  let latest: HostState<S> = { ready: false };
+
+  /**
+   * Ends this incarnation's side of things; idempotent. Returns false when it had already ended. The release hook
+   * runs here, synchronously and while this actor is still attached in nact: a supervisor must stop its children
+   * before nact detaches it, because a detached parent's children can no longer be found (and would run on).
+   */
   const end = (): boolean => {
     if (!alive) return false;
     alive = false;
     timers.close();
     abort.abort(new Error(`actor ${cell.id} gen ${gen} stopped`));
     cell.unbind(gen);
+    try {
+      def.release?.(latest.ready ? latest.s : undefined, ctx);
+    } catch (err) {
+      log.error({ err }, 'release hook failed');
+    }
     return true;
   };
 
@@ -127,16 +139,25 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   };
 
   const behaviour = async (state: HostState<S>, env: Envelope<M>): Promise<HostState<S>> => {
+    if (!alive) {
+      // An ended incarnation that nact still runs (it could not be stopped) does nothing more: its queued
+      // messages go back to the cell for the next incarnation, a pending shutdown is answered.
+      if (env.k === 'msg') cell.requeue([env.msg]);
+      if (env.k === 'shutdown') env.done();
+      return state;
+    }
     switch (env.k) {
       case 'init':
-        return { ready: true, s: await watched(def.init(ctx), '$init') };
+        latest = { ready: true, s: await watched(def.init(ctx), '$init') };
+        return latest;
       case 'msg': {
         if (!state.ready) throw new Error(`${env.msg.type} arrived before init`);
         // The mapped Handlers type guarantees handlers[T] accepts the message whose type is T.
         const handler = def.handlers[env.msg.type as M['type']] as (s: S, m: M, c: ActorContext<M>) => S | Promise<S>;
         const next = await watched(handler(state.s, env.msg, ctx), env.msg.type);
         cell.processed++;
-        return { ready: true, s: next };
+        latest = { ready: true, s: next };
+        return latest;
       }
       case 'shutdown':
         try {
@@ -164,12 +185,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     hooks.onCrash(reason, msgType);
   };
 
-  const afterStop = (state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {
-    try {
-      def.release?.(state?.ready ? state.s : undefined, ctx);
-    } catch (err) {
-      log.error({ err }, 'release hook failed');
-    }
+  const afterStop = (_state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {
     const leftover: M[] = [];
     for (const item of nctx.mailbox) {
       const env = (item as { message?: Envelope<M> }).message;
