@@ -56,6 +56,8 @@ export function registerFormats(): void {
         try { url = new URL(v.trim()); } catch { throw new Error('is not a valid URL'); }
         if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must start with http:// or https://');
         if (url.search !== '' || url.hash !== '') throw new Error('must not contain a query or fragment');
+        // node-fetch refuses URLs with credentials; the agent authenticates with its key (and Access headers).
+        if (url.username !== '' || url.password !== '') throw new Error('must not contain user:password@ credentials');
       },
     },
     'docker-host': {

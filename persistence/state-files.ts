@@ -116,6 +116,8 @@ export class FileStateStore implements StateStore {
     const target = `${file}.corrupt-${stamp}`;
     try {
       await rename(file, target);
+      // The old file may hold a token and may have been world-readable.
+      await chmod(target, 0o600).catch(() => undefined);
       this.deps.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'state file was corrupt; moved aside, starting from defaults');
     } catch (err) {
       this.deps.log.error({ event: 'state_file_corrupt', file, reason, err }, 'state file was corrupt and could not be moved aside; starting from defaults');

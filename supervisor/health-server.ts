@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.js';
+import { isLoopback } from '../lib/net.js';
 import type { ChaosMonkey } from './chaos.js';
 import type { HealthReport } from './health-report.js';
 
@@ -20,10 +21,6 @@ export interface HealthServerDeps {
 export interface RunningHealthServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
 
 export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {

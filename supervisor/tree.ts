@@ -14,6 +14,8 @@ import { supervisorDef, type SupervisorDeps } from './supervisor.js';
 /** Creates cells and remembers them all, in creation order, for health snapshots. */
 export class CellRegistry {
   private readonly cells: CellView[] = [];
+  /** Drops per actor and cause over the whole run, to thin out the log lines. */
+  private readonly dropSeen = new Map<string, Map<DropCause, number>>();
 
   constructor(private readonly log: Logger, private readonly defaultCapacity: number) {}
 
@@ -28,12 +30,17 @@ export class CellRegistry {
     return this.cells;
   }
 
-  /** Logs at the 1st, 10th, 100th … drop of an episode; the supervisor logs the remainder on restart. */
+  /**
+   * Logs the 1st, 10th, 100th … drop of a cause, with the count since the last such line (so the counts in the log
+   * add up); the supervisor logs what is left when the actor restarts.
+   */
   private onDrop(cell: CellView, cause: DropCause): void {
-    const pending = cell.pendingDrops.get(cause) ?? 0;
-    const total = cell.dropped;
-    if (pending === 1 || Number.isInteger(Math.log10(total))) {
-      this.log.warn({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: pending, cause }, 'messages dropped');
+    const seen = (this.dropSeen.get(cell.id)?.get(cause) ?? 0) + 1;
+    const perCell = this.dropSeen.get(cell.id) ?? new Map<DropCause, number>();
+    perCell.set(cause, seen);
+    this.dropSeen.set(cell.id, perCell);
+    if (Number.isInteger(Math.log10(seen))) {
+      this.log.warn({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
       cell.pendingDrops.delete(cause);
     }
   }

@@ -10,6 +10,7 @@ import { rootCertificates } from 'node:tls';
 import fetch, { type RequestInit } from 'node-fetch';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { isLoopback } from '../net.js';
 import type { Redactor } from '../redact.js';
 import { decodeCommandsReply, decodeEventReply, decodeRegisterReply, type RegisterReply } from './decoders.js';
 import type { MasterFailure, MasterResult } from './result.js';
@@ -60,10 +61,6 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
   return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, ms));
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
-}
-
 export interface MasterStats { requests: number; failures: number; lastLatencyMs: number | null; latencySumMs: number }
 
 export class HttpMasterClient implements MasterClient {
@@ -96,6 +93,8 @@ export class HttpMasterClient implements MasterClient {
   async register(body: RegisterRequest, signal?: AbortSignal): Promise<MasterResult<RegisterReply>> {
     const res = await this.request('POST', '/api/v2/agents/register', body, signal);
     if (!res.ok) return res;
+    // protocol.md §3.3: success is 200 or 201 with an agent id; any other 2xx is not a registration.
+    if (res.status !== 200 && res.status !== 201) return transient(res.status, `unexpected ${res.status} reply to register`);
     const decoded = decodeRegisterReply(res.value);
     return decoded.ok ? { ok: true, status: res.status, value: decoded.value } : transient(res.status, `undecodable register reply: ${decoded.reason}`);
   }
@@ -126,7 +125,11 @@ export class HttpMasterClient implements MasterClient {
   private async request(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<MasterResult<unknown>> {
     const timeout = new AbortController();
     const timer = this.opts.clock.setTimeout(() => { timeout.abort(); }, this.opts.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    // AbortSignal.any keeps a reference per call on a long-lived signal under Node 20: link by hand instead.
+    const onOuterAbort = (): void => { timeout.abort(); };
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (signal?.aborted) timeout.abort();
+    const combined = timeout.signal;
     const began = this.opts.clock.now();
     this.counters.requests++;
     const init: RequestInit = {
@@ -155,11 +158,11 @@ export class HttpMasterClient implements MasterClient {
     } catch (err) {
       this.counters.failures++;
       const e = err as Error & { type?: string; code?: string };
-      const reason = timeout.signal.aborted ? `timed out after ${this.opts.timeoutMs} ms`
-        : signal?.aborted ? 'aborted' : e.type === 'max-size' ? 'reply too large' : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
+      const reason = signal?.aborted ? 'aborted' : timeout.signal.aborted ? `timed out after ${this.opts.timeoutMs} ms` : e.type === 'max-size' ? 'reply too large' : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
       return transient(null, reason);
     } finally {
       timer.cancel();
+      signal?.removeEventListener('abort', onOuterAbort);
     }
   }
 

@@ -79,6 +79,7 @@ describe('lib/config', () => {
     ['blank key', { ...base, DOCKFLARE_API_KEY: '   ' }, 'DOCKFLARE_API_KEY', /required/],
     ['malformed URL', { ...base, DOCKFLARE_MASTER_URL: 'not a url' }, 'DOCKFLARE_MASTER_URL', /valid URL/],
     ['non-http URL', { ...base, DOCKFLARE_MASTER_URL: 'ftp://m.example.com' }, 'DOCKFLARE_MASTER_URL', /http/],
+    ['URL credentials', { ...base, DOCKFLARE_MASTER_URL: 'https://admin:pw@m.example.com' }, 'DOCKFLARE_MASTER_URL', /credentials/],
     ['non-numeric interval', { ...base, REPORT_INTERVAL_SECONDS: '30s' }, 'REPORT_INTERVAL_SECONDS', /number/],
     ['zero interval', { ...base, COMMAND_POLL_INTERVAL_SECONDS: '0' }, 'COMMAND_POLL_INTERVAL_SECONDS', /at least 1/],
     ['huge interval', { ...base, TUNNEL_CHECK_INTERVAL_SECONDS: '99999' }, 'TUNNEL_CHECK_INTERVAL_SECONDS', /at most 3600/],

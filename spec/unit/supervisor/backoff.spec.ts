@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { backoffDelay, nextAttempt, type BackoffPolicy } from '../../../supervisor/backoff.js';
 import { IntensityWindow } from '../../../supervisor/intensity.js';
+import { failureDelay, jittered } from '../../../lib/retry.js';
 
 describe('supervisor/backoff', () => {
   const policy: BackoffPolicy = { minMs: 1000, maxMs: 60_000, randomFactor: 0.2, resetAfterMs: 30_000 };
@@ -17,6 +18,21 @@ describe('supervisor/backoff', () => {
   it('restarts from attempt 0 after resetAfterMs of uptime, not before', () => {
     expect(nextAttempt(4, 29_999, policy)).to.equal(4);
     expect(nextAttempt(4, 30_000, policy)).to.equal(0);
+  });
+});
+
+describe('lib/retry', () => {
+  it('never retries faster than the base delay, whatever Retry-After says', () => {
+    expect(failureDelay(1, 1000, 60_000, 0.5, 0)).to.equal(1000);
+    expect(failureDelay(1, 1000, 60_000, 0.5, 5000)).to.equal(5000);
+  });
+
+  it('backs off exponentially with jitter in the upper half, capped', () => {
+    expect(failureDelay(1, 1000, 60_000, 0)).to.equal(500);
+    expect(failureDelay(3, 1000, 60_000, 1)).to.equal(4000);
+    expect(failureDelay(30, 1000, 60_000, 1)).to.equal(60_000);
+    expect(jittered(30_000, 0.5)).to.equal(30_000);
+    expect(jittered(30_000, 1)).to.equal(33_000);
   });
 });
 

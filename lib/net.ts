@@ -1,0 +1,6 @@
+/** Whether a host name or socket address is on this machine. */
+export function isLoopback(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h.startsWith('::ffff:127.');
+}
