@@ -40,7 +40,12 @@ export interface TunnelKeeperState {
   failures: number;
   /** The container event that made the next check necessary, so a recreate can say why. */
   lastEvent: string | null;
+  /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
+  restartingChecks: number;
 }
+
+/** Docker's own restarts get this many checks before the keeper replaces the container (protocol.md §7.2 step 2). */
+const RESTARTING_CHECKS = 3;
 
 type Ctx = ActorContext<TunnelKeeperMsg>;
 const FIRST_RETRY_MS = 2000;
@@ -75,17 +80,22 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       } else {
         const outcome = await ensureTunnel(deps.docker, {
           image: deps.image, network: deps.network, createNetwork: deps.createNetwork, token: tunnel.token, tunnelId: tunnel.id, tunnelName: tunnel.name ?? tunnel.id,
-        }, { replace, stopTimeoutS: deps.stopTimeoutS, log: ctx.log });
+        }, { replace, leaveRestarting: s.restartingChecks < RESTARTING_CHECKS, stopTimeoutS: deps.stopTimeoutS, log: ctx.log });
         if (outcome.kind === 'restarting') {
-          ctx.log.info({ event: 'tunnel_restarting', containerId: outcome.containerId }, 'Docker is restarting the tunnel container; leaving it to the engine');
-          ctx.timers.once('check', AFTER_DIE_CHECK_MS * 5, tunnelCheck());
-          next = { ...s, containerId: outcome.containerId, running: false };
+          if (s.restartingChecks === 0) ctx.log.info({ event: 'tunnel_restarting', containerId: outcome.containerId }, 'Docker is restarting the tunnel container; leaving it to the engine for now');
+          ctx.timers.once('check', failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random()), tunnelCheck());
+          next = { ...s, containerId: outcome.containerId, running: false, restartingChecks: s.restartingChecks + 1 };
           publish(next);
           return next;
         }
         let version = outcome.created ? outcome.version : s.version;
         if (!outcome.created && version === null) version = await readVersion(deps.docker, outcome.containerId);
-        next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0, lastEvent: null };
+        next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0, lastEvent: null, restartingChecks: 0 };
+        if (!outcome.created && s.containerId === null) {
+          // Adopted from a previous run or incarnation: the master hears that it runs, whatever came first.
+          ctx.log.info({ event: 'tunnel_adopted', containerId: outcome.containerId, tunnelName: tunnel.name, version }, 'tunnel container already running; adopted');
+          report(ctx, 'running', tunnel.name, version);
+        }
         if (outcome.created) {
           deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: cause });
           ctx.log.info({ event: 'tunnel_started', cause, containerId: outcome.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
@@ -124,7 +134,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   return {
     async init(ctx) {
       const tunnel = await deps.store.loadTunnelState();
-      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastEvent: null };
+      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastEvent: null, restartingChecks: 0 };
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info({ event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name }, 'restoring the tunnel from cached state');
@@ -185,13 +195,15 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       },
     },
 
-    async shutdown(s, ctx) {
+    async shutdown(s, ctx, deadline) {
       if (!deps.removeOnShutdown) {
         ctx.log.info({ event: 'tunnel_left_running' }, 'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)');
         return;
       }
       try {
-        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.shutdownStopTimeoutS);
+        // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself.
+        const leftS = Math.floor((deadline - ctx.clock.now()) / 1000) - 1;
+        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(1, Math.min(deps.shutdownStopTimeoutS, leftS)));
         ctx.log.info({ event: 'tunnel_removed_on_shutdown', containerId: s.containerId }, 'shutdown: tunnel container stopped and removed');
       } catch (err) {
         ctx.log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');

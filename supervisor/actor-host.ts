@@ -24,7 +24,7 @@ export class InjectedCrash extends Error {
 type Envelope<M> =
   | { readonly k: 'init' }
   | { readonly k: 'msg'; readonly msg: M }
-  | { readonly k: 'shutdown'; readonly done: () => void }
+  | { readonly k: 'shutdown'; readonly done: () => void; readonly deadline: number }
   | { readonly k: 'crash'; readonly reason: Error }
   | { readonly k: 'exit'; readonly restart: string | null };
 
@@ -161,7 +161,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
       }
       case 'shutdown':
         try {
-          if (state.ready && def.shutdown) await def.shutdown(state.s, ctx);
+          if (state.ready && def.shutdown) await def.shutdown(state.s, ctx, env.deadline);
         } catch (err) {
           log.error({ err }, 'shutdown hook failed');
         }
@@ -221,7 +221,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
           self.kill();
           resolve('timeout');
         }, timeoutMs);
-        post({ k: 'shutdown', done: () => { timer.cancel(); resolve('ok'); } });
+        post({ k: 'shutdown', deadline: runtime.clock.now() + timeoutMs, done: () => { timer.cancel(); resolve('ok'); } });
       });
     },
     kill(): void {

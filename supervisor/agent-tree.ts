@@ -34,7 +34,7 @@ const WORKERS_BACKOFF = { minMs: 1000, maxMs: 30_000 };
 /** Re-registration triggers closer together than this are not acted on. */
 const MIN_REREGISTER_INTERVAL_MS = 5000;
 /** Grace for an actor's own shutdown work (the tunnel keeper's is the long one). */
-const ACTOR_SHUTDOWN_MS = 2000;
+const ACTOR_SHUTDOWN_MS = 1000;
 
 export interface AgentTreeDeps {
   config: AgentConfig;
@@ -85,7 +85,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, removeOnShutdown: config.tunnel.removeOnShutdown,
         stopTimeoutS: 10, shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), random,
       }),
-      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: Math.max(1000, sup.shutdownBudgetMs - 1500),
+      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: sup.shutdownBudgetMs,
       // A first pull of the cloudflared image on a slow link legitimately takes minutes.
       handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, 10 * 60_000),
     }),
@@ -114,7 +114,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     restart: 'permanent',
     backoff: { ...WORKERS_BACKOFF, randomFactor: sup.backoff['tunnel-keeper'].randomFactor, resetAfterMs: sup.backoff['tunnel-keeper'].resetAfterMs },
     // The workers get what is left of the budget: they hold the real cleanup (the tunnel container).
-    shutdownTimeoutMs: sup.shutdownBudgetMs - 500,
+    shutdownTimeoutMs: sup.shutdownBudgetMs,
   });
   const registrationSpec = childSpec({
     cell: registration,

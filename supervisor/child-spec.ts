@@ -49,8 +49,11 @@ export interface ActorDef<S, M extends Message> {
   /** Start-up work; runs as the first message of each incarnation, so its failure is an ordinary crash. */
   init(ctx: ActorContext<M>): S | Promise<S>;
   handlers: Handlers<S, M>;
-  /** Graceful process shutdown (SIGTERM), bounded by the child's shutdown timeout. */
-  shutdown?(state: S, ctx: ActorContext<M>): void | Promise<void>;
+  /**
+   * Graceful process shutdown (SIGTERM). `deadline` (clock ms) is when the supervisor stops waiting: work that
+   * takes time (stopping a container) should size itself to it.
+   */
+  shutdown?(state: S, ctx: ActorContext<M>, deadline: number): void | Promise<void>;
   /** Always runs when an incarnation ends (crash, kill, shutdown): close streams and sockets here. */
   release?(state: S | undefined, ctx: ActorContext<M>): void;
 }

@@ -42,6 +42,8 @@ export interface SupervisorDeps extends SupervisorOptions {
 }
 
 type Ctx = ActorContext<SupervisorMsg>;
+/** Kept back from each child's share of the deadline for the supervisor's own bookkeeping. */
+const SHUTDOWN_MARGIN_MS = 50;
 
 export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, SupervisorMsg> {
   const { runtime, baseLog, id: name } = deps;
@@ -194,12 +196,14 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       },
     },
 
-    async shutdown(state) {
+    async shutdown(state, _ctx, deadline) {
       state.stopping = true;
       for (const rec of [...state.records].reverse()) {
         const inc = rec.inc;
         rec.inc = undefined;
-        const outcome = inc ? await inc.shutdown(rec.spec.shutdownTimeoutMs) : 'not_running';
+        // One deadline for all: a slow sibling shortens what the next one gets instead of overrunning the budget.
+        const left = Math.max(0, deadline - now() - SHUTDOWN_MARGIN_MS);
+        const outcome = inc ? await inc.shutdown(Math.min(rec.spec.shutdownTimeoutMs, left)) : 'not_running';
         rec.spec.cell.status = 'stopped';
         baseLog.info({ event: 'actor_stopped', supervisor: name, child: rec.spec.cell.id, gen: rec.spec.cell.gen, cause: 'shutdown', outcome }, 'actor stopped');
         rec.spec.cell.backoffMs = null;

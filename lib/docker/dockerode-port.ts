@@ -25,11 +25,24 @@ function mapError(operation: string, err: unknown): DockerError {
   return new DockerError('failed', operation, status, message, { cause: err });
 }
 
-async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+/** A Docker call that hangs (a wedged daemon, a stuck proxy) must not hold an actor's mailbox past this. */
+const CALL_TIMEOUT_MS = 30_000;
+/** A first pull of cloudflared on a slow link. */
+const PULL_TIMEOUT_MS = 10 * 60_000;
+/** `cloudflared --version` answers at once; a hung exec must not stall the keeper. */
+const EXEC_TIMEOUT_MS = 10_000;
+
+async function call<T>(operation: string, fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new DockerError('unavailable', operation, null, `no answer within ${timeoutMs} ms`)); }, timeoutMs);
+  });
   try {
-    return await fn();
+    return await Promise.race([fn(), timeout]);
   } catch (err) {
-    throw mapError(operation, err);
+    throw err instanceof DockerError ? err : mapError(operation, err);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -120,7 +133,7 @@ export class DockerodePort implements DockerPort {
         else if (failed?.error) reject(new Error(failed.error));
         else resolve();
       }, (ev: { status?: string; id?: string }) => { if (ev.status) onProgress(ev.id ? `${ev.id}: ${ev.status}` : ev.status); });
-    }));
+    }), PULL_TIMEOUT_MS);
   }
 
   async networkExists(name: string): Promise<boolean> {
@@ -155,7 +168,7 @@ export class DockerodePort implements DockerPort {
   async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
     const c = this.docker.getContainer(idOrName);
     try {
-      await call('stop container', () => c.stop({ t: timeoutS }));
+      await call('stop container', () => c.stop({ t: timeoutS }), (timeoutS + 15) * 1000);
     } catch (err) {
       // 304: already stopped; 404: already gone. Both are where we wanted to be.
       if (!(err instanceof DockerError) || (err.statusCode !== 304 && err.kind !== 'not_found')) throw err;
@@ -173,12 +186,12 @@ export class DockerodePort implements DockerPort {
   async execFirstLine(id: string, cmd: readonly string[]): Promise<string | null> {
     const exec = await call('exec create', () => this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true }));
     const stream = await call('exec start', () => exec.start({ hijack: true, stdin: false }));
-    const output = await new Promise<string>((resolve, reject) => {
+    const output = await call('exec output', () => new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => { resolve(demux(Buffer.concat(chunks))); });
       stream.on('error', reject);
-    });
+    }), EXEC_TIMEOUT_MS).finally(() => { stream.destroy(); });
     const line = output.split('\n').map((l) => l.trim()).find((l) => l !== '');
     return line ?? null;
   }

@@ -38,11 +38,11 @@ export async function readVersion(docker: DockerPort, containerId: string): Prom
   }
 }
 
-export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: { replace: boolean; stopTimeoutS: number; log: Logger }): Promise<EnsureOutcome> {
+export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: { replace: boolean; leaveRestarting: boolean; stopTimeoutS: number; log: Logger }): Promise<EnsureOutcome> {
   const { log } = opts;
   const existing = await docker.inspectContainer(TUNNEL_CONTAINER);
   if (existing && !opts.replace) {
-    if (existing.restarting) return { kind: 'restarting', containerId: existing.id };
+    if (existing.restarting && opts.leaveRestarting) return { kind: 'restarting', containerId: existing.id };
     if (existing.running && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, created: false, version: null };
   }
   if (existing) {

@@ -28,7 +28,7 @@ describe('cli: the agent as a process', () => {
 
   it('runs from environment variables alone and shuts down cleanly on SIGTERM within the budget', async () => {
     const agent = startAgentProcess([], {
-      DOCKFLARE_MASTER_URL: 'http://admin:s3cr3tpass@127.0.0.1:9', DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: path.join(dataDir, 'nested'),
+      DOCKFLARE_MASTER_URL: 'http://127.0.0.1:9', DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: path.join(dataDir, 'nested'),
     });
     await agent.waitFor((r) => r.event === 'agent_started');
     await agent.waitFor((r) => r.event === 'actor_started' && r.child === 'workers');
@@ -42,8 +42,13 @@ describe('cli: the agent as a process', () => {
     expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal(['reporter', 'command-poller', 'event-watcher', 'tunnel-keeper', 'workers', 'registration']);
     const all = JSON.stringify(agent.lines);
     expect(all).not.to.include(KEY);
-    expect(all).not.to.include('s3cr3tpass');
     expect(await readdir(path.join(dataDir, 'nested'))).to.deep.equal([]);
+  });
+
+  it('refuses credentials in the master URL without printing them', async () => {
+    const agent = startAgentProcess([], { DOCKFLARE_MASTER_URL: 'https://admin:s3cr3tpass@m.example.com', DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: dataDir });
+    expect((await agent.exited).code).to.equal(78);
+    expect(agent.stderr()).to.include('DOCKFLARE_MASTER_URL').and.not.include('s3cr3tpass');
   });
 
   it('rejects an unknown verb with exit 64 and the usage', async () => {
