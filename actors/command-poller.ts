@@ -21,6 +21,8 @@ export interface CommandPollerDeps {
   tunnelKeeper: ActorRef<TunnelKeeperMsg>;
   pollIntervalMs: number;
   retryCapMs: number;
+  /** Decommission commands are re-served on every poll until acknowledged (protocol.md §4.3): warn once per id. */
+  seenDecommissions: Set<string>;
   random: () => number;
 }
 
@@ -35,7 +37,9 @@ export interface CommandPollerState {
 const FIRST_RETRY_MS = 1000;
 
 /** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
-export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<TunnelKeeperMsg>, log: Logger): { forwarded: number; rejected: number } {
+const SEEN_LIMIT = 100;
+
+export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seen: Set<string>): { forwarded: number; rejected: number } {
   let forwarded = 0;
   let rejected = 0;
   for (const [index, item] of raw.entries()) {
@@ -46,7 +50,7 @@ export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<Tunnel
         log.error({ event: 'command_rejected', index, reason: decoded.reason }, 'malformed command from the master; skipped');
         continue;
       }
-      if (forward(decoded.value, keeper, log)) forwarded++;
+      if (forward(decoded.value, keeper, log, seen)) forwarded++;
     } catch (err) {
       rejected++;
       log.error({ event: 'command_rejected', index, err }, 'command could not be handled; skipped');
@@ -55,7 +59,7 @@ export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<Tunnel
   return { forwarded, rejected };
 }
 
-function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Logger): boolean {
+function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seenDecommissions: Set<string>): boolean {
   switch (cmd.action) {
     case 'start_tunnel':
       log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
@@ -72,10 +76,15 @@ function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Log
     case 'update_tunnel_config':
       tell(keeper, tunnelUpdateConfig(cmd.ruleCount));
       return true;
-    case 'decommission':
+    case 'decommission': {
+      const key = `${cmd.phase}:${cmd.commandId ?? cmd.operationId ?? ''}`;
+      if (seenDecommissions.has(key)) return false;
+      if (seenDecommissions.size >= SEEN_LIMIT) seenDecommissions.clear();
+      seenDecommissions.add(key);
       log.warn({ event: 'command_ignored', action: `${cmd.phase}_decommission`, commandId: cmd.commandId, operationId: cmd.operationId },
         'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it');
       return false;
+    }
     case 'unknown':
       log.warn({ event: 'command_ignored', action: cmd.name }, 'unknown command from the master; ignored');
       return false;
@@ -108,7 +117,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         const work = deps.client.fetchCommands(agentId).then((result) => {
           if (result.ok) {
             if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
-            handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log);
+            handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
           }
           return result;
         });

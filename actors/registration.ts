@@ -25,8 +25,12 @@ export interface RegistrationDeps {
   /** A worker's trigger within this long after a registration is not acted on (no re-registration storms). */
   minReregisterIntervalMs: number;
   subscribers: readonly ActorRef<IdentityChanged>[];
+  /** Survives this actor's own restarts (re-registering is one): when it last re-registered on a trigger, and how often in a row. */
+  pacer: ReregistrationPacer;
   random: () => number;
 }
+
+export interface ReregistrationPacer { lastActedAt: number | null; streak: number }
 
 export interface RegistrationState {
   storedId: string | undefined;
@@ -108,8 +112,14 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         const current = state.identity;
         // About an identity we no longer hold (or before we have one): a registration is already under way.
         if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId) return state;
-        const sinceMs = state.registeredAt === null ? Infinity : ctx.clock.now() - state.registeredAt;
-        const minMs = msg.cause === 'forbidden' ? deps.retryCapMs : deps.minReregisterIntervalMs;
+        const now = ctx.clock.now();
+        const { pacer } = deps;
+        const sinceActed = pacer.lastActedAt === null ? Infinity : now - pacer.lastActedAt;
+        // A master that keeps refusing sessions must not get a re-registration (and a worker restart) every few
+        // seconds forever: the interval doubles per trigger in a row, and calms down after a quiet spell.
+        if (sinceActed > 2 * deps.retryCapMs) pacer.streak = 0;
+        const minMs = msg.cause === 'forbidden' ? deps.retryCapMs : Math.min(deps.retryCapMs, deps.minReregisterIntervalMs * 2 ** pacer.streak);
+        const sinceMs = Math.min(sinceActed, state.registeredAt === null ? Infinity : now - state.registeredAt);
         if (sinceMs < minMs) {
           // Deferred, not ignored: the sender may be waiting for a new session (a Reporter after a 409).
           const delayMs = minMs - sinceMs;
@@ -119,7 +129,9 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
           }
           return state;
         }
-        ctx.log.warn({ event: 'reregistration_required', cause: msg.cause, agentId: current.agentId }, 'the master requires a new registration; restarting registration and the workers');
+        pacer.lastActedAt = now;
+        pacer.streak++;
+        ctx.log.warn({ event: 'reregistration_required', cause: msg.cause, agentId: current.agentId, streak: pacer.streak }, 'the master requires a new registration; restarting registration and the workers');
         deps.board.publish('registration', { registered: false });
         ctx.restartSelf(`re-register: ${msg.cause}`);
         return { ...state, identity: null };

@@ -40,6 +40,8 @@ export interface ReporterState {
   failures: number;
   waitingForIdentity: boolean;
   forceReport: boolean;
+  /** The last kind of rejection logged loudly: a persisting one (a revoked key) is logged once, then at debug. */
+  lastReject: string | null;
 }
 
 type Ctx = ActorContext<ReporterMsg>;
@@ -89,6 +91,13 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     return { ...s, reporting: true, reportAgain: false };
   };
 
+  /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
+  const loudOnce = (s: ReporterState, ctx: Ctx, level: 'warn' | 'error', fields: Record<string, unknown>, text: string): ReporterState => {
+    const kind = `${String(fields.event)}:${String(fields.reason)}`;
+    if (s.lastReject === kind) ctx.log.debug(fields, text); else ctx.log[level](fields, text);
+    return { ...s, lastReject: kind };
+  };
+
   const needRegistration = (s: ReporterState, ctx: Ctx, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
     if (s.identity) tell(deps.registration, registrationRequired(cause, s.identity));
     return cause === 'registration_required' ? { ...s, waitingForIdentity: true } : s;
@@ -101,7 +110,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       publish();
       return {
         identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
-        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false,
+        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null,
       };
     },
 
@@ -168,7 +177,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         switch (reaction.kind) {
           case 'delivered':
             ctx.log.debug({ event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate }, 'status report delivered');
-            next = { ...next, forceReport: false };
+            next = { ...next, forceReport: false, lastReject: null };
             break;
           case 'retry':
             next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };
@@ -178,7 +187,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = needRegistration(next, ctx, reaction.cause);
             break;
           case 'drop':
-            ctx.log[reaction.level]({ event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
+            next = loudOnce(next, ctx, reaction.level, { event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
             if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
             break;
         }
@@ -199,7 +208,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
             if (next.failures > 0) ctx.log.info({ event: 'events_recovered', failures: next.failures, queued: outbox.size }, 'master reachable again; delivering queued events');
-            next = { ...next, failures: 0 };
+            next = { ...next, failures: 0, lastReject: null };
             if (entry) ctx.log.debug({ event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate }, 'event delivered');
             if (state.forceReport && outbox.size === 0) next = startReport(next, ctx);
             if (outbox.size === 0 || state.failures > 0) persistSoon(ctx);
@@ -221,7 +230,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             break;
           case 'drop':
             if (entry) { outbox.remove(entry.id); outbox.countDrop(); } else if (msg.entryId === null) next = { ...next, heartbeat: null };
-            ctx.log[reaction.level]({ event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
+            next = loudOnce(next, ctx, reaction.level, { event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
             if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
             persistSoon(ctx);
             break;

@@ -96,7 +96,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: commandPoller,
-      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, random }),
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), random }),
       restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),
     childSpec({
@@ -121,7 +121,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     def: registrationDef({
       client: deps.client, store: deps.store, board: deps.board, displayName: config.agent.displayName, version: deps.version,
       retryCapMs: config.intervals.registerRetryMs, minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
-      subscribers: [tunnelKeeper, commandPoller, reporter], random,
+      subscribers: [tunnelKeeper, commandPoller, reporter], pacer: { lastActedAt: null, streak: 0 }, random,
     }),
     restart: 'permanent', backoff: sup.backoff.registration, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
   });
