@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerFromHost } from '../lib/docker/dockerode-port.js';
 import { TestMaster, type RecordedRequest } from '../spec/master/index.js';
 
 const started = Date.now();
@@ -22,10 +23,7 @@ const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(2).padSt
 const say = (text: string): void => { process.stdout.write(`${stamp()} ${text}\n`); };
 
 function docker(): Docker {
-  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port) });
+  return dockerFromHost(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
 }
 
 /** Any JSON value as short text. */

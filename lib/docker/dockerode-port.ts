@@ -198,7 +198,7 @@ export class DockerodePort implements DockerPort {
 }
 
 /** Docker's multiplexed stream format: frames of [stream, 0, 0, 0, size(u32 BE)] + payload. */
-function demux(buf: Buffer): string {
+export function demux(buf: Buffer): string {
   if (buf.length < 8 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return buf.toString('utf8');
   let out = '';
   let i = 0;
