@@ -52,7 +52,7 @@ const FIRST_RETRY_MS = 2000;
 const RETRY_CAP_MS = 120_000;
 /** After a die, give Docker's restart policy a moment to claim the container before deciding to recreate it. */
 const AFTER_DIE_CHECK_MS = 300;
-const WATCHED_ACTIONS = new Set(['die', 'oom', 'destroy', 'stop', 'kill']);
+const WATCHED_ACTIONS = new Set(['die', 'oom', 'destroy', 'stop', 'kill', 'health_status']);
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg> {
   const view = (s: TunnelKeeperState): TunnelView => ({
@@ -177,6 +177,12 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
       'tunnel.container-event'(s, msg, ctx) {
         if (!WATCHED_ACTIONS.has(msg.action.split(':')[0] ?? '')) return s;
+        if (msg.action.startsWith('health_status')) {
+          // Docker does not restart an unhealthy container; say so loudly, the check decides about the rest.
+          const healthy = msg.action.endsWith('healthy') && !msg.action.endsWith('unhealthy');
+          ctx.log[healthy ? 'info' : 'warn']({ event: 'tunnel_container_health', action: msg.action, containerId: msg.containerId }, 'tunnel container health changed');
+          return s;
+        }
         ctx.log.info({ event: 'tunnel_container_event', action: msg.action, containerId: msg.containerId }, 'tunnel container event');
         ctx.timers.once('check', msg.action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
         return { ...s, running: false, lastEvent: `container ${msg.action}` };
