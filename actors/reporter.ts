@@ -117,8 +117,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     handlers: {
       'identity.changed'(state, msg, ctx) {
         const sameSession = state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
+        // A new session is announced at once: heartbeat, then the full inventory (protocol.md §3.3 step 5).
         const next: ReporterState = sameSession ? { ...state, identity: msg.identity }
-          : { ...state, identity: msg.identity, reportSeqRetry: null, waitingForIdentity: false, heartbeat: state.heartbeat && { seq: null } };
+          : { ...state, identity: msg.identity, reportSeqRetry: null, waitingForIdentity: false, heartbeat: { seq: null } };
         // After every (re-)registration the master gets the full inventory at once, not at the next tick.
         return pump(sameSession ? next : startReport(next, ctx), ctx);
       },

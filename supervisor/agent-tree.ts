@@ -35,6 +35,7 @@ const WORKERS_BACKOFF = { minMs: 1000, maxMs: 30_000 };
 const MIN_REREGISTER_INTERVAL_MS = 5000;
 /** Grace for an actor's own shutdown work (the tunnel keeper's is the long one). */
 const ACTOR_SHUTDOWN_MS = 1000;
+const EVENT_RETRY_CAP_MS = 4000;
 
 export interface AgentTreeDeps {
   config: AgentConfig;
@@ -103,7 +104,8 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       cell: reporter,
       def: reporterDef({
         client: deps.client, docker: deps.docker, outbox: deps.outbox, registration, board: deps.board, healthSummary: deps.healthSummary,
-        reportIntervalMs: config.intervals.reportMs, retryCapMs: 60_000, random,
+        // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
+        reportIntervalMs: config.intervals.reportMs, retryCapMs: EVENT_RETRY_CAP_MS, random,
       }),
       restart: 'permanent', backoff: sup.backoff.reporter, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),

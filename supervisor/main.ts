@@ -45,7 +45,8 @@ export async function runAgent(io: MainIo): Promise<void> {
   }, 'dockflare-agent starting');
 
   const clock = systemClock;
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  // A coarse resolution: each sample is a timer wake-up, and an idle agent should stay idle.
+  const loopDelay = monitorEventLoopDelay({ resolution: 500 });
   loopDelay.enable();
   const agent = await assembleAgent(config, {
     log, redactor, clock, version,

@@ -3,16 +3,18 @@
  * no API version is pinned, so engines from API 1.41 up to 1.52 all work. Errors become DockerErrors; 304 on
  * stop and 404 on remove are success.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { loadDockerode } from './load-dockerode.js';
 import type { ContainerInfo, DockerEvent } from '../../messages/docker.js';
 import { filterLabels, isManaged } from '../labels.js';
 import { DockerError, type ContainerState, type DockerPort, type EventHandlers, type EventSubscription, type TunnelContainerSpec } from './port.js';
 import { parseEventLine } from './events.js';
 
 export function dockerFromHost(host: string): Docker {
-  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  const DockerClient = loadDockerode();
+  if (host.startsWith('unix://')) return new DockerClient({ socketPath: host.slice('unix://'.length) });
   const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+  return new DockerClient({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http' });
 }
 
 function mapError(operation: string, err: unknown): DockerError {
