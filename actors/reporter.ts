@@ -138,7 +138,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         publish();
         const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
         ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
-        if (state.sending || ctx.timers.has('retry')) persistSoon(ctx);
+        // Written only while the master is failing: a burst against a healthy master needs no disk round trip.
+        if (ctx.timers.has('retry')) persistSoon(ctx);
         return pump(overflow > 0 ? { ...state, forceReport: true } : state, ctx);
       },
 

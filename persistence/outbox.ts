@@ -48,6 +48,8 @@ export class Outbox {
   private readonly counters: SequenceCounters = { session: null, event: 0, report: 0 };
   private droppedTotal = 0;
   private dirty = false;
+  /** Whether the file on disk lists events, so that emptying the queue must be written too. */
+  private fileHasEntries = false;
 
   private constructor(private readonly file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
 
@@ -95,10 +97,16 @@ export class Outbox {
 
   async persist(): Promise<void> {
     if (!this.dirty || this.file === null) return;
+    // An empty queue over a file that holds nothing to deliver needs no write (and no fsync on the hot path).
+    if (this.entries.length === 0 && !this.fileHasEntries) {
+      this.dirty = false;
+      return;
+    }
     const body = JSON.stringify({ version: 1, entries: this.entries, dropped: this.droppedTotal });
     try {
       await atomicWrite(this.file, body);
       this.dirty = false;
+      this.fileHasEntries = this.entries.length > 0;
     } catch (err) {
       this.log.error({ event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length }, 'could not persist the outbox; events stay in memory');
     }
@@ -126,6 +134,7 @@ export class Outbox {
       return;
     }
     this.entries = parsed.data.entries.slice(-this.capacity);
+    this.fileHasEntries = this.entries.length > 0;
     this.droppedTotal = parsed.data.dropped;
     if (this.entries.length > 0) this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'undelivered events from the last run will be sent');
   }
