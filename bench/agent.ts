@@ -43,6 +43,14 @@ export function ensureBuilt(): { built: boolean; staleFiles: number; buildMs: nu
   return { built: true, staleFiles: stale.length, buildMs: Date.now() - started };
 }
 
+/** Which code was measured: the commit, plus the built files that differ from it (a dirty tree is measured as is). */
+export function sourceState(): { commit: string; uncommittedBuiltFiles: string[] } {
+  const git = (args: string[]): string => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout;
+  // Porcelain lines are "XY path": the status columns may be blank, so no trimming before the cut.
+  const dirty = git(['status', '--porcelain', '--', ...BUILT_DIRS]).split('\n').filter((l) => l.length > 3).map((l) => l.slice(3));
+  return { commit: git(['rev-parse', '--short', 'HEAD']).trim() || 'unknown', uncommittedBuiltFiles: dirty };
+}
+
 /** Processes this run started and has not yet seen exit. */
 const live = new Set<ChildProcess>();
 

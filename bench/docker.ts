@@ -34,6 +34,8 @@ export interface SeenEvent {
   name: string;
   /** Docker's own time of the event, in ms with the sub-ms part kept (from timeNano). */
   ms: number;
+  /** Date.now() when the line reached this process: the same path the agent's subscription takes, as a control. */
+  receivedAt: number;
 }
 
 /** Records container events as Docker stamps them; the agent's view is then measured against these stamps. */
@@ -49,12 +51,13 @@ export class EventRecorder {
       buf += chunk.toString('utf8');
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
+        const receivedAt = Date.now();
         const e = parseEventLine(buf.slice(0, nl).trim());
         buf = buf.slice(nl + 1);
         if (!e) continue;
         // timeNano exceeds 2^53: divide as bigint first, keep the sub-millisecond remainder separately.
         const ms = Number(e.timeNano / 1_000_000n) + Number(e.timeNano % 1_000_000n) / 1e6;
-        rec.events.push({ action: e.action, id: e.id, name: e.attributes.name ?? '', ms });
+        rec.events.push({ action: e.action, id: e.id, name: e.attributes.name ?? '', ms, receivedAt });
       }
     });
     // The stream ends when the daemon stops; the scenarios that stop it open a new recorder afterwards.

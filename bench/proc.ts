@@ -87,3 +87,20 @@ export function cpuPercent(first: TreeSample, last: TreeSample): number {
   const seconds = (last.at - first.at) / 1000;
   return seconds > 0 ? (ticks / CLK_TCK / seconds) * 100 : 0;
 }
+
+/**
+ * Other Docker daemons on this machine (another session's private engine, say) compete for the same CPUs and
+ * disk; the results name them so that a noisy figure can be read for what it is.
+ */
+export function foreignDaemons(ownSocket: string | null): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmd: string;
+    try { cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { continue; }
+    if (!/^(\S*\/)?dockerd(\s|$)/.test(cmd)) continue;
+    if (ownSocket !== null && cmd.includes(ownSocket)) continue;
+    out.push(`${name}: ${cmd.slice(0, 120)}`);
+  }
+  return out;
+}

@@ -24,17 +24,22 @@ export interface Results {
   outage?: Outcome<OutageResult>;
 }
 
-export type Verdict = 'PASS' | 'MISS' | 'SKIPPED';
+/** INFO: a figure the issue sets no target for, printed for context. */
+export type Verdict = 'PASS' | 'MISS' | 'SKIPPED' | 'INFO';
 export interface Row { scenario: number; figure: string; measured: string; target: string; python: string; verdict: Verdict; note?: string }
 
 const ms = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${Math.round(x)} ms`);
+
+function info(scenario: number, figure: string, measured: string, note?: string): Row {
+  return { scenario, figure, measured, target: '(no target)', python: '—', verdict: 'INFO', ...(note ? { note } : {}) };
+}
 
 /** One row: `value` undefined means "not measured" (scenario error or timeout) and is a MISS. */
 function row(scenario: number, figure: string, measured: string | undefined, ok: boolean | undefined, target: string, python: string, note?: string): Row {
   return { scenario, figure, measured: measured ?? 'not measured', target, python, verdict: measured === undefined || ok !== true ? 'MISS' : 'PASS', ...(note ? { note } : {}) };
 }
 
-const errNote = (o: { error: string } | undefined): string => (o ? `error: ${o.error}` : 'not run (deadline)');
+const errNote = (o: { error: string } | undefined): string => (o ? `error: ${o.error}` : 'not run (run deadline, or left out by BENCH_ONLY)');
 
 export function evaluate(r: Results): Row[] {
   const rows: Row[] = [];
@@ -42,7 +47,7 @@ export function evaluate(r: Results): Row[] {
   if (failed(s)) rows.push(row(1, 'spawn → first heartbeat (median of 5)', undefined, false, '≤ 250 ms', '218 ms', errNote(s)));
   else {
     const hb = s.heartbeatMedianMs;
-    rows.push(row(1, 'spawn → first register (median of 5)', ms(s.registerMedianMs), true, '(no target)', '—'));
+    rows.push(info(1, 'spawn → first register (median of 5)', ms(s.registerMedianMs)));
     rows.push(row(1, 'spawn → first heartbeat (median of 5)', hb === null ? `none within 40 s in ${s.heartbeatsMissing} run(s)` : ms(hb), hb !== null && hb <= 250, '≤ 250 ms', '218 ms', s.settings));
   }
   const i = r.idle;
@@ -52,7 +57,7 @@ export function evaluate(r: Results): Row[] {
       : `${String(i.agentRssMedianMb)} / ${String(i.agentRssMaxMb)} MB vs ${String(i.bareRssMedianMb)} MB = ${i.rssRatio}×`, i.rssRatio !== null && i.rssRatio <= 1.25, '≤ 1.25× bare node', '—', i.settings));
     rows.push(row(2, 'idle CPU (% of one core over the window)', i.agentCpuPercent === null ? undefined : `${i.agentCpuPercent} % (bare node ${String(i.bareCpuPercent)} %)`,
       i.agentCpuPercent !== null && i.agentCpuPercent <= 0.1, '≤ 0.1 %', '0.13 %', i.settings));
-    rows.push(row(2, 'master requests per minute (idle)', i.requestsPerMinute === null ? undefined : String(i.requestsPerMinute), true, '(no target)', '—', JSON.stringify(i.requestsByKind)));
+    rows.push(info(2, 'master requests per minute (idle)', String(i.requestsPerMinute ?? 'n/a'), JSON.stringify(i.requestsByKind)));
   }
   const e = r.events;
   if (failed(e)) rows.push(row(3, 'event loss / latency', undefined, false, '0 lost, 0 dup, p50 ≤ 5 ms, p95 ≤ 20 ms, max ≤ 60 ms', '34/110/213 ms', errNote(e)));
@@ -61,7 +66,7 @@ export function evaluate(r: Results): Row[] {
     rows.push(row(3, `events lost (of ${e.all.expected}: ${e.starts.expected} starts + ${e.stops.expected} stops)`, `${e.all.lost} (starts ${e.starts.lost}, stops ${e.stops.lost})`, e.all.lost === 0, '0', '—'));
     rows.push(row(3, 'events delivered twice', `${e.all.duplicates}`, e.all.duplicates === 0, '0', '—'));
     rows.push(row(3, 'dockflare.enable=false containers reported', `${e.unexpectedReports}`, e.unexpectedReports === 0, '0', '—'));
-    const note = `starts p50/p95/max ${ms(e.starts.latency.p50Ms)}/${ms(e.starts.latency.p95Ms)}/${ms(e.starts.latency.maxMs)}; stops ${ms(e.stops.latency.p50Ms)}/${ms(e.stops.latency.p95Ms)}/${ms(e.stops.latency.maxMs)}; n=${l.count}`;
+    const note = `starts p50/p95/max ${ms(e.starts.latency.p50Ms)}/${ms(e.starts.latency.p95Ms)}/${ms(e.starts.latency.maxMs)}; stops ${ms(e.stops.latency.p50Ms)}/${ms(e.stops.latency.p95Ms)}/${ms(e.stops.latency.maxMs)}; n=${l.count}; control, Docker → the bench's own subscription: p50/p95/max ${ms(e.dockerToSubscriberLatency.p50Ms)}/${ms(e.dockerToSubscriberLatency.p95Ms)}/${ms(e.dockerToSubscriberLatency.maxMs)}`;
     rows.push(row(3, 'event latency p50 (Docker timeNano → master receipt)', l.p50Ms === null ? undefined : ms(l.p50Ms), l.p50Ms !== null && l.p50Ms <= 5, '≤ 5 ms', '34 ms', note));
     rows.push(row(3, 'event latency p95', l.p95Ms === null ? undefined : ms(l.p95Ms), l.p95Ms !== null && l.p95Ms <= 20, '≤ 20 ms', '110 ms'));
     rows.push(row(3, 'event latency max', l.maxMs === null ? undefined : ms(l.maxMs), l.maxMs !== null && l.maxMs <= 60, '≤ 60 ms', '213 ms'));

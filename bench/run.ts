@@ -3,12 +3,14 @@
  * scripts/with-dockerd.sh and the in-repo test master. Eight scenarios, each bounded, the whole run under one
  * deadline; results as JSON (bench/results.json and stdout) plus a markdown table with PASS/MISS per target.
  * Every container, network and process it creates is removed at the end, also after a failure or Ctrl-C.
+ * BENCH_ONLY=startup,idle,events,tunnel,resilience runs a subset (for diagnosing one figure); default: all.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_NETWORK, ensureBuilt, killAllTracked, ROOT } from './agent.js';
-import { cleanupDocker, dockerClient, RUN_ID } from './docker.js';
+import { BENCH_NETWORK, ensureBuilt, killAllTracked, ROOT, sourceState } from './agent.js';
+import { cleanupDocker, dockerClient, RUN_ID, socketPath } from './docker.js';
+import { foreignDaemons } from './proc.js';
 import { evaluate, machine, markdown, type Results } from './report.js';
 import { eventsScenario } from './scenario-events.js';
 import { idleScenario, startupScenario } from './scenario-process.js';
@@ -26,6 +28,14 @@ const startedAt = Date.now();
 const docker = dockerClient();
 const results: Results = {};
 let output: Record<string, unknown> = {};
+/** Machine load when each scenario began: other work on the host shows up in every latency figure. */
+const contention: Record<string, { loadavg1m: number; foreignDockerDaemons: string[] }> = {};
+const only = new Set((process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const selected = (name: string): boolean => only.size === 0 || only.has(name);
+
+function noteContention(name: string): void {
+  contention[name] = { loadavg1m: Number((os.loadavg()[0] ?? 0).toFixed(2)), foreignDockerDaemons: foreignDaemons(socketPath()) };
+}
 
 async function cleanup(): Promise<void> {
   killAllTracked();
@@ -35,22 +45,28 @@ async function cleanup(): Promise<void> {
 
 async function writeResults(complete: boolean): Promise<void> {
   const rows = evaluate(results);
-  output = { ...output, complete, totalRunMs: Date.now() - startedAt, results, targets: rows };
+  noteContention('end');
+  output = { ...output, complete, totalRunMs: Date.now() - startedAt, contention, results, targets: rows };
   const json = JSON.stringify(output, null, 2);
   await writeFile(RESULTS_FILE, `${json}\n`);
   process.stdout.write(`${json}\n\n${markdown(rows)}\n\n`);
   const m = output.machine as Record<string, unknown> | undefined;
   if (m) process.stdout.write(`machine: ${String(m.nproc)} CPU(s) ${String(m.cpuModel)}, ${String(m.totalMemoryMb)} MB, node ${String(m.node)}, kernel ${String(m.kernel)}, Docker ${String(m.dockerServer)}, ${String(m.date)}\n`);
+  const load = Object.entries(contention).map(([k, v]) => `${k} ${v.loadavg1m}`).join(', ');
+  const foreign = [...new Set(Object.values(contention).flatMap((v) => v.foreignDockerDaemons))];
+  process.stdout.write(`load average (1 min) at scenario start: ${load}; other dockerd processes seen: ${foreign.length === 0 ? 'none' : foreign.join(' | ')}\n`);
   process.stdout.write(`total run time: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; results in ${RESULTS_FILE}\n`);
 }
 
 /** Runs one scenario; a failure is recorded as its result and the run goes on with the next one. */
 async function step<K extends keyof Results>(ctx: BenchContext, key: K, title: string, fn: () => Promise<NonNullable<Results[K]>>): Promise<void> {
+  if (!selected(key)) return;
   if (ctx.deadline.remaining() <= 0) {
     results[key] = { error: 'not run: the run deadline was reached' };
     return;
   }
   say(`── ${title}`);
+  noteContention(key);
   try {
     results[key] = await fn();
   } catch (err) {
@@ -63,7 +79,7 @@ async function main(): Promise<void> {
   await docker.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
-  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: 'node dist/cli/main.js', build }, agentLogs: logDir };
+  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: 'node dist/cli/main.js', build, source: sourceState() }, agentLogs: logDir };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 
@@ -71,8 +87,9 @@ async function main(): Promise<void> {
   await step(ctx, 'idle', '2. idle footprint (60 s)', () => idleScenario(ctx));
   await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
   await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
-  if (ctx.deadline.remaining() > 0) {
+  if (selected('resilience') && ctx.deadline.remaining() > 0) {
     say('── 6, 7. daemon restart, master outage');
+    noteContention('resilience');
     try {
       const r = await resilienceScenarios(ctx);
       results.daemon = r.daemon;

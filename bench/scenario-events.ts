@@ -26,6 +26,13 @@ export interface EventsResult {
   unexpectedReports: number;
   /** Containers whose Docker event our own subscription never saw (then no latency can be computed for them). */
   dockerEventsMissing: number;
+  /**
+   * Control: Docker's event time → arrival of the same event line in the benchmark's own subscription. What the
+   * engine and the machine's scheduling add before any agent code runs; the agent's figures include it too.
+   */
+  dockerToSubscriberLatency: LatencyStats;
+  /** Per batch, latencies (ms) in the order the master received them: shows whether they queue behind each other. */
+  latencyByBatchInDeliveryOrder: { starts: number[][]; stops: number[][] };
 }
 
 const LABELS: Record<Kind, Record<string, string>> = {
@@ -38,12 +45,13 @@ function latencyStats(xs: number[]): LatencyStats {
   return { count: xs.length, p50Ms: round(percentile(xs, 50)), p95Ms: round(percentile(xs, 95)), maxMs: round(max(xs)) };
 }
 
-export async function eventsScenario(ctx: BenchContext, batches = 5): Promise<EventsResult> {
+/** `extraEnv` is for diagnosing a miss (e.g. LOG_LEVEL=debug); the benchmark itself runs the defaults. */
+export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: Record<string, string> = {}): Promise<EventsResult> {
   const { docker } = ctx;
   const plan: Planned[][] = [];
   const rec = await EventRecorder.start(docker);
   try {
-    return await withAgent(ctx, 'events', {}, async (s) => {
+    return await withAgent(ctx, 'events', extraEnv, async (s) => {
       if (!(await subscribed(s, ctx.deadline.bound(20_000)))) throw new Error('the agent did not subscribe to Docker events within 20 s');
       // Created before any batch starts: a container's create/start work then does not blur the batch timing.
       for (let b = 0; b < batches; b++) {
@@ -86,6 +94,14 @@ export async function eventsScenario(ctx: BenchContext, batches = 5): Promise<Ev
       };
       const starts = stats('container_start', 'start');
       const stops = stats('container_stop', 'die');
+      const staircase = (type: 'container_start' | 'container_stop', action: 'start' | 'die'): number[][] => {
+        const got = acceptedByContainer(s.master, type);
+        return plan.map((batch) => batch.flatMap((c) => {
+          const first = got.get(c.id)?.[0];
+          const ev = rec.first((e) => e.id === c.id && e.action === action);
+          return first && ev ? [{ at: first.at, ms: first.at - ev.ms }] : [];
+        }).sort((a, b) => a.at - b.at).map((x) => round(x.ms) ?? 0));
+      };
       const disabledIds = new Set(all.filter((c) => c.kind === 'disabled').map((c) => c.id));
       const unexpected = [...acceptedByContainer(s.master, 'container_start'), ...acceptedByContainer(s.master, 'container_stop')]
         .filter(([id]) => disabledIds.has(id)).reduce((n, [, list]) => n + list.length, 0);
@@ -104,6 +120,8 @@ export async function eventsScenario(ctx: BenchContext, batches = 5): Promise<Ev
         },
         unexpectedReports: unexpected,
         dockerEventsMissing,
+        dockerToSubscriberLatency: latencyStats(managed.flatMap((c) => rec.events.filter((e) => e.id === c.id && (e.action === 'start' || e.action === 'die')).map((e) => e.receivedAt - e.ms))),
+        latencyByBatchInDeliveryOrder: { starts: staircase('container_start', 'start'), stops: staircase('container_stop', 'die') },
       };
     });
   } finally {

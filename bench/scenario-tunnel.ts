@@ -24,7 +24,12 @@ export interface RecoveryResult { runs: RecoveryRun[]; medianMs: number | null; 
 
 export interface ShutdownResult { exitMs: number | null; exitCode: number | null; signal: string | null; tunnelRemoved: boolean | null; tunnelWasRunning: boolean }
 
-export interface TunnelResults { command: CommandResult; kill: RecoveryResult; rm: RecoveryResult; sigterm: ShutdownResult }
+export interface TunnelResults {
+  command: CommandResult;
+  kill: RecoveryResult;
+  rm: RecoveryResult;
+  sigterm: ShutdownResult;
+}
 
 const NETWORK_NOTE = 'the bench network already existed (created by the idle scenario) unless networkExisted is false';
 
