@@ -67,7 +67,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       const seq = s.heartbeat.seq ?? counters.event + 1;
       counters.event = Math.max(counters.event, seq);
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
-      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: JSON.stringify(body).length }));
+      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
       return { ...s, sending: true, heartbeat: { seq } };
     }
     if (!head) return s;
@@ -78,7 +78,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       head.session = session;
     }
     const body = buildEventBody(identity, head.event, seq);
-    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: JSON.stringify(body).length }));
+    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
     return { ...s, sending: true };
   };
 
@@ -169,7 +169,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           return { ...state, reporting: false };
         }
         const containers = msg.scan.ok ? msg.scan.containers.length : 0;
-        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: JSON.stringify(body).length, containers }));
+        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: result.ok ? 0 : JSON.stringify(body).length, containers }));
         return { ...state, reportSeqRetry: null };
       },
 

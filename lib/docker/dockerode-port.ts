@@ -48,6 +48,16 @@ async function call<T>(operation: string, fn: () => Promise<T>, timeoutMs = CALL
   }
 }
 
+/** The call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
+async function orAbsent<T>(operation: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call(operation, fn);
+  } catch (err) {
+    if (err instanceof DockerError && err.kind === 'not_found') return null;
+    throw err;
+  }
+}
+
 export class DockerodePort implements DockerPort {
   constructor(private readonly docker: Docker) {}
 
@@ -59,17 +69,13 @@ export class DockerodePort implements DockerPort {
   }
 
   async inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null> {
-    try {
-      const info = await call('inspect container', () => this.docker.getContainer(idOrName).inspect(signal ? { abortSignal: signal } : {}));
-      return {
-        id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
-        restarting: info.State.Restarting, image: info.Config.Image, env: info.Config.Env, startedAt: info.State.StartedAt,
-        labels: info.Config.Labels,
-      };
-    } catch (err) {
-      if (err instanceof DockerError && err.kind === 'not_found') return null;
-      throw err;
-    }
+    const info = await orAbsent('inspect container', () => this.docker.getContainer(idOrName).inspect(signal ? { abortSignal: signal } : {}));
+    if (!info) return null;
+    return {
+      id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
+      restarting: info.State.Restarting, image: info.Config.Image, env: info.Config.Env, startedAt: info.State.StartedAt,
+      labels: info.Config.Labels,
+    };
   }
 
   async subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> {
@@ -117,13 +123,7 @@ export class DockerodePort implements DockerPort {
   }
 
   async imageExists(ref: string): Promise<boolean> {
-    try {
-      await call('inspect image', () => this.docker.getImage(ref).inspect());
-      return true;
-    } catch (err) {
-      if (err instanceof DockerError && err.kind === 'not_found') return false;
-      throw err;
-    }
+    return (await orAbsent('inspect image', () => this.docker.getImage(ref).inspect())) !== null;
   }
 
   async pullImage(ref: string, onProgress: (status: string) => void): Promise<void> {
@@ -139,13 +139,7 @@ export class DockerodePort implements DockerPort {
   }
 
   async networkExists(name: string): Promise<boolean> {
-    try {
-      await call('inspect network', () => this.docker.getNetwork(name).inspect());
-      return true;
-    } catch (err) {
-      if (err instanceof DockerError && err.kind === 'not_found') return false;
-      throw err;
-    }
+    return (await orAbsent('inspect network', () => this.docker.getNetwork(name).inspect())) !== null;
   }
 
   async createNetwork(name: string): Promise<void> {

@@ -11,6 +11,26 @@ import { LogSink } from './log-sink.js';
 
 export const TEST_NETWORK = 'dockflare-test-net';
 
+/** The environment of an agent under test, in-process or as a process: test master, test engine, short intervals. */
+export function testAgentEnv(opts: { masterUrl: string; key: string; dataDir: string; env?: Record<string, string> }): Record<string, string> {
+  return {
+    DOCKFLARE_MASTER_URL: opts.masterUrl,
+    DOCKFLARE_API_KEY: opts.key,
+    AGENT_DATA_DIR: opts.dataDir,
+    DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    CLOUDFLARED_IMAGE,
+    CLOUDFLARED_NETWORK_NAME: TEST_NETWORK,
+    REPORT_INTERVAL_SECONDS: '1',
+    COMMAND_POLL_INTERVAL_SECONDS: '1',
+    TUNNEL_CHECK_INTERVAL_SECONDS: '2',
+    REGISTER_RETRY_SECONDS: '2',
+    MASTER_REQUEST_TIMEOUT_SECONDS: '2',
+    HEALTH_CHECK_PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  };
+}
+
 export interface InProcessAgent {
   agent: AssembledAgent;
   sink: LogSink;
@@ -35,22 +55,7 @@ export async function startInProcessAgent(opts: {
   outboxCapacity?: number;
 }): Promise<InProcessAgent> {
   const dataDir = opts.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'dfa-agent-'));
-  const config = loadConfig({
-    DOCKFLARE_MASTER_URL: opts.master.url,
-    DOCKFLARE_API_KEY: opts.key,
-    AGENT_DATA_DIR: dataDir,
-    DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
-    CLOUDFLARED_IMAGE,
-    CLOUDFLARED_NETWORK_NAME: TEST_NETWORK,
-    REPORT_INTERVAL_SECONDS: '1',
-    COMMAND_POLL_INTERVAL_SECONDS: '1',
-    TUNNEL_CHECK_INTERVAL_SECONDS: '2',
-    REGISTER_RETRY_SECONDS: '2',
-    MASTER_REQUEST_TIMEOUT_SECONDS: '2',
-    HEALTH_CHECK_PORT: '0',
-    LOG_LEVEL: 'debug',
-    ...opts.env,
-  });
+  const config = loadConfig(testAgentEnv({ masterUrl: opts.master.url, key: opts.key, dataDir, ...(opts.env ? { env: opts.env } : {}) }));
   const sink = new LogSink(new Redactor([config.master.apiKey]));
   const fatal: Error[] = [];
   const agent = await assembleAgent(config, {

@@ -3,27 +3,9 @@
  * master, the test engine, the stand-in cloudflared image, the test network and short intervals.
  */
 import type { AgentProcess } from './agent-process.js';
-import { TEST_NETWORK } from './agent-harness.js';
-import { CLOUDFLARED_IMAGE } from './docker.js';
+import { testAgentEnv } from './agent-harness.js';
 
-export function agentProcessEnv(opts: { masterUrl: string; key: string; dataDir: string; env?: Record<string, string> }): Record<string, string> {
-  return {
-    DOCKFLARE_MASTER_URL: opts.masterUrl,
-    DOCKFLARE_API_KEY: opts.key,
-    AGENT_DATA_DIR: opts.dataDir,
-    DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
-    CLOUDFLARED_IMAGE,
-    CLOUDFLARED_NETWORK_NAME: TEST_NETWORK,
-    REPORT_INTERVAL_SECONDS: '1',
-    COMMAND_POLL_INTERVAL_SECONDS: '1',
-    TUNNEL_CHECK_INTERVAL_SECONDS: '2',
-    REGISTER_RETRY_SECONDS: '2',
-    MASTER_REQUEST_TIMEOUT_SECONDS: '2',
-    HEALTH_CHECK_PORT: '0',
-    LOG_LEVEL: 'debug',
-    ...opts.env,
-  };
-}
+export const agentProcessEnv = testAgentEnv;
 
 export type Exit = Awaited<AgentProcess['exited']>;
 
