@@ -4,6 +4,7 @@
  * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
  * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
  */
+import { logOnChange } from '../lib/log-on-change.js';
 import type { Logger } from '../lib/logger.js';
 import type { MasterClient } from '../lib/master/client.js';
 import { decodeCommand } from '../lib/master/decoders.js';
@@ -136,9 +137,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         const f = msg.result.failure;
         const failures = state.failures + 1;
         const fields = { event: 'commands_failed', failure: f.kind, failures, agentId: msg.agentId };
-        if (state.lastFailureKind === f.kind) ctx.log.debug(fields, describeFailure(f));
-        else if (f.kind === 'transient') ctx.log.warn(fields, `command poll failed: ${describeFailure(f)}`);
-        else ctx.log.error(fields, `command poll failed: ${describeFailure(f)}`);
+        logOnChange(ctx.log, state.lastFailureKind, f.kind, f.kind === 'transient' ? 'warn' : 'error', fields, `command poll failed: ${describeFailure(f)}`);
         if (identity && msg.agentId === identity.agentId) {
           if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
           if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));

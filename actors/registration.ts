@@ -4,6 +4,7 @@
  * hands the identity to the workers. A trigger from a worker (404 on commands, 409 on events, 403) makes it
  * restart itself, which by the root's rest_for_one restarts the workers with the new identity.
  */
+import { logOnChange } from '../lib/log-on-change.js';
 import type { Logger } from '../lib/logger.js';
 import type { MasterClient, RegisterRequest } from '../lib/master/client.js';
 import { describeFailure, type MasterFailure } from '../lib/master/result.js';
@@ -57,9 +58,7 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
     const text = failure.kind === 'unauthorized' ? 'master rejected the agent key (401): check DOCKFLARE_API_KEY; retrying slowly'
       : failure.kind === 'forbidden' ? `master refused this identity (403): the key is bound to another agent than ${state.storedId ?? '(none)'}; retrying slowly`
         : `registration failed: ${describeFailure(failure)}`;
-    if (state.lastFailureKind === failure.kind) log.debug(fields, text);
-    else if (failure.kind === 'transient') log.warn(fields, text);
-    else log.error(fields, text);
+    logOnChange(log, state.lastFailureKind, failure.kind, failure.kind === 'transient' ? 'warn' : 'error', fields, text);
   };
 
   return {

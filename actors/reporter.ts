@@ -4,6 +4,7 @@
  * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
  */
 import type { DockerPort } from '../lib/docker/port.js';
+import { logOnChange } from '../lib/log-on-change.js';
 import type { MasterClient } from '../lib/master/client.js';
 import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../lib/master/envelope.js';
 import { reactionTo } from '../lib/master/reaction.js';
@@ -94,7 +95,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
   /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
   const loudOnce = (s: ReporterState, ctx: Ctx, level: 'warn' | 'error', fields: Record<string, unknown>, text: string): ReporterState => {
     const kind = `${String(fields.event)}:${String(fields.reason)}`;
-    if (s.lastReject === kind) ctx.log.debug(fields, text); else ctx.log[level](fields, text);
+    logOnChange(ctx.log, s.lastReject, kind, level, fields, text);
     return { ...s, lastReject: kind };
   };
 
