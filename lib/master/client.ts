@@ -5,6 +5,7 @@
  * `unknown`; failures come back as a MasterFailure, never as an exception and never with a secret in them.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import fetch, { type RequestInit } from 'node-fetch';
@@ -46,6 +47,8 @@ export interface HttpMasterClientOptions {
 }
 
 const RETRY_AFTER_CAP_MS = 60_000;
+/** How long an idle connection to the master is kept when the server announces no shorter Keep-Alive timeout. */
+const IDLE_SOCKET_MS = 60_000;
 const SECRET_FIELDS = new Set(['token', 'tunnel_token', 'api_key', 'key', 'assigned_tunnel_token']);
 
 export function parseRetryAfter(value: string | null, now: number): number | null {
@@ -66,7 +69,7 @@ export interface MasterStats { requests: number; failures: number; lastLatencyMs
 export class HttpMasterClient implements MasterClient {
   private lastOk: number | null = null;
   private readonly counters: MasterStats = { requests: 0, failures: 0, lastLatencyMs: null, latencySumMs: 0 };
-  private readonly agent: https.Agent | undefined;
+  private readonly agent: http.Agent;
   private readonly base: string;
 
   constructor(private readonly opts: HttpMasterClientOptions) {
@@ -76,9 +79,13 @@ export class HttpMasterClient implements MasterClient {
       opts.log.warn({ event: 'master_plain_http', host: url.hostname },
         'DOCKFLARE_MASTER_URL uses plain http:// to a non-loopback host: the agent key travels unencrypted');
     }
-    if (opts.caFile !== undefined) {
-      this.agent = new https.Agent({ ca: [...rootCertificates, readFileSync(opts.caFile, 'utf8')], keepAlive: true });
-    }
+    // node-fetch sends `Connection: close` whenever no agent is given: every request, every event of a burst,
+    // would pay a new TCP (and TLS) handshake. One keep-alive agent reuses connections; Node closes an idle one
+    // a second before the server's announced Keep-Alive timeout, so a reused socket is rarely one being closed.
+    const keepAlive = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 2, scheduling: 'lifo' as const };
+    this.agent = url.protocol === 'https:'
+      ? new https.Agent({ ...keepAlive, ...(opts.caFile !== undefined ? { ca: [...rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {}) })
+      : new http.Agent(keepAlive);
   }
 
   get lastSuccessAt(): number | null {
@@ -134,7 +141,7 @@ export class HttpMasterClient implements MasterClient {
     this.counters.requests++;
     const init: RequestInit = {
       method, headers: this.headers(body !== undefined), signal: combined, redirect: 'manual',
-      size: this.opts.maxReplyBytes ?? 1024 * 1024, ...(this.agent ? { agent: this.agent } : {}),
+      size: this.opts.maxReplyBytes ?? 1024 * 1024, agent: this.agent,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     };
     try {

@@ -36,6 +36,7 @@ export class TestMaster {
   /** Cancels for slow replies still waiting; stop() fires them all. */
   private readonly delays = new Set<() => void>();
   private seq = 0;
+  private accepted = 0;
   private stopping: Promise<void> | null = null;
 
   private constructor(private readonly server: http.Server, port: number, mode: MasterMode, private readonly settings: Settings, enrollmentRequired: boolean) {
@@ -43,6 +44,7 @@ export class TestMaster {
     this.mode = mode;
     this.state = new MasterState(enrollmentRequired);
     server.on('connection', (socket: Socket) => {
+      this.accepted++;
       this.sockets.add(socket);
       socket.on('close', () => { this.sockets.delete(socket); });
     });
@@ -57,6 +59,7 @@ export class TestMaster {
   static async start(options: TestMasterOptions): Promise<TestMaster> {
     if (options.mode !== 'v1' && options.mode !== 'v2') throw new Error(`test master: mode must be 'v1' or 'v2'`);
     const server = http.createServer();
+    if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
@@ -68,6 +71,11 @@ export class TestMaster {
       maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
       maxContainers: options.maxContainers ?? 500,
     }, options.enrollmentRequired ?? true);
+  }
+
+  /** TCP connections accepted so far: shows whether a client reuses its connections. */
+  get connectionsAccepted(): number {
+    return this.accepted;
   }
 
   /** Closes the listener and every socket and cancels slow replies (recorded with status 0). Idempotent. */

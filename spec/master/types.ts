@@ -16,6 +16,11 @@ export interface TestMasterOptions {
   enrollmentRequired?: boolean;
   /** Port on 127.0.0.1; default 0 (ephemeral). A fixed port lets a demo restart "the same" master. */
   port?: number;
+  /**
+   * How long the server keeps an idle connection (Node's http.Server#keepAliveTimeout, default 5 s). A master
+   * behind Cloudflare's edge keeps client connections open far longer; set this to model it.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export type Endpoint = 'register' | 'commands' | 'events' | 'admin' | 'other';
