@@ -2,10 +2,10 @@
  * Composition root: config → logger → state → tree → signal handling. The only place that reads configuration;
  * everything below gets typed slices. Returns when the agent runs; the process ends through `exit`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { systemClock } from '../lib/clock.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { EXIT } from '../lib/exit-codes.js';
+import { LagProbe } from '../lib/lag-probe.js';
 import { createLogger } from '../lib/logger.js';
 import { Redactor } from '../lib/redact.js';
 import { agentVersion } from '../lib/version.js';
@@ -44,10 +44,9 @@ export async function runAgent(io: MainIo): Promise<void> {
     dockerHost: config.docker.host, dataDir: config.agent.dataDir, cloudflaredImage: config.tunnel.image,
   }, 'dockflare-agent starting');
 
-  const clock = systemClock;
-  // A coarse resolution: each sample is a timer wake-up, and an idle agent should stay idle.
-  const loopDelay = monitorEventLoopDelay({ resolution: 500 });
-  loopDelay.enable();
+  // Event-loop lag from the lateness of the agent's own timers: no sampling wake-ups in an idle process.
+  const lag = new LagProbe();
+  const clock = lag.wrap(systemClock);
   const agent = await assembleAgent(config, {
     log, redactor, clock, version,
     onFatal: (reason) => {
@@ -58,7 +57,7 @@ export async function runAgent(io: MainIo): Promise<void> {
 
   // The periodic health record is what `review` and a person reading the logs judge the host by.
   const healthRecord = (): Record<string, unknown> => ({
-    ...agent.healthRecord(), eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, max: loopDelay.max / 1e6 },
+    ...agent.healthRecord(), eventLoopDelayMs: lag.snapshot(),
   });
   let healthTimer = clock.setTimeout(function logHealth() {
     log.info(healthRecord(), 'health');
@@ -87,7 +86,6 @@ export async function runAgent(io: MainIo): Promise<void> {
       agent.chaos.stop();
       await server?.close();
       const outcome = await agent.tree.shutdown(budgetMs);
-      loopDelay.disable();
       log.info(healthRecord(), 'final health');
       return outcome;
     },
