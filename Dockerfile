@@ -15,7 +15,9 @@ COPY messages ./messages
 COPY persistence ./persistence
 COPY lib ./lib
 COPY cli ./cli
-RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
+# tsc type-checks; the runtime gets only the minified bundle (scripts/bundle.mjs), no node_modules.
+RUN npm run build
 
 FROM ${NODE_IMAGE}
 # 1 installs tini from Debian (official base); the offline test base already carries it.
@@ -28,15 +30,17 @@ RUN if [ "$INSTALL_TINI" = 1 ]; then \
  && mkdir -p /app/data && chown 65532:65532 /app/data && chmod 0700 /app/data
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/dockflare-agent.mjs /src/dist/dockflare-agent.mjs.LEGAL.txt ./dist/
 ENV NODE_ENV=production AGENT_DATA_DIR=/app/data HEALTH_CHECK_PORT=8080
 USER 65532:65532
 VOLUME ["/app/data"]
 # The image has no curl: the agent's own verb asks its /health. The start period covers a first registration.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/cli/main.js", "healthcheck"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/dockflare-agent.mjs", "healthcheck"]
 # tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
+# --lite-mode: V8 without its optimising compilers (and so without WebAssembly, which the agent does not use;
+# --no-expose-wasm says so, which keeps V8 from warning about it on every start). The agent spends its life waiting; measured by bench/ (which
+# runs exactly this command), it then needs about 6 MB less memory at no cost in CPU or latency that bench/ can see.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--lite-mode", "--no-expose-wasm", "/app/dist/dockflare-agent.mjs"]
 CMD ["run"]
 LABEL org.opencontainers.image.title="dockflare-agent" \
       org.opencontainers.image.description="DockFlare Agent in TypeScript: labelled containers, the cloudflared tunnel container, the DockFlare master" \

@@ -1,30 +1,66 @@
 /**
- * The agent under test as users run it: the built `node dist/cli/main.js`, rebuilt first when dist is missing or
+ * The agent under test as users run it: the command of the image's ENTRYPOINT and CMD (read from the Dockerfile,
+ * tini left out, /app mapped to this checkout), on the production bundle, rebuilt first when it is missing or
  * older than any source file it is built from, so that the figures are never those of stale code. Every process
  * started here is tracked, so the run's cleanup can end exactly these (by pid) even after a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { say } from './util.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-const ENTRY = path.join(ROOT, 'dist/cli/main.js');
-/** The directories tsconfig.build.json compiles. */
+
+/** `node <flags> <script> <args>` as the Dockerfile runs it. */
+export interface AgentCommand { nodeFlags: string[]; script: string; args: string[] }
+
+function dockerfileArray(text: string, instruction: string): string[] {
+  const line = text.split('\n').find((l) => l.startsWith(`${instruction} [`));
+  if (line === undefined) throw new Error(`Dockerfile: no ${instruction} in exec form`);
+  const value: unknown = JSON.parse(line.slice(instruction.length + 1));
+  if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw new Error(`Dockerfile: ${instruction} is not a string array`);
+  return value;
+}
+
+/** The image's command; BENCH_NODE_FLAGS (space separated) replaces its node flags, for diagnosing a figure only. */
+export function imageCommand(dockerfile = path.join(ROOT, 'Dockerfile')): AgentCommand {
+  const text = readFileSync(dockerfile, 'utf8');
+  const entry = dockerfileArray(text, 'ENTRYPOINT');
+  const afterInit = entry.includes('--') ? entry.slice(entry.indexOf('--') + 1) : entry;
+  if (afterInit[0] !== 'node') throw new Error(`Dockerfile: ENTRYPOINT does not run node: ${JSON.stringify(entry)}`);
+  const rest = afterInit.slice(1);
+  const scriptAt = rest.findIndex((a) => !a.startsWith('-'));
+  const script = rest[scriptAt];
+  if (script === undefined) throw new Error('Dockerfile: ENTRYPOINT names no script');
+  const override = process.env.BENCH_NODE_FLAGS;
+  return {
+    nodeFlags: override !== undefined ? override.split(' ').filter((f) => f !== '') : rest.slice(0, scriptAt),
+    script: script.startsWith('/app/') ? path.join(ROOT, script.slice('/app/'.length)) : script,
+    args: [...rest.slice(scriptAt + 1), ...dockerfileArray(text, 'CMD')],
+  };
+}
+
+export const AGENT_COMMAND = imageCommand();
+const ENTRY = AGENT_COMMAND.script;
+/** For the results: the command as run, relative to the checkout. */
+export const AGENT_COMMAND_TEXT = ['node', ...AGENT_COMMAND.nodeFlags, path.relative(ROOT, AGENT_COMMAND.script), ...AGENT_COMMAND.args].join(' ');
+/** The directories the agent is built from (tsconfig.build.json, scripts/bundle.mjs). */
 const BUILT_DIRS = ['actors', 'supervisor', 'messages', 'persistence', 'lib', 'cli'];
 
-/** Source files whose compiled .js is missing or older than the source. */
+/** Source files newer than the bundle, or whose compiled .js is missing or older than the source. */
 function staleSources(): string[] {
   const stale: string[] = [];
+  const bundleMs = existsSync(ENTRY) ? statSync(ENTRY).mtimeMs : 0;
   const walk = (rel: string): void => {
     for (const entry of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
       const child = path.join(rel, entry.name);
       if (entry.isDirectory()) walk(child);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
         const out = path.join(ROOT, 'dist', child.replace(/\.ts$/, '.js'));
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(path.join(ROOT, child)).mtimeMs) stale.push(child);
+        const srcMs = statSync(path.join(ROOT, child)).mtimeMs;
+        if (!existsSync(out) || statSync(out).mtimeMs < srcMs || bundleMs < srcMs) stale.push(child);
       }
     }
   };
@@ -111,7 +147,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentRun> {
     ...opts.env,
   };
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, ENTRY, ...AGENT_COMMAND.args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   if (child.pid === undefined) throw new Error('could not spawn the agent');
   const pid = child.pid;

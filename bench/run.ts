@@ -8,7 +8,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_NETWORK, ensureBuilt, killAllTracked, ROOT, sourceState } from './agent.js';
+import { AGENT_COMMAND_TEXT, BENCH_NETWORK, ensureBuilt, killAllTracked, ROOT, sourceState } from './agent.js';
 import { cleanupDocker, dockerClient, RUN_ID, socketPath } from './docker.js';
 import { foreignDaemons } from './proc.js';
 import { evaluate, machine, markdown, type Results } from './report.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   await docker.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
-  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: 'node dist/cli/main.js', build, source: sourceState() }, agentLogs: logDir };
+  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 

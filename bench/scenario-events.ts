@@ -31,6 +31,11 @@ export interface EventsResult {
    * engine and the machine's scheduling add before any agent code runs; the agent's figures include it too.
    */
   dockerToSubscriberLatency: LatencyStats;
+  /**
+   * The agent's own share: the benchmark's subscription receiving an event → the master receiving it from the
+   * agent. Both processes read the same stream on the same machine, so this leaves out what the engine adds.
+   */
+  subscriberToMasterLatency: LatencyStats;
   /** Per batch, latencies (ms) in the order the master received them: shows whether they queue behind each other. */
   latencyByBatchInDeliveryOrder: { starts: number[][]; stops: number[][] };
 }
@@ -77,9 +82,10 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
       await new Promise((r) => setTimeout(r, ctx.deadline.bound(2000)));
 
       let dockerEventsMissing = 0;
-      const stats = (type: 'container_start' | 'container_stop', action: 'start' | 'die'): { d: DeliveryStats; lat: number[] } => {
+      const stats = (type: 'container_start' | 'container_stop', action: 'start' | 'die'): { d: DeliveryStats; lat: number[]; share: number[] } => {
         const got = acceptedByContainer(s.master, type);
         const lat: number[] = [];
+        const share: number[] = [];
         let delivered = 0;
         let duplicates = 0;
         for (const c of managed) {
@@ -88,9 +94,12 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
           duplicates += Math.max(0, list.length - 1);
           const ev = rec.first((e) => e.id === c.id && e.action === action);
           if (!ev) dockerEventsMissing++;
-          else if (list[0]) lat.push(list[0].at - ev.ms);
+          else if (list[0]) {
+            lat.push(list[0].at - ev.ms);
+            share.push(list[0].at - ev.receivedAt);
+          }
         }
-        return { d: { expected: managed.length, delivered, lost: managed.length - delivered, duplicates, latency: latencyStats(lat) }, lat };
+        return { d: { expected: managed.length, delivered, lost: managed.length - delivered, duplicates, latency: latencyStats(lat) }, lat, share };
       };
       const starts = stats('container_start', 'start');
       const stops = stats('container_stop', 'die');
@@ -121,6 +130,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
         unexpectedReports: unexpected,
         dockerEventsMissing,
         dockerToSubscriberLatency: latencyStats(managed.flatMap((c) => rec.events.filter((e) => e.id === c.id && (e.action === 'start' || e.action === 'die')).map((e) => e.receivedAt - e.ms))),
+        subscriberToMasterLatency: latencyStats([...starts.share, ...stops.share]),
         latencyByBatchInDeliveryOrder: { starts: staircase('container_start', 'start'), stops: staircase('container_stop', 'die') },
       };
     });

@@ -44,10 +44,10 @@ describe('image: the Dockerfile built and run against the test master', function
 
   it('declares a HEALTHCHECK through the agent itself, the data volume, and user 65532', async () => {
     const info = await docker.getImage(IMAGE).inspect();
-    expect(info.Config.Healthcheck?.Test).to.deep.equal(['CMD', 'node', '/app/dist/cli/main.js', 'healthcheck']);
+    expect(info.Config.Healthcheck?.Test).to.deep.equal(['CMD', 'node', '/app/dist/dockflare-agent.mjs', 'healthcheck']);
     expect(info.Config.User).to.equal('65532:65532');
     expect(info.Config.Volumes).to.have.property('/app/data');
-    expect(info.Config.Entrypoint).to.deep.equal(['/usr/bin/tini', '--', 'node', '/app/dist/cli/main.js']);
+    expect(info.Config.Entrypoint).to.deep.equal(['/usr/bin/tini', '--', 'node', '--lite-mode', '--no-expose-wasm', '/app/dist/dockflare-agent.mjs']);
   });
 
   it('registers and heartbeats as uid 65532, keeps its id across a restart, turns healthy, and stops within 10 s removing the tunnel', async () => {
@@ -66,6 +66,9 @@ describe('image: the Dockerfile built and run against the test master', function
     const reg = await master.waitFor((r) => r.endpoint === 'register' && r.status >= 200 && r.status < 300, 60_000, 'registration from the image');
     const agentId = (reg.response as { agent_id: string }).agent_id;
     await master.waitFor((r) => r.endpoint === 'events' && (r.body as { type?: string }).type === 'heartbeat', 20_000, 'a heartbeat');
+    // The runtime flags must not make V8 or Node print anything of their own (users read these logs).
+    const stderr = (await container.logs({ stdout: false, stderr: true, follow: false })).toString('utf8');
+    expect(stderr, 'stderr of the agent').not.to.match(/warning|error/i);
 
     const pid = (await container.inspect()).State.Pid;
     const uids = async (p: number): Promise<string> => ((await readFile(`/proc/${p}/status`, 'utf8')).match(/^Uid:\s+(\d+)/m)?.[1] ?? '');
