@@ -2,7 +2,7 @@
  * The on-disk formats of the original agent (protocol.md §8.1), decoded with a schema and written byte for byte
  * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const AGENT_ID_FILE = 'agent_id.txt';
 export const TUNNEL_STATE_FILE = 'tunnel_state.json';

@@ -2,7 +2,7 @@
  * Decoding of master replies and commands from `unknown` (design.md §4.3). A reply that does not decode is a
  * named failure with a readable reason, never a cast. Unknown keys are ignored: masters add fields.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MasterCommand } from '../../messages/commands.js';
 
 const nonEmpty = z.string().trim().min(1);
