@@ -37,6 +37,8 @@ const trim = {
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
       /[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined);
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: ENGLISH_ONLY, loader: 'js', resolveDir: root }));
+    // readable-stream is a copy of Node's own streams for old Nodes (docker-modem's hijacked exec streams use it).
+    b.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }));
     b.onResolve({ filter: /load-dockerode\.js$/ }, () => ({ path: 'load-dockerode', namespace: 'static-dockerode' }));
     b.onLoad({ filter: /.*/, namespace: 'static-dockerode' }, () => ({
       contents: "import Docker from 'dockerode'; export function loadDockerode() { return Docker; }",
