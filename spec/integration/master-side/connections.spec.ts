@@ -31,6 +31,8 @@ describe('master client: connections', () => {
     }
     expect(master.requests.filter((r) => r.endpoint === 'events' && r.status < 300)).to.have.length(10);
     expect(master.connectionsAccepted).to.equal(1);
+    // Tiny JSON replies: no compressed replies asked for, so no decoder pipeline per request.
+    expect(master.requests.map((r) => r.headers['accept-encoding'])).to.deep.equal(master.requests.map(() => undefined));
   });
 
   it('keeps an idle connection across a report interval when the server allows it (no new handshake per cycle)', async function () {
