@@ -57,6 +57,7 @@ export function evaluate(r: Results): Row[] {
       : `${String(i.agentRssMedianMb)} / ${String(i.agentRssMaxMb)} MB vs ${String(i.bareRssMedianMb)} MB = ${i.rssRatio}×`, i.rssRatio !== null && i.rssRatio <= 1.25, '≤ 1.25× bare node', '—', i.settings));
     rows.push(row(2, 'idle CPU (% of one core over the window)', i.agentCpuPercent === null ? undefined : `${i.agentCpuPercent} % (bare node ${String(i.bareCpuPercent)} %)`,
       i.agentCpuPercent !== null && i.agentCpuPercent <= 0.1, '≤ 0.1 %', '0.13 %', i.settings));
+    rows.push(info(2, 'CPU in the 30 s settling before the window (tunnel start, first reports)', i.settleCpuPercent === null ? 'n/a' : `${i.settleCpuPercent} %`, 'not idle yet: reported, not judged'));
     rows.push(info(2, 'master requests per minute (idle)', String(i.requestsPerMinute ?? 'n/a'), JSON.stringify(i.requestsByKind)));
   }
   const e = r.events;
