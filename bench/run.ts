@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   await docker.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
-  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir };
+  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir,
+    ...(process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined ? { diagnosis: { masterKeepAliveMs: Number(process.env.BENCH_MASTER_KEEPALIVE_MS) } } : {}) };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 

@@ -21,8 +21,14 @@ export interface Session {
   agent: AgentRun;
 }
 
+/**
+ * BENCH_MASTER_KEEPALIVE_MS, for diagnosis only: how long the test master keeps an idle connection (Node's default
+ * is 5 s; a master behind Cloudflare's edge is reached over connections kept far longer).
+ */
+const MASTER_KEEPALIVE_MS = process.env.BENCH_MASTER_KEEPALIVE_MS === undefined ? undefined : Number(process.env.BENCH_MASTER_KEEPALIVE_MS);
+
 export async function withAgent<T>(ctx: BenchContext, label: string, env: Record<string, string>, fn: (s: Session) => Promise<T>): Promise<T> {
-  const master = await TestMaster.start({ mode: 'v2' });
+  const master = await TestMaster.start({ mode: 'v2', ...(MASTER_KEEPALIVE_MS !== undefined ? { keepAliveTimeoutMs: MASTER_KEEPALIVE_MS } : {}) });
   let agent: AgentRun | undefined;
   try {
     agent = await startAgent({ masterUrl: master.url, key: master.generateKey(), env, logDir: ctx.logDir, label });
