@@ -65,6 +65,11 @@ function staleSources(): string[] {
     }
   };
   for (const dir of BUILT_DIRS) if (existsSync(path.join(ROOT, dir))) walk(dir);
+  // The bundle also depends on how it is built and on the installed dependencies.
+  for (const file of ['scripts/bundle.mjs', 'package-lock.json']) {
+    const full = path.join(ROOT, file);
+    if (existsSync(full) && bundleMs < statSync(full).mtimeMs) stale.push(file);
+  }
   return stale;
 }
 
