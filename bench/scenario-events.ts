@@ -5,6 +5,7 @@
  */
 import type { RecordedRequest } from '../spec/master/index.js';
 import { createContainer, EventRecorder, removeForce, type BenchContainer } from './docker.js';
+import { LoadWorker } from './load-worker.js';
 import { acceptedByContainer, subscribed, withAgent, type BenchContext } from './session.js';
 import { max, percentile, round, say, waitUntil } from './util.js';
 
@@ -55,6 +56,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
   const { docker } = ctx;
   const plan: Planned[][] = [];
   const rec = await EventRecorder.start(docker);
+  const load = await LoadWorker.start();
   try {
     return await withAgent(ctx, 'events', extraEnv, async (s) => {
       if (!(await subscribed(s, ctx.deadline.bound(20_000)))) throw new Error('the agent did not subscribe to Docker events within 20 s');
@@ -72,9 +74,9 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
       for (const [b, batch] of plan.entries()) {
         ctx.deadline.check(`event batch ${b + 1}`);
         const expected = batch.filter((c) => c.kind !== 'disabled');
-        await Promise.all(batch.map((c) => docker.getContainer(c.id).start()));
+        await load.run('start', batch.map((c) => c.id));
         await waitUntil(() => count('container_start', expected) === expected.length, ctx.deadline.bound(10_000), 20);
-        await Promise.all(batch.map((c) => docker.getContainer(c.id).stop({ t: 5 })));
+        await load.run('stop', batch.map((c) => c.id));
         await waitUntil(() => count('container_stop', expected) === expected.length, ctx.deadline.bound(10_000), 20);
         say(`events batch ${b + 1}/${batches}: ${count('container_start', expected)}/${expected.length} starts, ${count('container_stop', expected)}/${expected.length} stops accepted`);
       }
@@ -115,7 +117,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
       const unexpected = [...acceptedByContainer(s.master, 'container_start'), ...acceptedByContainer(s.master, 'container_stop')]
         .filter(([id]) => disabledIds.has(id)).reduce((n, [, list]) => n + list.length, 0);
       return {
-        settings: 'agent defaults; batches of 10 dockflare.enable=true + 2 dockflare.enable=false + 1 cloudflare.tunnel.enable=true, started in parallel, then stopped in parallel',
+        settings: 'agent defaults; batches of 10 dockflare.enable=true + 2 dockflare.enable=false + 1 cloudflare.tunnel.enable=true, started in parallel, then stopped in parallel, from a load-generator process (bench/load-worker.ts)',
         batches,
         containers: { enabled: all.filter((c) => c.kind === 'enabled').length, disabled: disabledIds.size, legacy: all.filter((c) => c.kind === 'legacy').length },
         starts: starts.d,
@@ -135,6 +137,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
       };
     });
   } finally {
+    load.close();
     rec.close();
     await Promise.all(plan.flat().map((c) => removeForce(docker, c.id).catch(() => undefined)));
   }
