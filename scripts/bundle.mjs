@@ -1,6 +1,6 @@
 // The production artifact: one minified ES module, dist/dockflare-agent.mjs, built by esbuild from the sources.
 // Why a bundle: measured on Node 20 (bench/), one file with only the code the agent can reach, instead of ~200
-// modules, leaves the idle agent about 14 MB smaller than the tsc output, and the runtime image needs no
+// modules, leaves the idle agent about 11 MB smaller than the tsc output (66 → 55 MB), and the runtime image needs no
 // node_modules at all. tsc still type-checks and emits dist/ for the tests and the development verbs.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
