@@ -11,6 +11,7 @@ import path from 'node:path';
 import fetch from 'node-fetch';
 import { loadDockerode } from '../lib/docker/load-dockerode.js';
 import { imageCommand } from './agent.js';
+import { median, pause } from './util.js';
 
 const ROUNDS = 5;
 const PER_ROUND = 100;
@@ -18,8 +19,6 @@ const SPACING_MS = 20;
 
 interface Figure { client: string; cpuMsPerRequest: number }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function measure(client: string, op: () => Promise<unknown>): Promise<Figure> {
   for (let i = 0; i < 20; i++) await op();
@@ -35,7 +34,7 @@ async function measure(client: string, op: () => Promise<unknown>): Promise<Figu
     }
     cpu.push(busy / PER_ROUND / 1000);
   }
-  return { client, cpuMsPerRequest: Number(median(cpu).toFixed(3)) };
+  return { client, cpuMsPerRequest: Number((median(cpu) ?? NaN).toFixed(3)) };
 }
 
 async function worker(): Promise<void> {

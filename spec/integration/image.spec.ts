@@ -6,22 +6,13 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { TestMaster } from '../master/index.js';
 import { CLOUDFLARED_IMAGE, testDocker } from '../helpers/docker.js';
+import { pollUntil, waitForTunnelRunning } from '../helpers/docker-fixtures.js';
 
 const run = promisify(execFile);
 const IMAGE = 'dockflare-agent:smoke';
 const BASE = 'local/node-base:dfa';
 const NAME = 'dfa-image-smoke';
 const VOLUME = 'dfa-image-smoke-data';
-
-async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The Dockerfile, built offline against a locally made Node base, run as users run it. */
 describe('image: the Dockerfile built and run against the test master', function () {
@@ -78,14 +69,14 @@ describe('image: the Dockerfile built and run against the test master', function
     expect(await uids(children[0]!), 'the agent').to.equal('65532');
 
     master.enroll(agentId, 'smoke-tunnel');
-    await pollUntil(async () => ((await docker.getContainer('dockflare-agent-tunnel').inspect().catch(() => undefined))?.State.Running ? true : undefined), 30_000, 'the tunnel container');
+    await waitForTunnelRunning(docker, 30_000);
     await pollUntil(async () => ((await container.inspect()).State.Health?.Status === 'healthy' ? true : undefined), 60_000, 'HEALTHCHECK healthy');
 
     const registrations = master.requests.filter((r) => r.endpoint === 'register').length;
     await container.restart({ t: 10 });
     const again = await master.waitFor((r) => r.endpoint === 'register' && master!.requests.filter((x) => x.endpoint === 'register').indexOf(r) >= registrations, 60_000, 'registration after the restart');
     expect((again.body as { agent_id?: string }).agent_id, 'the stored id is proposed again').to.equal(agentId);
-    await pollUntil(async () => ((await docker.getContainer('dockflare-agent-tunnel').inspect().catch(() => undefined))?.State.Running ? true : undefined), 30_000, 'the tunnel restored after the restart');
+    await waitForTunnelRunning(docker, 30_000);
 
     const began = Date.now();
     await container.stop({ t: 10 });
