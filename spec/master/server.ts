@@ -26,6 +26,14 @@ interface Settings {
   maxContainers: number;
 }
 
+/**
+ * How long an idle client connection stays open. DockFlare's master (v3.1.x) serves its API with waitress, whose
+ * channel_timeout (WAITRESS_CHANNEL_TIMEOUT, 360 s by default there) closes inactive connections; Node's own
+ * default of 5 s would have every 5-30 s cycle of an agent open a new connection, which the real master does not
+ * make it do. Specs of reconnection set a short value, or use a server of their own that drops connections.
+ */
+export const MASTER_IDLE_CONNECTION_MS = 360_000;
+
 export class TestMaster {
   readonly url: string;
   readonly mode: MasterMode;
@@ -59,7 +67,7 @@ export class TestMaster {
   static async start(options: TestMasterOptions): Promise<TestMaster> {
     if (options.mode !== 'v1' && options.mode !== 'v2') throw new Error(`test master: mode must be 'v1' or 'v2'`);
     const server = http.createServer();
-    if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
+    server.keepAliveTimeout = options.keepAliveTimeoutMs ?? MASTER_IDLE_CONNECTION_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });

@@ -17,8 +17,8 @@ export interface TestMasterOptions {
   /** Port on 127.0.0.1; default 0 (ephemeral). A fixed port lets a demo restart "the same" master. */
   port?: number;
   /**
-   * How long the server keeps an idle connection (Node's http.Server#keepAliveTimeout, default 5 s). A master
-   * behind Cloudflare's edge keeps client connections open far longer; set this to model it.
+   * How long the server keeps an idle connection (http.Server#keepAliveTimeout). Default MASTER_IDLE_CONNECTION_MS,
+   * the real master's 360 s; Node's own default (5 s) models a server that closes idle connections early.
    */
   keepAliveTimeoutMs?: number;
 }
