@@ -18,6 +18,7 @@ import { resilienceScenarios } from './scenario-resilience.js';
 import { tunnelScenarios } from './scenario-tunnel.js';
 import type { BenchContext } from './session.js';
 import { Deadline, errorText, say } from './util.js';
+import { MASTER_IDLE_CONNECTION_MS } from '../spec/master/index.js';
 
 /** Scenarios stop starting new work here; the hard limit below is only for a wait that ignores the deadline. */
 const BUDGET_MS = 8.5 * 60_000;
@@ -80,12 +81,14 @@ async function main(): Promise<void> {
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
   output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir,
-    ...(process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined ? { diagnosis: { masterKeepAliveMs: Number(process.env.BENCH_MASTER_KEEPALIVE_MS) } } : {}) };
+    master: process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined
+      ? { idleConnectionMs: Number(process.env.BENCH_MASTER_KEEPALIVE_MS), note: 'BENCH_MASTER_KEEPALIVE_MS (diagnosis): not the real master\'s behaviour' }
+      : { idleConnectionMs: MASTER_IDLE_CONNECTION_MS, note: 'as the real master: waitress closes idle connections after channel_timeout (360 s in DockFlare v3.1.x)' } };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 
   await step(ctx, 'startup', '1. start-up (5 runs, default intervals)', () => startupScenario(ctx));
-  await step(ctx, 'idle', '2. idle footprint (60 s)', () => idleScenario(ctx));
+  await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s)', () => idleScenario(ctx));
   await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
   await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
   if (selected('resilience') && ctx.deadline.remaining() > 0) {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { track } from './agent.js';
 import { inspectOrNull, TUNNEL_CONTAINER } from './docker.js';
-import { cpuPercent, sampleTree, type TreeSample } from './proc.js';
+import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
 import { max, median, pause, round, say, waitUntil } from './util.js';
 
@@ -58,7 +58,11 @@ export interface IdleResult {
   bareRssMedianMb: number | null;
   bareRssMaxMb: number | null;
   rssRatio: number | null;
+  /** The median of the windows' figures; each window's figure beside it. */
   agentCpuPercent: number | null;
+  agentCpuWindows: (number | null)[];
+  /** The whole span from utime+stime (10 ms ticks): a cross-check of the nanosecond figures. */
+  agentCpuPercentTicks: number | null;
   bareCpuPercent: number | null;
   requestsPerMinute: number | null;
   requestsByKind: Record<string, number>;
@@ -67,6 +71,8 @@ export interface IdleResult {
   /** The settling period before the window: the tunnel just started, first reports, lazy compilation, first GCs. */
   settleSeconds: number;
   settleCpuPercent: number | null;
+  /** The same agent measured with the command poll at 5 s as well: stricter than the scenario, reported as INFO. */
+  strict?: Omit<IdleResult, 'strict'>;
 }
 
 /**
@@ -75,37 +81,64 @@ export interface IdleResult {
  * separately as settleCpuPercent, not hidden.
  */
 const SETTLE_MS = 30_000;
+const WINDOW_MS = 60_000;
 
 const mb = (kb: number): number => kb / 1024;
 
-/** 60 s of an enrolled agent with its tunnel up and nothing changing, next to a bare node process as the floor. */
-export async function idleScenario(ctx: BenchContext, windowMs = 60_000): Promise<IdleResult> {
-  const env = { REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '5' };
+/**
+ * Scenario 2 asks for the report interval at 5 s; the other intervals stay at their defaults (the original agent's
+ * command poll was a fixed 30 s, so its 0.13 % was measured that way too). One 60 s window is six 10 ms ticks at
+ * the target, and machines are noisy: three consecutive windows on the same agent, judged by their median.
+ */
+const SCENARIO_ENV = { REPORT_INTERVAL_SECONDS: '5' };
+const STRICT_ENV = { REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '5' };
+
+/** An enrolled agent with its tunnel up and nothing changing, next to a bare node process as the floor. */
+export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
+  const main = await idleRun(ctx, 'idle', SCENARIO_ENV, 3,
+    'REPORT_INTERVAL_SECONDS=5; COMMAND_POLL_INTERVAL_SECONDS and TUNNEL_CHECK_INTERVAL_SECONDS at their 30 s defaults; enrolled, tunnel running; the test master keeps idle connections like the real one (waitress, 360 s); three 60 s windows from 30 s after the first heartbeat, CPU judged by their median');
+  ctx.deadline.check('idle, stricter variant');
+  const strict = await idleRun(ctx, 'idle-strict', STRICT_ENV, 1,
+    'REPORT_INTERVAL_SECONDS=5 and COMMAND_POLL_INTERVAL_SECONDS=5; one 60 s window from 30 s after the first heartbeat');
+  return { ...main, strict };
+}
+
+async function idleRun(ctx: BenchContext, label: string, env: Record<string, string>, windows: number, settings: string): Promise<Omit<IdleResult, 'strict'>> {
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   track(bare);
   try {
-    return await withAgent(ctx, 'idle', env, async (s) => {
+    return await withAgent(ctx, label, env, async (s) => {
       const reg = await registeredId(s, ctx.deadline.bound(15_000));
       if (!reg) throw new Error('the agent did not register within 15 s');
-      s.master.enroll(reg.agentId, 'bench-idle');
+      s.master.enroll(reg.agentId, `bench-${label}`);
       // The steady state of a real host: enrolled, tunnel running, first heartbeat behind it.
       const tunnel = await waitUntil(async () => (await inspectOrNull(ctx.docker, TUNNEL_CONTAINER))?.State.Running, ctx.deadline.bound(20_000), 50);
       await masterWait(s.master, (r) => r.endpoint === 'events' && bodyType(r) === 'heartbeat', ctx.deadline.bound(10_000));
       const settleFrom = sampleTree(s.agent.pid);
       await pause(ctx.deadline.bound(SETTLE_MS));
       if (bare.pid === undefined) throw new Error('could not spawn the bare node process');
-      say(`idle: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windowMs / 1000} s`);
+      say(`${label}: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windows} × ${WINDOW_MS / 1000} s`);
       const agentSamples: TreeSample[] = [];
       const bareSamples: TreeSample[] = [];
-      const end = Date.now() + ctx.deadline.bound(windowMs);
-      for (let next = Date.now(); ; next += 1000) {
-        agentSamples.push(sampleTree(s.agent.pid));
+      const boundaries: TreeSample[] = [];
+      const end = Date.now() + ctx.deadline.bound(windows * WINDOW_MS);
+      for (let next = Date.now(), n = 0; ; next += 1000, n++) {
+        const sample = sampleTree(s.agent.pid);
+        agentSamples.push(sample);
         bareSamples.push(sampleTree(bare.pid));
+        if (n % (WINDOW_MS / 1000) === 0) boundaries.push(sample);
         if (next + 1000 > end) break;
         await pause(next + 1000 - Date.now());
       }
       const [first, last, bareFirst, bareLast] = [agentSamples[0], agentSamples.at(-1), bareSamples[0], bareSamples.at(-1)];
       if (!first || !last || !bareFirst || !bareLast) throw new Error('no footprint samples (run deadline reached)');
+      if (boundaries.at(-1) !== last) boundaries.push(last);
+      // A window cut short by the run deadline is not a 60 s window: only full ones are judged.
+      const cpuWindows: (number | null)[] = [];
+      for (let w = 1; w < boundaries.length; w++) {
+        const [a, b] = [boundaries[w - 1], boundaries[w]];
+        if (a && b) cpuWindows.push(b.at - a.at >= WINDOW_MS - 1000 ? round(cpuPercent(a, b), 3) : null);
+      }
       const windowS = (last.at - first.at) / 1000;
       const inWindow = s.master.requests.filter((r) => r.at >= first.at && r.at <= last.at);
       const byKind: Record<string, number> = {};
@@ -117,8 +150,9 @@ export async function idleScenario(ctx: BenchContext, windowMs = 60_000): Promis
       const bareRss = bareSamples.map((x) => mb(x.rssKb));
       const agentMed = median(agentRss);
       const bareMed = median(bareRss);
+      const full = cpuWindows.filter((x): x is number => x !== null);
       return {
-        settings: 'REPORT_INTERVAL_SECONDS=5, COMMAND_POLL_INTERVAL_SECONDS=5 (defaults are 30 s), TUNNEL_CHECK_INTERVAL_SECONDS=30 (default); enrolled, tunnel running; window from 30 s after the first heartbeat',
+        settings,
         windowSeconds: round(windowS, 1) ?? 0,
         samples: agentSamples.length,
         agentRssMedianMb: round(agentMed),
@@ -126,7 +160,9 @@ export async function idleScenario(ctx: BenchContext, windowMs = 60_000): Promis
         bareRssMedianMb: round(bareMed),
         bareRssMaxMb: round(max(bareRss)),
         rssRatio: agentMed !== null && bareMed !== null && bareMed > 0 ? round(agentMed / bareMed, 2) : null,
-        agentCpuPercent: windowS > 0 ? round(cpuPercent(first, last), 3) : null,
+        agentCpuPercent: full.length > 0 ? median(full) : null,
+        agentCpuWindows: cpuWindows,
+        agentCpuPercentTicks: windowS > 0 ? round(cpuPercentTicks(first, last), 3) : null,
         bareCpuPercent: windowS > 0 ? round(cpuPercent(bareFirst, bareLast), 3) : null,
         requestsPerMinute: windowS > 0 ? round((inWindow.length / windowS) * 60, 1) : null,
         requestsByKind: byKind,

@@ -22,8 +22,9 @@ export interface Session {
 }
 
 /**
- * BENCH_MASTER_KEEPALIVE_MS, for diagnosis only: how long the test master keeps an idle connection (Node's default
- * is 5 s; a master behind Cloudflare's edge is reached over connections kept far longer).
+ * BENCH_MASTER_KEEPALIVE_MS, for diagnosis only: how long the test master keeps an idle connection. By default it
+ * behaves like the real master (MASTER_IDLE_CONNECTION_MS, waitress's 360 s); 5000 shows what a server that closes
+ * idle connections after Node's default 5 s costs (a new connection for nearly every request of an idle agent).
  */
 const MASTER_KEEPALIVE_MS = process.env.BENCH_MASTER_KEEPALIVE_MS === undefined ? undefined : Number(process.env.BENCH_MASTER_KEEPALIVE_MS);
 
