@@ -11,7 +11,7 @@ import type { DockerPort, EventSubscription } from '../lib/docker/port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
 import type { ContainerInfo, DockerEvent, EventWatcherMsg } from '../messages/docker.js';
 import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../messages/reporter.js';
-import { tunnelContainerEvent, type TunnelKeeperMsg } from '../messages/tunnel.js';
+import { TUNNEL_WATCHED_ACTIONS, tunnelContainerEvent, type TunnelKeeperMsg } from '../messages/tunnel.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorDef } from '../supervisor/child-spec.js';
 
@@ -65,6 +65,12 @@ export class EventStreamEnded extends Error {
 }
 
 const STOP_ACTIONS = new Set(['die', 'stop', 'destroy']);
+/**
+ * Docker drops everything else before it reaches us: create, kill, attach, exec_* and every other action of every
+ * container on the host (a container with a HEALTHCHECK alone emits exec_create, exec_start and exec_die each
+ * interval), none of which the agent uses, each costing a decode here.
+ */
+const SUBSCRIBED_ACTIONS: readonly string[] = [...new Set(['start', ...STOP_ACTIONS, ...TUNNEL_WATCHED_ACTIONS])];
 
 export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherState, EventWatcherMsg> {
   const { memory } = deps;
@@ -93,7 +99,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       }
       for (const id of [...memory.running.keys()]) if (!seen.has(id)) stopped(id, now);
       const since = memory.sinceNano === null ? scanFromNano : memory.sinceNano - REPLAY_MARGIN_NANO;
-      const subscription = await deps.docker.subscribeEvents(since, {
+      const subscription = await deps.docker.subscribeEvents(since, SUBSCRIBED_ACTIONS, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
       }, ctx.signal);

@@ -9,7 +9,7 @@ import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunne
 import { masterTimestamp } from '../lib/master/envelope.js';
 import { failureDelay } from '../lib/retry.js';
 import { reporterEnqueue, type ReporterMsg } from '../messages/reporter.js';
-import { tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
+import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
 import type { TunnelState } from '../persistence/formats.js';
 import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
@@ -52,7 +52,7 @@ const FIRST_RETRY_MS = 2000;
 const RETRY_CAP_MS = 120_000;
 /** After a die, give Docker's restart policy a moment to claim the container before deciding to recreate it. */
 const AFTER_DIE_CHECK_MS = 300;
-const WATCHED_ACTIONS = new Set(['die', 'oom', 'destroy', 'stop', 'kill', 'health_status']);
+const WATCHED_ACTIONS = new Set(TUNNEL_WATCHED_ACTIONS);
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg> {
   const view = (s: TunnelKeeperState): TunnelView => ({

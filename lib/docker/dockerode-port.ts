@@ -95,7 +95,7 @@ export class DockerodePort implements DockerPort {
     };
   }
 
-  async subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> {
+  async subscribeEvents(sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> {
     const abort = new AbortController();
     // The owner may die while the request is being set up: its abort must reach the socket, not leak it.
     const onOwnerAbort = (): void => { abort.abort(); };
@@ -104,7 +104,7 @@ export class DockerodePort implements DockerPort {
     // starting a little too late would lose events.
     const since = sinceNano === null ? undefined : (Number(sinceNano / 1_000_000n) - 1) / 1000;
     const stream = await call('subscribe to events', () => this.docker.getEvents({
-      filters: { type: ['container'] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+      filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
     }));
     let ended = false;
     const end = (reason: string): void => {

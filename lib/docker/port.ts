@@ -41,9 +41,12 @@ export interface DockerPort {
   listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]>;
   /** null when there is no such container. */
   inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null>;
-  /** Container events since `sinceNano` (exclusive of nothing: Docker's since is inclusive, callers dedupe). */
-  /** The subscription closes itself when `signal` aborts, also when that happens while it is being set up. */
-  subscribeEvents(sinceNano: bigint | null, handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription>;
+  /**
+   * Container events with one of `actions` since `sinceNano` (Docker's since is inclusive: callers dedupe). Docker
+   * filters the actions itself; `health_status` matches every `health_status: <state>`. The subscription closes
+   * itself when `signal` aborts, also when that happens while it is being set up.
+   */
+  subscribeEvents(sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription>;
   imageExists(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress: (status: string) => void): Promise<void>;
   networkExists(name: string): Promise<boolean>;

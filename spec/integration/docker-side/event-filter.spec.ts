@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { DockerodePort } from '../../../lib/docker/dockerode-port.js';
+import type { EventSubscription } from '../../../lib/docker/port.js';
+import type { DockerEvent } from '../../../messages/docker.js';
+import { BUSYBOX_IMAGE, TEST_LABEL, testDocker } from '../../helpers/docker.js';
+import { removeTestContainers } from '../../helpers/labelled.js';
+
+/** Docker itself drops the actions the agent does not use: nothing of them reaches the agent to be decoded. */
+describe('docker port: event subscription filtered by action', () => {
+  const docker = testDocker();
+  const port = new DockerodePort(docker);
+  let subscription: EventSubscription | undefined;
+  afterEach(async () => {
+    subscription?.close();
+    subscription = undefined;
+    await removeTestContainers();
+  });
+
+  interface Watch { seen: DockerEvent[]; next: (pred: (e: DockerEvent) => boolean, what: string) => Promise<DockerEvent> }
+  const subscribe = async (actions: string[]): Promise<Watch> => {
+    const seen: DockerEvent[] = [];
+    const waiters: { pred: (e: DockerEvent) => boolean; resolve: (e: DockerEvent) => void }[] = [];
+    subscription = await port.subscribeEvents(BigInt(Date.now() - 1000) * 1_000_000n, actions, {
+      onEvent: (e) => {
+        seen.push(e);
+        for (const w of waiters.filter((x) => x.pred(e))) w.resolve(e);
+      },
+      onEnd: (reason) => { expect.fail(`the event stream ended: ${reason}`); },
+    });
+    const next = (pred: (e: DockerEvent) => boolean, what: string): Promise<DockerEvent> => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no ${what} within 10 s; seen: ${seen.map((e) => e.action).join(', ')}`)); }, 10_000);
+      waiters.push({ pred, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    });
+    return { seen, next };
+  };
+
+  it('delivers only the subscribed actions of a container that is created, started, killed and removed', async () => {
+    const { seen, next } = await subscribe(['start', 'destroy']);
+    const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['sleep', '600'], Labels: { [TEST_LABEL]: 'filter' }, HostConfig: { NetworkMode: 'none' } });
+    const destroyed = next((e) => e.id === c.id && e.action === 'destroy', 'destroy event');
+    await c.start();
+    await c.remove({ force: true });
+    await destroyed;
+    // Between create and destroy Docker also published create, kill and die: none of them arrived.
+    expect(seen.filter((e) => e.id === c.id).map((e) => e.action)).to.deep.equal(['start', 'destroy']);
+  });
+
+  it('matches every health_status state with the plain health_status action', async function () {
+    this.timeout(15_000);
+    const { seen, next } = await subscribe(['health_status']);
+    const c = await docker.createContainer({
+      Image: BUSYBOX_IMAGE, Cmd: ['sleep', '600'], Labels: { [TEST_LABEL]: 'filter' },
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 200_000_000, Timeout: 1_000_000_000, Retries: 1 },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    const health = next((e) => e.id === c.id, 'health_status event');
+    await c.start();
+    expect((await health).action).to.equal('health_status: healthy');
+    // The checks run as execs; their exec_create / exec_start / exec_die events were not subscribed.
+    expect(seen.filter((e) => !e.action.startsWith('health_status'))).to.deep.equal([]);
+  });
+});
