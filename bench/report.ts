@@ -59,6 +59,10 @@ export function evaluate(r: Results): Row[] {
     rows.push(row(2, 'idle CPU (% of one core, median of the 60 s windows)', i.agentCpuPercent === null ? undefined
       : `${i.agentCpuPercent} % (windows ${windows}; bare node ${String(i.bareCpuPercent)} %)`,
     i.agentCpuPercent !== null && i.agentCpuPercent <= 0.1, '≤ 0.1 %', '0.13 %', `${i.settings}; from the threads' run time in ns (the whole span in 10 ms ticks: ${String(i.agentCpuPercentTicks)} %)`));
+    if (i.busyHost) {
+      rows.push(info(2, `idle CPU with ${i.busyHost.healthcheckedContainers} other containers health-checked every 1 s`, i.busyHost.agentCpuPercent === null ? 'n/a' : `${i.busyHost.agentCpuPercent} %`,
+        i.busyHost.settings));
+    }
     if (i.strict) {
       rows.push(info(2, 'idle CPU with the command poll at 5 s too (stricter than the scenario)', i.strict.agentCpuPercent === null ? 'n/a' : `${i.strict.agentCpuPercent} %`,
         `${i.strict.settings}; ${String(i.strict.requestsPerMinute)} requests per minute`));

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 
   await step(ctx, 'startup', '1. start-up (5 runs, default intervals)', () => startupScenario(ctx));
-  await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s)', () => idleScenario(ctx));
+  await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s, 60 s on a busy host)', () => idleScenario(ctx));
   await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
   await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
   if (selected('resilience') && ctx.deadline.remaining() > 0) {

@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { track } from './agent.js';
-import { inspectOrNull, TUNNEL_CONTAINER } from './docker.js';
+import { createContainer, inspectOrNull, removeForce, TUNNEL_CONTAINER } from './docker.js';
 import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
 import { max, median, pause, round, say, waitUntil } from './util.js';
@@ -72,7 +72,9 @@ export interface IdleResult {
   settleSeconds: number;
   settleCpuPercent: number | null;
   /** The same agent measured with the command poll at 5 s as well: stricter than the scenario, reported as INFO. */
-  strict?: Omit<IdleResult, 'strict'>;
+  strict?: Omit<IdleResult, 'strict' | 'busyHost'>;
+  /** The scenario's settings on a host where other containers run a HEALTHCHECK every second: INFO. */
+  busyHost?: Omit<IdleResult, 'strict' | 'busyHost'> & { healthcheckedContainers: number };
 }
 
 /**
@@ -100,10 +102,23 @@ export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
   ctx.deadline.check('idle, stricter variant');
   const strict = await idleRun(ctx, 'idle-strict', STRICT_ENV, 1,
     'REPORT_INTERVAL_SECONDS=5 and COMMAND_POLL_INTERVAL_SECONDS=5; one 60 s window from 30 s after the first heartbeat');
-  return { ...main, strict };
+  ctx.deadline.check('idle, busy host variant');
+  // Unlabelled containers the agent does not manage, each health-checked every second: 30 container events a
+  // second on the host (exec_create, exec_start, exec_die), none of which the agent needs.
+  const hc = await Promise.all(Array.from({ length: BUSY_HOST_CONTAINERS }, () => createContainer(ctx.docker, {}, 'dfa-bench-hc', 1000)));
+  try {
+    await Promise.all(hc.map((c) => ctx.docker.getContainer(c.id).start()));
+    const busy = await idleRun(ctx, 'idle-busy-host', SCENARIO_ENV, 1,
+      `the scenario's settings, with ${BUSY_HOST_CONTAINERS} unmanaged containers running a HEALTHCHECK every 1 s; one 60 s window from 30 s after the first heartbeat`);
+    return { ...main, strict, busyHost: { ...busy, healthcheckedContainers: BUSY_HOST_CONTAINERS } };
+  } finally {
+    await Promise.all(hc.map((c) => removeForce(ctx.docker, c.id)));
+  }
 }
 
-async function idleRun(ctx: BenchContext, label: string, env: Record<string, string>, windows: number, settings: string): Promise<Omit<IdleResult, 'strict'>> {
+const BUSY_HOST_CONTAINERS = 10;
+
+async function idleRun(ctx: BenchContext, label: string, env: Record<string, string>, windows: number, settings: string): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   track(bare);
   try {
