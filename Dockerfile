@@ -38,8 +38,9 @@ VOLUME ["/app/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/dockflare-agent.mjs", "healthcheck"]
 # tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown.
 # --lite-mode: V8 without its optimising compilers (and so without WebAssembly, which the agent does not use;
-# --no-expose-wasm says so, which keeps V8 from warning about it on every start). The agent spends its life waiting; measured by bench/ (which
-# runs exactly this command), it then needs about 6 MB less memory at no cost in CPU or latency that bench/ can see.
+# --no-expose-wasm says so, which keeps V8 from warning about it on every start). The agent spends its life
+# waiting; measured by bench/ (which runs exactly this command), it then needs about 6 MB less memory at no cost
+# in idle CPU that bench/ can see. Its CPU per event is higher (interpreted): see the README on event latency.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--lite-mode", "--no-expose-wasm", "/app/dist/dockflare-agent.mjs"]
 CMD ["run"]
 LABEL org.opencontainers.image.title="dockflare-agent" \

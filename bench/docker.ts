@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { parseEventLine } from '../lib/docker/events.js';
 import { TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
 import { pingDaemon } from '../spec/helpers/docker-daemon.js';
+import { trueHealthcheck } from '../spec/helpers/docker-fixtures.js';
 import { pause } from './util.js';
 
 export { TUNNEL_CONTAINER };
@@ -80,8 +81,8 @@ export interface BenchContainer { id: string; name: string }
 
 /**
  * A busybox container that sleeps until stopped: docker-init as PID 1 forwards TERM (fast stops), no network.
- * With `healthEveryMs`, a HEALTHCHECK (`true`) at that interval: Docker then publishes exec_create, exec_start and
- * exec_die events for it at that rate, as for any healthchecked container on a real host.
+ * With `healthEveryMs`, spec/helpers' trueHealthcheck: Docker then publishes exec_create, exec_start and exec_die
+ * events for it at that rate, as for any healthchecked container on a real host.
  */
 export async function createContainer(docker: Docker, labels: Record<string, string>, prefix = 'dfa-bench', healthEveryMs?: number): Promise<BenchContainer> {
   const name = `${prefix}-${RUN_ID}-${randomBytes(3).toString('hex')}`;
@@ -89,7 +90,7 @@ export async function createContainer(docker: Docker, labels: Record<string, str
     name, Image: BUSYBOX_IMAGE, Cmd: ['sleep', '3600'],
     Labels: { ...labels, [BENCH_LABEL]: RUN_ID },
     HostConfig: { Init: true, NetworkMode: 'none' },
-    ...(healthEveryMs !== undefined ? { Healthcheck: { Test: ['CMD', 'true'], Interval: healthEveryMs * 1_000_000, Timeout: 1_000_000_000, Retries: 1 } } : {}),
+    ...(healthEveryMs !== undefined ? { Healthcheck: trueHealthcheck(healthEveryMs) } : {}),
   });
   return { id: c.id, name };
 }

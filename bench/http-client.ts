@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import fetch from 'node-fetch';
-import { loadDockerode } from '../lib/docker/load-dockerode.js';
+import { dockerFromHost } from '../lib/docker/dockerode-port.js';
 import { imageCommand } from './agent.js';
 import { median, pause } from './util.js';
 
@@ -18,7 +18,6 @@ const PER_ROUND = 100;
 const SPACING_MS = 20;
 
 interface Figure { client: string; cpuMsPerRequest: number }
-
 
 async function measure(client: string, op: () => Promise<unknown>): Promise<Figure> {
   for (let i = 0; i < 20; i++) await op();
@@ -63,12 +62,9 @@ async function worker(): Promise<void> {
         req.end(body);
       })),
     ];
-    const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    if (host.startsWith('unix://')) {
-      const Docker = loadDockerode();
-      const docker = new Docker({ socketPath: host.slice('unix://'.length) });
-      figures.push(await measure('dockerode listContainers', () => docker.listContainers({ filters: { label: ['dockflare.enable'] } })));
-    }
+    // The agent's own Docker client (its keep-alive agent included), on whatever engine DOCKER_HOST names.
+    const docker = dockerFromHost(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
+    figures.push(await measure('dockerode listContainers', () => docker.listContainers({ filters: { label: ['dockflare.enable'] } })));
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
     server.kill();

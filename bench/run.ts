@@ -16,9 +16,8 @@ import { eventsScenario } from './scenario-events.js';
 import { idleScenario, startupScenario } from './scenario-process.js';
 import { resilienceScenarios } from './scenario-resilience.js';
 import { tunnelScenarios } from './scenario-tunnel.js';
-import type { BenchContext } from './session.js';
+import { MASTER_KEEPALIVE_MS, MASTER_KEEPALIVE_OVERRIDDEN, type BenchContext } from './session.js';
 import { Deadline, errorText, say } from './util.js';
-import { MASTER_IDLE_CONNECTION_MS } from '../spec/master/index.js';
 
 /** Scenarios stop starting new work here; the hard limit below is only for a wait that ignores the deadline. */
 const BUDGET_MS = 8.5 * 60_000;
@@ -81,9 +80,9 @@ async function main(): Promise<void> {
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
   output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir,
-    master: process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined
-      ? { idleConnectionMs: Number(process.env.BENCH_MASTER_KEEPALIVE_MS), note: 'BENCH_MASTER_KEEPALIVE_MS (diagnosis): not the real master\'s behaviour' }
-      : { idleConnectionMs: MASTER_IDLE_CONNECTION_MS, note: 'as the real master: waitress closes idle connections after channel_timeout (360 s in DockFlare v3.1.x)' } };
+    master: { idleConnectionMs: MASTER_KEEPALIVE_MS, note: MASTER_KEEPALIVE_OVERRIDDEN
+      ? 'BENCH_MASTER_KEEPALIVE_MS (diagnosis): not the real master\'s behaviour'
+      : 'as the real master: waitress closes idle connections after channel_timeout (360 s in DockFlare v3.1.x)' } };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 

@@ -94,6 +94,7 @@ const mb = (kb: number): number => kb / 1024;
  */
 const SCENARIO_ENV = { REPORT_INTERVAL_SECONDS: '5' };
 const STRICT_ENV = { REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '5' };
+const BUSY_HOST_CONTAINERS = 10;
 
 /** An enrolled agent with its tunnel up and nothing changing, next to a bare node process as the floor. */
 export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
@@ -116,8 +117,6 @@ export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
   }
 }
 
-const BUSY_HOST_CONTAINERS = 10;
-
 async function idleRun(ctx: BenchContext, label: string, env: Record<string, string>, windows: number, settings: string): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   track(bare);
@@ -135,19 +134,17 @@ async function idleRun(ctx: BenchContext, label: string, env: Record<string, str
       say(`${label}: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windows} × ${WINDOW_MS / 1000} s`);
       const agentSamples: TreeSample[] = [];
       const bareSamples: TreeSample[] = [];
-      const boundaries: TreeSample[] = [];
       const end = Date.now() + ctx.deadline.bound(windows * WINDOW_MS);
-      for (let next = Date.now(), n = 0; ; next += 1000, n++) {
-        const sample = sampleTree(s.agent.pid);
-        agentSamples.push(sample);
+      for (let next = Date.now(); ; next += 1000) {
+        agentSamples.push(sampleTree(s.agent.pid));
         bareSamples.push(sampleTree(bare.pid));
-        if (n % (WINDOW_MS / 1000) === 0) boundaries.push(sample);
         if (next + 1000 > end) break;
         await pause(next + 1000 - Date.now());
       }
       const [first, last, bareFirst, bareLast] = [agentSamples[0], agentSamples.at(-1), bareSamples[0], bareSamples.at(-1)];
       if (!first || !last || !bareFirst || !bareLast) throw new Error('no footprint samples (run deadline reached)');
-      if (boundaries.at(-1) !== last) boundaries.push(last);
+      // Window edges: every 60th one-second sample, and the last one.
+      const boundaries = agentSamples.filter((x, n) => n % (WINDOW_MS / 1000) === 0 || x === last);
       // A window cut short by the run deadline is not a 60 s window: only full ones are judged.
       const cpuWindows: (number | null)[] = [];
       for (let w = 1; w < boundaries.length; w++) {

@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { isAccepted } from '../spec/helpers/docker-events.js';
-import { TestMaster, type RecordedRequest } from '../spec/master/index.js';
+import { MASTER_IDLE_CONNECTION_MS, TestMaster, type RecordedRequest } from '../spec/master/index.js';
 import { startAgent, terminate, type AgentRun } from './agent.js';
 import type { Deadline } from './util.js';
 import { waitUntil } from './util.js';
@@ -26,10 +26,11 @@ export interface Session {
  * behaves like the real master (MASTER_IDLE_CONNECTION_MS, waitress's 360 s); 5000 shows what a server that closes
  * idle connections after Node's default 5 s costs (a new connection for nearly every request of an idle agent).
  */
-const MASTER_KEEPALIVE_MS = process.env.BENCH_MASTER_KEEPALIVE_MS === undefined ? undefined : Number(process.env.BENCH_MASTER_KEEPALIVE_MS);
+export const MASTER_KEEPALIVE_OVERRIDDEN = process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined;
+export const MASTER_KEEPALIVE_MS = MASTER_KEEPALIVE_OVERRIDDEN ? Number(process.env.BENCH_MASTER_KEEPALIVE_MS) : MASTER_IDLE_CONNECTION_MS;
 
 export async function withAgent<T>(ctx: BenchContext, label: string, env: Record<string, string>, fn: (s: Session) => Promise<T>): Promise<T> {
-  const master = await TestMaster.start({ mode: 'v2', ...(MASTER_KEEPALIVE_MS !== undefined ? { keepAliveTimeoutMs: MASTER_KEEPALIVE_MS } : {}) });
+  const master = await TestMaster.start({ mode: 'v2', keepAliveTimeoutMs: MASTER_KEEPALIVE_MS });
   let agent: AgentRun | undefined;
   try {
     agent = await startAgent({ masterUrl: master.url, key: master.generateKey(), env, logDir: ctx.logDir, label });

@@ -14,8 +14,8 @@ import { parseEventLine } from './events.js';
 /**
  * dockerd keeps idle client connections open (Go's http.Server has no idle timeout unless configured), so one
  * kept-alive socket serves every periodic scan and inspect; Node's global agent drops an idle socket after 5 s,
- * shorter than any report interval, and each cycle paid for a new connection (bench: ~0.5 ms of CPU per 5 s
- * cycle). Free sockets are unref'd by Node, so the pool never keeps a process alive. Only for unix://: a tcp://
+ * shorter than any report interval, and each cycle paid for a new connection (paired experiment: ~0.5 ms of CPU
+ * per 5 s cycle). Free sockets are unref'd by Node, so the pool never keeps a process alive. Only for unix://: a tcp://
  * socket proxy may close idle connections at a timeout it does not announce, racing a reused socket.
  */
 const DOCKER_IDLE_SOCKET_MS = 60_000;

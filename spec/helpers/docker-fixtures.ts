@@ -19,6 +19,11 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
+/** A HEALTHCHECK running `true` every `everyMs`: Docker runs each check as an exec (exec_* events) and reports health_status. */
+export function trueHealthcheck(everyMs: number): Docker.HealthConfig {
+  return { Test: ['CMD', 'true'], Interval: everyMs * 1_000_000, Timeout: 1_000_000_000, Retries: 1 };
+}
+
 /** Creates (and by default starts) a busybox container that sleeps until stopped, labelled for cleanup. */
 export async function runLabelled(docker: Docker, opts: {
   name?: string;
@@ -26,6 +31,8 @@ export async function runLabelled(docker: Docker, opts: {
   start?: boolean;
   restart?: 'no' | 'always' | 'unless-stopped';
   cmd?: string[];
+  /** With trueHealthcheck(healthEveryMs). */
+  healthEveryMs?: number;
 }): Promise<TestContainer> {
   const name = opts.name ?? uniqueName('dfa-ds');
   const container = await docker.createContainer({
@@ -34,6 +41,7 @@ export async function runLabelled(docker: Docker, opts: {
     Cmd: opts.cmd ?? ['sleep', '3600'],
     Labels: { ...opts.labels, [TEST_LABEL]: 'docker-side' },
     HostConfig: { Init: true, NetworkMode: 'none', RestartPolicy: { Name: opts.restart ?? 'no' } },
+    ...(opts.healthEveryMs !== undefined ? { Healthcheck: trueHealthcheck(opts.healthEveryMs) } : {}),
   });
   if (opts.start !== false) await container.start();
   return { id: container.id, name };

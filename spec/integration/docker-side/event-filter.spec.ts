@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { DockerodePort } from '../../../lib/docker/dockerode-port.js';
 import type { EventSubscription } from '../../../lib/docker/port.js';
 import type { DockerEvent } from '../../../messages/docker.js';
-import { BUSYBOX_IMAGE, TEST_LABEL, testDocker } from '../../helpers/docker.js';
+import { testDocker } from '../../helpers/docker.js';
+import { runLabelled } from '../../helpers/docker-fixtures.js';
 import { removeTestContainers } from '../../helpers/labelled.js';
 
 /** Docker itself drops the actions the agent does not use: nothing of them reaches the agent to be decoded. */
@@ -36,10 +37,9 @@ describe('docker port: event subscription filtered by action', () => {
 
   it('delivers only the subscribed actions of a container that is created, started, killed and removed', async () => {
     const { seen, next } = await subscribe(['start', 'destroy']);
-    const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['sleep', '600'], Labels: { [TEST_LABEL]: 'filter' }, HostConfig: { NetworkMode: 'none' } });
+    const c = await runLabelled(docker, { labels: {} });
     const destroyed = next((e) => e.id === c.id && e.action === 'destroy', 'destroy event');
-    await c.start();
-    await c.remove({ force: true });
+    await docker.getContainer(c.id).remove({ force: true });
     await destroyed;
     // Between create and destroy Docker also published create, kill and die: none of them arrived.
     expect(seen.filter((e) => e.id === c.id).map((e) => e.action)).to.deep.equal(['start', 'destroy']);
@@ -48,13 +48,9 @@ describe('docker port: event subscription filtered by action', () => {
   it('matches every health_status state with the plain health_status action', async function () {
     this.timeout(15_000);
     const { seen, next } = await subscribe(['health_status']);
-    const c = await docker.createContainer({
-      Image: BUSYBOX_IMAGE, Cmd: ['sleep', '600'], Labels: { [TEST_LABEL]: 'filter' },
-      Healthcheck: { Test: ['CMD', 'true'], Interval: 200_000_000, Timeout: 1_000_000_000, Retries: 1 },
-      HostConfig: { NetworkMode: 'none' },
-    });
+    const c = await runLabelled(docker, { labels: {}, start: false, healthEveryMs: 200 });
     const health = next((e) => e.id === c.id, 'health_status event');
-    await c.start();
+    await docker.getContainer(c.id).start();
     expect((await health).action).to.equal('health_status: healthy');
     // The checks run as execs; their exec_create / exec_start / exec_die events were not subscribed.
     expect(seen.filter((e) => !e.action.startsWith('health_status'))).to.deep.equal([]);
