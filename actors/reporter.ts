@@ -43,6 +43,8 @@ export interface ReporterState {
   forceReport: boolean;
   /** The last kind of rejection logged loudly: a persisting one (a revoked key) is logged once, then at debug. */
   lastReject: string | null;
+  /** Why the last container scan failed (Docker unreachable), null after a good one: logged once, then at debug. */
+  scanFailure: string | null;
 }
 
 type Ctx = ActorContext<ReporterMsg>;
@@ -111,7 +113,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       publish();
       return {
         identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
-        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null,
+        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null, scanFailure: null,
       };
     },
 
@@ -157,10 +159,17 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         return state;
       },
 
-      'reporter.scanned'(state, msg, ctx) {
+      'reporter.scanned'(current, msg, ctx) {
+        let state = current;
+        if (!msg.scan.ok) {
+          logOnChange(ctx.log, state.scanFailure, msg.scan.reason, 'warn', { event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
+          state = { ...state, scanFailure: msg.scan.reason };
+        } else if (state.scanFailure !== null) {
+          ctx.log.info({ event: 'inventory_recovered', lastFailure: state.scanFailure }, 'container scan works again');
+          state = { ...state, scanFailure: null };
+        }
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };
-        if (!msg.scan.ok) ctx.log.warn({ event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
         const counters = outbox.countersFor(identity.sessionId ?? 'v1');
         const seq = state.reportSeqRetry ?? counters.report + 1;
         counters.report = Math.max(counters.report, seq);

@@ -38,6 +38,8 @@ export interface TunnelKeeperState {
   running: boolean;
   version: string | null;
   failures: number;
+  /** The last failure's kind and message: the same failure again is logged at debug while it lasts. */
+  lastFailure: string | null;
   /** The container event that made the next check necessary, so a recreate can say why. */
   lastEvent: string | null;
   /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
@@ -109,10 +111,12 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       const failures = s.failures + 1;
       const delayMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
       const fields = { event: 'tunnel_reconcile_failed', failures, retryInMs: delayMs, kind: err.kind, err };
-      if (failures === 1) ctx.log.error(fields, 'could not bring the tunnel container to its desired state; retrying with backoff');
+      const reason = `${err.kind}: ${err.message}`;
+      if (failures === 1) ctx.log.error(fields, 'could not bring the tunnel container to its desired state; retrying with backoff (the same failure again is logged at debug)');
+      else if (reason === s.lastFailure) ctx.log.debug(fields, 'tunnel container still not in its desired state');
       else ctx.log.warn(fields, 'tunnel container still not in its desired state');
       ctx.timers.once('check', delayMs, tunnelCheck());
-      next = { ...s, running: false, failures };
+      next = { ...s, running: false, failures, lastFailure: reason };
     }
     publish(next);
     return next;
@@ -134,7 +138,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   return {
     async init(ctx) {
       const tunnel = await deps.store.loadTunnelState();
-      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastEvent: null, restartingChecks: 0 };
+      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, lastEvent: null, restartingChecks: 0 };
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info({ event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name }, 'restoring the tunnel from cached state');

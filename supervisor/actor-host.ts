@@ -8,6 +8,7 @@ import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Logger } from '../lib/logger.js';
 import type { ActorCell, Incarnation } from './actor-ref.js';
 import type { ActorContext, ActorDef, Message, RuntimeSettings } from './child-spec.js';
+import { crashLoopLevel, repeatsLastCrash } from './crash-loop.js';
 import { Timers } from './timers.js';
 
 export class HandlerTimeoutError extends Error {
@@ -31,7 +32,8 @@ type Envelope<M> =
 type HostState<S> = { ready: false } | { ready: true; s: S };
 
 export interface HostHooks {
-  onCrash(reason: Error, msgType: string | undefined): void;
+  /** `repeat`: the crash repeats the actor's previous one within a crash loop (crash-loop.ts). */
+  onCrash(reason: Error, msgType: string | undefined, repeat: boolean): void;
   /** `restart` is the reason of a requested restart, null for a plain normal exit. */
   onExit(restart: string | null): void;
 }
@@ -181,8 +183,11 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     if (!end()) return;
     const reason = asError(err);
     const msgType = env?.k === 'msg' ? env.msg.type : env?.k === 'init' ? '$init' : env?.k === 'crash' ? '$crash' : undefined;
-    log.error({ event: 'actor_crashed', actor: cell.id, gen, msgType, err: reason }, 'actor crashed');
-    hooks.onCrash(reason, msgType);
+    const repeat = repeatsLastCrash(cell, reason, msgType, runtime.clock.now());
+    const level = crashLoopLevel(repeat ? cell.repeatCrashes + 1 : 0, 'error');
+    const fields = { event: 'actor_crashed', actor: cell.id, gen, msgType, err: reason, ...(repeat ? { repeats: cell.repeatCrashes + 1 } : {}) };
+    log[level](fields, level === 'warn' ? 'actor crashed again with the same error; further repeats are logged at debug until it recovers' : 'actor crashed');
+    hooks.onCrash(reason, msgType, repeat);
   };
 
   const afterStop = (_state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {

@@ -55,6 +55,10 @@ export interface CellView {
   readonly backoffMs: number | null;
   readonly restartAt: number | null;
   readonly lastCrash: CrashInfo | undefined;
+  /** Uptime after which a crash no longer continues a crash loop: the backoff's reset time (0: never a loop). */
+  readonly resetAfterMs: number;
+  /** Crashes in a row that repeated the one before within a crash loop (crash-loop.ts); 0 outside a loop. */
+  readonly repeatCrashes: number;
   readonly processed: number;
   readonly dropped: number;
   readonly stashed: number;
@@ -73,6 +77,8 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
   backoffMs: number | null = null;
   restartAt: number | null = null;
   lastCrash: CrashInfo | undefined;
+  resetAfterMs = 0;
+  repeatCrashes = 0;
   processed = 0;
   /** The restart-intensity period of this actor's supervisor, for `restartsInWindow`. */
   windowMs = 60_000;

@@ -5,11 +5,12 @@
  */
 import type { Ref } from 'nact';
 import type { Logger } from '../lib/logger.js';
-import { childDown, childExit, restartDue, type SupervisorMsg } from '../messages/supervisor.js';
+import { childDown, childExit, childStable, restartDue, type SupervisorMsg } from '../messages/supervisor.js';
 import { tell } from './actor-ref.js';
 import { startIncarnation, InjectedCrash, type RunningIncarnation } from './actor-host.js';
 import { backoffDelay, nextAttempt } from './backoff.js';
 import type { ActorContext, ActorDef, ChildSpec, Message, RuntimeSettings, SupervisorOptions } from './child-spec.js';
+import { crashLoopLevel, crashReason } from './crash-loop.js';
 import { IntensityWindow } from './intensity.js';
 
 export class IntensityExceededError extends Error {
@@ -25,6 +26,8 @@ interface ChildRecord {
   last: RunningIncarnation<Message> | undefined;
   /** Backoff attempt of the next crash. */
   attempt: number;
+  /** When the current crash loop's first crash happened (crash-loop.ts). */
+  loopStartedAt: number;
 }
 
 export interface SupervisorState {
@@ -60,7 +63,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       log: baseLog.child({ actor: cell.id, gen }),
       runtime: rec.spec.handlerTimeoutMs === undefined ? runtime : { ...runtime, handlerTimeoutMs: rec.spec.handlerTimeoutMs },
       hooks: {
-        onCrash: (reason, msgType) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType)); },
+        onCrash: (reason, msgType, repeat) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType, repeat)); },
         onExit: (restart) => { tell(ctx.self, childExit(cell.id, gen, restart)); },
       },
     });
@@ -73,12 +76,14 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.restartAt = null;
     cell.windowMs = deps.limit.periodMs;
     cell.maxBackoffMs = rec.spec.backoff.maxMs;
+    cell.resetAfterMs = rec.spec.backoff.resetAfterMs;
     cell.bind(inc);
     for (const [cause, count] of cell.pendingDrops) {
       baseLog.warn({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
     }
     cell.pendingDrops.clear();
-    baseLog.info({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
+    baseLog[crashLoopLevel(cell.repeatCrashes, 'info')]({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
+    if (cell.repeatCrashes > 0) ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));
   };
 
   const stopChildNow = (rec: ChildRecord): void => {
@@ -125,7 +130,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.status = 'backing_off';
     cell.backoffMs = delayMs;
     cell.restartAt = t + delayMs;
-    baseLog.warn({
+    baseLog[cause === 'crash' ? crashLoopLevel(cell.repeatCrashes, 'warn') : 'warn']({
       event: 'restart_scheduled', supervisor: name, child: cell.id, attempt: rec.attempt, delayMs, cause,
       restartsInWindow: state.window.count(t), intensity: deps.limit.intensity, periodMs: deps.limit.periodMs,
       group: group.map((r) => r.spec.cell.id),
@@ -139,7 +144,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
   return {
     init(ctx) {
       const state: SupervisorState = {
-        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0 })),
+        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0, loopStartedAt: 0 })),
         window: new IntensityWindow(deps.limit),
         stopping: false,
       };
@@ -154,7 +159,9 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         const cell = rec.spec.cell;
         const t = now();
         rec.inc = undefined;
-        cell.lastCrash = { at: t, reason: `${msg.reason.name}: ${msg.reason.message}`, msgType: msg.msgType };
+        cell.repeatCrashes = msg.repeat ? cell.repeatCrashes + 1 : 0;
+        if (!msg.repeat) rec.loopStartedAt = t;
+        cell.lastCrash = { at: t, reason: crashReason(msg.reason), msgType: msg.msgType };
         cell.crashTimes = [...cell.crashTimes.filter((c) => c > t - deps.limit.periodMs), t];
         if (rec.spec.restart === 'temporary') {
           cell.status = 'failed';
@@ -187,6 +194,18 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
           const crash = rec.spec.cell.lastCrash;
           startChild(rec, ctx, crash ? now() - crash.at : undefined);
         }
+        return state;
+      },
+
+      'supervisor.child-stable'(state, msg) {
+        const rec = find(state, msg.id);
+        const cell = rec?.spec.cell;
+        if (!rec || !cell || rec.inc?.gen !== msg.gen || cell.repeatCrashes === 0) return state;
+        baseLog.info({
+          event: 'actor_recovered', supervisor: name, child: cell.id, gen: msg.gen, crashes: cell.repeatCrashes + 1,
+          loopMs: now() - rec.loopStartedAt, lastCrash: cell.lastCrash?.reason,
+        }, 'actor running again after a crash loop');
+        cell.repeatCrashes = 0;
         return state;
       },
 

@@ -73,6 +73,8 @@ export function reviewRun(run: Run): RunReview {
   const actor = (name: string): ActorReview => (actors[name] ??= emptyActor());
   const crashTimes: Record<string, number[]> = {};
   const pendingCrash = new Map<string, number>();
+  /** Crash records seen of the actor's current crash loop; its repeats are logged at debug and may be missing. */
+  const loopSeen = new Map<string, number>();
   const latencies: Record<string, number[]> = {};
   const timeline: RunReview['timeline'] = { crashes: [], backoffs: [], outages: [] };
   let escalations = 0;
@@ -89,6 +91,7 @@ export function reviewRun(run: Run): RunReview {
         const chaos = str((f.err as { name?: unknown } | undefined)?.name) === 'InjectedCrash';
         a.crashes++;
         if (chaos) a.chaosKills++; else a.realCrashes++;
+        loopSeen.set(name, num(f.repeats) === null ? 1 : (loopSeen.get(name) ?? 0) + 1);
         a.lastCrash = { at: new Date(r.time).toISOString(), reason: str((f.err as { message?: unknown } | undefined)?.message) };
         (crashTimes[name] ??= []).push(r.time);
         pendingCrash.set(name, r.time);
@@ -106,6 +109,17 @@ export function reviewRun(run: Run): RunReview {
             pendingCrash.delete(name);
           }
         } else actor(name);
+        break;
+      }
+      case 'actor_recovered': {
+        // The loop's total comes with the recovery: count the repeats a log at info level did not show.
+        const name = str(f.child);
+        const missing = Math.max(0, (num(f.crashes) ?? 0) - (loopSeen.get(name) ?? 0));
+        const a = actor(name);
+        a.crashes += missing;
+        a.realCrashes += missing;
+        a.restarts += missing;
+        loopSeen.delete(name);
         break;
       }
       case 'messages_dropped': actor(str(f.actor)).droppedMessages += num(f.count) ?? 0; break;

@@ -15,6 +15,8 @@ export interface Harness {
   tree: RunningTree;
   journal: ProbeJournal;
   cells: Record<string, ActorCell<ProbeMsg>>;
+  /** The root supervisor, for its own messages (an injected crash, as chaos sends it). */
+  rootCell: ActorCell<SupervisorMsg>;
   fatal: Error[];
   get(name: string): Promise<ProbeState>;
   started(name: string, gen: number): Promise<unknown>;
@@ -56,7 +58,7 @@ export function startProbeTree(opts: {
     onFatal: (err) => { fatal.push(err); },
   });
   return {
-    clock, sink, tree, journal, cells, fatal,
+    clock, sink, tree, journal, cells, rootCell, fatal,
     get: (name) => {
       const cell = cells[name];
       if (!cell) throw new Error(`no probe ${name}`);

@@ -66,6 +66,23 @@ describe('review', () => {
     expect(fine.verdict).to.equal('healthy');
   });
 
+  it('counts the repeats of a crash loop that an info-level log leaves out, from actor_recovered', () => {
+    const t = Date.UTC(2026, 0, 1);
+    const err = { name: 'Error', message: 'list containers: connect ENOENT /var/run/docker.sock' };
+    const r = reviewRun(parseLog([
+      line(t, { event: 'agent_starting' }),
+      line(t + 1000, { event: 'actor_crashed', actor: 'event-watcher', gen: 1, msgType: '$init', err }),
+      line(t + 2000, { event: 'actor_started', child: 'event-watcher', gen: 2 }),
+      line(t + 2001, { event: 'actor_crashed', actor: 'event-watcher', gen: 2, msgType: '$init', err, repeats: 1 }),
+      line(t + 4000, { event: 'actor_started', child: 'event-watcher', gen: 3 }),
+      // gens 3 to 5 crashed and were restarted at debug level: not in this log.
+      line(t + 90_000, { event: 'actor_recovered', child: 'event-watcher', gen: 6, crashes: 5 }),
+      line(t + 100_000, { event: 'actor_crashed', actor: 'event-watcher', gen: 6, err: { name: 'EventStreamEnded', message: 'broke' } }),
+      line(t + 101_000, { event: 'actor_started', child: 'event-watcher', gen: 7 }),
+    ].join('\n')).runs[0]!);
+    expect(r.actors['event-watcher']).to.include({ crashes: 6, realCrashes: 6, restarts: 6 });
+  });
+
   it('measures master outages from failure and recovery records, merging overlapping ones', () => {
     const t = Date.UTC(2026, 0, 1);
     const r = reviewRun(parseLog([

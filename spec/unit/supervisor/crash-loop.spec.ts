@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { injectCrash } from '../../../messages/supervisor.js';
+import { tell } from '../../../supervisor/actor-ref.js';
+import { crash, startProbeTree, DEFAULT_BACKOFF, type Harness } from '../../helpers/tree-harness.js';
+import type { LogRecord } from '../../helpers/log-sink.js';
+
+const ERROR = 50;
+const WARN = 40;
+const INFO = 30;
+const DEBUG = 20;
+
+describe('supervisor/crash-loop: one failure repeating is told once, not every round', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+
+  /** Crashes `a` with `why`, waits for its restart and lets the backoff pass; returns the generation started. */
+  async function crashAndRestart(harness: Harness, why: string, gen: number): Promise<void> {
+    crash(harness, 'a', why);
+    const scheduled = await harness.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'a', gen - 1);
+    harness.clock.advance(Number(scheduled[gen - 2]!.delayMs));
+    await harness.started('a', gen);
+  }
+
+  const levels = (harness: Harness, pred: (r: LogRecord) => boolean): number[] => harness.sink.records.filter(pred).map((r) => r.level);
+  const crashes = (r: LogRecord): boolean => r.event === 'actor_crashed' && r.actor === 'a';
+  const restarts = (r: LogRecord): boolean => r.event === 'restart_scheduled' && r.child === 'a';
+  const starts = (r: LogRecord): boolean => r.event === 'actor_started' && r.child === 'a';
+
+  it('logs the first crash at error, the first repeat at warn, later repeats at debug, then actor_recovered once it runs again', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 5; gen++) await crashAndRestart(h, 'daemon gone', gen);
+    expect(levels(h, crashes)).to.deep.equal([ERROR, WARN, DEBUG, DEBUG]);
+    expect(levels(h, restarts)).to.deep.equal([WARN, WARN, DEBUG, DEBUG]);
+    expect(levels(h, starts)).to.deep.equal([INFO, INFO, INFO, DEBUG, DEBUG]);
+    const firstRepeat = h.sink.records.filter(crashes)[1]!;
+    expect(firstRepeat.msg).to.match(/further repeats are logged at debug/);
+    expect(firstRepeat.repeats).to.equal(1);
+    expect(h.sink.events('actor_recovered')).to.be.empty;
+
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs - 1);
+    await new Promise((r) => setImmediate(r));
+    expect(h.sink.events('actor_recovered'), 'not before the reset time').to.be.empty;
+    h.clock.advance(1);
+    const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered');
+    expect(recovered).to.include({ level: INFO, child: 'a', gen: 5, crashes: 4, lastCrash: 'Error: daemon gone' });
+    expect(recovered.loopMs).to.be.a('number').and.to.be.greaterThan(0);
+
+    // After it ran past the reset time, the same failure is news again.
+    await crashAndRestart(h, 'daemon gone', 6);
+    expect(levels(h, crashes).at(-1)).to.equal(ERROR);
+    expect(levels(h, restarts).at(-1)).to.equal(WARN);
+  });
+
+  it('a different error in the middle of a loop is loud again', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    await h.started('a', 1);
+    await crashAndRestart(h, 'daemon gone', 2);
+    await crashAndRestart(h, 'daemon gone', 3);
+    await crashAndRestart(h, 'daemon gone', 4);
+    await crashAndRestart(h, 'disk full', 5);
+    await crashAndRestart(h, 'disk full', 6);
+    expect(levels(h, crashes)).to.deep.equal([ERROR, WARN, DEBUG, ERROR, WARN]);
+  });
+
+  it('chaos kills are never a loop: each one is logged at error', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 4; gen++) {
+      tell(h.rootCell, injectCrash('a', 'chaos'));
+      const scheduled = await h.sink.waitForCount(restarts, gen - 1);
+      h.clock.advance(Number(scheduled[gen - 2]!.delayMs));
+      await h.started('a', gen);
+    }
+    expect(levels(h, crashes)).to.deep.equal([ERROR, ERROR, ERROR]);
+    expect(levels(h, restarts)).to.deep.equal([WARN, WARN, WARN]);
+  });
+
+  it('no actor_recovered when the loop ends in another crash before the reset time', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    await h.started('a', 1);
+    await crashAndRestart(h, 'daemon gone', 2);
+    await crashAndRestart(h, 'daemon gone', 3);
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs / 2);
+    await crashAndRestart(h, 'daemon gone', 4);
+    // The timer of generation 3 fires now: generation 4 runs, but has not yet run for the reset time.
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs / 2);
+    await new Promise((r) => setImmediate(r));
+    expect(h.sink.events('actor_recovered')).to.be.empty;
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs);
+    const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered');
+    expect(recovered).to.include({ gen: 4, crashes: 3 });
+  });
+});
