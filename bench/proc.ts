@@ -139,3 +139,25 @@ export function foreignDaemons(ownSocket: string | null): string[] {
   }
   return out;
 }
+
+/** A thread's time on a CPU and time runnable but waiting for one (schedstat fields 1 and 2), in ns. */
+export interface SchedTimes { runNs: number; waitNs: number }
+
+/**
+ * The main thread of `pid` (/proc/<pid>/schedstat is the thread-group leader's): where a Node process runs its
+ * JavaScript. Null where schedstat is not available.
+ */
+export function mainThreadSched(pid: number): SchedTimes | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Milliseconds run and waited between two readings, null if either is missing. */
+export function schedDelta(a: SchedTimes | null, b: SchedTimes | null): { runMs: number; waitMs: number } | null {
+  if (a === null || b === null) return null;
+  return { runMs: Math.round((b.runNs - a.runNs) / 1e6), waitMs: Math.round((b.waitNs - a.waitNs) / 1e6) };
+}

@@ -81,6 +81,9 @@ export function evaluate(r: Results): Row[] {
     rows.push(row(3, 'event latency p50 (Docker timeNano → master receipt)', l.p50Ms === null ? undefined : ms(l.p50Ms), l.p50Ms !== null && l.p50Ms <= 5, '≤ 5 ms', '34 ms', note));
     rows.push(row(3, 'event latency p95', l.p95Ms === null ? undefined : ms(l.p95Ms), l.p95Ms !== null && l.p95Ms <= 20, '≤ 20 ms', '110 ms'));
     rows.push(row(3, 'event latency max', l.maxMs === null ? undefined : ms(l.maxMs), l.maxMs !== null && l.maxMs <= 60, '≤ 60 ms', '213 ms'));
+    const cpu = (x: { runMs: number; waitMs: number } | null): string => (x === null ? 'n/a' : `ran ${x.runMs} ms, waited ${x.waitMs} ms for a CPU`);
+    rows.push(info(3, 'main threads during the batches: agent; test master (bench process)', `${cpu(e.cpuDuringBatches.agentMainThread)}; ${cpu(e.cpuDuringBatches.masterMainThread)}`,
+      'schedstat: time on a CPU vs runnable but waiting while the engine starts and stops containers on the same CPUs'));
   }
   const t = r.tunnel;
   if (failed(t)) {

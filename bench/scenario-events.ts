@@ -6,6 +6,7 @@
 import type { RecordedRequest } from '../spec/master/index.js';
 import { createContainer, EventRecorder, removeForce, type BenchContainer } from './docker.js';
 import { LoadWorker } from './load-worker.js';
+import { mainThreadSched, schedDelta } from './proc.js';
 import { acceptedByContainer, subscribed, withAgent, type BenchContext } from './session.js';
 import { max, percentile, round, say, waitUntil } from './util.js';
 
@@ -37,6 +38,12 @@ export interface EventsResult {
    * agent. Both processes read the same stream on the same machine, so this leaves out what the engine adds.
    */
   subscriberToMasterLatency: LatencyStats;
+  /**
+   * Over the batches: how long the main thread (where the JavaScript runs) of the agent and of the benchmark's own
+   * process (the test master, the control subscription) ran, and how long each was runnable but waiting for a CPU
+   * while the engine started and stopped containers. Wait well above run means the tail is CPU contention.
+   */
+  cpuDuringBatches: { agentMainThread: { runMs: number; waitMs: number } | null; masterMainThread: { runMs: number; waitMs: number } | null };
   /** Per batch, latencies (ms) in the order the master received them: shows whether they queue behind each other. */
   latencyByBatchInDeliveryOrder: { starts: number[][]; stops: number[][] };
 }
@@ -71,6 +78,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
         const got = acceptedByContainer(s.master, type);
         return cs.filter((c) => got.has(c.id)).length;
       };
+      const schedBefore = { agent: mainThreadSched(s.agent.pid), master: mainThreadSched(process.pid) };
       for (const [b, batch] of plan.entries()) {
         ctx.deadline.check(`event batch ${b + 1}`);
         const expected = batch.filter((c) => c.kind !== 'disabled');
@@ -80,6 +88,10 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
         await waitUntil(() => count('container_stop', expected) === expected.length, ctx.deadline.bound(10_000), 20);
         say(`events batch ${b + 1}/${batches}: ${count('container_start', expected)}/${expected.length} starts, ${count('container_stop', expected)}/${expected.length} stops accepted`);
       }
+      const cpuDuringBatches = {
+        agentMainThread: schedDelta(schedBefore.agent, mainThreadSched(s.agent.pid)),
+        masterMainThread: schedDelta(schedBefore.master, mainThreadSched(process.pid)),
+      };
       // A late duplicate (a retry after an accepted event) would arrive after this pause; it must not be missed.
       await new Promise((r) => setTimeout(r, ctx.deadline.bound(2000)));
 
@@ -133,6 +145,7 @@ export async function eventsScenario(ctx: BenchContext, batches = 5, extraEnv: R
         dockerEventsMissing,
         dockerToSubscriberLatency: latencyStats(managed.flatMap((c) => rec.events.filter((e) => e.id === c.id && (e.action === 'start' || e.action === 'die')).map((e) => e.receivedAt - e.ms))),
         subscriberToMasterLatency: latencyStats([...starts.share, ...stops.share]),
+        cpuDuringBatches,
         latencyByBatchInDeliveryOrder: { starts: staircase('container_start', 'start'), stops: staircase('container_stop', 'die') },
       };
     });
