@@ -47,14 +47,19 @@ export async function runLabelled(docker: Docker, opts: {
   return { id: container.id, name };
 }
 
-/** The container's inspect, or null when Docker says 404. */
-export async function inspectOrNull(docker: Docker, idOrName: string): Promise<Docker.ContainerInspectInfo | null> {
+/** What `op` returns, or null when Docker answers 404 (the object does not exist); other errors are thrown. */
+export async function absentOn404<T>(op: () => Promise<T>): Promise<T | null> {
   try {
-    return await docker.getContainer(idOrName).inspect();
+    return await op();
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return null;
     throw err;
   }
+}
+
+/** The container's inspect, or null when Docker says 404. */
+export function inspectOrNull(docker: Docker, idOrName: string): Promise<Docker.ContainerInspectInfo | null> {
+  return absentOn404(() => docker.getContainer(idOrName).inspect());
 }
 
 /** Force-removes every container carrying TEST_LABEL; a container already gone is fine. */

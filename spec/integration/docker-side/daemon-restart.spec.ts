@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { startAgentProcess, type AgentProcess } from '../../helpers/agent-process.js';
 import { testDocker } from '../../helpers/docker.js';
 import { ensureDaemonRunning, privateDaemon, startDaemon, stopDaemon } from '../../helpers/docker-daemon.js';
 import { historyById, isAccepted, waitForAccepted, type Body, type SentContainer } from '../../helpers/docker-events.js';
 import { inspectOrNull, pollUntil, removeTestContainers, removeTunnelContainer, runLabelled } from '../../helpers/docker-fixtures.js';
-import { agentProcessEnv, exitWithin, fatalLines, killIfRunning, waitForLine } from '../../helpers/docker-process.js';
-import { TestMaster } from '../../master/index.js';
+import { exitWithin, fatalLines, waitForLine } from '../../helpers/docker-process.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 
 /** Accepted start/stop history has no two starts (or two stops) in a row: nothing was reported twice. */
 function alternates(history: readonly string[]): boolean {
@@ -18,26 +14,12 @@ function alternates(history: readonly string[]): boolean {
 describe('docker side: Docker daemon restarted under a running agent', function () {
   this.timeout(120_000);
   const daemon = privateDaemon();
-  let master: TestMaster | undefined;
-  let proc: AgentProcess | undefined;
-  let dataDir: string | undefined;
-
-  afterEach(async () => {
-    try {
-      await killIfRunning(proc);
-      await master?.stop();
-    } finally {
-      proc = undefined;
-      master = undefined;
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
-      dataDir = undefined;
-      if (daemon) {
-        await ensureDaemonRunning(daemon);
-        const docker = testDocker();
-        await removeTestContainers(docker);
-        await removeTunnelContainer(docker);
-      }
-    }
+  const harness = useSpecSession(async () => {
+    if (!daemon) return;
+    await ensureDaemonRunning(daemon);
+    const docker = testDocker();
+    await removeTestContainers(docker);
+    await removeTunnelContainer(docker);
   });
 
   it('reports what died with the daemon and what changed after it, resubscribes after a supervised crash, and never reports an unchanged container twice', async function () {
@@ -47,22 +29,21 @@ describe('docker side: Docker daemon restarted under a running agent', function 
     }
     const docker = testDocker();
     await removeTestContainers(docker);
-    master = await TestMaster.start({ mode: 'v2' });
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-dockerd-'));
+    const master = await harness.master();
 
     const labels = (host: string): Record<string, string> => ({ 'dockflare.enable': 'true', 'dockflare.hostname': `${host}.example.com` });
     const dies = await runLabelled(docker, { name: `dfa-ds-dies-${Date.now()}`, labels: labels('dies') });
     const unchanged = await runLabelled(docker, { name: `dfa-ds-unchanged-${Date.now()}`, labels: labels('unchanged'), restart: 'unless-stopped' });
     const stoppedLater = await runLabelled(docker, { name: `dfa-ds-stopped-${Date.now()}`, labels: labels('stopped'), restart: 'always' });
 
-    proc = startAgentProcess([], agentProcessEnv({ masterUrl: master.url, key: master.generateKey(), dataDir }));
+    const proc = await harness.process();
     await waitForLine(proc, (r) => r.event === 'registered', 20_000, 'registered');
     await waitForLine(proc, (r) => r.event === 'event_stream_subscribed', 20_000, 'event_stream_subscribed');
     for (const c of [dies, unchanged, stoppedLater]) await waitForAccepted(master, 'container_start', { id: c.id, timeoutMs: 15_000 });
 
     await stopDaemon(daemon);
     // The stream break is one crash; keep the engine down until a restarted watcher has failed against it too.
-    const watcherCrashes = (): number => proc!.lines.filter((r) => r.event === 'actor_crashed' && r.actor === 'event-watcher').length;
+    const watcherCrashes = (): number => proc.lines.filter((r) => r.event === 'actor_crashed' && r.actor === 'event-watcher').length;
     await waitForLine(proc, (r) => r.event === 'actor_crashed' && r.actor === 'event-watcher', 10_000, 'actor_crashed of event-watcher');
     await waitForLine(proc, () => watcherCrashes() >= 2, 15_000, 'a second event-watcher crash (init against the stopped engine)');
     await startDaemon(daemon);

@@ -1,10 +1,8 @@
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
 import type { LogRecord } from '../../helpers/log-sink.js';
-import { TestMaster } from '../../master/index.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 
 const WARN = 40;
 
@@ -15,18 +13,7 @@ const WARN = 40;
  */
 describe('docker side: Docker unreachable for a long time, then back', function () {
   this.timeout(60_000);
-  let master: TestMaster | undefined;
-  let agent: InProcessAgent | undefined;
-  let dir: string | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    await master?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    agent = undefined;
-    master = undefined;
-    dir = undefined;
-  });
+  const harness = useSpecSession();
 
   it('logs the outage loudly once per component, repeats at debug, and says when each part recovers', async function () {
     const realHost = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
@@ -34,11 +21,9 @@ describe('docker side: Docker unreachable for a long time, then back', function 
       this.test!.title += ' (pending: needs a unix:// DOCKER_HOST to link to)';
       this.skip();
     }
-    dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-unreachable-'));
-    const socket = path.join(dir, 'docker.sock');
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({
-      master, key: master.generateKey(),
+    const socket = path.join(await harness.tempDir('dfa-unreachable-'), 'docker.sock');
+    const master = await harness.master();
+    const agent = await harness.agent({
       env: {
         DOCKER_HOST: `unix://${socket}`,
         // Rounds every ≤200 ms instead of ≤30 s; the intensity window shrinks with them, so they stay below it.

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
+import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { TEST_LABEL, testDocker } from '../../helpers/docker.js';
 import { bodyOf, containerEvents, countFor, historyById, waitForAccepted, type Body, type SentContainer } from '../../helpers/docker-events.js';
 import { removeTestContainers, runLabelled, type TestContainer } from '../../helpers/docker-fixtures.js';
-import { TestMaster } from '../../master/index.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
+import type { TestMaster } from '../../master/index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -27,6 +28,7 @@ function idsSeenByMaster(master: TestMaster): Set<string> {
 describe('docker side: event watcher (labelled containers, real dockerd)', function () {
   this.timeout(60_000);
   const docker = testDocker();
+  const harness = useSpecSession(() => removeTestContainers(docker));
   let master: TestMaster | undefined;
   let agent: InProcessAgent | undefined;
 
@@ -38,26 +40,16 @@ describe('docker side: event watcher (labelled containers, real dockerd)', funct
   }
 
   async function startAgent(): Promise<string> {
-    agent = await startInProcessAgent({ master: master!, key: master!.generateKey() });
+    agent = await harness.agent();
     const id = await agent.registered();
     await agent.sink.waitFor((r) => r.event === 'event_stream_subscribed', 10_000, 'the Docker event stream subscription');
     return id;
   }
 
   beforeEach(async () => { await removeTestContainers(docker); });
-  afterEach(async () => {
-    try {
-      await agent?.stop();
-      await master?.stop();
-    } finally {
-      agent = undefined;
-      master = undefined;
-      await removeTestContainers(docker);
-    }
-  });
 
   it('reports exactly the containers whose enable label is truthy (any case), from the initial scan and from the event stream, with filtered labels, bare name and full id', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    master = await harness.master();
     const beforeLabels = { 'dockflare.enable': 'true', 'dockflare.hostname': 'before.example.com', 'other.label': 'not-for-the-master' };
     const before = await runLabelled(docker, { name: `dfa-ds-before-${Date.now()}`, labels: beforeLabels });
     const beforeOff = await runLabelled(docker, { labels: { 'dockflare.enable': 'false', 'dockflare.hostname': 'off.example.com' } });
@@ -111,7 +103,7 @@ describe('docker side: event watcher (labelled containers, real dockerd)', funct
   });
 
   it('docker stop gives exactly one container_stop (die and stop de-duplicated); docker rm -f of a running container gives one', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    master = await harness.master();
     await startAgent();
     const labels = { 'dockflare.enable': 'yes', 'dockflare.hostname': 'stop.example.com' };
     const stopped = await runLabelled(docker, { labels });
@@ -138,7 +130,7 @@ describe('docker side: event watcher (labelled containers, real dockerd)', funct
   it('50 labelled containers started and stopped in parallel: exactly one accepted container_start and one container_stop each', async function () {
     this.timeout(90_000);
     const began = Date.now();
-    master = await TestMaster.start({ mode: 'v2' });
+    master = await harness.master();
     await startAgent();
     const created = await Promise.all(Array.from({ length: 50 }, (_, i) =>
       runLabelled(docker, { name: `dfa-ds-par-${i}-${Date.now()}`, labels: { 'dockflare.enable': 'true', 'dockflare.hostname': `p${i}.example.com` }, start: false })));

@@ -1,69 +1,51 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { startAgentProcess, type AgentProcess } from '../../helpers/agent-process.js';
+import type { AgentProcess } from '../../helpers/agent-process.js';
 import { testDocker } from '../../helpers/docker.js';
 import { inspectOrNull, removeTunnelContainer, TUNNEL_CONTAINER, uniqueName, waitForTunnelRunning } from '../../helpers/docker-fixtures.js';
-import { agentProcessEnv, exitWithin, fatalLines, killIfRunning, waitForLine } from '../../helpers/docker-process.js';
-import { TestMaster } from '../../master/index.js';
+import { exitWithin, fatalLines, waitForLine } from '../../helpers/docker-process.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 
 describe('docker side: SIGTERM to the agent process', function () {
   this.timeout(60_000);
   const docker = testDocker();
-  let master: TestMaster | undefined;
-  let proc: AgentProcess | undefined;
-  let dataDir: string | undefined;
+  const harness = useSpecSession(() => removeTunnelContainer(docker));
 
   /** An agent process, registered and enrolled, with its tunnel container running. */
-  async function startEnrolledProcess(env: Record<string, string> = {}): Promise<string> {
-    master = await TestMaster.start({ mode: 'v2' });
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-sigterm-'));
-    proc = startAgentProcess([], agentProcessEnv({ masterUrl: master.url, key: master.generateKey(), dataDir, env }));
+  async function startEnrolledProcess(env: Record<string, string> = {}): Promise<{ proc: AgentProcess; containerId: string }> {
+    const master = await harness.master();
+    const proc = await harness.process({ env });
     const registered = await waitForLine(proc, (r) => r.event === 'registered', 20_000, 'registered');
     master.enroll(String(registered.agentId), uniqueName('dfa-tunnel'));
     await waitForLine(proc, (r) => r.event === 'tunnel_started', 20_000, 'tunnel_started');
     const info = await waitForTunnelRunning(docker, 10_000);
-    return info.Id;
+    return { proc, containerId: info.Id };
   }
 
   beforeEach(async () => { await removeTunnelContainer(docker); });
-  afterEach(async () => {
-    try {
-      await killIfRunning(proc);
-      await master?.stop();
-    } finally {
-      proc = undefined;
-      master = undefined;
-      await removeTunnelContainer(docker);
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
-      dataDir = undefined;
-    }
-  });
 
   it('exits 0 within 8 s and removes the tunnel container', async () => {
-    await startEnrolledProcess();
+    const { proc } = await startEnrolledProcess();
     const sent = Date.now();
-    proc!.child.kill('SIGTERM');
-    const { code, at } = await exitWithin(proc!, 12_000, 'SIGTERM');
-    expect(code, `exit code (stderr: ${proc!.stderr().slice(-300)})`).to.equal(0);
+    proc.child.kill('SIGTERM');
+    const { code, at } = await exitWithin(proc, 12_000, 'SIGTERM');
+    expect(code, `exit code (stderr: ${proc.stderr().slice(-300)})`).to.equal(0);
     expect(at - sent, 'shutdown duration (ms)').to.be.below(8000);
     expect(await inspectOrNull(docker, TUNNEL_CONTAINER), 'tunnel container after shutdown').to.equal(null);
-    expect(proc!.lines.find((r) => r.event === 'tunnel_removed_on_shutdown'), 'tunnel_removed_on_shutdown logged').to.exist;
-    expect(proc!.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
-    expect(fatalLines(proc!.lines)).to.deep.equal([]);
+    expect(proc.lines.find((r) => r.event === 'tunnel_removed_on_shutdown'), 'tunnel_removed_on_shutdown logged').to.exist;
+    expect(proc.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
+    expect(fatalLines(proc.lines)).to.deep.equal([]);
   });
 
   it('with TUNNEL_REMOVE_ON_SHUTDOWN=false exits 0 within 8 s and leaves the tunnel container running', async () => {
-    const containerId = await startEnrolledProcess({ TUNNEL_REMOVE_ON_SHUTDOWN: 'false' });
+    const { proc, containerId } = await startEnrolledProcess({ TUNNEL_REMOVE_ON_SHUTDOWN: 'false' });
     const sent = Date.now();
-    proc!.child.kill('SIGTERM');
-    const { code, at } = await exitWithin(proc!, 12_000, 'SIGTERM');
-    expect(code, `exit code (stderr: ${proc!.stderr().slice(-300)})`).to.equal(0);
+    proc.child.kill('SIGTERM');
+    const { code, at } = await exitWithin(proc, 12_000, 'SIGTERM');
+    expect(code, `exit code (stderr: ${proc.stderr().slice(-300)})`).to.equal(0);
     expect(at - sent, 'shutdown duration (ms)').to.be.below(8000);
     const info = await inspectOrNull(docker, TUNNEL_CONTAINER);
     expect(info?.Id, 'the same tunnel container is still there').to.equal(containerId);
     expect(info?.State.Running, 'and still running').to.equal(true);
-    expect(proc!.lines.find((r) => r.event === 'tunnel_left_running'), 'tunnel_left_running logged').to.exist;
+    expect(proc.lines.find((r) => r.event === 'tunnel_left_running'), 'tunnel_left_running logged').to.exist;
   });
 });

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import type Docker from 'dockerode';
 import { tunnelGet, type TunnelView } from '../../../messages/tunnel.js';
 import { ask } from '../../../supervisor/actor-ref.js';
-import { startInProcessAgent, TEST_NETWORK, type InProcessAgent } from '../../helpers/agent-harness.js';
+import { TEST_NETWORK, type InProcessAgent } from '../../helpers/agent-harness.js';
 import { BUSYBOX_IMAGE, CLOUDFLARED_IMAGE, TEST_LABEL, testDocker } from '../../helpers/docker.js';
 import { waitForAccepted, type Body } from '../../helpers/docker-events.js';
 import {
-  inspectOrNull, pollUntil, removeTestContainers, removeTunnelContainer, TUNNEL_CONTAINER, uniqueName, waitForTunnelRunning,
+  absentOn404, inspectOrNull, pollUntil, removeTestContainers, removeTunnelContainer, TUNNEL_CONTAINER, uniqueName, waitForTunnelRunning,
 } from '../../helpers/docker-fixtures.js';
 import type { LogRecord } from '../../helpers/log-sink.js';
-import { TestMaster, type RecordedRequest } from '../../master/index.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
+import type { RecordedRequest, TestMaster } from '../../master/index.js';
 
 interface TunnelFile { token: string | null; id: string | null; name: string | null; desired_state: string }
 
@@ -25,21 +25,11 @@ async function readTunnelFile(dataDir: string): Promise<TunnelFile> {
 }
 
 async function removeNetwork(docker: Docker, name: string): Promise<void> {
-  try {
-    await docker.getNetwork(name).remove();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-  }
+  await absentOn404(() => docker.getNetwork(name).remove());
 }
 
 async function networkExists(docker: Docker, name: string): Promise<boolean> {
-  try {
-    await docker.getNetwork(name).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
+  return (await absentOn404(() => docker.getNetwork(name).inspect())) !== null;
 }
 
 describe('docker side: tunnel keeper (test master, real dockerd)', function () {
@@ -47,14 +37,17 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   const docker = testDocker();
   let master: TestMaster | undefined;
   let agent: InProcessAgent | undefined;
-  let ownDataDir: string | undefined;
+  const harness = useSpecSession(async () => {
+    await removeTunnelContainer(docker);
+    await removeTestContainers(docker);
+  });
 
   interface Enrolled { agentId: string; tunnelId: string; tunnelName: string; token: string; info: Docker.ContainerInspectInfo }
 
   /** A registered agent, enrolled by the master, with its tunnel container running and reported. */
   async function startEnrolled(env: Record<string, string> = {}): Promise<Enrolled> {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey(), env });
+    master = await harness.master();
+    agent = await harness.agent({ env });
     const agentId = await agent.registered();
     const tunnelName = uniqueName('dfa-tunnel');
     const { tunnelId, token } = master.enroll(agentId, tunnelName);
@@ -74,19 +67,6 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   beforeEach(async () => {
     await removeTunnelContainer(docker);
     await removeTestContainers(docker);
-  });
-  afterEach(async () => {
-    try {
-      await agent?.stop();
-      await master?.stop();
-    } finally {
-      agent = undefined;
-      master = undefined;
-      await removeTunnelContainer(docker);
-      await removeTestContainers(docker);
-      if (ownDataDir) await rm(ownDataDir, { recursive: true, force: true });
-      ownDataDir = undefined;
-    }
   });
 
   it('enrolment: runs dockflare-agent-tunnel as specified (image, cmd, token only in env, unless-stopped, network created), reports it running, stores the token 0600', async () => {
@@ -182,12 +162,12 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
     await stale.start();
     await stale.wait();
     expect((await stale.inspect()).State.Status).to.equal('exited');
-    ownDataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-stale-'));
+    const dataDir = await harness.tempDir('dfa-stale-');
     const cached: TunnelFile = { token: `stale-${randomUUID()}`, id: randomUUID(), name: 'stale-tunnel', desired_state: 'running' };
-    await writeFile(path.join(ownDataDir, 'tunnel_state.json'), JSON.stringify(cached), { mode: 0o600 });
+    await writeFile(path.join(dataDir, 'tunnel_state.json'), JSON.stringify(cached), { mode: 0o600 });
 
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey(), dataDir: ownDataDir });
+    master = await harness.master();
+    agent = await harness.agent({ dataDir });
     const fresh = await waitForTunnelRunning(docker, 15_000, stale.id);
     expect(fresh.Config.Image).to.equal(CLOUDFLARED_IMAGE);
     expect(fresh.Config.Env).to.include(`TUNNEL_TOKEN=${cached.token!}`);
@@ -218,8 +198,8 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   });
 
   it('cloudflared image missing and not pullable: tunnel_reconcile_failed with an error, retried with backoff, no crash, heartbeats go on', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey(), env: { CLOUDFLARED_IMAGE: 'local/cloudflared:missing' } });
+    master = await harness.master();
+    agent = await harness.agent({ env: { CLOUDFLARED_IMAGE: 'local/cloudflared:missing' } });
     const agentId = await agent.registered();
     master.enroll(agentId, uniqueName('dfa-tunnel'));
     const failures: LogRecord[] = await agent.sink.waitForCount((r) => r.event === 'tunnel_reconcile_failed', 2, 30_000);
@@ -236,14 +216,14 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   });
 
   it('master unreachable at start: the tunnel is brought back from tunnel_state.json without any master', async () => {
-    const gone = await TestMaster.start({ mode: 'v2' });
+    const gone = await harness.master();
     const key = gone.generateKey();
     await gone.stop();
-    ownDataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-nomaster-'));
+    const dataDir = await harness.tempDir('dfa-nomaster-');
     const cached: TunnelFile = { token: `cached-${randomUUID()}`, id: randomUUID(), name: 'cached-tunnel', desired_state: 'running' };
-    await writeFile(path.join(ownDataDir, 'tunnel_state.json'), JSON.stringify(cached), { mode: 0o600 });
+    await writeFile(path.join(dataDir, 'tunnel_state.json'), JSON.stringify(cached), { mode: 0o600 });
 
-    agent = await startInProcessAgent({ master: gone, key, dataDir: ownDataDir });
+    agent = await harness.agent({ key, dataDir });
     const info = await waitForTunnelRunning(docker, 15_000);
     expect(info.Config.Env).to.include(`TUNNEL_TOKEN=${cached.token!}`);
     expect(info.Config.Image).to.equal(CLOUDFLARED_IMAGE);

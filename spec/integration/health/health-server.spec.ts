@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { TestMaster } from '../../master/index.js';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
+import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { startAgentProcess } from '../../helpers/agent-process.js';
 import { removeTestContainers } from '../../helpers/labelled.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 import { startHealthServer, type RunningHealthServer } from '../../../supervisor/health-server.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
@@ -14,16 +14,10 @@ async function get(port: number, path: string, method = 'GET'): Promise<{ status
 }
 
 describe('health server, metrics and chaos endpoint', () => {
-  let master: TestMaster | undefined;
-  let agent: InProcessAgent | undefined;
   let server: RunningHealthServer | undefined;
-  afterEach(async () => {
+  const harness = useSpecSession(async () => {
     await server?.close();
-    await agent?.stop();
-    await master?.stop();
     server = undefined;
-    agent = undefined;
-    master = undefined;
     await removeTestContainers();
   });
 
@@ -35,9 +29,9 @@ describe('health server, metrics and chaos endpoint', () => {
   };
 
   it('answers 503 unhealthy before any master contact, then 200 healthy once registered, with the protocol.md §12 shape', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     master.addFault({ endpoint: 'register', fault: { kind: 'status', status: 503 }, times: 1 });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    const agent = await harness.agent();
     const port = await serve(agent);
     const before = await get(port, '/health');
     expect(before.status).to.equal(503);
@@ -57,8 +51,8 @@ describe('health server, metrics and chaos endpoint', () => {
   });
 
   it('is degraded while the tunnel should run but cannot (image missing), naming the reason', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey(), env: { CLOUDFLARED_IMAGE: 'local/cloudflared:not-there' } });
+    const master = await harness.master();
+    const agent = await harness.agent({ env: { CLOUDFLARED_IMAGE: 'local/cloudflared:not-there' } });
     const id = await agent.registered();
     const port = await serve(agent);
     master.enroll(id, 'degraded');
@@ -70,15 +64,15 @@ describe('health server, metrics and chaos endpoint', () => {
   });
 
   it('refuses chaos when chaos mode is off; with it on, kills through the real crash path and counts the restart in /metrics', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    await harness.master();
+    let agent = await harness.agent();
     await agent.registered();
     let port = await serve(agent);
     expect((await get(port, '/chaos/kill/event-watcher', 'POST')).status).to.equal(403);
     await server!.close();
     server = undefined;
     await agent.stop();
-    agent = await startInProcessAgent({ master, key: master.generateKey(), env: { CHAOS_ENABLED: 'true', CHAOS_MEAN_INTERVAL_SECONDS: '3600' } });
+    agent = await harness.agent({ env: { CHAOS_ENABLED: 'true', CHAOS_MEAN_INTERVAL_SECONDS: '3600' } });
     await agent.registered();
     port = await serve(agent);
     expect((await get(port, '/chaos/kill/nobody', 'POST')).status).to.equal(404);
@@ -97,27 +91,17 @@ describe('health server, metrics and chaos endpoint', () => {
   });
 
   it('healthcheck and chaos verbs of the CLI talk to a running agent process', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const env = {
-      DOCKFLARE_MASTER_URL: master.url, DOCKFLARE_API_KEY: master.generateKey(), AGENT_DATA_DIR: `/tmp/dfa-hc-${port}`,
-      DOCKER_HOST: process.env.DOCKER_HOST ?? '', HEALTH_CHECK_PORT: port, HEALTH_BIND_ADDRESS: '127.0.0.1', CHAOS_ENABLED: 'true',
-      CHAOS_MEAN_INTERVAL_SECONDS: '3600', REPORT_INTERVAL_SECONDS: '1', COMMAND_POLL_INTERVAL_SECONDS: '1',
-    };
-    const proc = startAgentProcess([], env);
-    try {
-      await proc.waitFor((r) => r.event === 'registered');
-      await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
-      const hc = startAgentProcess(['healthcheck'], { HEALTH_CHECK_PORT: port });
-      expect((await hc.exited).code).to.equal(0);
-      const kill = startAgentProcess(['chaos', 'kill', 'reporter'], { HEALTH_CHECK_PORT: port });
-      expect((await kill.exited).code).to.equal(0);
-      await proc.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'reporter');
-      const nohc = startAgentProcess(['healthcheck'], { HEALTH_CHECK_PORT: '9' });
-      expect((await nohc.exited).code).to.equal(1);
-    } finally {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
+    const proc = await harness.process({ env: { HEALTH_CHECK_PORT: port, HEALTH_BIND_ADDRESS: '127.0.0.1', CHAOS_ENABLED: 'true', CHAOS_MEAN_INTERVAL_SECONDS: '3600' } });
+    await proc.waitFor((r) => r.event === 'registered');
+    await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
+    const hc = startAgentProcess(['healthcheck'], { HEALTH_CHECK_PORT: port });
+    expect((await hc.exited).code).to.equal(0);
+    const kill = startAgentProcess(['chaos', 'kill', 'reporter'], { HEALTH_CHECK_PORT: port });
+    expect((await kill.exited).code).to.equal(0);
+    await proc.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'reporter');
+    const nohc = startAgentProcess(['healthcheck'], { HEALTH_CHECK_PORT: '9' });
+    expect((await nohc.exited).code).to.equal(1);
   });
 });

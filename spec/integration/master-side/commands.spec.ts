@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { injectCrash } from '../../../messages/supervisor.js';
 import { tell } from '../../../supervisor/actor-ref.js';
-import { TestMaster } from '../../master/index.js';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
 import { testDocker } from '../../helpers/docker.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 
 const docker = testDocker();
 async function removeTunnel(): Promise<void> {
@@ -11,19 +10,11 @@ async function removeTunnel(): Promise<void> {
 }
 
 describe('master side: commands', () => {
-  let master: TestMaster | undefined;
-  let agent: InProcessAgent | undefined;
-  afterEach(async () => {
-    await agent?.stop();
-    await master?.stop();
-    await removeTunnel();
-    agent = undefined;
-    master = undefined;
-  });
+  const harness = useSpecSession(removeTunnel);
 
   it('runs a whole batch in order: a malformed command and an unknown action are logged, the rest still runs', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    const master = await harness.master();
+    const agent = await harness.agent();
     const id = await agent.registered();
     master.queueCommand(id, { action: 'start_tunnel', tunnel_id: 'broken' });
     master.queueCommand(id, { action: 'reticulate_splines' });
@@ -39,8 +30,8 @@ describe('master side: commands', () => {
   });
 
   it('does not lose a command when the CommandPoller crashes while the poll that carries it is in flight', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    const master = await harness.master();
+    const agent = await harness.agent();
     const id = await agent.registered();
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 200);
     master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 700 }, times: 1 });
@@ -58,8 +49,8 @@ describe('master side: commands', () => {
   });
 
   it('re-registers when the command poll meets 404 (agent removed on a v1 master), and the workers restart with it', async () => {
-    master = await TestMaster.start({ mode: 'v1' });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    const master = await harness.master({ mode: 'v1' });
+    const agent = await harness.agent();
     const id = await agent.registered();
     master.removeAgent(id);
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 404, 5000);

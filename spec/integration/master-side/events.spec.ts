@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { TestMaster, type RecordedRequest } from '../../master/index.js';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
+import type { RecordedRequest, TestMaster } from '../../master/index.js';
+import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { removeTestContainers, startLabelled, stopContainer } from '../../helpers/labelled.js';
-import { tail } from '../../helpers/log-sink.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 import { injectCrash } from '../../../messages/supervisor.js';
 import { tell } from '../../../supervisor/actor-ref.js';
 
@@ -17,26 +17,14 @@ const isEvent = (type: string, id?: string) => (r: RecordedRequest): boolean =>
 const accepted = (r: RecordedRequest): boolean => (r.response as { code?: unknown } | undefined)?.code === 'accepted';
 
 describe('master side: events and the outbox', () => {
-  let master: TestMaster | undefined;
-  const agents: InProcessAgent[] = [];
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const a of agents) console.log(tail(a.sink));
-    }
-    for (const a of agents.splice(0)) await a.stop();
-    await master?.stop();
-    master = undefined;
-    await removeTestContainers();
-  });
-  const start = async (env: Record<string, string> = {}, extra: { dataDir?: string; outboxCapacity?: number } = {}): Promise<InProcessAgent> => {
-    const a = await startInProcessAgent({ master: master!, key: key!, env, ...extra });
-    agents.push(a);
-    return a;
-  };
+  const harness = useSpecSession(removeTestContainers);
+  /** Agents of one test share its master's key: a second one is the first one restarted. */
   let key: string | undefined;
+  const start = (env: Record<string, string> = {}, extra: { dataDir?: string; outboxCapacity?: number } = {}): Promise<InProcessAgent> =>
+    harness.agent({ env, key: key!, ...extra });
 
   it('delivers every event exactly once in effect across a master outage (503 with Retry-After)', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const agent = await start();
     const id = await agent.registered();
@@ -63,7 +51,7 @@ describe('master side: events and the outbox', () => {
   });
 
   it('re-registers on 409 registration_required and resends the event under the new session', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const agent = await start();
     const id = await agent.registered();
@@ -89,7 +77,7 @@ describe('master side: events and the outbox', () => {
   ];
   for (const [what, fault] of hostile) {
     it(`survives ${what} from the events endpoint and still delivers the queued event`, async () => {
-      master = await TestMaster.start({ mode: 'v2' });
+      const master = await harness.master();
       key = master.generateKey();
       const agent = await start();
       const id = await agent.registered();
@@ -105,7 +93,7 @@ describe('master side: events and the outbox', () => {
   }
 
   it('continues the session\'s numbering when the Reporter alone is restarted (no stale sequences)', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const agent = await start();
     await agent.registered();
@@ -118,7 +106,7 @@ describe('master side: events and the outbox', () => {
   });
 
   it('drops an event the master calls invalid, without retrying it, and carries on', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const agent = await start();
     await agent.registered();
@@ -133,7 +121,7 @@ describe('master side: events and the outbox', () => {
   });
 
   it('keeps undelivered events across an agent restart (outbox.json) and delivers them to the next run', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const first = await start();
     const id = await first.registered();
@@ -144,7 +132,6 @@ describe('master side: events and the outbox', () => {
     await stopContainer(c);
     await first.sink.waitFor((r) => r.event === 'event_send_failed', 10_000);
     await first.stop({ keepData: true });
-    agents.splice(agents.indexOf(first), 1);
     const saved = JSON.parse(await readFile(path.join(first.dataDir, 'outbox.json'), 'utf8')) as { entries: { event: { type: string } }[] };
     expect(saved.entries.map((e) => e.event.type)).to.deep.equal(['container_start', 'container_stop']);
     master.clearFaults();
@@ -156,7 +143,7 @@ describe('master side: events and the outbox', () => {
   });
 
   it('bounds the outbox: drops the oldest, counts and logs them, and forces a full report after recovery', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     key = master.generateKey();
     const agent = await start({}, { outboxCapacity: 2 });
     await agent.registered();
@@ -175,7 +162,7 @@ describe('master side: events and the outbox', () => {
 
   it('reports an incomplete inventory when Docker cannot be listed (v2), and no report at all on a v1 master', async () => {
     for (const mode of ['v2', 'v1'] as const) {
-      master = await TestMaster.start({ mode });
+      const master = await harness.master({ mode });
       key = master.generateKey();
       const agent = await start({ DOCKER_HOST: 'unix:///tmp/dockflare-no-such-docker.sock' });
       await agent.registered();
@@ -192,9 +179,7 @@ describe('master side: events and the outbox', () => {
         expect(agent.sink.events('status_report_skipped').length).to.be.at.least(1);
       }
       await agent.stop();
-      agents.splice(agents.indexOf(agent), 1);
       await master.stop();
     }
-    master = undefined;
   });
 });

@@ -1,26 +1,17 @@
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { TestMaster } from '../../master/index.js';
-import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
 
 type Body = Record<string, unknown>;
 const body = (r: { body: unknown }): Body => (r.body ?? {}) as Body;
 
 describe('master side: registration', () => {
-  let master: TestMaster | undefined;
-  let agent: InProcessAgent | undefined;
-  afterEach(async () => {
-    await agent?.stop();
-    await master?.stop();
-    agent = undefined;
-    master = undefined;
-  });
+  const harness = useSpecSession();
 
   it('v2: registers, stores the id without a newline, and sends heartbeats and reports with session and sequences', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: master.generateKey() });
+    const master = await harness.master();
+    const agent = await harness.agent();
     const id = await agent.registered();
     expect(await readFile(path.join(agent.dataDir, 'agent_id.txt'), 'utf8')).to.equal(id);
     const reg = master.requests.find((r) => r.endpoint === 'register')!;
@@ -40,8 +31,8 @@ describe('master side: registration', () => {
   });
 
   it('v1 master: falls back to protocol 1 (no session, no sequence, nested report)', async () => {
-    master = await TestMaster.start({ mode: 'v1' });
-    agent = await startInProcessAgent({ master, key: master.generateKey(), env: { AGENT_DISPLAY_NAME: 'nas-01' } });
+    const master = await harness.master({ mode: 'v1' });
+    const agent = await harness.agent({ env: { AGENT_DISPLAY_NAME: 'nas-01' } });
     const id = await agent.registered();
     expect(agent.sink.events('registered')[0]).to.include({ protocolVersion: 1 });
     const beat = await master.waitFor((r) => body(r).type === 'heartbeat' && r.status === 202);
@@ -52,32 +43,28 @@ describe('master side: registration', () => {
   });
 
   it('registers with the stored id and the agent-<id> display name', async () => {
-    master = await TestMaster.start({ mode: 'v1' });
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-reg-'));
+    const master = await harness.master({ mode: 'v1' });
+    const dataDir = await harness.tempDir('dfa-reg-');
     await writeFile(path.join(dataDir, 'agent_id.txt'), '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12\n');
-    agent = await startInProcessAgent({ master, key: master.generateKey(), dataDir });
+    const agent = await harness.agent({ dataDir });
     expect(await agent.registered()).to.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
     expect(body(master.requests[0]!)).to.include({ agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12', display_name: 'agent-3f1c2a9e' });
-    await agent.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('v2 master hands an unbound key a new id: the agent stores it and warns with both ids', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-reg-'));
+    await harness.master();
+    const dataDir = await harness.tempDir('dfa-reg-');
     await writeFile(path.join(dataDir, 'agent_id.txt'), 'old-id-0000');
-    agent = await startInProcessAgent({ master, key: master.generateKey(), dataDir });
+    const agent = await harness.agent({ dataDir });
     const id = await agent.registered();
     expect(id).not.to.equal('old-id-0000');
     expect(agent.sink.events('agent_id_changed')[0]).to.include({ previousId: 'old-id-0000', agentId: id, level: 40 });
     expect(await readFile(path.join(dataDir, 'agent_id.txt'), 'utf8')).to.equal(id);
-    await agent.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('401: one clear error line naming the key variable, a slow retry, no crash', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
-    agent = await startInProcessAgent({ master, key: 'not-a-key-the-master-knows-aaaaaaaaaaaaaaaaa' });
+    const master = await harness.master();
+    const agent = await harness.agent({ key: 'not-a-key-the-master-knows-aaaaaaaaaaaaaaaaa' });
     await master.waitForCount((r) => r.endpoint === 'register', 3, 10_000);
     const errors = agent.sink.records.filter((r) => r.event === 'registration_failed' && r.level >= 50);
     expect(errors).to.have.length(1);
@@ -89,20 +76,18 @@ describe('master side: registration', () => {
   });
 
   it('403: the key is bound to another agent: an error naming the stored id, slow retry', async () => {
-    master = await TestMaster.start({ mode: 'v2' });
+    const master = await harness.master();
     const key = master.generateKey();
-    const first = await startInProcessAgent({ master, key });
+    const first = await harness.agent({ key });
     await first.registered();
     await first.stop();
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-reg-'));
+    const dataDir = await harness.tempDir('dfa-reg-');
     await writeFile(path.join(dataDir, 'agent_id.txt'), 'someone-else-1234');
-    agent = await startInProcessAgent({ master, key, dataDir });
+    const agent = await harness.agent({ key, dataDir });
     await master.waitForCount((r) => r.endpoint === 'register' && r.status === 403, 2, 10_000);
     const errors = agent.sink.records.filter((r) => r.event === 'registration_failed' && r.level >= 50);
     expect(errors).to.have.length(1);
     expect(errors[0]!.msg).to.include('someone-else-1234');
     expect(await readFile(path.join(dataDir, 'agent_id.txt'), 'utf8')).to.equal('someone-else-1234');
-    await agent.stop();
-    await rm(dataDir, { recursive: true, force: true });
   });
 });
