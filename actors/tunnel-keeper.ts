@@ -5,11 +5,11 @@
  * Docker failures with backoff instead of crashing; removes the container on shutdown unless told to keep it.
  */
 import { isDockerError, type DockerPort } from '../lib/docker/port.js';
-import { confirmStart, ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
+import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
 import { failureDelay } from '../lib/retry.js';
 import { reporterEnqueue, type ReporterMsg } from '../messages/reporter.js';
-import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, tunnelConfirm, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
+import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
 import type { TunnelState } from '../persistence/formats.js';
 import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
@@ -25,8 +25,6 @@ export interface TunnelKeeperDeps {
   network: string;
   createNetwork: boolean;
   checkIntervalMs: number;
-  /** How long a new container must stay up before it counts as running (protocol.md §7.2 step 5: ~2 s). */
-  startConfirmMs: number;
   removeOnShutdown: boolean;
   /** `docker stop` grace for replacements (protocol: 10 s) and for shutdown (must fit the shutdown budget). */
   stopTimeoutS: number;
@@ -70,37 +68,9 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   };
   const persist = async (tunnel: TunnelState): Promise<void> => { await deps.store.saveTunnelState(tunnel); };
 
-  /**
-   * A failed attempt: backoff and a retry by the check. The first failure is an error; the same failure again
-   * (a missing image, a token cloudflared refuses) is logged at debug while it lasts, tunnel_recovered ends it.
-   */
-  const failed = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string): TunnelKeeperState => {
-    const failures = s.failures + 1;
-    const retryInMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
-    const all = { ...fields, failures, retryInMs };
-    if (failures === 1) ctx.log.error(all, `${text}; retrying with backoff (the same failure again is logged at debug)`);
-    else if (reason === s.lastFailure) ctx.log.debug(all, text);
-    else ctx.log.warn(all, text);
-    ctx.timers.once('check', retryInMs, tunnelCheck());
-    const next = { ...s, running: false, failures, lastFailure: reason };
-    publish(next);
-    return next;
-  };
-
-  const succeeded = (s: TunnelKeeperState, ctx: Ctx): void => {
-    if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
-    ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
-  };
-
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
   const reconcile = async (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string): Promise<TunnelKeeperState> => {
     const { tunnel } = s;
-    // A container just started is judged by its confirm, which also schedules the next check; a replacement or a
-    // changed desired state overrides it.
-    if (ctx.timers.has('confirm')) {
-      if (!replace && tunnel.desired_state === 'running') return s;
-      ctx.timers.cancel('confirm');
-    }
     let next: TunnelKeeperState;
     try {
       if (tunnel.desired_state !== 'running' || tunnel.token === null || tunnel.id === null) {
@@ -120,57 +90,36 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           publish(next);
           return next;
         }
-        // A container younger than the confirm time (started by this actor before a restart of it) is confirmed too.
-        const ageMs = outcome.kind === 'running' ? ctx.clock.now() - Date.parse(outcome.startedAt) : 0;
-        if (outcome.kind === 'started' || (s.containerId === null && ageMs < deps.startConfirmMs)) {
-          // Running only once it has stayed up (protocol.md §7.2 step 5): until then nothing is reported.
-          const confirmInMs = Math.max(0, deps.startConfirmMs - ageMs);
-          ctx.log.debug({ event: 'tunnel_container_created', cause, containerId: outcome.containerId, confirmInMs }, 'tunnel container started; confirming it stays up');
-          ctx.timers.cancel('check');
-          ctx.timers.once('confirm', confirmInMs, tunnelConfirm(outcome.containerId, cause));
-          next = { ...s, containerId: outcome.containerId, running: false, lastEvent: null, restartingChecks: 0 };
-          publish(next);
-          return next;
-        }
-        const version = s.version ?? await readVersion(deps.docker, outcome.containerId);
+        let version = outcome.created ? outcome.version : s.version;
+        if (!outcome.created && version === null) version = await readVersion(deps.docker, outcome.containerId);
         next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0, lastEvent: null, restartingChecks: 0 };
-        if (s.containerId === null) {
+        if (!outcome.created && s.containerId === null) {
           // Adopted from a previous run or incarnation: the master hears that it runs, whatever came first.
           ctx.log.info({ event: 'tunnel_adopted', containerId: outcome.containerId, tunnelName: tunnel.name, version }, 'tunnel container already running; adopted');
           report(ctx, 'running', tunnel.name, version);
         }
+        if (outcome.created) {
+          deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: cause });
+          ctx.log.info({ event: 'tunnel_started', cause, containerId: outcome.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
+          report(ctx, 'running', tunnel.name, version);
+        }
       }
-      succeeded(s, ctx);
+      if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
+      ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
     } catch (err) {
       if (!isDockerError(err)) throw err;
-      return failed(s, ctx, `${err.kind}: ${err.message}`, { event: 'tunnel_reconcile_failed', kind: err.kind, err }, 'could not bring the tunnel container to its desired state');
+      const failures = s.failures + 1;
+      const delayMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
+      const fields = { event: 'tunnel_reconcile_failed', failures, retryInMs: delayMs, kind: err.kind, err };
+      const reason = `${err.kind}: ${err.message}`;
+      if (failures === 1) ctx.log.error(fields, 'could not bring the tunnel container to its desired state; retrying with backoff (the same failure again is logged at debug)');
+      else if (reason === s.lastFailure) ctx.log.debug(fields, 'tunnel container still not in its desired state');
+      else ctx.log.warn(fields, 'tunnel container still not in its desired state');
+      ctx.timers.once('check', delayMs, tunnelCheck());
+      next = { ...s, running: false, failures, lastFailure: reason };
     }
     publish(next);
     return next;
-  };
-
-  /** The start settle time has passed: up → running and reported; gone or restarted → a failure, with its why. */
-  const confirm = async (s: TunnelKeeperState, ctx: Ctx, containerId: string, cause: string): Promise<TunnelKeeperState> => {
-    if (s.containerId !== containerId || s.running || s.tunnel.desired_state !== 'running') return s;
-    try {
-      const check = await confirmStart(deps.docker, containerId);
-      if (check.kind === 'not_running') {
-        const { status, exitCode, restarts, logTail } = check;
-        return failed(s, ctx, `exit ${String(exitCode)}: ${logTail.at(-1) ?? ''}`, { event: 'tunnel_start_failed', containerId, status, exitCode, restarts, logTail },
-          `the tunnel container did not stay up after its start (${status}, exit code ${String(exitCode)})`);
-      }
-      const { tunnel } = s;
-      deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: cause });
-      ctx.log.info({ event: 'tunnel_started', cause, containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version: check.version, image: deps.image }, 'tunnel container running');
-      report(ctx, 'running', tunnel.name, check.version);
-      succeeded(s, ctx);
-      const next = { ...s, running: true, version: check.version, failures: 0 };
-      publish(next);
-      return next;
-    } catch (err) {
-      if (!isDockerError(err)) throw err;
-      return failed(s, ctx, `${err.kind}: ${err.message}`, { event: 'tunnel_reconcile_failed', kind: err.kind, err }, 'could not confirm the tunnel container\'s start');
-    }
   };
 
   const assign = async (s: TunnelKeeperState, ctx: Ctx, a: TunnelAssignment, forceReplace: boolean, action: string): Promise<TunnelKeeperState> => {
@@ -203,7 +152,6 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       'tunnel.restart': (s, msg, ctx) => assign(s, ctx, msg.assignment, true, 'restart_tunnel'),
 
       async 'tunnel.stop'(s, _msg, ctx) {
-        ctx.timers.cancel('confirm');
         const name = s.tunnel.name;
         const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
         await persist(stopped);
@@ -231,8 +179,6 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
       'tunnel.check': (s, _msg, ctx) => reconcile(s, ctx, false, s.lastEvent ?? (s.containerId === null ? 'restore' : 'check')),
 
-      'tunnel.confirm': (s, msg, ctx) => confirm(s, ctx, msg.containerId, msg.cause),
-
       'tunnel.container-event'(s, msg, ctx) {
         if (!WATCHED_ACTIONS.has(msg.action.split(':')[0] ?? '')) return s;
         if (msg.action.startsWith('health_status')) {
@@ -242,8 +188,6 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           return s;
         }
         ctx.log.info({ event: 'tunnel_container_event', action: msg.action, containerId: msg.containerId }, 'tunnel container event');
-        // While a new container is being confirmed the confirm decides (and says why it failed).
-        if (ctx.timers.has('confirm')) return { ...s, lastEvent: `container ${msg.action}` };
         ctx.timers.once('check', msg.action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
         return { ...s, running: false, lastEvent: `container ${msg.action}` };
       },

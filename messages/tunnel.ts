@@ -23,8 +23,6 @@ export type TunnelKeeperMsg =
   | { readonly type: 'tunnel.stop' }
   | { readonly type: 'tunnel.update-config'; readonly ruleCount: number }
   | { readonly type: 'tunnel.check' }
-  /** A container it started has had its settle time: is it still up? */
-  | { readonly type: 'tunnel.confirm'; readonly containerId: string; readonly cause: string }
   | { readonly type: 'tunnel.container-event'; readonly action: string; readonly containerId: string }
   | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> };
 
@@ -33,7 +31,6 @@ export const tunnelRestart = (assignment: TunnelAssignment): TunnelKeeperMsg => 
 export const tunnelStop = (): TunnelKeeperMsg => ({ type: 'tunnel.stop' });
 export const tunnelUpdateConfig = (ruleCount: number): TunnelKeeperMsg => ({ type: 'tunnel.update-config', ruleCount });
 export const tunnelCheck = (): TunnelKeeperMsg => ({ type: 'tunnel.check' });
-export const tunnelConfirm = (containerId: string, cause: string): TunnelKeeperMsg => ({ type: 'tunnel.confirm', containerId, cause });
 /** The actions of its own container the TunnelKeeper reacts to (`health_status` stands for `health_status: *`). */
 export const TUNNEL_WATCHED_ACTIONS: readonly string[] = ['die', 'oom', 'destroy', 'stop', 'kill', 'health_status'];
 

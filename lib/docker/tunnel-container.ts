@@ -2,8 +2,7 @@
  * The managed cloudflared container (protocol.md §7): exactly one, named dockflare-agent-tunnel, token in the
  * environment only, `unless-stopped`, on the shared network. `ensureTunnel` is the start sequence of §7.2: adopt
  * a running container that matches, otherwise remove whatever is there (the original looped on the name
- * conflict forever), make sure image and network exist, create, start. Whether the new container counts as running
- * is decided by `confirmStart` after the start settle time (§7.2 step 5), not at once.
+ * conflict forever), make sure image and network exist, create, start, read the version.
  */
 import type { Logger } from '../logger.js';
 import { DockerError, type ContainerState, type DockerPort } from './port.js';
@@ -23,10 +22,7 @@ export interface TunnelWant {
 }
 
 export type EnsureOutcome =
-  /** A matching container was already running (adopted); `startedAt` as Docker reports it. */
-  | { readonly kind: 'running'; readonly containerId: string; readonly startedAt: string }
-  /** Created and started now: not yet known to stay up. */
-  | { readonly kind: 'started'; readonly containerId: string }
+  | { readonly kind: 'running'; readonly containerId: string; readonly created: boolean; readonly version: string | null }
   /** Docker's restart policy is bringing it back: leave it alone (do not fight the engine). */
   | { readonly kind: 'restarting'; readonly containerId: string };
 
@@ -47,7 +43,7 @@ export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: {
   const existing = await docker.inspectContainer(TUNNEL_CONTAINER);
   if (existing && !opts.replace) {
     if (existing.restarting && opts.leaveRestarting) return { kind: 'restarting', containerId: existing.id };
-    if (existing.running && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, startedAt: existing.startedAt };
+    if (existing.running && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, created: false, version: null };
   }
   if (existing) {
     const why = opts.replace ? 'replacement requested' : existing.running ? 'image or token differs' : `container is ${existing.status}`;
@@ -75,21 +71,5 @@ export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: {
     name: TUNNEL_CONTAINER, image: want.image, cmd: TUNNEL_CMD, env: [`TUNNEL_TOKEN=${want.token}`], network: want.network,
     labels: { [MANAGED_LABEL]: 'true', 'dockflare-agent.tunnel-id': want.tunnelId, 'dockflare-agent.tunnel-name': want.tunnelName },
   });
-  return { kind: 'started', containerId };
-}
-
-export type StartCheck =
-  | { readonly kind: 'running'; readonly version: string | null }
-  | { readonly kind: 'not_running'; readonly status: string; readonly exitCode: number | null; readonly restarts: number; readonly logTail: readonly string[] };
-
-/**
- * A container started `settle` ago: running without a restart in between, it counts as up and its version is read.
- * cloudflared with a bad token exits within a second; Docker's restart policy may have it running again at the
- * moment we look, so a restart since creation counts as a failure too. Otherwise the last lines it wrote say why.
- */
-export async function confirmStart(docker: DockerPort, containerId: string): Promise<StartCheck> {
-  const c = await docker.inspectContainer(containerId);
-  if (c?.running === true && !c.restarting && c.restartCount === 0) return { kind: 'running', version: await readVersion(docker, containerId) };
-  const logTail = c ? await docker.logTail(containerId, 5).catch(() => []) : [];
-  return { kind: 'not_running', status: c?.status ?? 'removed', exitCode: c?.exitCode ?? null, restarts: c?.restartCount ?? 0, logTail };
+  return { kind: 'running', containerId, created: true, version: await readVersion(docker, containerId) };
 }

@@ -197,24 +197,6 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
     expect(agent!.sink.events('actor_crashed'), 'no actor crashed').to.be.empty;
   });
 
-  it('a token cloudflared refuses: the container exits at once, is never reported running, and tunnel_start_failed says why', async () => {
-    master = await harness.master();
-    agent = await harness.agent();
-    const agentId = await agent.registered();
-    const token = `invalid-${randomUUID()}`;
-    master.queueCommand(agentId, { action: 'start_tunnel', tunnel_id: randomUUID(), tunnel_name: uniqueName('dfa-refused'), token });
-    const failure = await agent.sink.waitFor((r) => r.event === 'tunnel_start_failed', 15_000, 'tunnel_start_failed');
-    expect(failure).to.include({ level: ERROR, exitCode: 1, failures: 1 });
-    expect(failure.logTail, "cloudflared's own last words").to.include('ERR Provided Tunnel token is not valid.');
-    expect(failure.retryInMs).to.be.a('number').that.is.above(0);
-    // Past the first retry (a heartbeat accepted after it marks the time): still nothing reported as running.
-    await master.waitFor(acceptedHeartbeat(Date.parse(String(failure.time)) + Number(failure.retryInMs) + 500), 15_000);
-    expect(master.requests.filter((r) => (r.body as Body | undefined)?.type === 'tunnel_status'), 'tunnel_status sent').to.be.empty;
-    expect(agent.sink.events('tunnel_started')).to.be.empty;
-    expect((await keeperView()).containerRunning).to.equal(false);
-    expect(agent.sink.lines.join('\n'), 'the token in the log').not.to.include(token);
-  });
-
   it('cloudflared image missing and not pullable: tunnel_reconcile_failed with an error, retried with backoff, no crash, heartbeats go on', async () => {
     master = await harness.master();
     agent = await harness.agent({ env: { CLOUDFLARED_IMAGE: 'local/cloudflared:missing' } });

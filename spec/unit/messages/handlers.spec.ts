@@ -13,7 +13,7 @@ const incomplete: Handlers<Noop, TunnelKeeperMsg> = { 'tunnel.start': noop };
 
 const complete: Handlers<Noop, TunnelKeeperMsg> = {
   'tunnel.start': noop, 'tunnel.restart': noop, 'tunnel.stop': noop, 'tunnel.update-config': noop,
-  'tunnel.check': noop, 'tunnel.confirm': noop, 'tunnel.container-event': noop, 'identity.changed': noop,
+  'tunnel.check': noop, 'tunnel.container-event': noop, 'identity.changed': noop,
   'tunnel.get': (s, msg) => { tell(msg.replyTo, { desiredState: 'unknown', name: null, id: null, containerId: null, containerRunning: false, version: null }); return s; },
 };
 
