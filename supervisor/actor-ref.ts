@@ -59,6 +59,8 @@ export interface CellView {
   readonly resetAfterMs: number;
   /** Crashes in a row that repeated the one before within a crash loop (crash-loop.ts); 0 outside a loop. */
   readonly repeatCrashes: number;
+  /** When the current crash loop's first crash happened; on the cell so that it survives its supervisor's restart. */
+  readonly crashLoopSince: number | null;
   readonly processed: number;
   readonly dropped: number;
   readonly stashed: number;
@@ -79,6 +81,7 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
   lastCrash: CrashInfo | undefined;
   resetAfterMs = 0;
   repeatCrashes = 0;
+  crashLoopSince: number | null = null;
   processed = 0;
   /** The restart-intensity period of this actor's supervisor, for `restartsInWindow`. */
   windowMs = 60_000;

@@ -26,8 +26,6 @@ interface ChildRecord {
   last: RunningIncarnation<Message> | undefined;
   /** Backoff attempt of the next crash. */
   attempt: number;
-  /** When the current crash loop's first crash happened (crash-loop.ts). */
-  loopStartedAt: number;
 }
 
 export interface SupervisorState {
@@ -144,7 +142,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
   return {
     init(ctx) {
       const state: SupervisorState = {
-        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0, loopStartedAt: 0 })),
+        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0 })),
         window: new IntensityWindow(deps.limit),
         stopping: false,
       };
@@ -160,7 +158,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         const t = now();
         rec.inc = undefined;
         cell.repeatCrashes = msg.repeat ? cell.repeatCrashes + 1 : 0;
-        if (!msg.repeat) rec.loopStartedAt = t;
+        if (!msg.repeat) cell.crashLoopSince = t;
         cell.lastCrash = { at: t, reason: crashReason(msg.reason), msgType: msg.msgType };
         cell.crashTimes = [...cell.crashTimes.filter((c) => c > t - deps.limit.periodMs), t];
         if (rec.spec.restart === 'temporary') {
@@ -203,7 +201,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         if (!rec || !cell || rec.inc?.gen !== msg.gen || cell.repeatCrashes === 0) return state;
         baseLog.info({
           event: 'actor_recovered', supervisor: name, child: cell.id, gen: msg.gen, crashes: cell.repeatCrashes + 1,
-          loopMs: now() - rec.loopStartedAt, lastCrash: cell.lastCrash?.reason,
+          loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince, lastCrash: cell.lastCrash?.reason,
         }, 'actor running again after a crash loop');
         cell.repeatCrashes = 0;
         return state;

@@ -75,6 +75,8 @@ export function reviewRun(run: Run): RunReview {
   const pendingCrash = new Map<string, number>();
   /** Crash records seen of the actor's current crash loop; its repeats are logged at debug and may be missing. */
   const loopSeen = new Map<string, number>();
+  /** restartsTotal per actor from the latest `health` record: the agent's own count, hidden repeats included. */
+  const reportedRestarts = new Map<string, number>();
   const latencies: Record<string, number[]> = {};
   const timeline: RunReview['timeline'] = { crashes: [], backoffs: [], outages: [] };
   let escalations = 0;
@@ -136,12 +138,28 @@ export function reviewRun(run: Run): RunReview {
       case 'health': {
         const last = num(f.masterLastSuccessAt);
         if (last !== null) maxContactGap = Math.max(maxContactGap ?? 0, (r.time - last) / 1000);
+        const cells = f.actors;
+        if (cells !== null && typeof cells === 'object') {
+          for (const [name, cell] of Object.entries(cells as Record<string, unknown>)) {
+            const total = num((cell as { restartsTotal?: unknown } | null)?.restartsTotal);
+            if (total !== null) reportedRestarts.set(name, total);
+          }
+        }
         break;
       }
       case null:
       default:
         break;
     }
+  }
+  // Repeats of a crash loop that ended without actor_recovered (an escalation, a different error, the end of the
+  // run) are in the agent's own restart count only: take the larger.
+  for (const [name, total] of reportedRestarts) {
+    const a = actor(name);
+    const missing = Math.max(0, total - a.restarts);
+    a.restarts += missing;
+    a.crashes += missing;
+    a.realCrashes += missing;
   }
   for (const [name, since] of pendingCrash) timeline.backoffs.push({ actor: name, from: since, to: null, kind: 'backoff' });
   const durationSeconds = Math.max(0, (run.end - run.start) / 1000);

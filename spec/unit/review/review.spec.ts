@@ -81,6 +81,19 @@ describe('review', () => {
       line(t + 101_000, { event: 'actor_started', child: 'event-watcher', gen: 7 }),
     ].join('\n')).runs[0]!);
     expect(r.actors['event-watcher']).to.include({ crashes: 6, realCrashes: 6, restarts: 6 });
+
+    // A loop that never recovers (it ends in an escalation): the agent's own count in its health record says how many.
+    const escalated = reviewRun(parseLog([
+      line(t, { event: 'agent_starting' }),
+      line(t + 1000, { event: 'actor_crashed', actor: 'reporter', gen: 1, msgType: '$init', err }),
+      line(t + 2000, { event: 'actor_started', child: 'reporter', gen: 2 }),
+      line(t + 2001, { event: 'actor_crashed', actor: 'reporter', gen: 2, msgType: '$init', err, repeats: 1 }),
+      line(t + 4000, { event: 'actor_started', child: 'reporter', gen: 3 }),
+      line(t + 9000, { event: 'health', actors: { reporter: { restartsTotal: 4 }, registration: { restartsTotal: 0 } } }),
+      line(t + 9100, { event: 'agent_fatal', exitCode: 70 }),
+    ].join('\n')).runs[0]!);
+    expect(escalated.actors.reporter).to.include({ crashes: 4, realCrashes: 4, restarts: 4 });
+    expect(escalated.actors.registration).to.include({ crashes: 0, restarts: 0 });
   });
 
   it('measures master outages from failure and recovery records, merging overlapping ones', () => {

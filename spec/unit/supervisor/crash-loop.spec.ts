@@ -26,8 +26,18 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
   const restarts = (r: LogRecord): boolean => r.event === 'restart_scheduled' && r.child === 'a';
   const starts = (r: LogRecord): boolean => r.event === 'actor_started' && r.child === 'a';
 
+  /**
+   * Everything the supervisor was sent before returns is handled once a crash of probe `b` sent now is: a positive
+   * barrier for asserting that something did not happen.
+   */
+  async function supervisorBarrier(harness: Harness): Promise<void> {
+    const before = harness.sink.events('restart_scheduled').filter((r) => r.child === 'b').length;
+    crash(harness, 'b', 'barrier');
+    await harness.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'b', before + 1);
+  }
+
   it('logs the first crash at error, the first repeat at warn, later repeats at debug, then actor_recovered once it runs again', async () => {
-    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
     await h.started('a', 1);
     for (let gen = 2; gen <= 5; gen++) await crashAndRestart(h, 'daemon gone', gen);
     expect(levels(h, crashes)).to.deep.equal([ERROR, WARN, DEBUG, DEBUG]);
@@ -39,7 +49,7 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     expect(h.sink.events('actor_recovered')).to.be.empty;
 
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs - 1);
-    await new Promise((r) => setImmediate(r));
+    await supervisorBarrier(h);
     expect(h.sink.events('actor_recovered'), 'not before the reset time').to.be.empty;
     h.clock.advance(1);
     const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered');
@@ -77,15 +87,15 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
   });
 
   it('no actor_recovered when the loop ends in another crash before the reset time', async () => {
-    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 20 });
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
     await h.started('a', 1);
     await crashAndRestart(h, 'daemon gone', 2);
     await crashAndRestart(h, 'daemon gone', 3);
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs / 2);
     await crashAndRestart(h, 'daemon gone', 4);
-    // The timer of generation 3 fires now: generation 4 runs, but has not yet run for the reset time.
+    // Generation 3's reset time has passed, but generation 4 (whose start replaced that timer) has not run as long.
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs / 2);
-    await new Promise((r) => setImmediate(r));
+    await supervisorBarrier(h);
     expect(h.sink.events('actor_recovered')).to.be.empty;
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs);
     const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered');
