@@ -43,6 +43,8 @@ export class TestMaster {
   private readonly sockets = new Set<Socket>();
   /** Cancels for slow replies still waiting; stop() fires them all. */
   private readonly delays = new Set<() => void>();
+  /** Waiters for a request held by a `slow` fault, by endpoint. */
+  private held: { endpoint: AgentEndpoint; resolve: () => void }[] = [];
   private seq = 0;
   private accepted = 0;
   private stopping: Promise<void> | null = null;
@@ -117,6 +119,13 @@ export class TestMaster {
   agent(agentId: string): AgentRecord | undefined { return this.state.records.get(agentId); }
   agents(): AgentRecord[] { return [...this.state.records.values()]; }
   addFault(rule: FaultRule): void { this.faults.add(rule); }
+  /** Resolves once a request on `endpoint` arrives and is held by a `slow` fault: its reply is still to come. */
+  waitForHeld(endpoint: AgentEndpoint, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`test master: no ${endpoint} request held by a slow fault within ${timeoutMs} ms`)); }, timeoutMs);
+      this.held.push({ endpoint, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
   clearFaults(): void { this.faults.clear(); }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,6 +171,8 @@ export class TestMaster {
         return;
       }
       case 'slow':
+        for (const w of this.held.filter((x) => x.endpoint === endpoint)) w.resolve();
+        this.held = this.held.filter((x) => x.endpoint !== endpoint);
         if (!(await this.delay(fault.delayMs))) {
           req.socket.destroy();
           record(0, undefined);

@@ -39,7 +39,8 @@ describe('master side: commands', () => {
     // The slow poll is answered after the poller has died; the reply must still reach the TunnelKeeper.
     const polling = master.waitFor((r) => r.endpoint === 'commands' && Array.isArray((r.response as { commands?: unknown[] } | undefined)?.commands)
       && ((r.response as { commands: unknown[] }).commands.length > 0), 10_000, 'the poll carrying start_tunnel');
-    await agent.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'command-poller' || false, 50).catch(() => undefined);
+    // The poll is at the master, its reply held back: now the poller dies with it in flight.
+    await master.waitForHeld('commands');
     tell(agent.agent.cells.workers, injectCrash('command-poller', 'spec: crash right after the poll went out'));
     await agent.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'command-poller', 5000);
     await polling;
