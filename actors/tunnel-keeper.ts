@@ -25,6 +25,8 @@ export interface TunnelKeeperDeps {
   network: string;
   createNetwork: boolean;
   checkIntervalMs: number;
+  /** How long a container's run must last before it counts as running and is reported (protocol.md §7.2 step 5). */
+  startConfirmMs: number;
   removeOnShutdown: boolean;
   /** `docker stop` grace for replacements (protocol: 10 s) and for shutdown (must fit the shutdown budget). */
   stopTimeoutS: number;
@@ -40,11 +42,21 @@ export interface TunnelKeeperState {
   failures: number;
   /** The last failure's kind and message: the same failure again is logged at debug while it lasts. */
   lastFailure: string | null;
+  /** The container the master was told runs: any other one is confirmed first, then reported once. */
+  reportedId: string | null;
+  /** A run not yet confirmed: Docker's start time and restart count when first seen, our clock then, why. */
+  probation: Probation | null;
+  /** Until when a failure's backoff holds: the container's own events do not pull the next check earlier. */
+  backoffUntil: number | null;
+  /** A kill, stop or destroy event was seen for the container under probation: its end came from outside. */
+  stoppedFromOutside: boolean;
   /** The container event that made the next check necessary, so a recreate can say why. */
   lastEvent: string | null;
   /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
   restartingChecks: number;
 }
+
+interface Probation { containerId: string; startedAt: string; restartCount: number; since: number; cause: string; created: boolean }
 
 /** Docker's own restarts get this many checks before the keeper replaces the container (protocol.md §7.2 step 2). */
 const RESTARTING_CHECKS = 3;
@@ -68,8 +80,75 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   };
   const persist = async (tunnel: TunnelState): Promise<void> => { await deps.store.saveTunnelState(tunnel); };
 
+  /**
+   * A failed attempt: a retry by the check with backoff. The first failure is an error; the same failure again
+   * (a missing image, a token cloudflared refuses) is logged at debug while it lasts; tunnel_recovered ends it.
+   */
+  const failed = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string): TunnelKeeperState => {
+    const failures = s.failures + 1;
+    const retryInMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
+    const all = { ...fields, failures, retryInMs };
+    if (failures === 1) ctx.log.error(all, `${text}; retrying with backoff (the same failure again is logged at debug)`);
+    else if (reason === s.lastFailure) ctx.log.debug(all, text);
+    else ctx.log.warn(all, text);
+    ctx.timers.once('check', retryInMs, tunnelCheck());
+    const next = { ...s, running: false, probation: null, failures, lastFailure: reason, backoffUntil: ctx.clock.now() + retryInMs };
+    publish(next);
+    return next;
+  };
+
+  /** The run under probation lasted: read the version, tell the master once, back to the periodic check. */
+  const confirmed = async (s: TunnelKeeperState, ctx: Ctx, p: Probation): Promise<TunnelKeeperState> => {
+    const { tunnel } = s;
+    const version = await readVersion(deps.docker, p.containerId);
+    if (p.created) {
+      deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: p.cause });
+      ctx.log.info({ event: 'tunnel_started', cause: p.cause, containerId: p.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
+    } else {
+      // Found running (a previous run or incarnation of the agent started it): the master hears that it runs.
+      ctx.log.info({ event: 'tunnel_adopted', containerId: p.containerId, tunnelName: tunnel.name, version }, 'tunnel container already running; adopted');
+    }
+    report(ctx, 'running', tunnel.name, version);
+    if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
+    ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
+    const next = { ...s, containerId: p.containerId, running: true, version, reportedId: p.containerId, probation: null, failures: 0, lastFailure: null, backoffUntil: null };
+    publish(next);
+    return next;
+  };
+
+  /**
+   * A container under probation looked at again: the same run still going after startConfirmMs → confirmed; going
+   * but not that long yet → another look then; removed or stopped from outside → make a new one at once; restarted
+   * by Docker (it exited by itself: a refused token, a crash) → tunnel_start_failed with Docker's and cloudflared's
+   * own account, a new look at once the first time, with backoff after that.
+   */
+  const reviewProbation = async (s: TunnelKeeperState, ctx: Ctx): Promise<{ done: boolean; state: TunnelKeeperState }> => {
+    const p = s.probation;
+    if (p === null) return { done: false, state: s };
+    const c = await deps.docker.inspectContainer(p.containerId);
+    if (c !== null && c.running && !c.restarting && c.startedAt === p.startedAt && c.restartCount === p.restartCount) {
+      const ranMs = ctx.clock.now() - p.since;
+      if (ranMs >= deps.startConfirmMs) return { done: true, state: await confirmed(s, ctx, p) };
+      ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
+      return { done: true, state: s };
+    }
+    const cleared = { ...s, running: false, probation: null, stoppedFromOutside: false };
+    // Removed, killed or stopped by someone else: a new one at once, not a failure of the tunnel.
+    if (c === null || s.stoppedFromOutside) return { done: false, state: cleared };
+    const token = s.tunnel.token;
+    const logTail = (await deps.docker.logTail(p.containerId, 5).catch(() => []))
+      .map((l) => (token ? l.split(token).join('[REDACTED]') : l).slice(0, 300));
+    const restarted = c.restarting || c.restartCount !== p.restartCount;
+    const fields = { event: 'tunnel_start_failed', containerId: p.containerId, status: c.status, exitCode: c.exitCode, restarts: c.restartCount, logTail };
+    const text = `the tunnel container exited by itself within ${deps.startConfirmMs} ms of its start${restarted ? ' and Docker restarted it' : ''}`;
+    if (s.failures > 0) return { done: true, state: failed(cleared, ctx, 'start_failed', fields, text) };
+    ctx.log.error({ ...fields, failures: 1 }, `${text} (the same failure again is logged at debug)`);
+    return { done: false, state: { ...cleared, failures: 1, lastFailure: 'start_failed' } };
+  };
+
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
-  const reconcile = async (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string): Promise<TunnelKeeperState> => {
+  const reconcile = async (current: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string): Promise<TunnelKeeperState> => {
+    let s = current;
     const { tunnel } = s;
     let next: TunnelKeeperState;
     try {
@@ -78,45 +157,46 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           ctx.log.info({ event: 'tunnel_container_removing', why: 'desired state is stopped' }, 'removing a tunnel container that should not run');
           await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
         }
-        next = { ...s, containerId: null, running: false, failures: 0 };
+        next = { ...s, containerId: null, running: false, failures: 0, reportedId: null, probation: null };
       } else {
+        if (!replace) {
+          const reviewed = await reviewProbation(s, ctx);
+          if (reviewed.done) return reviewed.state;
+          s = reviewed.state;
+        }
         const outcome = await ensureTunnel(deps.docker, {
           image: deps.image, network: deps.network, createNetwork: deps.createNetwork, token: tunnel.token, tunnelId: tunnel.id, tunnelName: tunnel.name ?? tunnel.id,
         }, { replace, leaveRestarting: s.restartingChecks < RESTARTING_CHECKS, stopTimeoutS: deps.stopTimeoutS, log: ctx.log });
         if (outcome.kind === 'restarting') {
           if (s.restartingChecks === 0) ctx.log.info({ event: 'tunnel_restarting', containerId: outcome.containerId }, 'Docker is restarting the tunnel container; leaving it to the engine for now');
-          ctx.timers.once('check', failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random()), tunnelCheck());
-          next = { ...s, containerId: outcome.containerId, running: false, restartingChecks: s.restartingChecks + 1 };
+          const delayMs = failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
+          ctx.timers.once('check', delayMs, tunnelCheck());
+          next = { ...s, containerId: outcome.containerId, running: false, probation: null, restartingChecks: s.restartingChecks + 1, backoffUntil: ctx.clock.now() + delayMs };
           publish(next);
           return next;
         }
-        let version = outcome.created ? outcome.version : s.version;
-        if (!outcome.created && version === null) version = await readVersion(deps.docker, outcome.containerId);
-        next = { ...s, containerId: outcome.containerId, running: true, version, failures: 0, lastEvent: null, restartingChecks: 0 };
-        if (!outcome.created && s.containerId === null) {
-          // Adopted from a previous run or incarnation: the master hears that it runs, whatever came first.
-          ctx.log.info({ event: 'tunnel_adopted', containerId: outcome.containerId, tunnelName: tunnel.name, version }, 'tunnel container already running; adopted');
-          report(ctx, 'running', tunnel.name, version);
+        if (outcome.containerId !== s.reportedId) {
+          // Not yet told to the master: a run of startConfirmMs first. One Docker has been running longer (found
+          // at start-up after an agent restart) is confirmed at once.
+          const probation: Probation = {
+            containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount, cause, created: outcome.kind === 'started',
+            since: outcome.kind === 'started' ? ctx.clock.now() : Math.min(ctx.clock.now(), Date.parse(outcome.startedAt) || ctx.clock.now()),
+          };
+          const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
+          const ranMs = ctx.clock.now() - probation.since;
+          if (ranMs >= deps.startConfirmMs) return await confirmed(waiting, ctx, probation);
+          ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
+          publish(waiting);
+          return waiting;
         }
-        if (outcome.created) {
-          deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: cause });
-          ctx.log.info({ event: 'tunnel_started', cause, containerId: outcome.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
-          report(ctx, 'running', tunnel.name, version);
-        }
+        next = { ...s, containerId: outcome.containerId, running: true, version: s.version ?? await readVersion(deps.docker, outcome.containerId), lastEvent: null, restartingChecks: 0 };
+        if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
+        next = { ...next, failures: 0, lastFailure: null, backoffUntil: null };
       }
-      if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
       ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
     } catch (err) {
       if (!isDockerError(err)) throw err;
-      const failures = s.failures + 1;
-      const delayMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
-      const fields = { event: 'tunnel_reconcile_failed', failures, retryInMs: delayMs, kind: err.kind, err };
-      const reason = `${err.kind}: ${err.message}`;
-      if (failures === 1) ctx.log.error(fields, 'could not bring the tunnel container to its desired state; retrying with backoff (the same failure again is logged at debug)');
-      else if (reason === s.lastFailure) ctx.log.debug(fields, 'tunnel container still not in its desired state');
-      else ctx.log.warn(fields, 'tunnel container still not in its desired state');
-      ctx.timers.once('check', delayMs, tunnelCheck());
-      next = { ...s, running: false, failures, lastFailure: reason };
+      return failed(s, ctx, `${err.kind}: ${err.message}`, { event: 'tunnel_reconcile_failed', kind: err.kind, err }, 'could not bring the tunnel container to its desired state');
     }
     publish(next);
     return next;
@@ -138,7 +218,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   return {
     async init(ctx) {
       const tunnel = await deps.store.loadTunnelState();
-      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, lastEvent: null, restartingChecks: 0 };
+      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, reportedId: null, probation: null, backoffUntil: null, stoppedFromOutside: false, lastEvent: null, restartingChecks: 0 };
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info({ event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name }, 'restoring the tunnel from cached state');
@@ -166,7 +246,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         report(ctx, 'stopped', name, null);
         const cleared: TunnelState = { token: null, id: null, name: null, desired_state: 'stopped' };
         await persist(cleared);
-        const next = { ...s, tunnel: cleared, containerId: null, running: false, version: null };
+        const next = { ...s, tunnel: cleared, containerId: null, running: false, version: null, reportedId: null, probation: null, backoffUntil: null, stoppedFromOutside: false };
         publish(next);
         return next;
       },
@@ -187,9 +267,15 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           ctx.log[healthy ? 'info' : 'warn']({ event: 'tunnel_container_health', action: msg.action, containerId: msg.containerId }, 'tunnel container health changed');
           return s;
         }
-        ctx.log.info({ event: 'tunnel_container_event', action: msg.action, containerId: msg.containerId }, 'tunnel container event');
-        ctx.timers.once('check', msg.action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
-        return { ...s, running: false, lastEvent: `container ${msg.action}` };
+        const action = msg.action;
+        const fromOutside = s.stoppedFromOutside || (msg.containerId === s.probation?.containerId && ['kill', 'stop', 'destroy'].includes(action));
+        const next = { ...s, running: false, lastEvent: `container ${action}`, stoppedFromOutside: fromOutside };
+        // During a failure's backoff the container's own exits (Docker restarting a refused token) must not pull the
+        // next attempt earlier, or the backoff would never hold; its removal still does.
+        const holding = s.backoffUntil !== null && ctx.clock.now() < s.backoffUntil && action !== 'destroy';
+        ctx.log[holding ? 'debug' : 'info']({ event: 'tunnel_container_event', action, containerId: msg.containerId }, 'tunnel container event');
+        if (!holding) ctx.timers.once('check', action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
+        return next;
       },
 
       'tunnel.get'(s, msg) {
@@ -201,6 +287,8 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         // After every (re-)registration the master hears the tunnel's state at once (protocol.md §3.3).
         if (s.tunnel.desired_state === 'running' && s.running) report(ctx, 'running', s.tunnel.name, s.version);
         else if (s.tunnel.desired_state === 'stopped') report(ctx, 'stopped', s.tunnel.name, null);
+        // Down at this moment: the new session hears about the container once it is confirmed again.
+        else if (s.tunnel.desired_state === 'running') return { ...s, reportedId: null };
         return s;
       },
     },

@@ -49,6 +49,7 @@ export const schema = {
     createNetwork: { doc: 'Create the network as a bridge when it is missing.', format: 'strict-boolean', default: true, env: 'CLOUDFLARED_CREATE_NETWORK' },
     removeOnShutdown: { doc: 'Stop and remove the tunnel container when the agent shuts down.', format: 'strict-boolean', default: true, env: 'TUNNEL_REMOVE_ON_SHUTDOWN' },
     checkIntervalSeconds: seconds('Period of the tunnel container check (s).', 'TUNNEL_CHECK_INTERVAL_SECONDS', 30, 1, 3600),
+    startConfirmMs: { doc: 'How long a new tunnel container must stay up before it is reported running (ms).', format: 'strict-int', min: 0, max: 60000, default: 2000, env: 'TUNNEL_START_CONFIRM_MS' },
   },
   docker: {
     host: { doc: 'Docker Engine address.', format: 'docker-host', default: 'unix:///var/run/docker.sock', env: 'DOCKER_HOST' },

@@ -15,7 +15,7 @@ export interface AgentConfig {
   master: { url: string; apiKey: string; requestTimeoutMs: number; caFile: string | undefined };
   access: { clientId: string; clientSecret: string } | undefined;
   agent: { displayName: string | undefined; dataDir: string; decommissionTombstonePath: string };
-  tunnel: { image: string; networkName: string; createNetwork: boolean; removeOnShutdown: boolean; checkIntervalMs: number };
+  tunnel: { image: string; networkName: string; createNetwork: boolean; removeOnShutdown: boolean; checkIntervalMs: number; startConfirmMs: number };
   docker: { host: string };
   intervals: { reportMs: number; commandPollMs: number; registerRetryMs: number };
   heartbeat: { includeHealth: boolean };
@@ -105,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
       createNetwork: bool('tunnel.createNetwork'),
       removeOnShutdown: bool('tunnel.removeOnShutdown'),
       checkIntervalMs: Math.round(num('tunnel.checkIntervalSeconds') * 1000),
+      startConfirmMs: num('tunnel.startConfirmMs'),
     },
     docker: { host: str('docker.host').trim() },
     intervals: {

@@ -83,7 +83,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       cell: tunnelKeeper,
       def: tunnelKeeperDef({
         docker: deps.docker, store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
-        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, removeOnShutdown: config.tunnel.removeOnShutdown,
+        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, startConfirmMs: config.tunnel.startConfirmMs, removeOnShutdown: config.tunnel.removeOnShutdown,
         stopTimeoutS: 10, shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), random,
       }),
       restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: sup.shutdownBudgetMs,

@@ -91,6 +91,7 @@ export class DockerodePort implements DockerPort {
     return {
       id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
       restarting: info.State.Restarting, image: info.Config.Image, env: info.Config.Env, startedAt: info.State.StartedAt,
+      restartCount: info.RestartCount, exitCode: info.State.FinishedAt.startsWith('0001-') ? null : info.State.ExitCode,
       labels: info.Config.Labels,
     };
   }
@@ -207,6 +208,11 @@ export class DockerodePort implements DockerPort {
     }), EXEC_TIMEOUT_MS).finally(() => { stream.destroy(); });
     const line = output.split('\n').map((l) => l.trim()).find((l) => l !== '');
     return line ?? null;
+  }
+
+  async logTail(id: string, lines: number): Promise<string[]> {
+    const raw = await call('container logs', () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }));
+    return demux(raw).split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-lines);
   }
 }
 

@@ -14,6 +14,10 @@ export interface ContainerState {
   image: string;
   env: readonly string[];
   startedAt: string;
+  /** Docker's restarts of this container since it was created (its restart policy at work). */
+  restartCount: number;
+  /** The last run's exit code; null while it has never exited. */
+  exitCode: number | null;
   labels: Readonly<Record<string, string>>;
 }
 
@@ -56,6 +60,8 @@ export interface DockerPort {
   stopAndRemove(idOrName: string, timeoutS: number): Promise<void>;
   /** Runs a command in a running container; the first line of its output, or null. */
   execFirstLine(id: string, cmd: readonly string[]): Promise<string | null>;
+  /** The last `lines` non-empty lines the container wrote (stdout and stderr), whole: a caller redacts, then cuts. */
+  logTail(id: string, lines: number): Promise<string[]>;
 }
 
 export type DockerErrorKind = 'not_found' | 'conflict' | 'unavailable' | 'failed';

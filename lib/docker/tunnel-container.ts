@@ -2,7 +2,8 @@
  * The managed cloudflared container (protocol.md §7): exactly one, named dockflare-agent-tunnel, token in the
  * environment only, `unless-stopped`, on the shared network. `ensureTunnel` is the start sequence of §7.2: adopt
  * a running container that matches, otherwise remove whatever is there (the original looped on the name
- * conflict forever), make sure image and network exist, create, start, read the version.
+ * conflict forever), make sure image and network exist, create, start. Whether a container counts as running is
+ * the TunnelKeeper's decision after its start settle time (§7.2 step 5), not made here.
  */
 import type { Logger } from '../logger.js';
 import { DockerError, type ContainerState, type DockerPort } from './port.js';
@@ -22,7 +23,10 @@ export interface TunnelWant {
 }
 
 export type EnsureOutcome =
-  | { readonly kind: 'running'; readonly containerId: string; readonly created: boolean; readonly version: string | null }
+  /** A matching container was already running (adopted). `startedAt` and `restartCount` as Docker reports them. */
+  | { readonly kind: 'running'; readonly containerId: string; readonly startedAt: string; readonly restartCount: number }
+  /** Created and started now (restart count 0): not yet known to stay up. */
+  | { readonly kind: 'started'; readonly containerId: string; readonly startedAt: string; readonly restartCount: 0 }
   /** Docker's restart policy is bringing it back: leave it alone (do not fight the engine). */
   | { readonly kind: 'restarting'; readonly containerId: string };
 
@@ -43,7 +47,8 @@ export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: {
   const existing = await docker.inspectContainer(TUNNEL_CONTAINER);
   if (existing && !opts.replace) {
     if (existing.restarting && opts.leaveRestarting) return { kind: 'restarting', containerId: existing.id };
-    if (existing.running && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, created: false, version: null };
+    // Docker reports a container it is restarting as running too: one left restarting long enough is replaced.
+    if (existing.running && !existing.restarting && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, startedAt: existing.startedAt, restartCount: existing.restartCount };
   }
   if (existing) {
     const why = opts.replace ? 'replacement requested' : existing.running ? 'image or token differs' : `container is ${existing.status}`;
@@ -71,5 +76,8 @@ export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: {
     name: TUNNEL_CONTAINER, image: want.image, cmd: TUNNEL_CMD, env: [`TUNNEL_TOKEN=${want.token}`], network: want.network,
     labels: { [MANAGED_LABEL]: 'true', 'dockflare-agent.tunnel-id': want.tunnelId, 'dockflare-agent.tunnel-name': want.tunnelName },
   });
-  return { kind: 'running', containerId, created: true, version: await readVersion(docker, containerId) };
+  // Docker's start time of this run: with the restart count, it tells a run that lasted from a later one that
+  // Docker's restart policy started after this one exited.
+  const started = await docker.inspectContainer(containerId);
+  return { kind: 'started', containerId, startedAt: started?.startedAt ?? '', restartCount: 0 };
 }

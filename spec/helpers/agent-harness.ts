@@ -23,6 +23,8 @@ export function testAgentEnv(opts: { masterUrl: string; key: string; dataDir: st
     REPORT_INTERVAL_SECONDS: '1',
     COMMAND_POLL_INTERVAL_SECONDS: '1',
     TUNNEL_CHECK_INTERVAL_SECONDS: '2',
+    // A quarter of the default: the confirm still runs (and sees a stand-in that exits at once), specs stay quick.
+    TUNNEL_START_CONFIRM_MS: '500',
     REGISTER_RETRY_SECONDS: '2',
     MASTER_REQUEST_TIMEOUT_SECONDS: '2',
     HEALTH_CHECK_PORT: '0',

@@ -197,6 +197,44 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
     expect(agent!.sink.events('actor_crashed'), 'no actor crashed').to.be.empty;
   });
 
+  it('a token cloudflared refuses: the container keeps exiting, is never reported running, and tunnel_start_failed says why', async () => {
+    master = await harness.master();
+    agent = await harness.agent();
+    const agentId = await agent.registered();
+    const token = `invalid-${randomUUID()}`;
+    master.queueCommand(agentId, { action: 'start_tunnel', tunnel_id: randomUUID(), tunnel_name: uniqueName('dfa-refused'), token });
+    const failure = await agent.sink.waitFor((r) => r.event === 'tunnel_start_failed', 15_000, 'tunnel_start_failed');
+    expect(failure).to.include({ level: ERROR, failures: 1 });
+    expect(failure.restarts, 'Docker restarted it').to.be.a('number').that.is.at.least(1);
+    expect(failure.logTail, "cloudflared's own last words").to.include('ERR Provided Tunnel token is not valid.');
+    // Left to Docker's restart policy for three checks, then replaced (Docker counts a restarting container as
+    // running: it must not be adopted as one); through all of it nothing is reported as running.
+    const replaced = await agent.sink.waitFor((r) => r.event === 'tunnel_container_removing' && r.status === 'restarting', 40_000, 'the crash-looping container replaced');
+    await agent.sink.waitFor((r) => r.event === 'tunnel_start_failed' && Date.parse(String(r.time)) > Date.parse(String(replaced.time)), 15_000, 'its replacement failing too');
+    expect(agent.sink.events('tunnel_start_failed').slice(1).every((r) => r.level === DEBUG), 'repeats at debug').to.equal(true);
+    expect(master.requests.filter((r) => (r.body as Body | undefined)?.type === 'tunnel_status'), 'tunnel_status sent').to.be.empty;
+    expect(agent.sink.events('tunnel_started').concat(agent.sink.events('tunnel_adopted'))).to.be.empty;
+    expect((await keeperView()).containerRunning).to.equal(false);
+    expect(agent.sink.lines.join('\n'), 'the token in the log').not.to.include(token);
+  });
+
+  it('a tunnel container removed during its start confirm is replaced at once and then reported once', async () => {
+    master = await harness.master();
+    agent = await harness.agent({ env: { TUNNEL_START_CONFIRM_MS: '3000' } });
+    const agentId = await agent.registered();
+    master.enroll(agentId, uniqueName('dfa-tunnel'));
+    const first = await waitForTunnelRunning(docker, 15_000);
+    const removedAt = Date.now();
+    await docker.getContainer(first.Id).remove({ force: true });
+    const second = await waitForTunnelRunning(docker, 5000, first.Id);
+    expect(Date.now() - removedAt, 'replaced without a backoff').to.be.below(2000);
+    await waitForAccepted(master, 'tunnel_status', { where: (b) => b.status === 'running', timeoutMs: 10_000, what: 'tunnel_status running' });
+    const started = agent.sink.events('tunnel_started');
+    expect(started.map((r) => r.containerId), 'only the container that lasted is reported').to.deep.equal([second.Id]);
+    expect(master.requests.filter((r) => (r.body as Body | undefined)?.type === 'tunnel_status')).to.have.length(1);
+    expect(agent.sink.events('tunnel_start_failed'), 'removal from outside is not a start failure').to.be.empty;
+  });
+
   it('cloudflared image missing and not pullable: tunnel_reconcile_failed with an error, retried with backoff, no crash, heartbeats go on', async () => {
     master = await harness.master();
     agent = await harness.agent({ env: { CLOUDFLARED_IMAGE: 'local/cloudflared:missing' } });

@@ -18,7 +18,7 @@ function configError(env: Record<string, string>): ConfigError {
 describe('lib/config', () => {
   it('applies the protocol.md §9 defaults', () => {
     const c = loadConfig(base);
-    expect(c.tunnel).to.deep.equal({ image: 'cloudflare/cloudflared:2025.9.0', networkName: 'cloudflare-net', createNetwork: true, removeOnShutdown: true, checkIntervalMs: 30_000 });
+    expect(c.tunnel).to.deep.equal({ image: 'cloudflare/cloudflared:2025.9.0', networkName: 'cloudflare-net', createNetwork: true, removeOnShutdown: true, checkIntervalMs: 30_000, startConfirmMs: 2000 });
     expect(c.docker.host).to.equal('unix:///var/run/docker.sock');
     expect(c.agent).to.deep.equal({ displayName: undefined, dataDir: '/app/data', decommissionTombstonePath: '/app/data/decommission.json' });
     expect(c.intervals).to.deep.equal({ reportMs: 30_000, commandPollMs: 30_000, registerRetryMs: 60_000 });
