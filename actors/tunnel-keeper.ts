@@ -176,11 +176,15 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           return next;
         }
         if (outcome.containerId !== s.reportedId) {
-          // Not yet told to the master: a run of startConfirmMs first. One Docker has been running longer (found
-          // at start-up after an agent restart) is confirmed at once.
+          // Not yet told to the master: a run of startConfirmMs first. One found running when this incarnation
+          // knew no container yet (an agent or keeper restart) counts from Docker's start time and is usually
+          // confirmed at once; any other run is timed on our own clock, so a remote engine's clock skew cannot
+          // make a fresh run look old.
+          const now = ctx.clock.now();
+          const dockerSince = Date.parse(outcome.startedAt);
           const probation: Probation = {
             containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount, cause, created: outcome.kind === 'started',
-            since: outcome.kind === 'started' ? ctx.clock.now() : Math.min(ctx.clock.now(), Date.parse(outcome.startedAt) || ctx.clock.now()),
+            since: outcome.kind === 'running' && s.containerId === null && Number.isFinite(dockerSince) ? Math.min(now, dockerSince) : now,
           };
           const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
           const ranMs = ctx.clock.now() - probation.since;
