@@ -81,20 +81,30 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const persist = async (tunnel: TunnelState): Promise<void> => { await deps.store.saveTunnelState(tunnel); };
 
   /**
-   * A failed attempt: a retry by the check with backoff. The first failure is an error; the same failure again
-   * (a missing image, a token cloudflared refuses) is logged at debug while it lasts; tunnel_recovered ends it.
+   * One more failure, logged by the keeper's rule: the first is an error; the same failure again (a missing image,
+   * a token cloudflared refuses) is logged at debug while it lasts, a different one at warn; tunnel_recovered ends
+   * it. `retryInMs` null: the caller retries at once.
    */
-  const failed = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string): TunnelKeeperState => {
+  const noteFailure = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string, retryInMs: number | null): TunnelKeeperState => {
     const failures = s.failures + 1;
-    const retryInMs = failureDelay(failures, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
-    const all = { ...fields, failures, retryInMs };
-    if (failures === 1) ctx.log.error(all, `${text}; retrying with backoff (the same failure again is logged at debug)`);
+    const all = { ...fields, failures, ...(retryInMs === null ? {} : { retryInMs }) };
+    if (failures === 1) ctx.log.error(all, `${text}; retrying${retryInMs === null ? '' : ' with backoff'} (the same failure again is logged at debug)`);
     else if (reason === s.lastFailure) ctx.log.debug(all, text);
     else ctx.log.warn(all, text);
+    return { ...s, running: false, probation: null, failures, lastFailure: reason };
+  };
+
+  /** A failed attempt: noted, then retried by the check after a backoff that the container's own events respect. */
+  const failed = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string): TunnelKeeperState => {
+    const retryInMs = failureDelay(s.failures + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
     ctx.timers.once('check', retryInMs, tunnelCheck());
-    const next = { ...s, running: false, probation: null, failures, lastFailure: reason, backoffUntil: ctx.clock.now() + retryInMs };
+    const next = { ...noteFailure(s, ctx, reason, fields, text, retryInMs), backoffUntil: ctx.clock.now() + retryInMs };
     publish(next);
     return next;
+  };
+
+  const logRecovered = (s: TunnelKeeperState, ctx: Ctx): void => {
+    if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
   };
 
   /** The run under probation lasted: read the version, tell the master once, back to the periodic check. */
@@ -109,11 +119,20 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       ctx.log.info({ event: 'tunnel_adopted', containerId: p.containerId, tunnelName: tunnel.name, version }, 'tunnel container already running; adopted');
     }
     report(ctx, 'running', tunnel.name, version);
-    if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
+    logRecovered(s, ctx);
     ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
     const next = { ...s, containerId: p.containerId, running: true, version, reportedId: p.containerId, probation: null, failures: 0, lastFailure: null, backoffUntil: null };
     publish(next);
     return next;
+  };
+
+  /** A run under probation: confirmed once it has lasted startConfirmMs, otherwise looked at again then. */
+  const confirmOrWait = async (s: TunnelKeeperState, ctx: Ctx, p: Probation): Promise<TunnelKeeperState> => {
+    const ranMs = ctx.clock.now() - p.since;
+    if (ranMs >= deps.startConfirmMs) return confirmed(s, ctx, p);
+    ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
+    publish(s);
+    return s;
   };
 
   /**
@@ -127,10 +146,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     if (p === null) return { done: false, state: s };
     const c = await deps.docker.inspectContainer(p.containerId);
     if (c !== null && c.running && !c.restarting && c.startedAt === p.startedAt && c.restartCount === p.restartCount) {
-      const ranMs = ctx.clock.now() - p.since;
-      if (ranMs >= deps.startConfirmMs) return { done: true, state: await confirmed(s, ctx, p) };
-      ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
-      return { done: true, state: s };
+      return { done: true, state: await confirmOrWait(s, ctx, p) };
     }
     const cleared = { ...s, running: false, probation: null, stoppedFromOutside: false };
     // Removed, killed or stopped by someone else: a new one at once, not a failure of the tunnel.
@@ -142,8 +158,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     const fields = { event: 'tunnel_start_failed', containerId: p.containerId, status: c.status, exitCode: c.exitCode, restarts: c.restartCount, logTail };
     const text = `the tunnel container exited by itself within ${deps.startConfirmMs} ms of its start${restarted ? ' and Docker restarted it' : ''}`;
     if (s.failures > 0) return { done: true, state: failed(cleared, ctx, 'start_failed', fields, text) };
-    ctx.log.error({ ...fields, failures: 1 }, `${text} (the same failure again is logged at debug)`);
-    return { done: false, state: { ...cleared, failures: 1, lastFailure: 'start_failed' } };
+    return { done: false, state: noteFailure(cleared, ctx, 'start_failed', fields, text, null) };
   };
 
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
@@ -187,14 +202,10 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
             since: outcome.kind === 'running' && s.containerId === null && Number.isFinite(dockerSince) ? Math.min(now, dockerSince) : now,
           };
           const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
-          const ranMs = ctx.clock.now() - probation.since;
-          if (ranMs >= deps.startConfirmMs) return await confirmed(waiting, ctx, probation);
-          ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
-          publish(waiting);
-          return waiting;
+          return await confirmOrWait(waiting, ctx, probation);
         }
         next = { ...s, containerId: outcome.containerId, running: true, version: s.version ?? await readVersion(deps.docker, outcome.containerId), lastEvent: null, restartingChecks: 0 };
-        if (s.failures > 0) ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
+        logRecovered(s, ctx);
         next = { ...next, failures: 0, lastFailure: null, backoffUntil: null };
       }
       ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());

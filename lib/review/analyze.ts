@@ -41,6 +41,14 @@ export interface RunReview {
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/** Crashes (each followed by a restart) the log does not show: the repeats of a crash loop logged at debug. */
+function countHidden(a: ActorReview, missing: number): void {
+  if (missing <= 0) return;
+  a.crashes += missing;
+  a.realCrashes += missing;
+  a.restarts += missing;
+}
+
 function emptyActor(): ActorReview {
   return { crashes: 0, chaosKills: 0, realCrashes: 0, restarts: 0, mtbfSeconds: null, restartLatencyMs: { mean: null, max: null }, backingOffMs: 0, droppedMessages: 0, lastCrash: null };
 }
@@ -116,11 +124,7 @@ export function reviewRun(run: Run): RunReview {
       case 'actor_recovered': {
         // The loop's total comes with the recovery: count the repeats a log at info level did not show.
         const name = str(f.child);
-        const missing = Math.max(0, (num(f.crashes) ?? 0) - (loopSeen.get(name) ?? 0));
-        const a = actor(name);
-        a.crashes += missing;
-        a.realCrashes += missing;
-        a.restarts += missing;
+        countHidden(actor(name), (num(f.crashes) ?? 0) - (loopSeen.get(name) ?? 0));
         loopSeen.delete(name);
         break;
       }
@@ -156,10 +160,7 @@ export function reviewRun(run: Run): RunReview {
   // run) are in the agent's own restart count only: take the larger.
   for (const [name, total] of reportedRestarts) {
     const a = actor(name);
-    const missing = Math.max(0, total - a.restarts);
-    a.restarts += missing;
-    a.crashes += missing;
-    a.realCrashes += missing;
+    countHidden(a, total - a.restarts);
   }
   for (const [name, since] of pendingCrash) timeline.backoffs.push({ actor: name, from: since, to: null, kind: 'backoff' });
   const durationSeconds = Math.max(0, (run.end - run.start) / 1000);
