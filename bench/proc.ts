@@ -67,19 +67,30 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** CPU time of all live threads of `pid` in ns, or null where schedstat is not available. */
-function runtimeNs(pid: number): number | null {
+/** A thread's time on a CPU and time runnable but waiting for one (schedstat fields 1 and 2), in ns. */
+export interface SchedTimes { runNs: number; waitNs: number }
+
+/** One schedstat file (a thread's, or /proc/<pid>/schedstat: the thread-group leader's); null if unreadable. */
+function readSchedstat(file: string): SchedTimes | null {
   try {
-    let sum = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      if (!Number.isFinite(ns)) return null;
-      sum += ns;
-    }
-    return sum;
+    const [run, wait] = readFileSync(file, 'utf8').split(' ').map(Number);
+    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
   } catch {
     return null;
   }
+}
+
+/** CPU time of all live threads of `pid` in ns, or null where schedstat is not available. */
+function runtimeNs(pid: number): number | null {
+  let tids: string[];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return null; }
+  let sum = 0;
+  for (const tid of tids) {
+    const t = readSchedstat(`/proc/${pid}/task/${tid}/schedstat`);
+    if (t === null) return null;
+    sum += t.runNs;
+  }
+  return sum;
 }
 
 export interface TreeSample { at: number; rssKb: number; pids: number; ticks: Map<number, number>; runtimeNs: Map<number, number | null> }
@@ -140,20 +151,9 @@ export function foreignDaemons(ownSocket: string | null): string[] {
   return out;
 }
 
-/** A thread's time on a CPU and time runnable but waiting for one (schedstat fields 1 and 2), in ns. */
-export interface SchedTimes { runNs: number; waitNs: number }
-
-/**
- * The main thread of `pid` (/proc/<pid>/schedstat is the thread-group leader's): where a Node process runs its
- * JavaScript. Null where schedstat is not available.
- */
+/** The main thread of `pid`: where a Node process runs its JavaScript. Null where schedstat is not available. */
 export function mainThreadSched(pid: number): SchedTimes | null {
-  try {
-    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
-  } catch {
-    return null;
-  }
+  return readSchedstat(`/proc/${pid}/schedstat`);
 }
 
 /** Milliseconds run and waited between two readings, null if either is missing. */
