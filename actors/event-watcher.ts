@@ -30,8 +30,10 @@ export function newWatcherMemory(): WatcherMemory {
 
 /**
  * Concurrent containers can reach the stream slightly out of time order, so a resumed stream replays from a
- * margin before the latest handled event. Replayed events already handled are recognised by identity and skipped:
- * re-applying an old `start` after the scan reconciled a container that stopped in the gap would resurrect it.
+ * margin before the latest handled event. Replayed events already handled are recognised by identity and skipped;
+ * those of labelled containers from before the scan are skipped too, as the scan already reflects them (an old
+ * `start` re-applied after its container's stop was handled would resurrect it). What the replay still brings is
+ * the tunnel container's events of the gap, and everything between the scan and the subscription.
  */
 const REPLAY_MARGIN_NANO = 2_000_000_000n;
 const HANDLED_MEMORY = 5000;
@@ -58,6 +60,12 @@ export interface EventWatcherDeps {
 
 export interface EventWatcherState {
   subscription: EventSubscription | null;
+  /**
+   * When this incarnation's scan went out. A container event from before it is already in the scan's result;
+   * applying it after the scan (a replayed die of an earlier run of a container that is running again, a start
+   * the scan saw end) would tell the master a state the container left long ago.
+   */
+  scanNano: bigint;
 }
 
 export class EventStreamEnded extends Error {
@@ -88,8 +96,10 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
   return {
     async init(ctx) {
       const resumed = memory.sinceNano !== null;
-      // Replay from just before the scan: what happens between scan and subscription is then not lost.
-      const scanFromNano = BigInt(ctx.clock.now() - 1) * 1_000_000n;
+      // Replay from just before the scan: what happens between scan and subscription is then not lost. Docker
+      // stamps an event after the change it reports, so one stamped before this moment is in the scan's result;
+      // that holds while the agent and Docker read the same clock, as they do on one host (also via the proxy).
+      const scanNano = BigInt(ctx.clock.now()) * 1_000_000n;
       const containers = await deps.docker.listManagedContainers(ctx.signal);
       const now = ctx.clock.now();
       const seen = new Set<string>();
@@ -98,7 +108,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (!memory.running.has(c.id)) started(c, now);
       }
       for (const id of [...memory.running.keys()]) if (!seen.has(id)) stopped(id, now);
-      const since = memory.sinceNano === null ? scanFromNano : memory.sinceNano - REPLAY_MARGIN_NANO;
+      const since = memory.sinceNano === null ? scanNano : memory.sinceNano - REPLAY_MARGIN_NANO;
       const subscription = await deps.docker.subscribeEvents(since, SUBSCRIBED_ACTIONS, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
@@ -106,7 +116,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
-      return { subscription };
+      return { subscription, scanNano };
     },
 
     handlers: {
@@ -115,9 +125,11 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (!noteHandled(memory, e)) return state;
         const ms = Number(e.timeNano / 1_000_000n);
         if (e.attributes.name === TUNNEL_CONTAINER || e.attributes[MANAGED_LABEL] === 'true') {
+          // The keeper's own check is not part of the scan: what happened to the tunnel in the gap still counts.
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));
           return state;
         }
+        if (e.timeNano < state.scanNano) return state;
         if (e.action === 'start') {
           if (!memory.running.has(e.id) && isManaged(e.attributes)) {
             started({ id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) }, ms);

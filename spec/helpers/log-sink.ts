@@ -67,7 +67,8 @@ export async function drain(turns = 20): Promise<void> {
 }
 
 /** The last records of a run, one line each, to print when a spec fails. */
-export function tail(sink: LogSink, count = 40): string {
+export function tail(source: LogSink | readonly Record<string, unknown>[], count = 40): string {
   const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
-  return sink.records.slice(-count).map((r) => `${str(r.actor) || '-'} ${str(r.event)} ${r.msg} ${str(r.reason)}`).join('\n');
+  const records = source instanceof LogSink ? source.records : source;
+  return records.slice(-count).map((r) => `${str(r.time)} ${str(r.actor) || '-'} ${str(r.event)} ${str(r.msg)} ${str(r.reason)}`).join('\n');
 }

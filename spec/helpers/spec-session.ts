@@ -3,7 +3,7 @@
  * stop whatever happens to the test. `useSpecSession()` registers one mocha afterEach that ends them all, newest
  * first, then runs the spec's own clean-up (its containers, the tunnel container), so each spec file no longer
  * keeps its own `let master`, `let agent`, `let dataDir` and a hand-written afterEach that must not forget one.
- * When a test failed, the last log records of each in-process agent are printed before they are gone.
+ * When a test failed, the last log records of each agent (in-process or process) are printed before they are gone.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -36,12 +36,17 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
   let stoppers: Stopper[] = [];
   let latest: TestMaster | undefined;
   let agents: InProcessAgent[] = [];
+  let processes: AgentProcess[] = [];
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') for (const a of agents) console.log(tail(a.sink));
+    if (this.currentTest?.state === 'failed') {
+      for (const a of agents) console.log(tail(a.sink));
+      for (const p of processes) console.log(tail(p.lines, 80));
+    }
     const pending = stoppers.reverse();
     stoppers = [];
     agents = [];
+    processes = [];
     latest = undefined;
     const errors: unknown[] = [];
     for (const stop of pending) {
@@ -85,6 +90,7 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
       const dataDir = opts.dataDir ?? await tempDir('dfa-proc-');
       const proc = startAgentProcess(opts.args ?? [], agentProcessEnv({ masterUrl: master.url, key: opts.key ?? master.generateKey(), dataDir, ...(opts.env ? { env: opts.env } : {}) }));
       stoppers.push(() => killIfRunning(proc));
+      processes.push(proc);
       return proc;
     },
     tempDir,

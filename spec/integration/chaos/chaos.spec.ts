@@ -90,7 +90,8 @@ describe('chaos: killing actors under a workload', function () {
       }
       if (!stoppedIds.includes(c)) expect(seen.filter((e) => e.type === 'container_stop'), `${c.slice(0, 12)} never stopped`).to.be.empty;
       const last = seen.filter((e) => e.type === 'container_start' || e.type === 'container_stop').at(-1);
-      if (last) expect(last.type, `${c.slice(0, 12)} last event`).to.equal(stoppedIds.includes(c) ? 'container_stop' : 'container_start');
+      const story = seen.map((e) => `${e.type} seq ${String(e.body.event_sequence)} session ${String(e.body.agent_session_id).slice(0, 8)} ts ${String(e.body.timestamp)} at ${e.at}`).join('; ');
+      if (last) expect(last.type, `${c.slice(0, 12)} last event (${story})`).to.equal(stoppedIds.includes(c) ? 'container_stop' : 'container_start');
     }
 
     // 2. The cloudflared container was never recreated because a sibling (or the keeper itself) crashed.

@@ -1,0 +1,191 @@
+import { expect } from 'chai';
+import { eventWatcherDef, newWatcherMemory, type EventWatcherState, type WatcherMemory } from '../../../actors/event-watcher.js';
+import type { EventWatcherMsg } from '../../../messages/docker.js';
+import type { ReporterMsg } from '../../../messages/reporter.js';
+import { callbackRef } from '../../../supervisor/actor-ref.js';
+import type { ActorContext, ActorDef } from '../../../supervisor/child-spec.js';
+import { seededRandom } from '../../../supervisor/chaos.js';
+import { Timers } from '../../../supervisor/timers.js';
+import { DockerEventModel } from '../../helpers/docker-event-model.js';
+import { LogSink } from '../../helpers/log-sink.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+
+const MANAGED = { 'dockflare.enable': 'true' };
+const turn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
+
+interface Incarnation {
+  readonly gen: number;
+  readonly abort: AbortController;
+  readonly mailbox: EventWatcherMsg[];
+  state: EventWatcherState | undefined;
+  alive: boolean;
+}
+
+/**
+ * Drives the real watcher definition as the actor host does (init first, then the mailbox in order; a kill aborts
+ * the incarnation, releases it and hands its unread mailbox to the next one), against a Docker model whose every
+ * delivery, list answer and container change is a step the spec chooses.
+ */
+class WatcherRun {
+  readonly clock = new ManualClock();
+  readonly docker = new DockerEventModel(this.clock);
+  readonly sink = new LogSink();
+  readonly memory: WatcherMemory = newWatcherMemory();
+  /** What the master is told, per container, in order. */
+  readonly told = new Map<string, ('start' | 'stop')[]>();
+  readonly trace: string[] = [];
+  private readonly def: ActorDef<EventWatcherState, EventWatcherMsg>;
+  private current: Incarnation | null = null;
+  private stash: EventWatcherMsg[] = [];
+  private gen = 0;
+
+  constructor() {
+    const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
+      if (msg.type === 'reporter.report-now') return;
+      if (msg.type !== 'reporter.enqueue' || msg.event.type === 'tunnel_status') throw new Error(`reporter: unexpected ${msg.type}`);
+      const id = msg.event.container.id;
+      const kind = msg.event.type === 'container_start' ? 'start' : 'stop';
+      this.trace.push(`told ${kind} ${id}`);
+      this.told.set(id, [...(this.told.get(id) ?? []), kind]);
+    });
+    const tunnelKeeper = callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); });
+    this.def = eventWatcherDef({ docker: this.docker.port(), reporter, tunnelKeeper, memory: this.memory });
+  }
+
+  get alive(): boolean { return this.current !== null; }
+
+  spawn(): void {
+    // A restart waits out its backoff, and Docker and the agent stamp time in different units (ns, ms): an event in
+    // the millisecond of a scan can fall either side of it, and taking it for a later one may flap, not mislead.
+    this.clock.advance(1);
+    const inc: Incarnation = { gen: ++this.gen, abort: new AbortController(), mailbox: this.stash, state: undefined, alive: true };
+    this.stash = [];
+    this.current = inc;
+    this.trace.push(`spawn ${inc.gen}`);
+    const fail = (what: string) => (): never => { throw new Error(`watcher ctx: unexpected ${what}`); };
+    const ctx: ActorContext<EventWatcherMsg> = {
+      self: callbackRef('event-watcher', fail('self')), name: 'event-watcher', gen: inc.gen, log: this.sink.log, clock: this.clock,
+      signal: inc.abort.signal, timers: new Timers(this.clock, fail('timer')), pipe: fail('pipe'), stopSelf: fail('stopSelf'),
+      restartSelf: fail('restartSelf'), toSelf: (msg) => { if (inc.alive) inc.mailbox.push(msg); }, runtimeHandle: null,
+    };
+    Promise.resolve(this.def.init(ctx)).then((s) => { if (inc.alive) inc.state = s; else s.subscription?.close(); }, () => { this.kill(inc); });
+  }
+
+  kill(inc: Incarnation | null = this.current): void {
+    if (!inc?.alive) return;
+    this.trace.push(`kill ${inc.gen}`);
+    inc.alive = false;
+    inc.abort.abort();
+    this.def.release?.(inc.state, undefined as never);
+    this.stash = [...inc.mailbox, ...this.stash];
+    if (this.current === inc) this.current = null;
+  }
+
+  /** Handles the next message of a ready incarnation; a throw is a crash. */
+  handleOne(): boolean {
+    const inc = this.current;
+    if (!inc?.state || inc.mailbox.length === 0) return false;
+    const msg = inc.mailbox.shift()!;
+    if (msg.type === 'watcher.event') this.trace.push(`handle ${msg.event.action} ${msg.event.id}`);
+    try {
+      inc.state = this.def.handlers[msg.type](inc.state, msg as never, undefined as never) as EventWatcherState;
+    } catch {
+      this.kill(inc);
+    }
+    return true;
+  }
+
+  /** Lets everything in flight arrive and be handled, with a live incarnation. */
+  async settle(): Promise<void> {
+    for (let rounds = 0; rounds < 10_000; rounds++) {
+      if (!this.alive) this.spawn();
+      await turn();
+      const moved = this.docker.answerList() || this.docker.deliverOne() || this.handleOne();
+      if (!moved && this.current?.state) return;
+    }
+    throw new Error('watcher run did not settle');
+  }
+}
+
+async function chaosRun(seed: number): Promise<WatcherRun> {
+  const random = seededRandom(seed);
+  const run = new WatcherRun();
+  run.spawn();
+  const ids: string[] = [];
+  for (let step = 0; step < 300; step++) {
+    const r = random();
+    if (r < 0.12) {
+      const stopped = ids.filter((id) => !run.docker.running.has(id));
+      const id = stopped.length > 0 && random() < 0.3 ? stopped[Math.floor(random() * stopped.length)]! : `c${ids.push(`c${ids.length}`) - 1}`;
+      run.trace.push(`docker start ${id}`);
+      run.docker.start(id, MANAGED);
+    } else if (r < 0.22 && run.docker.running.size > 0) {
+      const live = [...run.docker.running.keys()];
+      const id = live[Math.floor(random() * live.length)]!;
+      run.trace.push(`docker stop ${id}`);
+      run.docker.stop(id);
+    } else if (r < 0.3) {
+      run.kill();
+    } else if (r < 0.4) {
+      if (!run.alive) run.spawn();
+    } else if (r < 0.5) {
+      run.clock.advance(Math.floor(random() * 4));
+    } else if (r < 0.6) {
+      run.docker.answerList();
+    } else if (r < 0.8) {
+      run.docker.deliverOne();
+    } else {
+      run.handleOne();
+    }
+    await turn();
+  }
+  await run.settle();
+  return run;
+}
+
+describe('event watcher under restarts at any point', () => {
+  it('does not tell a start it never saw once its stop was handled: the replay after a restart brings it back', async () => {
+    const run = new WatcherRun();
+    run.docker.start('a', MANAGED);
+    run.clock.advance(5);
+    run.spawn();
+    await turn();
+    run.docker.stop('a');
+    await run.settle(); // The first scan answers after the stop: nothing to tell; the stop is handled and remembered.
+    run.kill();
+    await run.settle(); // The next incarnation replays from before the stop, which reaches back to the start.
+    expect(run.told.get('a'), run.trace.join('\n')).to.equal(undefined);
+  });
+
+  it('does not tell the die of an earlier run of a container that runs again: the scan already saw it running', async () => {
+    const run = new WatcherRun();
+    run.spawn();
+    await run.settle();
+    run.docker.start('b', MANAGED);
+    await run.settle();
+    run.kill();
+    run.docker.stop('b');
+    run.docker.start('b', MANAGED);
+    run.clock.advance(5);
+    await run.settle();
+    expect(run.told.get('b'), run.trace.join('\n')).to.deep.equal(['start']);
+  });
+
+  it('tells the master each container\'s real end state, and a start only for a real start, whatever the interleaving', async function () {
+    this.timeout(60_000);
+    for (let seed = 1; seed <= 400; seed++) {
+      const run = await chaosRun(seed);
+      const why = (id: string): string => `seed ${seed}, ${id}: told ${(run.told.get(id) ?? []).join(',')}\n${run.trace.filter((l) => l.endsWith(` ${id}`) || /^(spawn|kill|scan)/.test(l)).join('\n')}`;
+      const ids = new Set([...run.docker.starts.keys()]);
+      for (const id of ids) {
+        const told = run.told.get(id) ?? [];
+        const expected = run.docker.running.has(id) ? 'start' : 'stop';
+        // A container that started and stopped while no incarnation was looking may never be mentioned.
+        if (told.length === 0 && expected === 'stop') continue;
+        expect(told.at(-1), why(id)).to.equal(expected);
+        expect(told.filter((t) => t === 'start').length, why(id)).to.be.at.most(run.docker.starts.get(id)!);
+        told.forEach((t, i) => { expect(t, why(id)).to.equal(i % 2 === 0 ? 'start' : 'stop'); });
+      }
+    }
+  });
+});
