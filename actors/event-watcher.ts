@@ -3,7 +3,8 @@
  * it reported before (containers that started or vanished while it was away), then follows Docker's event stream
  * from the last event it handled. Any break of the stream is a crash, so the supervisor re-subscribes with
  * backoff; the memory of what is running and of the last event survives restarts, so across the gap nothing is
- * lost and nothing is reported twice (a die followed by a stop is one container_stop).
+ * lost, nothing is reported twice (a die followed by a stop is one container_stop), and no old event contradicts
+ * what the master was told since.
  */
 import { filterLabels, isManaged } from '../lib/labels.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
@@ -22,21 +23,34 @@ export interface WatcherMemory {
   /** Recently handled events (id, action, time), oldest first, bounded. */
   readonly handled: Set<string>;
   readonly running: Map<string, ContainerInfo>;
+  /**
+   * Per labelled container, the Docker time up to which the watcher has accounted for it: its latest handled event,
+   * or the scan that last found it running or gone. An event not newer than that is history already told (or, for
+   * a scan, already reflected in what the scan told) and is skipped.
+   */
+  readonly knownUpTo: Map<string, bigint>;
 }
 
 export function newWatcherMemory(): WatcherMemory {
-  return { sinceNano: null, handled: new Set(), running: new Map() };
+  return { sinceNano: null, handled: new Set(), running: new Map(), knownUpTo: new Map() };
 }
 
 /**
  * Concurrent containers can reach the stream slightly out of time order, so a resumed stream replays from a
- * margin before the latest handled event. Replayed events already handled are recognised by identity and skipped;
- * those of labelled containers from before the scan are skipped too, as the scan already reflects them (an old
- * `start` re-applied after its container's stop was handled would resurrect it). What the replay still brings is
- * the tunnel container's events of the gap, and everything between the scan and the subscription.
+ * margin before the latest handled event. Replayed events already handled are recognised by identity and skipped.
+ * For a labelled container, an event not newer than what the watcher knows of it is skipped too: re-applied after
+ * a scan or a later event, an old `start` would resurrect a container whose stop was handled (its stop is then
+ * skipped as handled, and the master keeps its routes), an old `die` would stop one the scan found running again.
+ * What the replay still tells is the history of containers no scan saw (started and stopped in the gap), the
+ * tunnel container's events of the gap, and everything after the scan.
  */
 const REPLAY_MARGIN_NANO = 2_000_000_000n;
 const HANDLED_MEMORY = 5000;
+
+/** Forgets what no stream can bring again: streams from `sinceNano` on bring only newer events, older ones are skipped. */
+function forgetBefore(memory: WatcherMemory, sinceNano: bigint): void {
+  for (const [id, t] of memory.knownUpTo) if (t < sinceNano && !memory.running.has(id)) memory.knownUpTo.delete(id);
+}
 const eventKey = (e: DockerEvent): string => `${e.id}:${e.action}:${e.timeNano}`;
 
 function noteHandled(memory: WatcherMemory, e: DockerEvent): boolean {
@@ -61,11 +75,11 @@ export interface EventWatcherDeps {
 export interface EventWatcherState {
   subscription: EventSubscription | null;
   /**
-   * When this incarnation's scan went out. A container event from before it is already in the scan's result;
-   * applying it after the scan (a replayed die of an earlier run of a container that is running again, a start
-   * the scan saw end) would tell the master a state the container left long ago.
+   * Where this incarnation's stream starts. From here on it brings every event of a container in order; an older
+   * one can only come from an earlier incarnation's unread mailbox, without the rest of its story (the stop that
+   * followed a start may have been lost with that stream), and the scan already reflects it.
    */
-  scanNano: bigint;
+  replayFromNano: bigint;
 }
 
 export class EventStreamEnded extends Error {
@@ -105,10 +119,18 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       const seen = new Set<string>();
       for (const c of containers) {
         seen.add(c.id);
+        memory.knownUpTo.set(c.id, scanNano);
         if (!memory.running.has(c.id)) started(c, now);
       }
-      for (const id of [...memory.running.keys()]) if (!seen.has(id)) stopped(id, now);
+      for (const id of [...memory.running.keys()]) {
+        if (seen.has(id)) continue;
+        memory.knownUpTo.set(id, scanNano);
+        stopped(id, now);
+      }
       const since = memory.sinceNano === null ? scanNano : memory.sinceNano - REPLAY_MARGIN_NANO;
+      // A later incarnation replays from the last handled event less the margin; the first one handled may be as
+      // old as this since, so only what is older than since less the margin is out of every replay's reach.
+      forgetBefore(memory, since - REPLAY_MARGIN_NANO);
       const subscription = await deps.docker.subscribeEvents(since, SUBSCRIBED_ACTIONS, {
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
@@ -116,7 +138,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
-      return { subscription, scanNano };
+      return { subscription, replayFromNano: since };
     },
 
     handlers: {
@@ -129,9 +151,18 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));
           return state;
         }
-        if (e.timeNano < state.scanNano) return state;
+        const managed = isManaged(e.attributes);
+        if (!managed && !memory.running.has(e.id)) return state;
+        const known = memory.knownUpTo.get(e.id);
+        if (known !== undefined && e.timeNano <= known) return state;
+        memory.knownUpTo.set(e.id, e.timeNano);
+        // A host runs for months: what no replay reaches is dropped now and then, not only at a restart.
+        if (memory.knownUpTo.size > HANDLED_MEMORY) forgetBefore(memory, e.timeNano - REPLAY_MARGIN_NANO);
+        // Reflected in the scan, and maybe without the rest of its story: not applied, but still accounted for, so
+        // that an older event of the same container (a start before this stop) is not applied later either.
+        if (e.timeNano < state.replayFromNano) return state;
         if (e.action === 'start') {
-          if (!memory.running.has(e.id) && isManaged(e.attributes)) {
+          if (!memory.running.has(e.id) && managed) {
             started({ id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) }, ms);
           }
         } else if (STOP_ACTIONS.has(e.action)) {

@@ -15,8 +15,9 @@ interface PendingList { resolve: (list: ContainerInfo[]) => void; reject: (err: 
  */
 export class DockerEventModel {
   readonly running = new Map<string, Record<string, string>>();
-  /** How often each container really started. */
+  /** How often each container really started, and when first. */
   readonly starts = new Map<string, number>();
+  readonly firstStartNano = new Map<string, bigint>();
   private readonly log: DockerEvent[] = [];
   private readonly subs: Subscription[] = [];
   private readonly lists: PendingList[] = [];
@@ -27,7 +28,8 @@ export class DockerEventModel {
   start(id: string, labels: Record<string, string>): void {
     this.running.set(id, labels);
     this.starts.set(id, (this.starts.get(id) ?? 0) + 1);
-    this.emit('start', id, labels);
+    const e = this.emit('start', id, labels);
+    if (!this.firstStartNano.has(id)) this.firstStartNano.set(id, e.timeNano);
   }
 
   stop(id: string): void {
@@ -84,10 +86,11 @@ export class DockerEventModel {
     };
   }
 
-  private emit(action: string, id: string, labels: Record<string, string>): void {
+  private emit(action: string, id: string, labels: Record<string, string>): DockerEvent {
     // Docker's times are unique in practice: nanoseconds within the clock's millisecond.
     const e: DockerEvent = { action, id, attributes: { ...labels, name: `c-${id}` }, timeNano: BigInt(this.clock.now()) * 1_000_000n + (this.nanoTick++ % 1_000_000n) };
     this.log.push(e);
     for (const s of this.subs) if (!s.closed) s.queue.push(e);
+    return e;
   }
 }

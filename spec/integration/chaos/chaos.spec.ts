@@ -76,7 +76,12 @@ describe('chaos: killing actors under a workload', function () {
       const rec = master.agent(id)!;
       const ok = running.every((c) => rec.containers.get(c)?.state === 'active') && stoppedIds.every((c) => rec.containers.get(c)?.state === 'pending_deletion');
       if (ok) break;
-      if (Date.now() > deadline) throw new Error(`containers did not converge: ${JSON.stringify([...rec.containers].map(([k, v]) => [k.slice(0, 8), v.state]))}`);
+      if (Date.now() > deadline) {
+        const story = ids.map((c, i) => `#${i} ${c.slice(0, 8)} ${stoppedIds.includes(c) ? 'stopped' : 'running'}: master ${rec.containers.get(c)?.state ?? 'never heard'}; accepted ${
+          master!.acceptedEvents(id).filter((e) => (e.body.container as { id?: string } | undefined)?.id === c).map((e) => `${e.type}@${e.at}`).join(',') || 'none'}; in reports ${
+          master!.acceptedEvents(id).filter((e) => e.type === 'status_report' && (e.body.containers as { id?: string }[] | undefined)?.some((x) => x.id === c)).length}`);
+        throw new Error(`containers did not converge:\n${story.join('\n')}`);
+      }
       await master.waitFor((r) => r.endpoint === 'events' && r.at > Date.now() - 10, 5000).catch(() => undefined);
     }
     // Exactly once in effect: never twice within one session. (A Registration restart starts a new session, and an

@@ -62,9 +62,9 @@ describe('docker side: Docker daemon restarted under a running agent', function 
 
     await waitForAccepted(master, 'container_stop', { id: dies.id, timeoutMs: 45_000, what: 'container_stop of the container that died with the daemon' });
     await waitForAccepted(master, 'container_start', { id: fresh.id, timeoutMs: 45_000, what: 'container_start of the container started after the restart' });
-    // Its stop may be all the master hears: a watcher whose scan finds the engine up but not yet restored reports it
-    // stopped, and when the next scan finds it stopped again its restart and stop in between are history.
-    await waitForAccepted(master, 'container_stop', { id: stoppedLater.id, timeoutMs: 45_000, what: 'container_stop of the container stopped after the restart' });
+    await waitForAccepted(master, 'container_stop', {
+      id: stoppedLater.id, timeoutMs: 45_000, after: upAt, what: 'container_stop of the container stopped after the restart',
+    });
     const resumed = await waitForLine(proc, (r) => r.event === 'event_stream_subscribed' && r.resumed === true, 30_000, 'event_stream_subscribed with resumed: true');
     expect(resumed.managedRunning, 'managed containers known to the resumed watcher').to.be.a('number');
 
