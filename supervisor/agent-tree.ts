@@ -7,7 +7,8 @@
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
  */
 import { commandPollerDef } from '../actors/command-poller.js';
-import { eventWatcherDef, newWatcherMemory } from '../actors/event-watcher.js';
+import { eventWatcherDef } from '../actors/event-watcher.js';
+import { newWatcherMemory } from '../actors/watcher-memory.js';
 import { registrationDef } from '../actors/registration.js';
 import { reporterDef } from '../actors/reporter.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';

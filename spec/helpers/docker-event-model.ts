@@ -5,7 +5,7 @@ import type { ManualClock } from './manual-clock.js';
 /** Docker keeps this many events for `since` replays (daemon/events/events.go, eventsLimit). */
 const REPLAY_BUFFER = 256;
 
-interface Subscription { readonly queue: DockerEvent[]; closed: boolean; readonly handlers: EventHandlers }
+interface Subscription { readonly queue: DockerEvent[]; closed: boolean; readonly handlers: EventHandlers; readonly actions: readonly string[] }
 interface PendingList { resolve: (list: ContainerInfo[]) => void; reject: (err: Error) => void; done: boolean }
 
 /**
@@ -38,6 +38,14 @@ export class DockerEventModel {
     this.running.delete(id);
     this.emit('die', id, labels);
     this.emit('stop', id, labels);
+  }
+
+  /**
+   * Events nobody subscribes to (a healthcheck's exec_* of an unlabelled container): they push older events out of
+   * Docker's replay buffer.
+   */
+  noise(count: number): void {
+    for (let i = 0; i < count; i++) this.emit('exec_start', 'unlabelled', {});
   }
 
   /** Streams with an event on its way; lists waiting for an answer. */
@@ -74,7 +82,7 @@ export class DockerEventModel {
         // Docker's since has the port's millisecond precision, less its 1 ms margin.
         const fromNano = (sinceNano / 1_000_000n - 1n) * 1_000_000n;
         const replay = this.log.slice(-REPLAY_BUFFER).filter((e) => e.timeNano >= fromNano && actions.includes(e.action));
-        const sub: Subscription = { queue: replay, closed: false, handlers };
+        const sub: Subscription = { queue: replay, closed: false, handlers, actions };
         this.subs.push(sub);
         const close = (): void => { sub.closed = true; };
         signal?.addEventListener('abort', close, { once: true });
@@ -90,7 +98,7 @@ export class DockerEventModel {
     // Docker's times are unique in practice: nanoseconds within the clock's millisecond.
     const e: DockerEvent = { action, id, attributes: { ...labels, name: `c-${id}` }, timeNano: BigInt(this.clock.now()) * 1_000_000n + (this.nanoTick++ % 1_000_000n) };
     this.log.push(e);
-    for (const s of this.subs) if (!s.closed) s.queue.push(e);
+    for (const s of this.subs) if (!s.closed && s.actions.includes(action)) s.queue.push(e);
     return e;
   }
 }
