@@ -16,8 +16,19 @@ import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
 
+/**
+ * Kept by the composition root across keeper restarts: the container this process created and has not yet
+ * confirmed. A keeper restarted in between then confirms it as started (counted, with its cause), not as adopted.
+ */
+export interface KeeperMemory {
+  created: { containerId: string; startedAt: string; restartCount: number; since: number; cause: string } | null;
+}
+
+export const newKeeperMemory = (): KeeperMemory => ({ created: null });
+
 export interface TunnelKeeperDeps {
   docker: DockerPort;
+  memory: KeeperMemory;
   store: StateStore;
   reporter: ActorRef<ReporterMsg>;
   board: StatusBoard;
@@ -111,6 +122,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const confirmed = async (s: TunnelKeeperState, ctx: Ctx, p: Probation): Promise<TunnelKeeperState> => {
     const { tunnel } = s;
     const version = await readVersion(deps.docker, p.containerId);
+    deps.memory.created = null;
     if (p.created) {
       deps.board.publish('tunnel', { containersStarted: deps.board.read().tunnel.containersStarted + 1, lastStartCause: p.cause });
       ctx.log.info({ event: 'tunnel_started', cause: p.cause, containerId: p.containerId, tunnelId: tunnel.id, tunnelName: tunnel.name, version, image: deps.image }, 'tunnel container running');
@@ -197,10 +209,15 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           // make a fresh run look old.
           const now = ctx.clock.now();
           const dockerSince = Date.parse(outcome.startedAt);
-          const probation: Probation = {
-            containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount, cause, created: outcome.kind === 'started',
+          const run = { containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount };
+          // Ours from before a keeper restart, the same run still going: its probation goes on where it was.
+          const mine = deps.memory.created;
+          const carried = mine !== null && mine.containerId === run.containerId && mine.startedAt === run.startedAt && mine.restartCount === run.restartCount ? mine : null;
+          const probation: Probation = carried ? { ...run, cause: carried.cause, created: true, since: carried.since } : {
+            ...run, cause, created: outcome.kind === 'started',
             since: outcome.kind === 'running' && s.containerId === null && Number.isFinite(dockerSince) ? Math.min(now, dockerSince) : now,
           };
+          if (outcome.kind === 'started') deps.memory.created = { ...run, since: now, cause };
           const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
           return await confirmOrWait(waiting, ctx, probation);
         }

@@ -11,7 +11,7 @@ import { eventWatcherDef } from '../actors/event-watcher.js';
 import { newWatcherMemory } from '../actors/watcher-memory.js';
 import { registrationDef } from '../actors/registration.js';
 import { reporterDef } from '../actors/reporter.js';
-import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';
+import { newKeeperMemory, tunnelKeeperDef } from '../actors/tunnel-keeper.js';
 import type { AgentConfig } from '../lib/config.js';
 import type { DockerPort } from '../lib/docker/port.js';
 import type { Logger } from '../lib/logger.js';
@@ -83,7 +83,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     childSpec({
       cell: tunnelKeeper,
       def: tunnelKeeperDef({
-        docker: deps.docker, store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
+        docker: deps.docker, memory: newKeeperMemory(), store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
         createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, startConfirmMs: config.tunnel.startConfirmMs, removeOnShutdown: config.tunnel.removeOnShutdown,
         stopTimeoutS: 10, shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), random,
       }),

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type Docker from 'dockerode';
 import { tunnelGet, type TunnelView } from '../../../messages/tunnel.js';
-import { ask } from '../../../supervisor/actor-ref.js';
+import { injectCrash } from '../../../messages/supervisor.js';
+import { ask, tell } from '../../../supervisor/actor-ref.js';
 import { TEST_NETWORK, type InProcessAgent } from '../../helpers/agent-harness.js';
 import { BUSYBOX_IMAGE, CLOUDFLARED_IMAGE, TEST_LABEL, testDocker } from '../../helpers/docker.js';
 import { waitForAccepted, type Body } from '../../helpers/docker-events.js';
@@ -233,6 +234,23 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
     expect(started.map((r) => r.containerId), 'only the container that lasted is reported').to.deep.equal([second.Id]);
     expect(master.requests.filter((r) => (r.body as Body | undefined)?.type === 'tunnel_status')).to.have.length(1);
     expect(agent.sink.events('tunnel_start_failed'), 'removal from outside is not a start failure').to.be.empty;
+  });
+
+  it('a keeper killed during the start confirm of the container it created confirms it as started, counted once', async () => {
+    master = await harness.master();
+    agent = await harness.agent({ env: { TUNNEL_START_CONFIRM_MS: '3000' } });
+    const agentId = await agent.registered();
+    master.enroll(agentId, uniqueName('dfa-tunnel'));
+    const created = await waitForTunnelRunning(docker, 15_000);
+    expect(agent.sink.events('tunnel_started'), 'killed before the confirm (precondition)').to.be.empty;
+    tell(agent.agent.cells.workers, injectCrash('tunnel-keeper', 'test: killed during the start confirm'));
+    await agent.sink.waitFor((r) => r.event === 'actor_started' && r.child === 'tunnel-keeper' && r.gen === 2, 5000, 'the keeper restarted');
+    const started = await agent.sink.waitFor((r) => r.event === 'tunnel_started', 10_000, 'tunnel_started after the keeper restart');
+    expect(started).to.include({ containerId: created.Id, cause: 'start_tunnel' });
+    expect(agent.sink.events('tunnel_adopted'), 'its own container is not adopted').to.be.empty;
+    expect(agent.agent.board.read().tunnel.containersStarted, 'containers started').to.equal(1);
+    await waitForAccepted(master, 'tunnel_status', { where: (b) => b.status === 'running', timeoutMs: 10_000, what: 'tunnel_status running' });
+    expect((await docker.getContainer(TUNNEL_CONTAINER).inspect()).Id, 'the same container').to.equal(created.Id);
   });
 
   it('cloudflared image missing and not pullable: tunnel_reconcile_failed with an error, retried with backoff, no crash, heartbeats go on', async () => {
