@@ -15,16 +15,7 @@ import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
-
-/**
- * Kept by the composition root across keeper restarts: the container this process created and has not yet
- * confirmed. A keeper restarted in between then confirms it as started (counted, with its cause), not as adopted.
- */
-export interface KeeperMemory {
-  created: { containerId: string; startedAt: string; restartCount: number; since: number; cause: string } | null;
-}
-
-export const newKeeperMemory = (): KeeperMemory => ({ created: null });
+import { confirmDueIn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;
@@ -66,8 +57,6 @@ export interface TunnelKeeperState {
   /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
   restartingChecks: number;
 }
-
-interface Probation { containerId: string; startedAt: string; restartCount: number; since: number; cause: string; created: boolean }
 
 /** Docker's own restarts get this many checks before the keeper replaces the container (protocol.md §7.2 step 2). */
 const RESTARTING_CHECKS = 3;
@@ -140,9 +129,9 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
   /** A run under probation: confirmed once it has lasted startConfirmMs, otherwise looked at again then. */
   const confirmOrWait = async (s: TunnelKeeperState, ctx: Ctx, p: Probation): Promise<TunnelKeeperState> => {
-    const ranMs = ctx.clock.now() - p.since;
-    if (ranMs >= deps.startConfirmMs) return confirmed(s, ctx, p);
-    ctx.timers.once('check', deps.startConfirmMs - ranMs, tunnelCheck());
+    const dueInMs = confirmDueIn(p, ctx.clock.now(), deps.startConfirmMs);
+    if (dueInMs === 0) return confirmed(s, ctx, p);
+    ctx.timers.once('check', dueInMs, tunnelCheck());
     publish(s);
     return s;
   };
@@ -157,7 +146,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     const p = s.probation;
     if (p === null) return { done: false, state: s };
     const c = await deps.docker.inspectContainer(p.containerId);
-    if (c !== null && c.running && !c.restarting && c.startedAt === p.startedAt && c.restartCount === p.restartCount) {
+    if (stillRunning(c, p)) {
       return { done: true, state: await confirmOrWait(s, ctx, p) };
     }
     const cleared = { ...s, running: false, probation: null, stoppedFromOutside: false };
@@ -203,21 +192,11 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           return next;
         }
         if (outcome.containerId !== s.reportedId) {
-          // Not yet told to the master: a run of startConfirmMs first. One found running when this incarnation
-          // knew no container yet (an agent or keeper restart) counts from Docker's start time and is usually
-          // confirmed at once; any other run is timed on our own clock, so a remote engine's clock skew cannot
-          // make a fresh run look old.
-          const now = ctx.clock.now();
-          const dockerSince = Date.parse(outcome.startedAt);
-          const run = { containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount };
-          // Ours from before a keeper restart, the same run still going: its probation goes on where it was.
-          const mine = deps.memory.created;
-          const carried = mine !== null && mine.containerId === run.containerId && mine.startedAt === run.startedAt && mine.restartCount === run.restartCount ? mine : null;
-          const probation: Probation = carried ? { ...run, cause: carried.cause, created: true, since: carried.since } : {
-            ...run, cause, created: outcome.kind === 'started',
-            since: outcome.kind === 'running' && s.containerId === null && Number.isFinite(dockerSince) ? Math.min(now, dockerSince) : now,
-          };
-          if (outcome.kind === 'started') deps.memory.created = { ...run, since: now, cause };
+          // Not yet told to the master: a run of startConfirmMs first.
+          const probation = probationFor(deps.memory, {
+            run: { containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount },
+            created: outcome.kind === 'started', cause, now: ctx.clock.now(), firstLook: s.containerId === null,
+          });
           const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
           return await confirmOrWait(waiting, ctx, probation);
         }
