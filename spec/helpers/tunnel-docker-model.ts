@@ -1,0 +1,73 @@
+import type { ContainerState, DockerPort, TunnelContainerSpec } from '../../lib/docker/port.js';
+import { TUNNEL_CONTAINER } from '../../lib/docker/tunnel-container.js';
+import type { ManualClock } from './manual-clock.js';
+
+/**
+ * A Docker engine reduced to the one container the tunnel keeper owns: created and started on request, stopped
+ * and removed on request, and changed from outside when a spec says so (it exits and Docker's restart policy
+ * starts it again; someone removes it). The image and the network exist. Anything else fails loudly.
+ */
+export class TunnelDockerModel {
+  container: ContainerState | null = null;
+  readonly created: string[] = [];
+  readonly removed: string[] = [];
+  private next = 0;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  /** cloudflared exits by itself (a refused token) and Docker's `unless-stopped` starts it again at once. */
+  exitAndRestart(): void {
+    const c = this.require();
+    this.container = { ...c, restartCount: c.restartCount + 1, startedAt: this.now(), exitCode: 1 };
+  }
+
+  /** `docker rm -f` from outside. */
+  removeFromOutside(): void {
+    this.require();
+    this.container = null;
+  }
+
+  port(): DockerPort {
+    const unexpected = (what: string) => (): never => { throw new Error(`fake Docker: unexpected call ${what}`); };
+    return {
+      inspectContainer: (idOrName: string) => {
+        const c = this.container;
+        return Promise.resolve(c !== null && (idOrName === c.id || idOrName === c.name) ? { ...c } : null);
+      },
+      stopAndRemove: (idOrName: string) => {
+        const c = this.container;
+        if (c !== null && (idOrName === c.id || idOrName === c.name)) {
+          this.removed.push(c.id);
+          this.container = null;
+        }
+        return Promise.resolve();
+      },
+      imageExists: () => Promise.resolve(true),
+      networkExists: () => Promise.resolve(true),
+      createAndStart: (spec: TunnelContainerSpec) => {
+        if (this.container !== null) throw new Error('fake Docker: name conflict (the keeper must remove the old container first)');
+        if (spec.name !== TUNNEL_CONTAINER) throw new Error(`fake Docker: unexpected container name ${spec.name}`);
+        const id = `tunnel-${++this.next}`;
+        this.created.push(id);
+        this.container = {
+          id, name: spec.name, status: 'running', running: true, restarting: false, image: spec.image, env: [...spec.env],
+          startedAt: this.now(), restartCount: 0, exitCode: null, labels: { ...spec.labels },
+        };
+        return Promise.resolve(id);
+      },
+      execFirstLine: () => Promise.resolve('cloudflared version 2026.1.0'),
+      logTail: () => Promise.resolve(['ERR Provided Tunnel token is not valid']),
+      listManagedContainers: unexpected('listManagedContainers'), subscribeEvents: unexpected('subscribeEvents'),
+      pullImage: unexpected('pullImage'), createNetwork: unexpected('createNetwork'),
+    };
+  }
+
+  private require(): ContainerState {
+    if (this.container === null) throw new Error('fake Docker: no tunnel container');
+    return this.container;
+  }
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}

@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { tunnelKeeperDef, type TunnelKeeperState } from '../../../actors/tunnel-keeper.js';
+import { newKeeperMemory } from '../../../actors/tunnel-probation.js';
+import type { ReporterMsg } from '../../../messages/reporter.js';
+import { tunnelContainerEvent, tunnelStart, type TunnelKeeperMsg } from '../../../messages/tunnel.js';
+import { EMPTY_TUNNEL_STATE, type TunnelState } from '../../../persistence/formats.js';
+import type { StateStore } from '../../../persistence/state-files.js';
+import { callbackRef } from '../../../supervisor/actor-ref.js';
+import type { ActorContext, ActorDef } from '../../../supervisor/child-spec.js';
+import { StatusBoard } from '../../../supervisor/status-board.js';
+import { Timers } from '../../../supervisor/timers.js';
+import { LogSink } from '../../helpers/log-sink.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { TunnelDockerModel } from '../../helpers/tunnel-docker-model.js';
+
+const CONFIRM_MS = 2000;
+const ASSIGNMENT = { tunnelId: 'tunnel-id-1', tunnelName: 'home', token: 'token-one' };
+const ERROR = 50;
+const DEBUG = 20;
+
+/**
+ * Drives the real keeper definition as the actor host does (init, then its mailbox in order, each handler awaited),
+ * with its timers on a manual clock that moves only from one due timer to the next, so every check runs at the
+ * time it was due.
+ */
+class KeeperRun {
+  readonly clock = new ManualClock();
+  readonly docker = new TunnelDockerModel(this.clock);
+  readonly sink = new LogSink();
+  /** tunnel_status events handed to the Reporter. */
+  readonly told: string[] = [];
+  saved: TunnelState = EMPTY_TUNNEL_STATE;
+  private readonly mailbox: TunnelKeeperMsg[] = [];
+  private readonly def: ActorDef<TunnelKeeperState, TunnelKeeperMsg>;
+  private readonly ctx: ActorContext<TunnelKeeperMsg>;
+  private state: TunnelKeeperState | undefined;
+
+  constructor() {
+    const fail = (what: string) => (): never => { throw new Error(`keeper spec: unexpected ${what}`); };
+    const store: StateStore = {
+      writable: true, loadAgentId: fail('loadAgentId'), saveAgentId: fail('saveAgentId'),
+      loadTunnelState: () => Promise.resolve(this.saved),
+      saveTunnelState: (s) => { this.saved = s; return Promise.resolve(true); },
+    };
+    const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
+      if (msg.type !== 'reporter.enqueue' || msg.event.type !== 'tunnel_status') throw new Error(`reporter: unexpected ${msg.type}`);
+      this.told.push(msg.event.status);
+    });
+    this.def = tunnelKeeperDef({
+      docker: this.docker.port(), memory: newKeeperMemory(), store, reporter, board: new StatusBoard('https://master.example'),
+      image: 'cloudflare/cloudflared:test', network: 'cloudflare-net', createNetwork: false, checkIntervalMs: 30_000,
+      startConfirmMs: CONFIRM_MS, removeOnShutdown: true, stopTimeoutS: 10, shutdownStopTimeoutS: 5, random: () => 0.5,
+    });
+    const toSelf = (msg: TunnelKeeperMsg): void => { this.mailbox.push(msg); };
+    this.ctx = {
+      self: callbackRef('tunnel-keeper', toSelf), name: 'tunnel-keeper', gen: 1, log: this.sink.log, clock: this.clock,
+      signal: new AbortController().signal, timers: new Timers(this.clock, toSelf), pipe: fail('pipe'), stopSelf: fail('stopSelf'),
+      restartSelf: fail('restartSelf'), toSelf, runtimeHandle: null,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.state = await this.def.init(this.ctx);
+    await this.advance(0);
+  }
+
+  async send(msg: TunnelKeeperMsg): Promise<void> {
+    this.mailbox.push(msg);
+    await this.drain();
+  }
+
+  /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
+  async advance(ms: number): Promise<void> {
+    const target = this.clock.now() + ms;
+    for (let due = this.clock.nextDue(); due !== undefined && due <= target; due = this.clock.nextDue()) {
+      this.clock.advance(due - this.clock.now());
+      await this.drain();
+    }
+    this.clock.advance(target - this.clock.now());
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    for (let msg = this.mailbox.shift(); msg !== undefined; msg = this.mailbox.shift()) {
+      const handler = this.def.handlers[msg.type] as (s: TunnelKeeperState, m: TunnelKeeperMsg, c: ActorContext<TunnelKeeperMsg>) => TunnelKeeperState | Promise<TunnelKeeperState>;
+      this.state = await handler(this.state!, msg, this.ctx);
+    }
+  }
+}
+
+async function assigned(): Promise<KeeperRun> {
+  const run = new KeeperRun();
+  await run.start();
+  await run.send(tunnelStart(ASSIGNMENT));
+  expect(run.docker.created, 'created on the command').to.have.length(1);
+  return run;
+}
+
+describe('tunnel keeper: the start confirm against a fake engine and a manual clock', () => {
+  it('tells the master the tunnel runs only once its run has lasted the confirm time, and only once', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS - 1);
+    expect(run.told, 'not yet').to.deep.equal([]);
+    await run.advance(1);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId)).to.deep.equal(['tunnel-1']);
+    await run.advance(5 * 30_000);
+    expect(run.told, 'the periodic checks tell nothing new').to.deep.equal(['running']);
+    expect(run.docker.created).to.have.length(1);
+  });
+
+  it('a container that exits by itself is a start failure: first timed afresh, then backed off, and its own dies do not cut the backoff short', async () => {
+    const run = await assigned();
+    await run.advance(500);
+    run.docker.exitAndRestart();
+    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    await run.advance(300);
+    const first = run.sink.events('tunnel_start_failed');
+    expect(first, 'the first failure').to.have.length(1);
+    expect(first[0]).to.include({ level: ERROR, exitCode: 1, restarts: 1 });
+    expect(first[0]!.logTail).to.deep.equal(['ERR Provided Tunnel token is not valid']);
+    expect(run.told, 'never told running').to.deep.equal([]);
+
+    await run.advance(1000);
+    run.docker.exitAndRestart();
+    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    await run.advance(300);
+    const second = run.sink.events('tunnel_start_failed');
+    expect(second, 'the second failure').to.have.length(2);
+    expect(second[1], 'the same failure again, quietly').to.include({ level: DEBUG });
+    const retryInMs = second[1]!.retryInMs as number;
+    expect(retryInMs, 'a backoff').to.be.at.least(2000);
+    const due = run.clock.nextDue();
+
+    run.docker.exitAndRestart();
+    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    expect(run.clock.nextDue(), 'a die during the backoff pulls no check earlier').to.equal(due);
+    await run.advance(due! - run.clock.now() + CONFIRM_MS);
+    expect(run.told, 'the run after the backoff lasted: told once').to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_recovered')).to.have.length(1);
+  });
+
+  it('a container removed from outside during the confirm is replaced at once, not counted as a failure, and only the replacement is told', async () => {
+    const run = await assigned();
+    await run.advance(500);
+    run.docker.removeFromOutside();
+    await run.send(tunnelContainerEvent('destroy', 'tunnel-1'));
+    await run.advance(0);
+    expect(run.docker.created, 'replaced without waiting').to.deep.equal(['tunnel-1', 'tunnel-2']);
+    expect(run.sink.events('tunnel_start_failed')).to.deep.equal([]);
+    await run.advance(CONFIRM_MS);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId)).to.deep.equal(['tunnel-2']);
+  });
+});
