@@ -69,6 +69,12 @@ class KeeperRun {
     await this.drain();
   }
 
+  /** cloudflared exits by itself, Docker's restart policy starts it again, and the keeper hears the die. */
+  async exitsBySelf(): Promise<void> {
+    this.docker.exitAndRestart();
+    await this.send(tunnelContainerEvent('die', this.docker.container!.id));
+  }
+
   /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
   async advance(ms: number): Promise<void> {
     const target = this.clock.now() + ms;
@@ -112,8 +118,7 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
   it('a container that exits by itself is a start failure: first timed afresh, then backed off, and its own dies do not cut the backoff short', async () => {
     const run = await assigned();
     await run.advance(500);
-    run.docker.exitAndRestart();
-    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    await run.exitsBySelf();
     await run.advance(300);
     const first = run.sink.events('tunnel_start_failed');
     expect(first, 'the first failure').to.have.length(1);
@@ -122,8 +127,7 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     expect(run.told, 'never told running').to.deep.equal([]);
 
     await run.advance(1000);
-    run.docker.exitAndRestart();
-    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    await run.exitsBySelf();
     await run.advance(300);
     const second = run.sink.events('tunnel_start_failed');
     expect(second, 'the second failure').to.have.length(2);
@@ -132,8 +136,7 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     expect(retryInMs, 'a backoff').to.be.at.least(2000);
     const due = run.clock.nextDue();
 
-    run.docker.exitAndRestart();
-    await run.send(tunnelContainerEvent('die', 'tunnel-1'));
+    await run.exitsBySelf();
     expect(run.clock.nextDue(), 'a die during the backoff pulls no check earlier').to.equal(due);
     await run.advance(due! - run.clock.now() + CONFIRM_MS);
     expect(run.told, 'the run after the backoff lasted: told once').to.deep.equal(['running']);
