@@ -52,9 +52,17 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
 }
 
 /** Ids are UUIDs in practice; anything printable without spaces up to 256 chars is accepted, as the master may. */
+/** C0 and C1 control characters, and U+FFFD, which reading bytes that are not UTF-8 produces. */
+function notInAnId(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd;
+}
+
 export function decodeAgentId(text: string): Decoded<string | undefined> {
   const id = text.trim();
   if (id === '') return { ok: true, value: undefined };
-  if (id.length > 256 || !/^[\x21-\x7e]+$/.test(id)) return { ok: false, reason: 'not a printable single-token id' };
+  // The original stores whatever id it generated or a v1 master gave it (any UTF-8, stripped), and the client
+  // encodes it into URLs: only what cannot be an id written by a program is refused (control characters, bytes that
+  // are not UTF-8, a size no id has).
+  if (id.length > 1024 || Array.from(id, (ch) => ch.codePointAt(0) ?? 0).some(notInAnId)) return { ok: false, reason: 'not an id: control characters, bytes that are not UTF-8, or over 1024 characters' };
   return { ok: true, value: id };
 }

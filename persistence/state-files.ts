@@ -2,6 +2,9 @@
  * agent_id.txt and tunnel_state.json in the data directory. Reads never throw: a missing file gives defaults, a
  * corrupt or unreadable one is moved aside as NAME.corrupt-<timestamp> with a warning. Writes are atomic, mode
  * 0600; when the directory is not writable the agent keeps running on the in-memory value and says so loudly.
+ * The store holds that value: actors reload their state at every restart (a chaos kill, a re-registration), and
+ * on a volume it cannot write to, the disk would hand them back the state from before the last command (an old,
+ * revoked token) or none at all (a new identity at every registration with a v1 master).
  */
 import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,6 +30,8 @@ export interface FileStateStoreDeps { dir: string; log: Logger; clock: Clock; re
 
 export class FileStateStore implements StateStore {
   private isWritable = false;
+  /** Per file, what this process last read or saved: the truth while it runs, whether or not the write worked. */
+  private readonly current = new Map<string, unknown>();
 
   private constructor(private readonly deps: FileStateStoreDeps) {}
 
@@ -47,7 +52,7 @@ export class FileStateStore implements StateStore {
 
   async saveAgentId(id: string): Promise<boolean> {
     // The original writes the bare id, no trailing newline.
-    return this.save(AGENT_ID_FILE, id);
+    return this.save(AGENT_ID_FILE, id, id);
   }
 
   async loadTunnelState(): Promise<TunnelState> {
@@ -58,7 +63,7 @@ export class FileStateStore implements StateStore {
 
   async saveTunnelState(state: TunnelState): Promise<boolean> {
     this.deps.redactor.addSecret(state.token);
-    return this.save(TUNNEL_STATE_FILE, encodeTunnelState(state));
+    return this.save(TUNNEL_STATE_FILE, encodeTunnelState(state), { ...state });
   }
 
   private async prepare(): Promise<void> {
@@ -79,6 +84,14 @@ export class FileStateStore implements StateStore {
   }
 
   private async load<T>(name: string, decode: (text: string) => Decoded<T>, fallback: T): Promise<T> {
+    if (this.current.has(name)) return this.current.get(name) as T;
+    const value = await this.read(name, decode, fallback);
+    // A save that raced this read is newer: keep it.
+    if (!this.current.has(name)) this.current.set(name, value);
+    return this.current.get(name) as T;
+  }
+
+  private async read<T>(name: string, decode: (text: string) => Decoded<T>, fallback: T): Promise<T> {
     const file = path.join(this.deps.dir, name);
     let text: string;
     try {
@@ -97,7 +110,8 @@ export class FileStateStore implements StateStore {
     return decoded.value;
   }
 
-  private async save(name: string, data: string): Promise<boolean> {
+  private async save(name: string, data: string, value: unknown): Promise<boolean> {
+    this.current.set(name, value);
     const file = path.join(this.deps.dir, name);
     try {
       await atomicWrite(file, data);

@@ -62,6 +62,18 @@ describe('persistence/state-files', () => {
     expect(sink.events('state_mode_tightened').map((r) => path.basename(String(r.file))).sort()).to.deep.equal(['agent_id.txt', 'tunnel_state.json']);
   });
 
+  it('keeps any id the original agent may have stored: spaces and non-ASCII inside are not corruption', async () => {
+    await writeFile(path.join(dir, 'agent_id.txt'), '  nas 01 – büro \n');
+    expect(await (await open()).loadAgentId()).to.equal('nas 01 – büro');
+    expect(sink.events('state_file_corrupt')).to.deep.equal([]);
+  });
+
+  it('moves aside an agent_id.txt whose bytes are not UTF-8', async () => {
+    await writeFile(path.join(dir, 'agent_id.txt'), Buffer.from([0x61, 0xff, 0xfe, 0x62]));
+    expect(await (await open()).loadAgentId()).to.equal(undefined);
+    expect(sink.events('state_file_corrupt')).to.have.length(1);
+  });
+
   it('treats an empty agent_id.txt as no identity', async () => {
     await writeFile(path.join(dir, 'agent_id.txt'), '\n  \n');
     expect(await (await open()).loadAgentId()).to.equal(undefined);
@@ -83,7 +95,7 @@ describe('persistence/state-files', () => {
     ['wrong types', 'tunnel_state.json', '{"token": 12, "id": null, "name": null, "desired_state": "running"}'],
     ['an unknown desired_state', 'tunnel_state.json', '{"token": null, "id": null, "name": null, "desired_state": "paused"}'],
     ['binary garbage as id', 'agent_id.txt', 'abc\u0000def'],
-    ['an id with spaces inside', 'agent_id.txt', 'two words'],
+    ['an id with a line break inside', 'agent_id.txt', 'two\nlines'],
   ];
   for (const [what, file, content] of corrupt) {
     it(`moves aside ${what} in ${file} and starts from defaults`, async () => {
@@ -128,7 +140,7 @@ describe('persistence/state-files', () => {
     expect(notWritable, 'a loud start-up error').to.include({ level: 50, dir });
     expect(String(notWritable!.msg)).to.match(/will NOT survive a restart/);
     expect(lines.some((l) => l.event === 'state_write_failed')).to.equal(true);
-    expect(lines.at(-1)!.result).to.include({ writable: false, saved: false, loaded: null });
+    expect(lines.at(-1)!.result).to.include({ writable: false, saved: false, savedTunnel: false, loaded: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12', tunnelId: 'tunnel-2' });
     expect(await readdir(dir)).to.deep.equal([]);
   });
 });
