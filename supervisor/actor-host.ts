@@ -24,7 +24,12 @@ export class InjectedCrash extends Error {
 
 type Envelope<M> =
   | { readonly k: 'init' }
-  | { readonly k: 'msg'; readonly msg: M }
+  /**
+   * `own`: the incarnation sent it to itself (a timer, a piped reply, a stream callback). Such a message answers
+   * or continues something of that incarnation only; a later one never gets it (a reply to a request it did not
+   * make would touch its counters and queues; its own timers and streams start afresh).
+   */
+  | { readonly k: 'msg'; readonly msg: M; readonly own?: true }
   | { readonly k: 'shutdown'; readonly done: () => void; readonly deadline: number }
   | { readonly k: 'crash'; readonly reason: Error }
   | { readonly k: 'exit'; readonly restart: string | null };
@@ -76,7 +81,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   const post = (env: Envelope<M>): void => {
     if (alive && nactRef) dispatch(nactRef, env);
   };
-  const timers = new Timers<M>(runtime.clock, (msg) => { post({ k: 'msg', msg }); });
+  const timers = new Timers<M>(runtime.clock, (msg) => { post({ k: 'msg', msg, own: true }); });
 
   /** The last state a handler returned: release gets it even when nact no longer can (a detached actor). */
   let latest: HostState<S> = { ready: false };
@@ -111,17 +116,17 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     pipe<T>(work: Promise<T>, onOk: (value: T) => M, onErr?: (err: unknown) => M): void {
       work.then(
         (value) => {
-          try { post({ k: 'msg', msg: onOk(value) }); } catch (err) { post({ k: 'crash', reason: asError(err) }); }
+          try { post({ k: 'msg', msg: onOk(value), own: true }); } catch (err) { post({ k: 'crash', reason: asError(err) }); }
         },
         (err: unknown) => {
           if (!onErr) { post({ k: 'crash', reason: asError(err) }); return; }
-          try { post({ k: 'msg', msg: onErr(err) }); } catch (mapErr) { post({ k: 'crash', reason: asError(mapErr) }); }
+          try { post({ k: 'msg', msg: onErr(err), own: true }); } catch (mapErr) { post({ k: 'crash', reason: asError(mapErr) }); }
         },
       );
     },
     stopSelf(): void { post({ k: 'exit', restart: null }); },
     restartSelf(reason: string): void { post({ k: 'exit', restart: reason }); },
-    toSelf(msg: M): void { post({ k: 'msg', msg }); },
+    toSelf(msg: M): void { post({ k: 'msg', msg, own: true }); },
     get runtimeHandle(): unknown { return nactRef; },
   };
 
@@ -142,9 +147,9 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
 
   const behaviour = async (state: HostState<S>, env: Envelope<M>): Promise<HostState<S>> => {
     if (!alive) {
-      // An ended incarnation that nact still runs (it could not be stopped) does nothing more: its queued
-      // messages go back to the cell for the next incarnation, a pending shutdown is answered.
-      if (env.k === 'msg') cell.requeue([env.msg]);
+      // An ended incarnation that nact still runs (it could not be stopped) does nothing more: the messages others
+      // sent it go back to the cell for the next incarnation, its own are dropped, a pending shutdown is answered.
+      if (env.k === 'msg' && env.own !== true) cell.requeue([env.msg]);
       if (env.k === 'shutdown') env.done();
       return state;
     }
@@ -194,8 +199,9 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     const leftover: M[] = [];
     for (const item of nctx.mailbox) {
       const env = (item as { message?: Envelope<M> }).message;
-      if (env?.k === 'msg') leftover.push(env.msg);
-      else if (env?.k === 'shutdown') env.done();
+      if (env?.k === 'msg') {
+        if (env.own !== true) leftover.push(env.msg);
+      } else if (env?.k === 'shutdown') env.done();
     }
     cell.requeue(leftover);
     resolveTerminated();

@@ -24,8 +24,9 @@ interface Incarnation {
 
 /**
  * Drives the real watcher definition as the actor host does (init first, then the mailbox in order; a kill aborts
- * the incarnation, releases it and hands its unread mailbox to the next one), against a Docker model whose every
- * delivery, list answer and container change is a step the spec chooses.
+ * the incarnation and releases it), against a Docker model whose every delivery, list answer and container change
+ * is a step the spec chooses. A killed incarnation's unread stream events go to the next one here; the host drops
+ * them (they are the incarnation's own), and handing them on is the harder case, so the model keeps it.
  */
 class WatcherRun {
   readonly clock = new ManualClock();

@@ -49,6 +49,24 @@ describe('supervisor/actor-host: pipe to self', () => {
     await h.started('a', 2);
   });
 
+  it('does not hand a result already queued for a dying incarnation to the next one; what others sent it, it does', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} } });
+    await h.started('a', 1);
+    const work = deferred();
+    tell(h.cells.a!, { type: 'probe.pipe', work: work.promise, mapError: false });
+    await drain();
+    // In one turn: the crash, a message from outside, then the result (its callback runs as a microtask): all three
+    // are in the mailbox when the crash is handled.
+    crash(h, 'a');
+    tell(h.cells.a!, { type: 'probe.record', value: 'from-outside' });
+    work.resolve('stale');
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled');
+    h.clock.advance(100);
+    await h.started('a', 2);
+    await drain();
+    expect((await h.get('a')).seen).to.deep.equal(['from-outside']);
+  });
+
   it('drops the result of work started by an incarnation that has since died', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} } });
     const work = deferred();
