@@ -154,7 +154,7 @@ export class HttpMasterClient implements MasterClient {
       try { json = JSON.parse(text); } catch { json = undefined; }
       if (json !== undefined) this.learnSecrets(json, 0);
       if (res.status >= 200 && res.status < 300) {
-        if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+        if (!isJsonObject(json)) {
           return transient(res.status, `reply is not a JSON object (content-type ${res.headers.get('content-type') ?? 'none'})`);
         }
         this.lastOk = this.opts.clock.now();
@@ -163,6 +163,11 @@ export class HttpMasterClient implements MasterClient {
       }
       this.counters.failures++;
       this.noteLatency(began);
+      // The master answers every error in JSON: a 401, 403 or 404 page from a proxy or an Access login in front of
+      // it says nothing about our key or record, and acting on it would drop events and re-register in vain.
+      if (res.status >= 400 && res.status < 500 && !isJsonObject(json)) {
+        return transient(res.status, `HTTP ${res.status} with a reply that is not JSON (content-type ${res.headers.get('content-type') ?? 'none'}): a proxy or login page in front of the master?`, retryAfterMs);
+      }
       return { ok: false, failure: classify(res.status, json, retryAfterMs) };
     } catch (err) {
       this.counters.failures++;
@@ -190,6 +195,8 @@ export class HttpMasterClient implements MasterClient {
     }
   }
 }
+
+const isJsonObject = (json: unknown): json is Record<string, unknown> => typeof json === 'object' && json !== null && !Array.isArray(json);
 
 function transient(status: number | null, reason: string, retryAfterMs: number | null = null): { ok: false; failure: MasterFailure } {
   return { ok: false, failure: { kind: 'transient', status, retryAfterMs, reason } };

@@ -2,7 +2,8 @@
  * The outcome of one master request, as the actors react to it (protocol.md §3.2, §4, §5.2). A union instead
  * of exceptions: every caller must decide what each kind means for it, and the compiler checks it did.
  *
- *   transient    5xx, 429, timeouts, network errors, non-JSON or undecodable 2xx replies: retry with backoff
+ *   transient    5xx, 429, timeouts, network errors, non-JSON or undecodable 2xx replies, 4xx replies that are not
+ *                JSON (a proxy or login page in front of the master): retry with backoff
  *   unauthorized 401: key unknown or revoked; nothing helps until reconfigured
  *   forbidden    403: key bound to another agent, or (v2 events) unknown agent
  *   not_found    404: agent record gone (v1 events, commands)

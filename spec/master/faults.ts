@@ -80,7 +80,7 @@ export function faultOutgoing(fault: ReplyFault, endpoint: AgentEndpoint): Outgo
       return { status: 200, headers: { 'content-type': 'application/json' }, text, recorded: text };
     }
     case 'html':
-      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, text: ACCESS_LOGIN_PAGE, recorded: '<html login page>' };
+      return { status: fault.status ?? 200, headers: { 'content-type': 'text/html; charset=utf-8' }, text: ACCESS_LOGIN_PAGE, recorded: '<html login page>' };
     case 'huge':
       return { status: 200, headers: { 'content-type': 'application/json' }, text: hugeJson(fault.bytes), recorded: `<${fault.bytes} bytes of JSON>` };
     case 'wrong-types':

@@ -54,7 +54,8 @@ export type Fault =
   | { kind: 'drop-after-apply' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'malformed' }
-  | { kind: 'html' }
+  /** A page in front of the master (Cloudflare Access, a proxy's error page), 200 unless told. */
+  | { kind: 'html'; status?: number }
   | { kind: 'huge'; bytes: number }
   | { kind: 'wrong-types' };
 

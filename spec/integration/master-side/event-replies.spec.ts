@@ -18,6 +18,8 @@ const table: { reply: string; fault: Fault; expect: 'retry' | 'drop' | 'reregist
   { reply: '409 stale_sequence', fault: { kind: 'status', status: 409, body: { status: 'error', code: 'stale_sequence' } }, expect: 'drop_and_reregister', log: 'event_rejected' },
   { reply: '403 agent_key_mismatch', fault: { kind: 'status', status: 403, body: { status: 'error', code: 'agent_key_mismatch' } }, expect: 'drop_and_reregister', log: 'event_rejected' },
   { reply: '409 registration_required', fault: { kind: 'status', status: 409, body: { status: 'error', code: 'registration_required' } }, expect: 'reregister' },
+  { reply: '404 HTML page from a proxy in front of the master', fault: { kind: 'html', status: 404 }, expect: 'retry' },
+  { reply: '401 HTML page from an Access login in front of the master', fault: { kind: 'html', status: 401 }, expect: 'retry' },
   { reply: '418 (anything else)', fault: { kind: 'status', status: 418, body: { status: 'error', code: 'teapot' } }, expect: 'drop', log: 'event_rejected' },
 ];
 
