@@ -15,7 +15,7 @@ import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
-import { confirmDueIn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
+import { confirmDueIn, inTurn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;
@@ -67,6 +67,8 @@ const RETRY_CAP_MS = 120_000;
 /** After a die, give Docker's restart policy a moment to claim the container before deciding to recreate it. */
 const AFTER_DIE_CHECK_MS = 300;
 const WATCHED_ACTIONS = new Set(TUNNEL_WATCHED_ACTIONS);
+/** How long a keeper waits for an earlier incarnation's Docker operation (an image pull may take this long). */
+const PREVIOUS_OPERATION_WAIT_MS = 5 * 60_000;
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg> {
   const view = (s: TunnelKeeperState): TunnelView => ({
@@ -79,6 +81,14 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     tell(deps.reporter, reporterEnqueue({ type: 'tunnel_status', status, name, version, timestamp: masterTimestamp(ctx.clock.now()) }));
   };
   const persist = async (tunnel: TunnelState): Promise<void> => { await deps.store.saveTunnelState(tunnel); };
+
+  /**
+   * One owner of the container across incarnations: a killed keeper's Docker calls run on (nact cannot stop a
+   * handler half-way, and Docker calls take no abort signal), so each operation waits for the one before it.
+   */
+  const exclusive = <T>(ctx: Ctx, work: () => Promise<T>): Promise<T> => inTurn(deps.memory, ctx.clock, PREVIOUS_OPERATION_WAIT_MS, () => {
+    ctx.log.warn({ event: 'tunnel_previous_operation_slow', waitedMs: PREVIOUS_OPERATION_WAIT_MS }, 'an earlier keeper operation on Docker has not ended; going on without it');
+  }, work);
 
   /**
    * One more failure, logged by the keeper's rule: the first is an error; the same failure again (a missing image,
@@ -228,7 +238,8 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
   return {
     async init(ctx) {
-      const tunnel = await deps.store.loadTunnelState();
+      // From the state the earlier incarnation's last operation leaves (it may still be storing a new assignment).
+      const tunnel = await exclusive(ctx, () => deps.store.loadTunnelState());
       const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, reportedId: null, probation: null, backoffUntil: null, stoppedFromOutside: false, lastEvent: null, restartingChecks: 0 };
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
@@ -239,10 +250,10 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     },
 
     handlers: {
-      'tunnel.start': (s, msg, ctx) => assign(s, ctx, msg.assignment, false, 'start_tunnel'),
-      'tunnel.restart': (s, msg, ctx) => assign(s, ctx, msg.assignment, true, 'restart_tunnel'),
+      'tunnel.start': (s, msg, ctx) => exclusive(ctx, () => assign(s, ctx, msg.assignment, false, 'start_tunnel')),
+      'tunnel.restart': (s, msg, ctx) => exclusive(ctx, () => assign(s, ctx, msg.assignment, true, 'restart_tunnel')),
 
-      async 'tunnel.stop'(s, _msg, ctx) {
+      'tunnel.stop': (s, _msg, ctx) => exclusive(ctx, async () => {
         const name = s.tunnel.name;
         const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
         await persist(stopped);
@@ -260,7 +271,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         const next = { ...s, tunnel: cleared, containerId: null, running: false, version: null, reportedId: null, probation: null, backoffUntil: null, stoppedFromOutside: false };
         publish(next);
         return next;
-      },
+      }),
 
       'tunnel.update-config'(s, msg, ctx) {
         // The master pushes ingress to Cloudflare itself (protocol.md §4.1, A11): nothing to do here.
@@ -268,7 +279,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         return s;
       },
 
-      'tunnel.check': (s, _msg, ctx) => reconcile(s, ctx, false, s.lastEvent ?? (s.containerId === null ? 'restore' : 'check')),
+      'tunnel.check': (s, _msg, ctx) => exclusive(ctx, () => reconcile(s, ctx, false, s.lastEvent ?? (s.containerId === null ? 'restore' : 'check'))),
 
       'tunnel.container-event'(s, msg, ctx) {
         if (!WATCHED_ACTIONS.has(msg.action.split(':')[0] ?? '')) return s;

@@ -12,6 +12,7 @@ export class TunnelDockerModel {
   readonly created: string[] = [];
   readonly removed: string[] = [];
   private next = 0;
+  private gate: Promise<void> = Promise.resolve();
 
   constructor(private readonly clock: ManualClock) {}
 
@@ -19,6 +20,13 @@ export class TunnelDockerModel {
   exitAndRestart(): void {
     const c = this.require();
     this.container = { ...c, restartCount: c.restartCount + 1, startedAt: this.now(), exitCode: 1 };
+  }
+
+  /** Holds every container creation until the returned function is called (a slow engine, an image pull). */
+  holdCreates(): () => void {
+    let open: () => void = () => undefined;
+    this.gate = new Promise<void>((resolve) => { open = resolve; });
+    return open;
   }
 
   /** `docker rm -f` from outside. */
@@ -44,7 +52,8 @@ export class TunnelDockerModel {
       },
       imageExists: () => Promise.resolve(true),
       networkExists: () => Promise.resolve(true),
-      createAndStart: (spec: TunnelContainerSpec) => {
+      createAndStart: async (spec: TunnelContainerSpec) => {
+        await this.gate;
         if (this.container !== null) throw new Error('fake Docker: name conflict (the keeper must remove the old container first)');
         if (spec.name !== TUNNEL_CONTAINER) throw new Error(`fake Docker: unexpected container name ${spec.name}`);
         const id = `tunnel-${++this.next}`;
@@ -53,7 +62,7 @@ export class TunnelDockerModel {
           id, name: spec.name, status: 'running', running: true, restarting: false, image: spec.image, env: [...spec.env],
           startedAt: this.now(), restartCount: 0, exitCode: null, labels: { ...spec.labels },
         };
-        return Promise.resolve(id);
+        return id;
       },
       execFirstLine: () => Promise.resolve('cloudflared version 2026.1.0'),
       logTail: () => Promise.resolve(['ERR Provided Tunnel token is not valid']),

@@ -18,10 +18,19 @@ const ASSIGNMENT = { tunnelId: 'tunnel-id-1', tunnelName: 'home', token: 'token-
 const ERROR = 50;
 const DEBUG = 20;
 
+interface Incarnation {
+  readonly mailbox: TunnelKeeperMsg[];
+  readonly ctx: ActorContext<TunnelKeeperMsg>;
+  readonly timers: Timers<TunnelKeeperMsg>;
+  state: TunnelKeeperState | undefined;
+  alive: boolean;
+}
+
 /**
  * Drives the real keeper definition as the actor host does (init, then its mailbox in order, each handler awaited),
  * with its timers on a manual clock that moves only from one due timer to the next, so every check runs at the
- * time it was due.
+ * time it was due. A kill ends an incarnation as the host does: its timers and unread messages go, but a handler
+ * already awaiting Docker runs on; the next incarnation shares the memory the composition root keeps.
  */
 class KeeperRun {
   readonly clock = new ManualClock();
@@ -30,10 +39,9 @@ class KeeperRun {
   /** tunnel_status events handed to the Reporter. */
   readonly told: string[] = [];
   saved: TunnelState = EMPTY_TUNNEL_STATE;
-  private readonly mailbox: TunnelKeeperMsg[] = [];
   private readonly def: ActorDef<TunnelKeeperState, TunnelKeeperMsg>;
-  private readonly ctx: ActorContext<TunnelKeeperMsg>;
-  private state: TunnelKeeperState | undefined;
+  private current: Incarnation | null = null;
+  private gen = 0;
 
   constructor() {
     const fail = (what: string) => (): never => { throw new Error(`keeper spec: unexpected ${what}`); };
@@ -51,22 +59,39 @@ class KeeperRun {
       image: 'cloudflare/cloudflared:test', network: 'cloudflare-net', createNetwork: false, checkIntervalMs: 30_000,
       startConfirmMs: CONFIRM_MS, removeOnShutdown: true, stopTimeoutS: 10, shutdownStopTimeoutS: 5, random: () => 0.5,
     });
-    const toSelf = (msg: TunnelKeeperMsg): void => { this.mailbox.push(msg); };
-    this.ctx = {
-      self: callbackRef('tunnel-keeper', toSelf), name: 'tunnel-keeper', gen: 1, log: this.sink.log, clock: this.clock,
-      signal: new AbortController().signal, timers: new Timers(this.clock, toSelf), pipe: fail('pipe'), stopSelf: fail('stopSelf'),
-      restartSelf: fail('restartSelf'), toSelf, runtimeHandle: null,
-    };
   }
 
+  /** A new incarnation: init, then what its first timer (the check at 0) brings. */
   async start(): Promise<void> {
-    this.state = await this.def.init(this.ctx);
+    const fail = (what: string) => (): never => { throw new Error(`keeper spec: unexpected ${what}`); };
+    const mailbox: TunnelKeeperMsg[] = [];
+    const toSelf = (msg: TunnelKeeperMsg): void => { if (inc.alive) mailbox.push(msg); };
+    const timers = new Timers(this.clock, toSelf);
+    const ctx: ActorContext<TunnelKeeperMsg> = {
+      self: callbackRef('tunnel-keeper', toSelf), name: 'tunnel-keeper', gen: ++this.gen, log: this.sink.log, clock: this.clock,
+      signal: new AbortController().signal, timers, pipe: fail('pipe'), stopSelf: fail('stopSelf'), restartSelf: fail('restartSelf'),
+      toSelf, runtimeHandle: null,
+    };
+    const inc: Incarnation = { mailbox, ctx, timers, state: undefined, alive: true };
+    this.current = inc;
+    inc.state = await this.def.init(ctx);
     await this.advance(0);
   }
 
+  kill(): void {
+    const inc = this.current;
+    if (!inc) return;
+    inc.alive = false;
+    inc.timers.close();
+    inc.mailbox.length = 0;
+    this.current = null;
+  }
+
   async send(msg: TunnelKeeperMsg): Promise<void> {
-    this.mailbox.push(msg);
-    await this.drain();
+    const inc = this.current;
+    if (!inc) throw new Error('keeper spec: no incarnation');
+    inc.mailbox.push(msg);
+    await this.drain(inc);
   }
 
   /** cloudflared exits by itself, Docker's restart policy starts it again, and the keeper hears the die. */
@@ -80,16 +105,17 @@ class KeeperRun {
     const target = this.clock.now() + ms;
     for (let due = this.clock.nextDue(); due !== undefined && due <= target; due = this.clock.nextDue()) {
       this.clock.advance(due - this.clock.now());
-      await this.drain();
+      if (this.current) await this.drain(this.current);
     }
     this.clock.advance(target - this.clock.now());
-    await this.drain();
+    if (this.current) await this.drain(this.current);
   }
 
-  private async drain(): Promise<void> {
-    for (let msg = this.mailbox.shift(); msg !== undefined; msg = this.mailbox.shift()) {
+  private async drain(inc: Incarnation): Promise<void> {
+    for (let msg = inc.mailbox.shift(); msg !== undefined && inc.alive; msg = inc.mailbox.shift()) {
       const handler = this.def.handlers[msg.type] as (s: TunnelKeeperState, m: TunnelKeeperMsg, c: ActorContext<TunnelKeeperMsg>) => TunnelKeeperState | Promise<TunnelKeeperState>;
-      this.state = await handler(this.state!, msg, this.ctx);
+      const next = await handler(inc.state!, msg, inc.ctx);
+      if (inc.alive) inc.state = next;
     }
   }
 }
@@ -154,5 +180,23 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     await run.advance(CONFIRM_MS);
     expect(run.told).to.deep.equal(['running']);
     expect(run.sink.events('tunnel_started').map((r) => r.containerId)).to.deep.equal(['tunnel-2']);
+  });
+
+  it('a keeper killed while it creates the container: the next one waits for that call, then finds the container, and only one is made', async () => {
+    const run = new KeeperRun();
+    await run.start();
+    const open = run.docker.holdCreates();
+    const first = run.send(tunnelStart(ASSIGNMENT)); // Stored, then waiting for Docker to create the container.
+    await run.advance(0);
+    run.kill();
+    const next = run.start(); // Its first check must wait for the killed keeper's call.
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); // Let it get as far as it can.
+    expect(run.docker.created, 'nothing created while the first call is out').to.deep.equal([]);
+    open();
+    await Promise.all([first, next]);
+    await run.advance(CONFIRM_MS);
+    expect(run.docker.created, 'one container').to.deep.equal(['tunnel-1']);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId), 'confirmed as the one this process made').to.deep.equal(['tunnel-1']);
   });
 });
