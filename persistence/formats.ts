@@ -11,7 +11,8 @@ export const DesiredState = z.enum(['unknown', 'running', 'stopped']);
 export type DesiredState = z.infer<typeof DesiredState>;
 
 export const TunnelStateSchema = z.object({
-  token: z.string().nullable().default(null),
+  // An empty token (the original can write one) is no token: cloudflared would only crash-loop on it.
+  token: z.string().nullable().default(null).transform((t) => (t === null || t.trim() === '' ? null : t)),
   id: z.string().nullable().default(null),
   name: z.string().nullable().default(null),
   desired_state: DesiredState.default('unknown'),

@@ -54,12 +54,16 @@ export function decodeCommandsReply(body: unknown): { commands: unknown[]; warni
 
 const Assignment = z.object({ tunnel_id: nonEmpty, tunnel_name: nonEmpty });
 
-/** Accept `token` and `tunnel_token` in both tunnel commands (protocol.md §4.1 note). */
+/**
+ * Accept `token` and `tunnel_token` in both tunnel commands (protocol.md §4.1 note): the first that holds a usable
+ * string, so an empty or null `token` beside a good `tunnel_token` does not hide it.
+ */
 function tokenOf(raw: Record<string, unknown>): Decoded<string> {
-  const token = raw.token ?? raw.tunnel_token;
-  if (typeof token !== 'string') return { ok: false, reason: 'token is missing or not a string' };
-  if (token.trim() === '') return { ok: false, reason: 'token is empty' };
-  return { ok: true, value: token.trim() };
+  const candidates = [raw.token, raw.tunnel_token].filter((t) => t !== undefined && t !== null);
+  const usable = candidates.find((t): t is string => typeof t === 'string' && t.trim() !== '');
+  if (usable !== undefined) return { ok: true, value: usable.trim() };
+  if (candidates.length === 0 || candidates.some((t) => typeof t !== 'string')) return { ok: false, reason: 'token is missing or not a string' };
+  return { ok: false, reason: 'token is empty' };
 }
 
 export function decodeCommand(raw: unknown): Decoded<MasterCommand> {

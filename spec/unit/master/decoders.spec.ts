@@ -52,6 +52,12 @@ describe('lib/master/decoders', () => {
     }
   });
 
+  it('takes the token field that holds a usable token when the other is empty or null', () => {
+    const a = decodeCommand({ action: 'start_tunnel', tunnel_id: 'tid', tunnel_name: 'tn', token: '', tunnel_token: 'good' });
+    const b = decodeCommand({ action: 'restart_tunnel', tunnel_id: 'tid', tunnel_name: 'tn', token: null, tunnel_token: 'good' });
+    for (const r of [a, b]) expect(r.ok && 'assignment' in r.value ? r.value.assignment.token : r).to.equal('good');
+  });
+
   const badCommands: [string, unknown, RegExp][] = [
     ['a non-object', 'start_tunnel', /not an object/],
     ['no action', { tunnel_id: 'x' }, /action/],

@@ -74,6 +74,11 @@ describe('persistence/state-files', () => {
     expect(sink.events('state_file_corrupt')).to.have.length(1);
   });
 
+  it('reads an empty token in tunnel_state.json as no token', async () => {
+    await writeFile(path.join(dir, 'tunnel_state.json'), '{"token": "", "id": "t", "name": "n", "desired_state": "running"}');
+    expect((await (await open()).loadTunnelState()).token).to.equal(null);
+  });
+
   it('treats an empty agent_id.txt as no identity', async () => {
     await writeFile(path.join(dir, 'agent_id.txt'), '\n  \n');
     expect(await (await open()).loadAgentId()).to.equal(undefined);
