@@ -16,6 +16,11 @@ export interface HealthServerDeps {
   health: () => HealthReport;
   metrics: () => string;
   chaos: ChaosMonkey;
+  /**
+   * The log's redactor: /health carries error texts (each actor's last crash reason) and is served on every
+   * interface; a secret that reached an error message must not leave the process this way either.
+   */
+  redact: (text: string) => string;
 }
 
 export interface RunningHealthServer {
@@ -25,7 +30,7 @@ export interface RunningHealthServer {
 
 export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
-    const text = type === 'application/json' ? JSON.stringify(body) : String(body);
+    const text = deps.redact(type === 'application/json' ? JSON.stringify(body) : String(body));
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
     res.end(text);
   };

@@ -69,7 +69,7 @@ export async function runAgent(io: MainIo): Promise<void> {
     try {
       server = await startHealthServer({
         port: config.health.port, bindAddress: config.health.bindAddress, log, chaos: agent.chaos,
-        health: () => agent.healthReport(), metrics: () => agent.metrics(),
+        health: () => agent.healthReport(), metrics: () => agent.metrics(), redact: (text) => redactor.redact(text),
       });
     } catch (err) {
       // The agent's job does not depend on it: keep running, say so loudly.

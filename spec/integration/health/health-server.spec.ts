@@ -3,6 +3,8 @@ import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { startAgentProcess } from '../../helpers/agent-process.js';
 import { removeTestContainers } from '../../helpers/labelled.js';
 import { useSpecSession } from '../../helpers/spec-session.js';
+import { injectCrash } from '../../../messages/supervisor.js';
+import { tell } from '../../../supervisor/actor-ref.js';
 import { startHealthServer, type RunningHealthServer } from '../../../supervisor/health-server.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
@@ -24,6 +26,7 @@ describe('health server, metrics and chaos endpoint', () => {
   const serve = async (a: InProcessAgent): Promise<number> => {
     server = await startHealthServer({
       port: 0, bindAddress: '127.0.0.1', log: a.sink.log, chaos: a.agent.chaos, health: () => a.agent.healthReport(), metrics: () => a.agent.metrics(),
+      redact: (text) => a.sink.redactor.redact(text),
     });
     return server.port;
   };
@@ -48,6 +51,19 @@ describe('health server, metrics and chaos endpoint', () => {
     expect(after.json.threads).to.deep.equal({ command_poller: 'running', reporter: 'running', event_watcher: 'running', tunnel_monitor: 'running', registration: 'running' });
     expect(JSON.stringify(after.json)).not.to.include(agent.config.master.apiKey);
     expect((await get(port, '/other')).status).to.equal(404);
+  });
+
+  it('never serves a secret that reached an error text (an actor\'s last crash reason)', async () => {
+    await harness.master();
+    const agent = await harness.agent();
+    await agent.registered();
+    const port = await serve(agent);
+    const key = agent.config.master.apiKey;
+    tell(agent.agent.cells.workers, injectCrash('reporter', `request failed with Authorization ${key}`));
+    await agent.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'reporter');
+    const res = await get(port, '/health');
+    const crash = JSON.stringify(res.json).match(/request failed with Authorization [^"]*/)?.[0];
+    expect(crash, 'the crash reason is served').to.equal('request failed with Authorization [REDACTED]');
   });
 
   it('is degraded while the tunnel should run but cannot (image missing), naming the reason', async () => {
