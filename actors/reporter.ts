@@ -136,7 +136,10 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       'reporter.enqueue'(state, msg, ctx) {
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {
-          ctx.log.warn({ event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity }, 'outbox full: oldest events dropped; a full status report will follow recovery');
+          // Once per episode: until the full report after recovery, every new event drops one more (debug).
+          const fields = { event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity };
+          if (state.forceReport) ctx.log.debug(fields, 'outbox full: oldest event dropped');
+          else ctx.log.warn(fields, 'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery');
         }
         publish();
         const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);

@@ -12,7 +12,7 @@ import * as z from 'zod';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { OutboundEvent } from '../messages/reporter.js';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite, removeStaleTempFiles } from './atomic-write.js';
 
 export const OUTBOX_FILE = 'outbox.json';
 
@@ -50,12 +50,19 @@ export class Outbox {
   private dirty = false;
   /** Whether the file on disk lists events, so that emptying the queue must be written too. */
   private fileHasEntries = false;
+  /** A write failed and none has worked since: the same failure every few seconds is not news (debug). */
+  private writeFailing = false;
 
   private constructor(private readonly file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
 
   /** `dir` null keeps the outbox in memory only (data directory not writable). */
   static async open(dir: string | null, capacity: number, log: Logger, clock: Clock): Promise<Outbox> {
     const box = new Outbox(dir === null ? null : path.join(dir, OUTBOX_FILE), capacity, log, clock);
+    if (dir !== null) {
+      // An interrupted write leaves a temp file holding events; it would stay on the volume for good.
+      const removed = await removeStaleTempFiles(dir, [OUTBOX_FILE]).catch(() => []);
+      if (removed.length > 0) log.warn({ event: 'state_temp_removed', dir, files: removed }, 'removed temp files of an interrupted outbox write');
+    }
     await box.load();
     return box;
   }
@@ -107,8 +114,13 @@ export class Outbox {
       await atomicWrite(this.file, body);
       this.dirty = false;
       this.fileHasEntries = this.entries.length > 0;
+      if (this.writeFailing) this.log.info({ event: 'outbox_write_recovered', file: this.file, queued: this.entries.length }, 'the outbox is persisted again');
+      this.writeFailing = false;
     } catch (err) {
-      this.log.error({ event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length }, 'could not persist the outbox; events stay in memory');
+      const fields = { event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length };
+      if (this.writeFailing) this.log.debug(fields, 'could not persist the outbox (again)');
+      else this.log.error(fields, 'could not persist the outbox; events stay in memory (repeats are logged at debug until a write works)');
+      this.writeFailing = true;
     }
   }
 

@@ -149,11 +149,12 @@ describe('master side: events and the outbox', () => {
     await agent.registered();
     await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
     master.addFault({ endpoint: 'events', eventType: 'container_start', fault: { kind: 'status', status: 503 } });
-    for (const n of ['o1', 'o2', 'o3', 'o4']) await startLabelled(`overflow-${n}`);
-    await agent.sink.waitFor((r) => r.event === 'outbox_overflow', 10_000);
+    for (const n of ['o1', 'o2', 'o3', 'o4', 'o5']) await startLabelled(`overflow-${n}`);
+    await agent.sink.waitForCount((r) => r.event === 'outbox_overflow', 2, 10_000);
     const dropped = agent.sink.events('outbox_overflow').reduce((n, r) => n + Number(r.dropped), 0);
     expect(dropped).to.be.at.least(1);
     expect(agent.agent.outbox.dropped).to.equal(dropped);
+    expect(agent.sink.events('outbox_overflow').filter((r) => r.level === 40), 'one warning per episode, the rest at debug').to.have.length(1);
     const reportsBefore = master.requests.filter((r) => body(r).type === 'status_report').length;
     master.clearFaults();
     await master.waitForCount((r) => body(r).type === 'status_report' && r.status === 200, reportsBefore + 1, 10_000);
