@@ -45,6 +45,8 @@ export interface ReporterState {
   lastReject: string | null;
   /** Why the last container scan failed (Docker unreachable), null after a good one: logged once, then at debug. */
   scanFailure: string | null;
+  /** The outbox overflowed and no event has been delivered since: further drops are not news (debug). */
+  overflowing: boolean;
 }
 
 type Ctx = ActorContext<ReporterMsg>;
@@ -101,9 +103,15 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     return { ...s, lastReject: kind };
   };
 
-  const needRegistration = (s: ReporterState, ctx: Ctx, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
-    if (s.identity) tell(deps.registration, registrationRequired(cause, s.identity));
-    return cause === 'registration_required' ? { ...s, waitingForIdentity: true } : s;
+  /**
+   * The master refused this session (or record): it refuses the next event for the same reason. The queue holds,
+   * heartbeats included, until Registration brings a new session (it may wait up to a minute between
+   * re-registrations), instead of numbering and losing one queued event after another meanwhile.
+   */
+  const needRegistration = (s: ReporterState, _ctx: Ctx, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
+    if (!s.identity) return s;
+    tell(deps.registration, registrationRequired(cause, s.identity));
+    return { ...s, waitingForIdentity: true };
   };
 
   return {
@@ -113,7 +121,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       publish();
       return {
         identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
-        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null, scanFailure: null,
+        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null, scanFailure: null, overflowing: false,
       };
     },
 
@@ -136,9 +144,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       'reporter.enqueue'(state, msg, ctx) {
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {
-          // Once per episode: until the full report after recovery, every new event drops one more (debug).
+          // Once per episode: until an event is delivered again, every new event drops one more (debug).
           const fields = { event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity };
-          if (state.forceReport) ctx.log.debug(fields, 'outbox full: oldest event dropped');
+          if (state.overflowing) ctx.log.debug(fields, 'outbox full: oldest event dropped');
           else ctx.log.warn(fields, 'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery');
         }
         publish();
@@ -146,7 +154,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
         // Written only while the master is failing: a burst against a healthy master needs no disk round trip.
         if (ctx.timers.has('retry')) persistSoon(ctx);
-        return pump(overflow > 0 ? { ...state, forceReport: true } : state, ctx);
+        return pump(overflow > 0 ? { ...state, forceReport: true, overflowing: true } : state, ctx);
       },
 
       'reporter.report-now'(state, _msg, ctx) {
@@ -163,6 +171,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       'reporter.scanned'(current, msg, ctx) {
+        // A session being replaced gets no report: the new one gets the full inventory at once.
+        if (current.waitingForIdentity) return { ...current, reporting: false };
         let state = current;
         if (!msg.scan.ok) {
           logOnChange(ctx.log, state.scanFailure, msg.scan.reason, 'warn', { event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
@@ -219,6 +229,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         switch (reaction.kind) {
           case 'delivered':
             if (entry) {
+              next = { ...next, overflowing: false };
               outbox.remove(entry.id);
               deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
