@@ -152,8 +152,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         publish();
         const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
         ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
-        // Written only while the master is failing: a burst against a healthy master needs no disk round trip.
-        if (ctx.timers.has('retry')) persistSoon(ctx);
+        // Written only while nothing is being delivered (the master failing, no session yet or one being replaced):
+        // a burst against a healthy master needs no disk round trip, a queue that waits must survive a kill -9.
+        if (ctx.timers.has('retry') || !state.identity || state.waitingForIdentity) persistSoon(ctx);
         return pump(overflow > 0 ? { ...state, forceReport: true, overflowing: true } : state, ctx);
       },
 
@@ -202,7 +203,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         switch (reaction.kind) {
           case 'delivered':
             ctx.log.debug({ event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate }, 'status report delivered');
-            next = { ...next, forceReport: false, lastReject: null };
+            // A duplicate_sequence means the master kept an earlier report under this number (a reply lost after
+            // it had processed it) and ignored this one: a report still owed after an overflow is still owed.
+            next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
             break;
           case 'retry':
             next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };

@@ -141,8 +141,12 @@ export class Outbox {
     }
     if (!parsed?.success) {
       const target = `${this.file}.corrupt-${new Date(this.clock.now()).toISOString().replace(/[-:.]/g, '')}`;
-      await rename(this.file, target).catch(() => undefined);
-      this.log.warn({ event: 'state_file_corrupt', file: this.file, movedTo: target }, 'outbox file was corrupt; moved aside, starting empty');
+      try {
+        await rename(this.file, target);
+        this.log.warn({ event: 'state_file_corrupt', file: this.file, movedTo: target }, 'outbox file was corrupt; moved aside, starting empty');
+      } catch (err) {
+        this.log.error({ event: 'state_file_corrupt', file: this.file, err }, 'outbox file was corrupt and could not be moved aside; starting empty, it will be overwritten');
+      }
       return;
     }
     this.entries = parsed.data.entries.slice(-this.capacity);

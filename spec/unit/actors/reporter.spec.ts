@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { reporterDef, type ReporterState } from '../../../actors/reporter.js';
 import type { DockerPort } from '../../../lib/docker/port.js';
@@ -24,23 +27,38 @@ const start = (id: string) => reporterEnqueue({ type: 'container_start', contain
  * back as messages), against a master that accepts everything except the sessions it has been told to refuse as
  * stale (its counter is ahead of ours), and an engine with no containers.
  */
-async function reporterRun(): Promise<{ sent: Body[]; toRegistration: RegistrationMsg[]; refuse: Set<string>; send(msg: ReporterMsg): Promise<void> }> {
+interface ReporterRun {
+  sent: Body[];
+  /** The manual clock's time of each request in `sent`. */
+  sentAt: number[];
+  toRegistration: RegistrationMsg[];
+  refuse: Set<string>;
+  /** Replaces the master's answer (default: accepted, or stale for a refused session). */
+  reply: { fn: ((body: Body) => MasterResult<{ code: string | null }>) | null };
+  send(msg: ReporterMsg): Promise<void>;
+  advance(ms: number): Promise<void>;
+}
+
+async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Promise<ReporterRun> {
   const clock = new ManualClock();
   const sink = new LogSink();
   const sent: Body[] = [];
+  const sentAt: number[] = [];
   const refuse = new Set<string>();
+  const reply: ReporterRun['reply'] = { fn: null };
   const toRegistration: RegistrationMsg[] = [];
   const fail = (what: string) => (): never => { throw new Error(`reporter spec: unexpected ${what}`); };
   const client: MasterClient = {
     register: fail('register'), fetchCommands: fail('fetchCommands'), lastSuccessAt: null,
     postEvent: (_agentId, body) => {
       sent.push(body);
-      return Promise.resolve(refuse.has(String(body.agent_session_id)) ? STALE : ACCEPTED);
+      sentAt.push(clock.now());
+      return Promise.resolve(reply.fn?.(body) ?? (refuse.has(String(body.agent_session_id)) ? STALE : ACCEPTED));
     },
   };
   const docker = { listManagedContainers: () => Promise.resolve([]) } as unknown as DockerPort;
   const def = reporterDef({
-    client, docker, outbox: await Outbox.open(null, 100, sink.log, clock), registration: callbackRef<RegistrationMsg>('registration', (m) => { toRegistration.push(m); }),
+    client, docker, outbox: await Outbox.open(opts.dir ?? null, opts.capacity ?? 100, sink.log, clock), registration: callbackRef<RegistrationMsg>('registration', (m) => { toRegistration.push(m); }),
     board: new StatusBoard('https://master.example'), healthSummary: () => undefined, reportIntervalMs: 30_000, retryCapMs: 60_000, random: () => 0.5,
   });
   const mailbox: ReporterMsg[] = [];
@@ -65,7 +83,19 @@ async function reporterRun(): Promise<{ sent: Body[]; toRegistration: Registrati
       await new Promise<void>((resolve) => { setImmediate(resolve); });
     }
   };
-  return { sent, toRegistration, refuse, send: async (msg) => { mailbox.push(msg); await settle(); } };
+  return {
+    sent, sentAt, toRegistration, refuse, reply,
+    send: async (msg) => { mailbox.push(msg); await settle(); },
+    advance: async (ms) => {
+      const target = clock.now() + ms;
+      for (let due = clock.nextDue(); due !== undefined && due <= target; due = clock.nextDue()) {
+        clock.advance(due - clock.now());
+        await settle();
+      }
+      clock.advance(target - clock.now());
+      await settle();
+    },
+  };
 }
 
 describe('reporter: a session the master refuses', () => {
@@ -82,5 +112,35 @@ describe('reporter: a session the master refuses', () => {
     expect(events('s2'), 'the held ones, in order, under the new session').to.deep.equal(['c2', 'c3']);
     const s2 = run.sent.filter((b) => b.agent_session_id === 's2' && b.event_sequence !== undefined).map((b) => [b.type, b.event_sequence]);
     expect(s2, 'a new session starts with a heartbeat, then numbers on').to.deep.equal([['heartbeat', 1], ['container_start', 2], ['container_start', 3]]);
+  });
+
+  it('writes the queue to disk while there is no session yet, so that a kill -9 does not lose it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-reporter-'));
+    try {
+      const run = await reporterRun({ dir });
+      await run.send(start('c1'));
+      await run.advance(250);
+      const saved = JSON.parse(await readFile(path.join(dir, 'outbox.json'), 'utf8')) as { entries: { event: { container: { id: string } } }[] };
+      expect(saved.entries.map((e) => e.event.container.id)).to.deep.equal(['c1']);
+      expect(run.sent, 'nothing sent without a session').to.deep.equal([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('still owes the full report after an overflow when the master ignored a report as a duplicate number', async () => {
+    const run = await reporterRun({ capacity: 1 });
+    await run.send(identityChanged(session('s1')));
+    const failing: MasterResult<{ code: string | null }> = { ok: false, failure: { kind: 'transient', status: 503, retryAfterMs: null, reason: 'persistence_failed' } };
+    run.reply.fn = (b) => (b.type === 'container_start' ? failing : b.type === 'status_report' ? { ok: true, status: 200, value: { code: 'duplicate_sequence' } } : null) ?? ACCEPTED;
+    await run.send(start('c1'));
+    await run.send(start('c2')); // The outbox holds one: c1 goes, a full report is owed.
+    await run.advance(30_000); // The periodic report: ignored by the master as a duplicate number.
+    run.reply.fn = null;
+    await run.advance(60_000); // Events go through again; the outbox empties.
+    const lastStart = run.sent.map((b) => b.type).lastIndexOf('container_start');
+    const report = run.sent.findIndex((b, i) => i > lastStart && b.type === 'status_report');
+    expect(report, 'a report after the delivery').to.be.above(lastStart);
+    expect(run.sentAt[report], 'the owed report follows the delivery at once, not at the next tick').to.equal(run.sentAt[lastStart]);
   });
 });
