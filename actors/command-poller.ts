@@ -24,6 +24,8 @@ export interface CommandPollerDeps {
   retryCapMs: number;
   /** Decommission commands are re-served on every poll until acknowledged (protocol.md §4.3): warn once per id. */
   seenDecommissions: Set<string>;
+  /** Kept by the composition root: the latest poll, whichever incarnation sent it, settled or not. */
+  lastPoll: { done: Promise<void> };
   random: () => number;
 }
 
@@ -115,13 +117,16 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         }
         const agentId = state.identity.agentId;
         // No ctx.signal here on purpose: an answered poll must reach the keeper even if this actor died meanwhile.
-        const work = deps.client.fetchCommands(agentId).then((result) => {
+        // So a restarted poller waits for the killed one's poll before it sends its own: two polls out at once
+        // could hand their commands to the keeper in the wrong order (a start after the stop that followed it).
+        const work = deps.lastPoll.done.then(() => deps.client.fetchCommands(agentId)).then((result) => {
           if (result.ok) {
             if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
             handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
           }
           return result;
         });
+        deps.lastPoll.done = work.then(() => undefined, () => undefined);
         ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
         return { ...state, inFlight: true };
       },

@@ -99,7 +99,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: commandPoller,
-      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), random }),
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), lastPoll: { done: Promise.resolve() }, random }),
       restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),
     childSpec({

@@ -31,10 +31,11 @@ describe('master side: commands', () => {
 
   it('does not lose a command when the CommandPoller crashes while the poll that carries it is in flight', async () => {
     const master = await harness.master();
-    const agent = await harness.agent();
+    // Restarted at once, so that its first poll would go out while the killed one's is still held.
+    const agent = await harness.agent({ env: { AGENT_BACKOFF_COMMAND_POLLER_MIN_MS: '100', AGENT_BACKOFF_COMMAND_POLLER_MAX_MS: '200' } });
     const id = await agent.registered();
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 200);
-    master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 700 }, times: 1 });
+    master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 1500 }, times: 1 });
     const { token } = master.enroll(id, 'crash-test');
     // The slow poll is answered after the poller has died; the reply must still reach the TunnelKeeper.
     const polling = master.waitFor((r) => r.endpoint === 'commands' && Array.isArray((r.response as { commands?: unknown[] } | undefined)?.commands)
@@ -43,7 +44,11 @@ describe('master side: commands', () => {
     await master.waitForHeld('commands');
     tell(agent.agent.cells.workers, injectCrash('command-poller', 'spec: crash right after the poll went out'));
     await agent.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'command-poller', 5000);
-    await polling;
+    const held = await polling;
+    // The restarted poller's first poll waits for the held one: two polls out at once could hand their commands
+    // over in the wrong order.
+    const next = await master.waitFor((r) => r.endpoint === 'commands' && r.seq > held.seq, 10_000, 'the restarted poller\'s first poll');
+    expect(next.at - held.at, 'sent after the held poll was answered (1500 ms)').to.be.at.least(1450);
     await agent.sink.waitFor((r) => r.event === 'tunnel_started', 15_000, 'tunnel start despite the poller crash');
     const info = await docker.getContainer('dockflare-agent-tunnel').inspect();
     expect(info.Config.Env).to.include(`TUNNEL_TOKEN=${token}`);
