@@ -4,9 +4,9 @@ import { newWatcherMemory, type WatcherMemory } from '../../../actors/watcher-me
 import type { EventWatcherMsg } from '../../../messages/docker.js';
 import type { ReporterMsg } from '../../../messages/reporter.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
-import type { ActorContext, ActorDef } from '../../../supervisor/child-spec.js';
+import type { ActorDef } from '../../../supervisor/child-spec.js';
 import { seededRandom } from '../../../supervisor/chaos.js';
-import { Timers } from '../../../supervisor/timers.js';
+import { actorContext } from '../../helpers/actor-context.js';
 import { DockerEventModel } from '../../helpers/docker-event-model.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -67,12 +67,10 @@ class WatcherRun {
     this.stash = [];
     this.current = inc;
     this.trace.push(`spawn ${inc.gen} at ${this.clock.now()}`);
-    const fail = (what: string) => (): never => { throw new Error(`watcher ctx: unexpected ${what}`); };
-    const ctx: ActorContext<EventWatcherMsg> = {
-      self: callbackRef('event-watcher', fail('self')), name: 'event-watcher', gen: inc.gen, log: this.sink.log, clock: this.clock,
-      signal: inc.abort.signal, timers: new Timers(this.clock, fail('timer')), pipe: fail('pipe'), stopSelf: fail('stopSelf'),
-      restartSelf: fail('restartSelf'), toSelf: (msg) => { if (inc.alive) inc.mailbox.push(msg); }, runtimeHandle: null,
-    };
+    const ctx = actorContext<EventWatcherMsg>({
+      name: 'event-watcher', gen: inc.gen, log: this.sink.log, clock: this.clock, signal: inc.abort.signal,
+      toSelf: (msg) => { if (inc.alive) inc.mailbox.push(msg); },
+    });
     Promise.resolve(this.def.init(ctx)).then((s) => { if (inc.alive) inc.state = s; else s.subscription?.close(); }, () => { this.kill(inc); });
   }
 

@@ -12,7 +12,7 @@ import { Outbox } from '../../../persistence/outbox.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../../supervisor/child-spec.js';
 import { StatusBoard } from '../../../supervisor/status-board.js';
-import { Timers } from '../../../supervisor/timers.js';
+import { actorContext, failing } from '../../helpers/actor-context.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
@@ -47,7 +47,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   const refuse = new Set<string>();
   const reply: ReporterRun['reply'] = { fn: null };
   const toRegistration: RegistrationMsg[] = [];
-  const fail = (what: string) => (): never => { throw new Error(`reporter spec: unexpected ${what}`); };
+  const fail = (what: string): (() => never) => failing('reporter spec', what);
   const client: MasterClient = {
     register: fail('register'), fetchCommands: fail('fetchCommands'), lastSuccessAt: null,
     postEvent: (_agentId, body) => {
@@ -64,14 +64,13 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   const mailbox: ReporterMsg[] = [];
   let pending = 0;
   const toSelf = (msg: ReporterMsg): void => { mailbox.push(msg); };
-  const ctx: ActorContext<ReporterMsg> = {
-    self: callbackRef('reporter', toSelf), name: 'reporter', gen: 1, log: sink.log, clock, signal: new AbortController().signal,
-    timers: new Timers(clock, toSelf), stopSelf: fail('stopSelf'), restartSelf: fail('restartSelf'), toSelf, runtimeHandle: null,
+  const ctx = actorContext<ReporterMsg>({
+    name: 'reporter', log: sink.log, clock, toSelf,
     pipe: (work, onOk, onErr) => {
       pending++;
       work.then((v) => { mailbox.push(onOk(v)); }, (e: unknown) => { if (!onErr) throw e; mailbox.push(onErr(e)); }).finally(() => { pending--; }).catch(() => undefined);
     },
-  };
+  });
   let state: ReporterState = await def.init(ctx);
   const settle = async (): Promise<void> => {
     for (;;) {

@@ -9,6 +9,7 @@ import { callbackRef } from '../../../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../../../supervisor/child-spec.js';
 import { StatusBoard } from '../../../supervisor/status-board.js';
 import { Timers } from '../../../supervisor/timers.js';
+import { actorContext, failing } from '../../helpers/actor-context.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { TunnelDockerModel } from '../../helpers/tunnel-docker-model.js';
@@ -44,7 +45,7 @@ class KeeperRun {
   private gen = 0;
 
   constructor() {
-    const fail = (what: string) => (): never => { throw new Error(`keeper spec: unexpected ${what}`); };
+    const fail = (what: string): (() => never) => failing('keeper spec', what);
     const store: StateStore = {
       writable: true, loadAgentId: fail('loadAgentId'), saveAgentId: fail('saveAgentId'),
       loadTunnelState: () => Promise.resolve(this.saved),
@@ -63,16 +64,10 @@ class KeeperRun {
 
   /** A new incarnation: init, then what its first timer (the check at 0) brings. */
   async start(): Promise<void> {
-    const fail = (what: string) => (): never => { throw new Error(`keeper spec: unexpected ${what}`); };
     const mailbox: TunnelKeeperMsg[] = [];
     const toSelf = (msg: TunnelKeeperMsg): void => { if (inc.alive) mailbox.push(msg); };
-    const timers = new Timers(this.clock, toSelf);
-    const ctx: ActorContext<TunnelKeeperMsg> = {
-      self: callbackRef('tunnel-keeper', toSelf), name: 'tunnel-keeper', gen: ++this.gen, log: this.sink.log, clock: this.clock,
-      signal: new AbortController().signal, timers, pipe: fail('pipe'), stopSelf: fail('stopSelf'), restartSelf: fail('restartSelf'),
-      toSelf, runtimeHandle: null,
-    };
-    const inc: Incarnation = { mailbox, ctx, timers, state: undefined, alive: true };
+    const ctx = actorContext<TunnelKeeperMsg>({ name: 'tunnel-keeper', gen: ++this.gen, log: this.sink.log, clock: this.clock, toSelf });
+    const inc: Incarnation = { mailbox, ctx, timers: ctx.timers, state: undefined, alive: true };
     this.current = inc;
     inc.state = await this.def.init(ctx);
     await this.advance(0);
