@@ -14,6 +14,7 @@ import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
+import { decideReregistration, type ReregistrationPacer } from './reregistration-pacer.js';
 
 export interface RegistrationDeps {
   client: MasterClient;
@@ -31,7 +32,6 @@ export interface RegistrationDeps {
   random: () => number;
 }
 
-export interface ReregistrationPacer { lastActedAt: number | null; streak: number }
 
 export interface RegistrationState {
   storedId: string | undefined;
@@ -113,23 +113,16 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId) return state;
         const now = ctx.clock.now();
         const { pacer } = deps;
-        const sinceActed = pacer.lastActedAt === null ? Infinity : now - pacer.lastActedAt;
-        // A master that keeps refusing sessions must not get a re-registration (and a worker restart) every few
-        // seconds forever: the interval doubles per trigger in a row, and calms down after a quiet spell.
-        if (sinceActed > 2 * deps.retryCapMs) pacer.streak = 0;
-        const minMs = msg.cause === 'forbidden' ? deps.retryCapMs : Math.min(deps.retryCapMs, deps.minReregisterIntervalMs * 2 ** pacer.streak);
-        const sinceMs = Math.min(sinceActed, state.registeredAt === null ? Infinity : now - state.registeredAt);
-        if (sinceMs < minMs) {
+        const decision = decideReregistration(pacer, msg.cause, now, state.registeredAt === null ? null : now - state.registeredAt,
+          { minIntervalMs: deps.minReregisterIntervalMs, retryCapMs: deps.retryCapMs });
+        if (!decision.act) {
           // Deferred, not ignored: the sender may be waiting for a new session (a Reporter after a 409).
-          const delayMs = minMs - sinceMs;
           if (!ctx.timers.has('reregister')) {
-            ctx.log.info({ event: 'reregistration_deferred', cause: msg.cause, inMs: delayMs }, 're-registration deferred: registered too recently');
-            ctx.timers.once('reregister', delayMs, msg);
+            ctx.log.info({ event: 'reregistration_deferred', cause: msg.cause, inMs: decision.delayMs }, 're-registration deferred: registered too recently');
+            ctx.timers.once('reregister', decision.delayMs, msg);
           }
           return state;
         }
-        pacer.lastActedAt = now;
-        pacer.streak++;
         ctx.log.warn({ event: 'reregistration_required', cause: msg.cause, agentId: current.agentId, streak: pacer.streak }, 'the master requires a new registration; restarting registration and the workers');
         deps.board.publish('registration', { registered: false });
         ctx.restartSelf(`re-register: ${msg.cause}`);
