@@ -110,8 +110,8 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
           started({ id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) }, ms);
           if (e.timeNano < state.scanNano) {
             // From before the scan, which did not see it (or it would be accounted for up to the scan): it has
-            // stopped since. Its stop may not come (gone from Docker's replay buffer, or lost with an earlier
-            // incarnation's stream when this start came from its unread mailbox), so it is told now.
+            // stopped since. Its stop may not come (gone from Docker's replay buffer of 256 events), so it is
+            // told now.
             stopped(e.id, Number(state.scanNano / 1_000_000n));
             knowUpTo(memory, e.id, state.scanNano);
           }
