@@ -4,6 +4,7 @@
  * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
  * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
  */
+import { inTurn, type Turns } from '../lib/in-turn.js';
 import { logOnChange } from '../lib/log-on-change.js';
 import type { Logger } from '../lib/logger.js';
 import type { MasterClient } from '../lib/master/client.js';
@@ -24,8 +25,8 @@ export interface CommandPollerDeps {
   retryCapMs: number;
   /** Decommission commands are re-served on every poll until acknowledged (protocol.md §4.3): warn once per id. */
   seenDecommissions: Set<string>;
-  /** Kept by the composition root: the latest poll, whichever incarnation sent it, settled or not. */
-  lastPoll: { done: Promise<void> };
+  /** Kept by the composition root: one poll out at a time, whichever incarnation sent it. */
+  polls: Turns;
   random: () => number;
 }
 
@@ -38,6 +39,8 @@ export interface CommandPollerState {
 }
 
 const FIRST_RETRY_MS = 1000;
+/** A poll ends by its own request timeout (MASTER_REQUEST_TIMEOUT_SECONDS, at most 300 s): never waited on longer. */
+const PREVIOUS_POLL_WAIT_MS = 300_000;
 
 /** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
 const SEEN_LIMIT = 100;
@@ -119,14 +122,16 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         // No ctx.signal here on purpose: an answered poll must reach the keeper even if this actor died meanwhile.
         // So a restarted poller waits for the killed one's poll before it sends its own: two polls out at once
         // could hand their commands to the keeper in the wrong order (a start after the stop that followed it).
-        const work = deps.lastPoll.done.then(() => deps.client.fetchCommands(agentId)).then((result) => {
+        const work = inTurn(deps.polls, ctx.clock, PREVIOUS_POLL_WAIT_MS, () => {
+          ctx.log.warn({ event: 'previous_poll_slow', waitedMs: PREVIOUS_POLL_WAIT_MS }, 'an earlier command poll has not ended; polling without it');
+        }, async () => {
+          const result = await deps.client.fetchCommands(agentId);
           if (result.ok) {
             if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
             handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
           }
           return result;
         });
-        deps.lastPoll.done = work.then(() => undefined, () => undefined);
         ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
         return { ...state, inFlight: true };
       },

@@ -7,6 +7,7 @@
 import { isDockerError, type DockerPort } from '../lib/docker/port.js';
 import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
+import { inTurn } from '../lib/in-turn.js';
 import { failureDelay } from '../lib/retry.js';
 import { reporterEnqueue, type ReporterMsg } from '../messages/reporter.js';
 import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
@@ -15,7 +16,7 @@ import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
-import { confirmDueIn, inTurn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
+import { confirmDueIn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;

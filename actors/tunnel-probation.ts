@@ -3,8 +3,8 @@
  * is under probation, since when it counts, and whether the keeper made it; and what the keeper keeps across its
  * restarts. The keeper's actor does the Docker calls and the timers; these rules are what decide.
  */
-import type { Clock } from '../lib/clock.js';
 import type { ContainerState } from '../lib/docker/port.js';
+import type { Turns } from '../lib/in-turn.js';
 
 /** One run of a container: a restart by Docker (RestartCount) or a new start (StartedAt) is another run. */
 export interface Run { containerId: string; startedAt: string; restartCount: number }
@@ -18,15 +18,13 @@ export interface Probation extends Run {
   created: boolean;
 }
 
-/** Kept by the composition root across keeper restarts. */
-export interface KeeperMemory {
+/** Kept by the composition root across keeper restarts; its turns keep one keeper operation on Docker at a time. */
+export interface KeeperMemory extends Turns {
   /**
    * The container this process created and has not yet confirmed: a keeper restarted in between confirms it as
    * started (counted, with its cause), not as adopted.
    */
   created: Probation | null;
-  /** Settles when the latest keeper operation on Docker has ended, whichever incarnation started it. */
-  busy: Promise<void>;
 }
 
 export const newKeeperMemory = (): KeeperMemory => ({ created: null, busy: Promise.resolve() });
@@ -67,24 +65,3 @@ export function probationFor(memory: KeeperMemory, sighting: Sighting): Probatio
 /** How long until the run has lasted `confirmMs`; 0 when it has. */
 export const confirmDueIn = (p: Probation, now: number, confirmMs: number): number => Math.max(0, confirmMs - (now - p.since));
 
-/**
- * Runs `work` once the keeper operation before it has ended, whichever incarnation started it, or once `maxWaitMs`
- * has passed (`onSlow` then says so): a Docker call that is never answered must not stop the keeper for good.
- */
-export async function inTurn<T>(memory: KeeperMemory, clock: Clock, maxWaitMs: number, onSlow: () => void, work: () => Promise<T>): Promise<T> {
-  const before = memory.busy;
-  let release: () => void = () => undefined;
-  memory.busy = new Promise<void>((resolve) => { release = resolve; });
-  try {
-    let timer: { cancel: () => void } | undefined;
-    const inTime = await Promise.race([
-      before.then(() => true),
-      new Promise<false>((resolve) => { timer = clock.setTimeout(() => { resolve(false); }, maxWaitMs); }),
-    ]);
-    timer?.cancel();
-    if (!inTime) onSlow();
-    return await work();
-  } finally {
-    release();
-  }
-}

@@ -15,6 +15,7 @@ import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';
 import { newKeeperMemory } from '../actors/tunnel-probation.js';
 import type { AgentConfig } from '../lib/config.js';
 import type { DockerPort } from '../lib/docker/port.js';
+import { newTurns } from '../lib/in-turn.js';
 import type { Logger } from '../lib/logger.js';
 import type { MasterClient } from '../lib/master/client.js';
 import type { CommandPollerMsg } from '../messages/commands.js';
@@ -99,7 +100,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: commandPoller,
-      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), lastPoll: { done: Promise.resolve() }, random }),
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), polls: newTurns(), random }),
       restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),
     childSpec({

@@ -1,0 +1,35 @@
+/**
+ * One operation at a time across an actor's incarnations. A killed incarnation's call runs on (nact cannot stop a
+ * handler half-way, and some calls are not aborted on purpose), so the next incarnation's operation waits for it.
+ * The composition root keeps the `Turns` object, as it keeps the other memories that outlive an incarnation.
+ */
+import type { Clock } from './clock.js';
+
+export interface Turns {
+  /** Settles when the latest operation has ended, whichever incarnation started it. */
+  busy: Promise<void>;
+}
+
+export const newTurns = (): Turns => ({ busy: Promise.resolve() });
+
+/**
+ * Runs `work` once the operation before it has ended, or once `maxWaitMs` has passed (`onSlow` then says so): a
+ * call that is never answered must not stop the actor for good.
+ */
+export async function inTurn<T>(turns: Turns, clock: Clock, maxWaitMs: number, onSlow: () => void, work: () => Promise<T>): Promise<T> {
+  const before = turns.busy;
+  let release: () => void = () => undefined;
+  turns.busy = new Promise<void>((resolve) => { release = resolve; });
+  try {
+    let timer: { cancel: () => void } | undefined;
+    const inTime = await Promise.race([
+      before.then(() => true),
+      new Promise<false>((resolve) => { timer = clock.setTimeout(() => { resolve(false); }, maxWaitMs); }),
+    ]);
+    timer?.cancel();
+    if (!inTime) onSlow();
+    return await work();
+  } finally {
+    release();
+  }
+}
