@@ -32,7 +32,6 @@ export interface RegistrationDeps {
   random: () => number;
 }
 
-
 export interface RegistrationState {
   storedId: string | undefined;
   identity: Identity | null;

@@ -108,7 +108,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
    * heartbeats included, until Registration brings a new session (it may wait up to a minute between
    * re-registrations), instead of numbering and losing one queued event after another meanwhile.
    */
-  const needRegistration = (s: ReporterState, _ctx: Ctx, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
+  const needRegistration = (s: ReporterState, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
     if (!s.identity) return s;
     tell(deps.registration, registrationRequired(cause, s.identity));
     return { ...s, waitingForIdentity: true };
@@ -212,11 +212,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             ctx.log.debug({ event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'status report failed; the next one follows');
             break;
           case 'reregister_and_resend':
-            next = needRegistration(next, ctx, reaction.cause);
+            next = needRegistration(next, reaction.cause);
             break;
           case 'drop':
             next = loudOnce(next, ctx, reaction.level, { event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
-            if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
+            if (reaction.reregister) next = needRegistration(next, reaction.reregister);
             break;
         }
         return next.reportAgain ? startReport(next, ctx) : next;
@@ -255,12 +255,12 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           }
           case 'reregister_and_resend':
             await outbox.persist();
-            next = needRegistration(next, ctx, reaction.cause);
+            next = needRegistration(next, reaction.cause);
             break;
           case 'drop':
             if (entry) { outbox.remove(entry.id); outbox.countDrop(); } else if (msg.entryId === null) next = { ...next, heartbeat: null };
             next = loudOnce(next, ctx, reaction.level, { event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
-            if (reaction.reregister) next = needRegistration(next, ctx, reaction.reregister);
+            if (reaction.reregister) next = needRegistration(next, reaction.reregister);
             persistSoon(ctx);
             break;
         }

@@ -8,6 +8,7 @@ import { isDockerError, type DockerPort } from '../lib/docker/port.js';
 import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
 import { inTurn } from '../lib/in-turn.js';
+import { REDACTED } from '../lib/redact.js';
 import { failureDelay } from '../lib/retry.js';
 import { reporterEnqueue, type ReporterMsg } from '../messages/reporter.js';
 import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
@@ -165,7 +166,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     if (c === null || s.stoppedFromOutside) return { done: false, state: cleared };
     const token = s.tunnel.token;
     const logTail = (await deps.docker.logTail(p.containerId, 5).catch(() => []))
-      .map((l) => (token ? l.split(token).join('[REDACTED]') : l).slice(0, 300));
+      .map((l) => (token ? l.split(token).join(REDACTED) : l).slice(0, 300));
     const restarted = c.restarting || c.restartCount !== p.restartCount;
     const fields = { event: 'tunnel_start_failed', containerId: p.containerId, status: c.status, exitCode: c.exitCode, restarts: c.restartCount, logTail };
     const text = `the tunnel container exited by itself within ${deps.startConfirmMs} ms of its start${restarted ? ' and Docker restarted it' : ''}`;
@@ -211,9 +212,11 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           const waiting = { ...s, containerId: outcome.containerId, running: false, probation, stoppedFromOutside: false, backoffUntil: null, lastEvent: null, restartingChecks: 0 };
           return await confirmOrWait(waiting, ctx, probation);
         }
-        next = { ...s, containerId: outcome.containerId, running: true, version: s.version ?? await readVersion(deps.docker, outcome.containerId), lastEvent: null, restartingChecks: 0 };
+        next = {
+          ...s, containerId: outcome.containerId, running: true, version: s.version ?? await readVersion(deps.docker, outcome.containerId),
+          lastEvent: null, restartingChecks: 0, failures: 0, lastFailure: null, backoffUntil: null,
+        };
         logRecovered(s, ctx);
-        next = { ...next, failures: 0, lastFailure: null, backoffUntil: null };
       }
       ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
     } catch (err) {

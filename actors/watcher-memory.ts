@@ -3,12 +3,12 @@
  * whether an event of a labelled container still counts.
  *
  * A resumed stream replays from a margin before the latest handled event, because concurrent containers can reach
- * the stream slightly out of time order. A replay, or an earlier incarnation's unread mailbox handed on, can bring
- * events the watcher never handled because a scan covered them. Applied after newer facts they would mislead the
- * master: an old `start` re-applied after its container's stop was handled resurrects it (the stop is then skipped
- * as handled and the master keeps its routes); an old `die` stops a container the scan found running again. So
- * each labelled container is accounted for up to a Docker time: its latest handled event, or the scan that last
- * found it running or gone. An event not newer than that is skipped.
+ * the stream slightly out of time order. The replay can bring events the watcher never handled because a scan
+ * covered them. Applied after newer facts they would mislead the master: an old `start` re-applied after its
+ * container's stop was handled resurrects it (the stop is then skipped as handled and the master keeps its routes);
+ * an old `die` stops a container the scan found running again. So each labelled container is accounted for up to a
+ * Docker time: its latest handled event, or the scan that last found it running or gone. An event not newer than
+ * that is skipped.
  */
 import type { ContainerInfo, DockerEvent } from '../messages/docker.js';
 
@@ -73,8 +73,7 @@ export function accountFor(memory: WatcherMemory, e: DockerEvent, floorNano: big
 
 /**
  * Forgets stopped containers accounted for only before `nano`, which callers keep below every stream start to
- * come (a margin before the latest handled event). An older event can then only come from an earlier
- * incarnation's unread mailbox; if it is a start from before the scan, the watcher tells it with a stop at once.
+ * come (a margin before the latest handled event), so no stream brings an event of them again.
  */
 export function forgetBefore(memory: WatcherMemory, nano: bigint): void {
   for (const [id, t] of memory.knownUpTo) if (t < nano && !memory.running.has(id)) memory.knownUpTo.delete(id);

@@ -52,7 +52,6 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
   return { ok: true, value: parsed.data };
 }
 
-/** Ids are UUIDs in practice; anything printable without spaces up to 256 chars is accepted, as the master may. */
 /** C0 and C1 control characters, and U+FFFD, which reading bytes that are not UTF-8 produces. */
 function notInAnId(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd;
