@@ -57,6 +57,14 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
     return { agentId, tunnelId, tunnelName, token, info };
   }
 
+  /** An agent enrolled with a 3 s start confirm, and its first tunnel container, running but not yet confirmed. */
+  async function enrolledInConfirm(): Promise<{ master: TestMaster; agent: InProcessAgent; container: Docker.ContainerInspectInfo }> {
+    const m = await harness.master();
+    const a = await harness.agent({ env: { TUNNEL_START_CONFIRM_MS: '3000' } });
+    m.enroll(await a.registered(), uniqueName('dfa-tunnel'));
+    return { master: m, agent: a, container: await waitForTunnelRunning(docker, 15_000) };
+  }
+
   /** Replies once the keeper has handled everything sent to it before: a barrier on its mailbox. */
   function keeperView(): Promise<TunnelView> {
     return ask(agent!.agent.cells.tunnelKeeper, tunnelGet, 15_000);
@@ -220,11 +228,7 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   });
 
   it('a tunnel container removed during its start confirm is replaced at once and then reported once', async () => {
-    master = await harness.master();
-    agent = await harness.agent({ env: { TUNNEL_START_CONFIRM_MS: '3000' } });
-    const agentId = await agent.registered();
-    master.enroll(agentId, uniqueName('dfa-tunnel'));
-    const first = await waitForTunnelRunning(docker, 15_000);
+    const { master, agent, container: first } = await enrolledInConfirm();
     const removedAt = Date.now();
     await docker.getContainer(first.Id).remove({ force: true });
     const second = await waitForTunnelRunning(docker, 5000, first.Id);
@@ -237,11 +241,7 @@ describe('docker side: tunnel keeper (test master, real dockerd)', function () {
   });
 
   it('a keeper killed during the start confirm of the container it created confirms it as started, counted once', async () => {
-    master = await harness.master();
-    agent = await harness.agent({ env: { TUNNEL_START_CONFIRM_MS: '3000' } });
-    const agentId = await agent.registered();
-    master.enroll(agentId, uniqueName('dfa-tunnel'));
-    const created = await waitForTunnelRunning(docker, 15_000);
+    const { master, agent, container: created } = await enrolledInConfirm();
     expect(agent.sink.events('tunnel_started'), 'killed before the confirm (precondition)').to.be.empty;
     tell(agent.agent.cells.workers, injectCrash('tunnel-keeper', 'test: killed during the start confirm'));
     await agent.sink.waitFor((r) => r.event === 'actor_started' && r.child === 'tunnel-keeper' && r.gen === 2, 5000, 'the keeper restarted');

@@ -14,6 +14,16 @@ function line(time: number, fields: Record<string, unknown>, pid = 100): string 
   return JSON.stringify({ name: 'dockflare-agent', hostname: 'h', pid, level: 30, msg: 'x', time: new Date(time).toISOString(), v: 0, ...fields });
 }
 
+/** A crash loop as an info-level log shows its start: the crash, the restart, the first repeat, the next restart. */
+function loopOpening(t: number, actor: string, err: unknown): string[] {
+  return [
+    line(t + 1000, { event: 'actor_crashed', actor, gen: 1, msgType: '$init', err }),
+    line(t + 2000, { event: 'actor_started', child: actor, gen: 2 }),
+    line(t + 2001, { event: 'actor_crashed', actor, gen: 2, msgType: '$init', err, repeats: 1 }),
+    line(t + 4000, { event: 'actor_started', child: actor, gen: 3 }),
+  ];
+}
+
 describe('review', () => {
   it('derives from a chaos run\'s log the same restart counts the agent reported in its final health record', async () => {
     const text = await readFile(FIXTURE, 'utf8');
@@ -71,10 +81,7 @@ describe('review', () => {
     const err = { name: 'Error', message: 'list containers: connect ENOENT /var/run/docker.sock' };
     const r = reviewRun(parseLog([
       line(t, { event: 'agent_starting' }),
-      line(t + 1000, { event: 'actor_crashed', actor: 'event-watcher', gen: 1, msgType: '$init', err }),
-      line(t + 2000, { event: 'actor_started', child: 'event-watcher', gen: 2 }),
-      line(t + 2001, { event: 'actor_crashed', actor: 'event-watcher', gen: 2, msgType: '$init', err, repeats: 1 }),
-      line(t + 4000, { event: 'actor_started', child: 'event-watcher', gen: 3 }),
+      ...loopOpening(t, 'event-watcher', err),
       // gens 3 to 5 crashed and were restarted at debug level: not in this log.
       line(t + 90_000, { event: 'actor_recovered', child: 'event-watcher', gen: 6, crashes: 5 }),
       line(t + 100_000, { event: 'actor_crashed', actor: 'event-watcher', gen: 6, err: { name: 'EventStreamEnded', message: 'broke' } }),
@@ -85,10 +92,7 @@ describe('review', () => {
     // A loop that never recovers (it ends in an escalation): the agent's own count in its health record says how many.
     const escalated = reviewRun(parseLog([
       line(t, { event: 'agent_starting' }),
-      line(t + 1000, { event: 'actor_crashed', actor: 'reporter', gen: 1, msgType: '$init', err }),
-      line(t + 2000, { event: 'actor_started', child: 'reporter', gen: 2 }),
-      line(t + 2001, { event: 'actor_crashed', actor: 'reporter', gen: 2, msgType: '$init', err, repeats: 1 }),
-      line(t + 4000, { event: 'actor_started', child: 'reporter', gen: 3 }),
+      ...loopOpening(t, 'reporter', err),
       line(t + 9000, { event: 'health', actors: { reporter: { restartsTotal: 4 }, registration: { restartsTotal: 0 } } }),
       line(t + 9100, { event: 'agent_fatal', exitCode: 70 }),
     ].join('\n')).runs[0]!);
