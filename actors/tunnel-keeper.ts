@@ -2,7 +2,7 @@
  * TunnelKeeper: the one serialised owner of the cloudflared container and of tunnel_state.json (protocol.md §7,
  * §8). Brings the tunnel back from cached state at start, before the master is reachable; obeys start/restart/
  * stop; reacts at once to its container's die/destroy events, with a periodic check as the safety net; retries
- * Docker failures with backoff instead of crashing; removes the container on shutdown unless told to keep it.
+ * Docker failures with backoff instead of crashing. The removal at shutdown is the process's (tunnel-shutdown.ts).
  */
 import { isDockerError, type DockerPort } from '../lib/docker/port.js';
 import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
@@ -11,12 +11,13 @@ import { inTurn } from '../lib/in-turn.js';
 import { REDACTED } from '../lib/redact.js';
 import { failureDelay } from '../lib/retry.js';
 import { reporterEnqueue, type ReporterMsg } from '../messages/reporter.js';
-import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg, type TunnelView } from '../messages/tunnel.js';
+import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelAssignment, type TunnelKeeperMsg } from '../messages/tunnel.js';
 import type { TunnelState } from '../persistence/formats.js';
 import type { StateStore } from '../persistence/state-files.js';
 import { tell, type ActorRef } from '../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../supervisor/status-board.js';
+import { restoredState, tunnelView, type TunnelKeeperState } from './tunnel-keeper-state.js';
 import { confirmDueIn, probationFor, stillRunning, type KeeperMemory, type Probation } from './tunnel-probation.js';
 
 export interface TunnelKeeperDeps {
@@ -31,33 +32,9 @@ export interface TunnelKeeperDeps {
   checkIntervalMs: number;
   /** How long a container's run must last before it counts as running and is reported (protocol.md §7.2 step 5). */
   startConfirmMs: number;
-  removeOnShutdown: boolean;
-  /** `docker stop` grace for replacements (protocol: 10 s) and for shutdown (must fit the shutdown budget). */
+  /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is tunnel-shutdown.ts's. */
   stopTimeoutS: number;
-  shutdownStopTimeoutS: number;
   random: () => number;
-}
-
-export interface TunnelKeeperState {
-  tunnel: TunnelState;
-  containerId: string | null;
-  running: boolean;
-  version: string | null;
-  failures: number;
-  /** The last failure's kind and message: the same failure again is logged at debug while it lasts. */
-  lastFailure: string | null;
-  /** The container the master was told runs: any other one is confirmed first, then reported once. */
-  reportedId: string | null;
-  /** A run not yet confirmed: Docker's start time and restart count when first seen, our clock then, why. */
-  probation: Probation | null;
-  /** Until when a failure's backoff holds: the container's own events do not pull the next check earlier. */
-  backoffUntil: number | null;
-  /** A kill, stop or destroy event was seen for the container under probation: its end came from outside. */
-  stoppedFromOutside: boolean;
-  /** The container event that made the next check necessary, so a recreate can say why. */
-  lastEvent: string | null;
-  /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
-  restartingChecks: number;
 }
 
 /** Docker's own restarts get this many checks before the keeper replaces the container (protocol.md §7.2 step 2). */
@@ -73,9 +50,6 @@ const WATCHED_ACTIONS = new Set(TUNNEL_WATCHED_ACTIONS);
 const PREVIOUS_OPERATION_WAIT_MS = 5 * 60_000;
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg> {
-  const view = (s: TunnelKeeperState): TunnelView => ({
-    desiredState: s.tunnel.desired_state, name: s.tunnel.name, id: s.tunnel.id, containerId: s.containerId, containerRunning: s.running, version: s.version,
-  });
   const publish = (s: TunnelKeeperState): void => {
     deps.board.publish('tunnel', { desiredState: s.tunnel.desired_state, name: s.tunnel.name, id: s.tunnel.id, containerRunning: s.running, version: s.version });
   };
@@ -244,7 +218,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     async init(ctx) {
       // From the state the earlier incarnation's last operation leaves (it may still be storing a new assignment).
       const tunnel = await exclusive(ctx, () => deps.store.loadTunnelState());
-      const state: TunnelKeeperState = { tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, reportedId: null, probation: null, backoffUntil: null, stoppedFromOutside: false, lastEvent: null, restartingChecks: 0 };
+      const state = restoredState(tunnel);
       publish(state);
       if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info({ event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name }, 'restoring the tunnel from cached state');
@@ -305,7 +279,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       },
 
       'tunnel.get'(s, msg) {
-        tell(msg.replyTo, view(s));
+        tell(msg.replyTo, tunnelView(s));
         return s;
       },
 
@@ -319,19 +293,5 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       },
     },
 
-    async shutdown(s, ctx, deadline) {
-      if (!deps.removeOnShutdown) {
-        ctx.log.info({ event: 'tunnel_left_running' }, 'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)');
-        return;
-      }
-      try {
-        // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself.
-        const leftS = Math.floor((deadline - ctx.clock.now()) / 1000) - 1;
-        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(1, Math.min(deps.shutdownStopTimeoutS, leftS)));
-        ctx.log.info({ event: 'tunnel_removed_on_shutdown', containerId: s.containerId }, 'shutdown: tunnel container stopped and removed');
-      } catch (err) {
-        ctx.log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');
-      }
-    },
   };
 }

@@ -13,6 +13,7 @@ import { registrationDef } from '../actors/registration.js';
 import { reporterDef } from '../actors/reporter.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';
 import { newKeeperMemory } from '../actors/tunnel-probation.js';
+import { tunnelTeardown } from '../actors/tunnel-shutdown.js';
 import type { AgentConfig } from '../lib/config.js';
 import type { DockerPort } from '../lib/docker/port.js';
 import { newTurns } from '../lib/in-turn.js';
@@ -36,7 +37,7 @@ import { CellRegistry, type TreeOptions } from './tree.js';
 const WORKERS_BACKOFF = { minMs: 1000, maxMs: 30_000 };
 /** Re-registration triggers closer together than this are not acted on. */
 const MIN_REREGISTER_INTERVAL_MS = 5000;
-/** Grace for an actor's own shutdown work (the tunnel keeper's is the long one). */
+/** Grace for an actor's own shutdown work; the long one, the tunnel container's removal, is the tree's teardown. */
 const ACTOR_SHUTDOWN_MS = 1000;
 const EVENT_RETRY_CAP_MS = 4000;
 
@@ -65,6 +66,8 @@ export interface AgentTree {
     commandPoller: ActorCell<CommandPollerMsg>;
     reporter: ActorCell<ReporterMsg>;
   };
+  /** The tunnel container's removal at shutdown (TreeOptions.teardown). */
+  teardown: (deadline: number) => Promise<void>;
 }
 
 export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
@@ -81,15 +84,17 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const random = runtime.random;
 
   const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
+  const keeperMemory = newKeeperMemory();
   const workerChildren: ChildSpec[] = [
     childSpec({
       cell: tunnelKeeper,
       def: tunnelKeeperDef({
-        docker: deps.docker, memory: newKeeperMemory(), store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
-        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, startConfirmMs: config.tunnel.startConfirmMs, removeOnShutdown: config.tunnel.removeOnShutdown,
-        stopTimeoutS: 10, shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), random,
+        docker: deps.docker, memory: keeperMemory, store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
+        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, startConfirmMs: config.tunnel.startConfirmMs,
+        stopTimeoutS: 10, random,
       }),
-      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: sup.shutdownBudgetMs,
+      // Its removal of the container is the tree's teardown, which waits for the keeper's Docker call if one is out.
+      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
       // A first pull of the cloudflared image on a slow link legitimately takes minutes.
       handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, 10 * 60_000),
     }),
@@ -118,7 +123,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     def: supervisorDef({ id: 'workers', strategy: 'one_for_one', limit: sup.workers, children: workerChildren, runtime, baseLog: log }),
     restart: 'permanent',
     backoff: { ...WORKERS_BACKOFF, randomFactor: sup.backoff['tunnel-keeper'].randomFactor, resetAfterMs: sup.backoff['tunnel-keeper'].resetAfterMs },
-    // The workers get what is left of the budget: they hold the real cleanup (the tunnel container).
     shutdownTimeoutMs: sup.shutdownBudgetMs,
   });
   const registrationSpec = childSpec({
@@ -136,5 +140,9 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     rootCell,
     root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
     cells: { workers: workersCell, registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
+    teardown: tunnelTeardown({
+      docker: deps.docker, turns: keeperMemory, removeOnShutdown: config.tunnel.removeOnShutdown,
+      shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), clock: runtime.clock, log,
+    }),
   };
 }

@@ -54,7 +54,16 @@ export interface TreeOptions {
   log: Logger;
   /** The root gave up (intensity exceeded) or crashed: the process must end (design.md: exit 70). */
   onFatal: (reason: Error) => void;
+  /**
+   * Cleanup that belongs to the process rather than to one incarnation (the tunnel container's removal): it runs
+   * after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
+   * gets what is left of the budget (at least TEARDOWN_RESERVE_MS of it, as the actors' share is capped).
+   */
+  teardown?: (deadline: number) => Promise<void>;
 }
+
+/** What the teardown is sure to get of the shutdown budget: a stop with a second's grace, and the removal. */
+export const TEARDOWN_RESERVE_MS = 3000;
 
 export interface RunningTree {
   health(): HealthSnapshot;
@@ -97,10 +106,17 @@ export function startTree(opts: TreeOptions): RunningTree {
         nactStop(system);
         return 'ok';
       }
-      const result = await root.shutdown(budgetMs);
+      const deadline = runtime.clock.now() + budgetMs;
+      const actorsBudgetMs = opts.teardown ? Math.max(budgetMs / 2, budgetMs - TEARDOWN_RESERVE_MS) : budgetMs;
+      const result = await root.shutdown(actorsBudgetMs);
       rootCell.status = 'stopped';
       await root.terminated;
       nactStop(system);
+      try {
+        await opts.teardown?.(deadline);
+      } catch (err) {
+        log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
+      }
       return result;
     },
   };

@@ -30,6 +30,7 @@ export function startProbeTree(opts: {
   intensity?: number;
   periodMs?: number;
   handlerTimeoutMs?: number;
+  teardown?: (deadline: number) => Promise<void>;
 }): Harness {
   const clock = new ManualClock();
   const sink = new LogSink();
@@ -56,6 +57,7 @@ export function startProbeTree(opts: {
     runtime: { clock, handlerTimeoutMs: opts.handlerTimeoutMs ?? 1000, random: () => 0.5 },
     log: sink.log,
     onFatal: (err) => { fatal.push(err); },
+    ...(opts.teardown ? { teardown: opts.teardown } : {}),
   });
   return {
     clock, sink, tree, journal, cells, rootCell, fatal,

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import { tunnelKeeperDef, type TunnelKeeperState } from '../../../actors/tunnel-keeper.js';
+import type { TunnelKeeperState } from '../../../actors/tunnel-keeper-state.js';
+import { tunnelKeeperDef } from '../../../actors/tunnel-keeper.js';
 import { newKeeperMemory } from '../../../actors/tunnel-probation.js';
+import { REMOVAL_RESERVE_MS, tunnelTeardown } from '../../../actors/tunnel-shutdown.js';
 import type { ReporterMsg } from '../../../messages/reporter.js';
 import { tunnelContainerEvent, tunnelStart, type TunnelKeeperMsg } from '../../../messages/tunnel.js';
 import { EMPTY_TUNNEL_STATE, type TunnelState } from '../../../persistence/formats.js';
@@ -41,6 +43,11 @@ class KeeperRun {
   readonly told: string[] = [];
   saved: TunnelState = EMPTY_TUNNEL_STATE;
   private readonly def: ActorDef<TunnelKeeperState, TunnelKeeperMsg>;
+  private readonly memory = newKeeperMemory();
+  /** The process's removal of the container at shutdown, on the same memory as the keeper's incarnations. */
+  readonly teardown = tunnelTeardown({
+    docker: this.docker.port(), turns: this.memory, removeOnShutdown: true, shutdownStopTimeoutS: 5, clock: this.clock, log: this.sink.log,
+  });
   private current: Incarnation | null = null;
   private gen = 0;
 
@@ -56,9 +63,9 @@ class KeeperRun {
       this.told.push(msg.event.status);
     });
     this.def = tunnelKeeperDef({
-      docker: this.docker.port(), memory: newKeeperMemory(), store, reporter, board: new StatusBoard('https://master.example'),
+      docker: this.docker.port(), memory: this.memory, store, reporter, board: new StatusBoard('https://master.example'),
       image: 'cloudflare/cloudflared:test', network: 'cloudflare-net', createNetwork: false, checkIntervalMs: 30_000,
-      startConfirmMs: CONFIRM_MS, removeOnShutdown: true, stopTimeoutS: 10, shutdownStopTimeoutS: 5, random: () => 0.5,
+      startConfirmMs: CONFIRM_MS, stopTimeoutS: 10, random: () => 0.5,
     });
   }
 
@@ -193,5 +200,57 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     expect(run.docker.created, 'one container').to.deep.equal(['tunnel-1']);
     expect(run.told).to.deep.equal(['running']);
     expect(run.sink.events('tunnel_started').map((r) => r.containerId), 'confirmed as the one this process made').to.deep.equal(['tunnel-1']);
+  });
+});
+
+describe('tunnel keeper: the removal at shutdown', () => {
+  /** Lets every promise that can settle without the clock do so. */
+  const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); };
+
+  it('removes the running container when no keeper runs (one backing off after a crash)', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS);
+    run.kill();
+    await run.teardown(run.clock.now() + 8000);
+    expect(run.docker.removed).to.deep.equal(['tunnel-1']);
+    expect(run.sink.events('tunnel_removed_on_shutdown').map((r) => r.containerId)).to.deep.equal(['tunnel-1']);
+  });
+
+  it('after a keeper killed while it creates the container: waits for that call, then removes what it made', async () => {
+    const run = new KeeperRun();
+    await run.start();
+    const open = run.docker.holdCreates();
+    const first = run.send(tunnelStart(ASSIGNMENT));
+    await run.advance(0);
+    run.kill();
+    const removal = run.teardown(run.clock.now() + 8000);
+    await settle();
+    expect(run.docker.removed, 'nothing removed while the create is out').to.deep.equal([]);
+    open();
+    await Promise.all([first, removal]);
+    expect(run.docker.created).to.deep.equal(['tunnel-1']);
+    expect(run.docker.removed, 'the container the killed keeper made').to.deep.equal(['tunnel-1']);
+    expect(run.docker.container, 'none left').to.equal(null);
+    expect(run.sink.events('tunnel_previous_operation_slow')).to.deep.equal([]);
+  });
+
+  it('does not wait past the budget for a call that does not end: removes in time and says so', async () => {
+    const run = new KeeperRun();
+    await run.start();
+    const open = run.docker.holdCreates();
+    const first = run.send(tunnelStart(ASSIGNMENT));
+    await run.advance(0);
+    run.kill();
+    let done = false;
+    const removal = run.teardown(run.clock.now() + 8000).then(() => { done = true; });
+    await run.advance(8000 - REMOVAL_RESERVE_MS - 1);
+    await settle();
+    expect(done, 'still waiting for the create').to.equal(false);
+    await run.advance(1);
+    await removal;
+    expect(run.sink.events('tunnel_previous_operation_slow'), 'said so').to.have.length(1);
+    expect(run.sink.events('tunnel_none_on_shutdown'), 'nothing there yet to remove').to.have.length(1);
+    open();
+    await first;
   });
 });
