@@ -17,29 +17,63 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/(--token(?:=|\s+|\\?",\s*\\?"))[^\s"',\\]+/g, `$1${REDACTED}`],
 ];
 
+/**
+ * How many learned values (tunnel tokens, secrets echoed in replies) are kept. A master that hands out a new token
+ * per reply must not grow the set, and every log line's cost with it, for months; the ones in use are learned again
+ * whenever they are read or received, which keeps them among the newest.
+ */
+export const MAX_LEARNED_SECRETS = 64;
+
 export class Redactor {
-  private readonly secrets = new Set<string>();
+  /** Given at start (the API key, the Access secret): kept for the whole run. Value → its JSON-escaped form. */
+  private readonly pinned = new Map<string, string>();
+  /** Learned since, oldest first (a Map keeps insertion order): at most MAX_LEARNED_SECRETS values. */
+  private readonly learned = new Map<string, string>();
 
   constructor(initial: Iterable<string | undefined> = []) {
-    for (const s of initial) this.addSecret(s);
+    for (const s of initial) {
+      const v = usable(s);
+      if (v !== null) this.pinned.set(v, jsonEscaped(v));
+    }
   }
 
   /** Registers a value that must never be written; call it as soon as a secret is learned (e.g. a tunnel token). */
   addSecret(value: string | undefined | null): void {
-    if (typeof value !== 'string') return;
-    const v = value.trim();
-    if (v.length < MIN_SECRET_LENGTH) return;
-    this.secrets.add(v);
-    // The JSON-escaped form too, in case the secret carries characters JSON escapes.
-    this.secrets.add(JSON.stringify(v).slice(1, -1));
+    const v = usable(value);
+    if (v === null || this.pinned.has(v)) return;
+    // Learned again: now the newest.
+    this.learned.delete(v);
+    this.learned.set(v, jsonEscaped(v));
+    for (const oldest of this.learned.keys()) {
+      if (this.learned.size <= MAX_LEARNED_SECRETS) break;
+      this.learned.delete(oldest);
+    }
+  }
+
+  /** How many values are scrubbed by value (for specs and the bound). */
+  get size(): number {
+    return this.pinned.size + this.learned.size;
   }
 
   redact(text: string): string {
     let out = text;
-    for (const secret of this.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    for (const secrets of [this.pinned, this.learned]) {
+      for (const [secret, escaped] of secrets) {
+        if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+        // The JSON-escaped form too, in case the secret carries characters JSON escapes.
+        if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+      }
     }
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
   }
+}
+
+const jsonEscaped = (v: string): string => JSON.stringify(v).slice(1, -1);
+
+/** The value to scrub, trimmed; null for non-strings and values too short to scrub by value. */
+function usable(value: string | undefined | null): string | null {
+  if (typeof value !== 'string') return null;
+  const v = value.trim();
+  return v.length < MIN_SECRET_LENGTH ? null : v;
 }
