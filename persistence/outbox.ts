@@ -6,7 +6,7 @@
  * post-restart scan and status report re-derive anyway.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Clock } from '../lib/clock.js';
@@ -15,6 +15,8 @@ import type { OutboundEvent } from '../messages/reporter.js';
 import { atomicWrite, removeStaleTempFiles } from './atomic-write.js';
 
 export const OUTBOX_FILE = 'outbox.json';
+/** Far above what one entry takes (a container's id, name, status and its dockflare labels). */
+const MAX_ENTRY_BYTES = 64 * 1024;
 
 export interface OutboxEntry {
   readonly id: string;
@@ -53,7 +55,7 @@ export class Outbox {
   /** A write failed and none has worked since: the same failure every few seconds is not news (debug). */
   private writeFailing = false;
 
-  private constructor(private readonly file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
+  private constructor(private file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
 
   /** `dir` null keeps the outbox in memory only (data directory not writable). */
   static async open(dir: string | null, capacity: number, log: Logger, clock: Clock): Promise<Outbox> {
@@ -128,9 +130,17 @@ export class Outbox {
     if (this.file === null) return;
     let text: string;
     try {
+      // Entries are small and bounded in number: a file far larger is not one this agent wrote; do not read it whole.
+      const { size } = await stat(this.file);
+      const maxBytes = this.capacity * MAX_ENTRY_BYTES;
+      if (size > maxBytes) {
+        await this.setAside(`${size} bytes, over the ${maxBytes} an outbox of ${this.capacity} entries can take`);
+        return;
+      }
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ event: 'outbox_unreadable', file: this.file, err }, 'outbox unreadable; starting empty');
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') await this.setAside(`unreadable: ${code ?? (err as Error).message}`);
       return;
     }
     let parsed;
@@ -140,18 +150,29 @@ export class Outbox {
       parsed = undefined;
     }
     if (!parsed?.success) {
-      const target = `${this.file}.corrupt-${new Date(this.clock.now()).toISOString().replace(/[-:.]/g, '')}`;
-      try {
-        await rename(this.file, target);
-        this.log.warn({ event: 'state_file_corrupt', file: this.file, movedTo: target }, 'outbox file was corrupt; moved aside, starting empty');
-      } catch (err) {
-        this.log.error({ event: 'state_file_corrupt', file: this.file, err }, 'outbox file was corrupt and could not be moved aside; starting empty, it will be overwritten');
-      }
+      await this.setAside('not an outbox file');
       return;
     }
     this.entries = parsed.data.entries.slice(-this.capacity);
     this.fileHasEntries = this.entries.length > 0;
     this.droppedTotal = parsed.data.dropped;
     if (this.entries.length > 0) this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'undelivered events from the last run will be sent');
+  }
+
+  /**
+   * A file that cannot be used is moved aside, not overwritten: it may hold events a person wants back. If it cannot
+   * be moved either, the outbox stays in memory for this run rather than destroy it.
+   */
+  private async setAside(reason: string): Promise<void> {
+    const file = this.file;
+    if (file === null) return;
+    const target = `${file}.corrupt-${new Date(this.clock.now()).toISOString().replace(/[-:.]/g, '')}`;
+    try {
+      await rename(file, target);
+      this.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'outbox file unusable; moved aside, starting empty');
+    } catch (err) {
+      this.file = null;
+      this.log.error({ event: 'state_file_corrupt', file, reason, err }, 'outbox file unusable and could not be moved aside; left as it is, events are kept in memory only this run');
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -41,5 +41,25 @@ describe('persistence/outbox', () => {
     await box.persist();
     expect(sink.events('outbox_write_recovered')).to.have.length(1);
     expect((await Outbox.open(dir, 10, sink.log, new ManualClock())).size).to.equal(4);
+  });
+
+  it('moves an unreadable outbox aside instead of overwriting it later', async () => {
+    await mkdir(path.join(dir, 'outbox.json')); // Unreadable as a file (EISDIR), as an EACCES one would be.
+    await writeFile(path.join(dir, 'outbox.json', 'keep'), 'whatever was there');
+    const box = await Outbox.open(dir, 10, sink.log, new ManualClock());
+    const [aside] = sink.events('state_file_corrupt');
+    expect(aside).to.include({ reason: 'unreadable: EISDIR' });
+    box.push(start('a'));
+    await box.persist();
+    expect(await readFile(path.join(String(aside!.movedTo), 'keep'), 'utf8'), 'kept').to.equal('whatever was there');
+    expect((await Outbox.open(dir, 10, sink.log, new ManualClock())).head()?.event, 'and the new queue is durable').to.deep.equal(start('a'));
+  });
+
+  it('does not read a file far larger than its capacity can need: moves it aside', async () => {
+    await writeFile(path.join(dir, 'outbox.json'), `{"version":1,"entries":[],"dropped":0,"pad":"${'x'.repeat(200 * 1024)}"}`);
+    const box = await Outbox.open(dir, 2, sink.log, new ManualClock());
+    expect(box.size).to.equal(0);
+    expect(String(sink.events('state_file_corrupt')[0]!.reason)).to.match(/^\d+ bytes, over the 131072 an outbox of 2 entries can take$/);
+    expect((await readdir(dir)).filter((f) => f.startsWith('outbox.json.corrupt-'))).to.have.length(1);
   });
 });
