@@ -27,13 +27,24 @@ export interface CommandPollerDeps {
   seenDecommissions: Set<string>;
   /** Kept by the composition root: one poll out at a time, whichever incarnation sent it. */
   polls: Turns;
+  /** Kept by the composition root too: what the log has said about polling (PollLogMemory). */
+  pollLog: PollLogMemory;
   random: () => number;
 }
 
+/**
+ * The failure the log last reported, and how many polls have failed since the last good one, across incarnations:
+ * a lasting failure that makes the master ask for a re-registration restarts this actor each time, and a fresh
+ * incarnation must not report the same failure at error again.
+ */
+export interface PollLogMemory { lastFailureKind: MasterFailure['kind'] | null; failures: number }
+
+export const newPollLogMemory = (): PollLogMemory => ({ lastFailureKind: null, failures: 0 });
+
 export interface CommandPollerState {
   identity: Identity | null;
+  /** Failed polls in a row in this incarnation: the retry backoff starts afresh with it. */
   failures: number;
-  lastFailureKind: MasterFailure['kind'] | null;
   lastSuccessAt: number | null;
   inFlight: boolean;
 }
@@ -102,7 +113,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
     init(ctx) {
       tell(deps.registration, registrationGet(ctx.self));
       ctx.timers.once('tick', 0, pollerTick());
-      return { identity: null, failures: 0, lastFailureKind: null, lastSuccessAt: null, inFlight: false };
+      return { identity: null, failures: 0, lastSuccessAt: null, inFlight: false };
     },
 
     handlers: {
@@ -139,15 +150,18 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
       'poller.result'(state, msg, ctx) {
         const next = { ...state, inFlight: false };
         const identity = state.identity;
+        const said = deps.pollLog;
         if (msg.result.ok) {
-          if (state.lastFailureKind !== null) ctx.log.info({ event: 'commands_recovered', failures: state.failures }, 'command polling recovered');
+          if (said.lastFailureKind !== null) ctx.log.info({ event: 'commands_recovered', failures: said.failures }, 'command polling recovered');
+          Object.assign(said, newPollLogMemory());
           ctx.timers.once('tick', jittered(deps.pollIntervalMs, deps.random()), pollerTick());
-          return { ...next, failures: 0, lastFailureKind: null, lastSuccessAt: ctx.clock.now() };
+          return { ...next, failures: 0, lastSuccessAt: ctx.clock.now() };
         }
         const f = msg.result.failure;
         const failures = state.failures + 1;
-        const fields = { event: 'commands_failed', failure: f.kind, failures, agentId: msg.agentId };
-        logOnChange(ctx.log, state.lastFailureKind, f.kind, f.kind === 'transient' ? 'warn' : 'error', fields, `command poll failed: ${describeFailure(f)}`);
+        const fields = { event: 'commands_failed', failure: f.kind, failures: said.failures + 1, agentId: msg.agentId };
+        logOnChange(ctx.log, said.lastFailureKind, f.kind, f.kind === 'transient' ? 'warn' : 'error', fields, `command poll failed: ${describeFailure(f)}`);
+        Object.assign(said, { lastFailureKind: f.kind, failures: said.failures + 1 });
         if (identity && msg.agentId === identity.agentId) {
           if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
           if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));
@@ -156,7 +170,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
           ? failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs)
           : Math.max(jittered(deps.pollIntervalMs, deps.random()), failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random()));
         ctx.timers.once('tick', delay, pollerTick());
-        return { ...next, failures, lastFailureKind: f.kind };
+        return { ...next, failures };
       },
     },
   };

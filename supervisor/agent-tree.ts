@@ -6,7 +6,7 @@
  *
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
  */
-import { commandPollerDef } from '../actors/command-poller.js';
+import { commandPollerDef, newPollLogMemory } from '../actors/command-poller.js';
 import { eventWatcherDef } from '../actors/event-watcher.js';
 import { newWatcherMemory } from '../actors/watcher-memory.js';
 import { registrationDef } from '../actors/registration.js';
@@ -105,7 +105,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: commandPoller,
-      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), polls: newTurns(), random }),
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), polls: newTurns(), pollLog: newPollLogMemory(), random }),
       restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),
     childSpec({
