@@ -22,9 +22,11 @@ describe('supervisor/backoff', () => {
 });
 
 describe('lib/retry', () => {
-  it('never retries faster than the base delay, whatever Retry-After says', () => {
-    expect(failureDelay(1, 1000, 60_000, 0.5, 0)).to.equal(1000);
-    expect(failureDelay(1, 1000, 60_000, 0.5, 5000)).to.equal(5000);
+  it('takes Retry-After as a floor: never sooner, but a master that keeps saying 0 still gets the backoff', () => {
+    expect(failureDelay(1, 1000, 60_000, 0.5, 5000), 'later than the backoff: Retry-After').to.equal(5000);
+    expect(failureDelay(1, 1000, 60_000, 0.5, 0), 'the first retry').to.equal(750);
+    expect(failureDelay(7, 1000, 60_000, 0.5, 0), 'the seventh: backed off').to.equal(45_000);
+    expect(failureDelay(7, 1000, 4000, 0.5, 30_000), 'over the cap: Retry-After still holds').to.equal(30_000);
   });
 
   it('backs off exponentially with jitter in the upper half, capped', () => {
