@@ -268,9 +268,15 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         return pump(next, ctx);
       },
     },
-
-    async shutdown() {
-      await outbox.persist();
-    },
   };
+}
+
+/**
+ * The outbox's part of a shutdown, run by the tree after the actors have stopped, whether or not the Reporter was
+ * running: events stashed for it while it backed off go into the outbox, and the outbox is written, so that what
+ * the next run must send survives (a crashed Reporter's pending write died with it).
+ */
+export async function keepUndelivered(outbox: Outbox, stashed: readonly ReporterMsg[]): Promise<void> {
+  for (const msg of stashed) if (msg.type === 'reporter.enqueue') outbox.push(msg.event);
+  await outbox.persist();
 }

@@ -39,13 +39,15 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)');
     };
     await inTurn(deps.turns, clock, waitMs, onSlow, async () => {
+      // Only for the log line: a failing inspect must not cost the removal.
+      const found = await deps.docker.inspectContainer(TUNNEL_CONTAINER).catch(() => undefined);
       try {
-        // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself.
+        // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself; with less
+        // than that left it is killed at once (a stop of 0 s) rather than left behind.
         const leftS = Math.floor((deadline - clock.now()) / 1000) - 1;
-        const removed = await deps.docker.inspectContainer(TUNNEL_CONTAINER);
-        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(1, Math.min(deps.shutdownStopTimeoutS, leftS)));
-        if (removed === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'shutdown: no tunnel container to remove');
-        else log.info({ event: 'tunnel_removed_on_shutdown', containerId: removed.id }, 'shutdown: tunnel container stopped and removed');
+        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)));
+        if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'shutdown: no tunnel container to remove');
+        else log.info({ event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null }, 'shutdown: tunnel container stopped and removed');
       } catch (err) {
         log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');
       }

@@ -125,6 +125,16 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
     for (const msg of pending) incarnation.deliver(msg);
   }
 
+  /**
+   * Empties the stash and returns it: for the owner's teardown at shutdown, when the actor will not run again to
+   * read what was kept for it (the Reporter's queued events go to the outbox that way).
+   */
+  takeStash(): M[] {
+    const taken = this.stash;
+    this.stash = [];
+    return taken;
+  }
+
   /** Disconnects the incarnation `gen` (a stale gen is ignored); later messages are stashed. */
   unbind(gen: number): void {
     if (this.current?.gen === gen) this.current = undefined;

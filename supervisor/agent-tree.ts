@@ -10,7 +10,7 @@ import { commandPollerDef, newPollLogMemory } from '../actors/command-poller.js'
 import { eventWatcherDef } from '../actors/event-watcher.js';
 import { newWatcherMemory } from '../actors/watcher-memory.js';
 import { registrationDef } from '../actors/registration.js';
-import { reporterDef } from '../actors/reporter.js';
+import { keepUndelivered, reporterDef } from '../actors/reporter.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper.js';
 import { newKeeperMemory } from '../actors/tunnel-probation.js';
 import { tunnelTeardown } from '../actors/tunnel-shutdown.js';
@@ -66,7 +66,7 @@ export interface AgentTree {
     commandPoller: ActorCell<CommandPollerMsg>;
     reporter: ActorCell<ReporterMsg>;
   };
-  /** The tunnel container's removal at shutdown (TreeOptions.teardown). */
+  /** The tunnel container's removal and the outbox's last write at shutdown (TreeOptions.teardown). */
   teardown: (deadline: number) => Promise<void>;
 }
 
@@ -135,14 +135,17 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     restart: 'permanent', backoff: sup.backoff.registration, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
   });
 
+  const removeTunnel = tunnelTeardown({
+    docker: deps.docker, turns: keeperMemory, removeOnShutdown: config.tunnel.removeOnShutdown,
+    shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), clock: runtime.clock, log,
+  });
   return {
     registry,
     rootCell,
     root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
     cells: { workers: workersCell, registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
-    teardown: tunnelTeardown({
-      docker: deps.docker, turns: keeperMemory, removeOnShutdown: config.tunnel.removeOnShutdown,
-      shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), clock: runtime.clock, log,
-    }),
+    teardown: async (deadline) => {
+      await Promise.all([removeTunnel(deadline), keepUndelivered(deps.outbox, reporter.takeStash())]);
+    },
   };
 }

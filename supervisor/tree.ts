@@ -3,6 +3,7 @@
  * refs before anyone starts), then the root supervisor, whose escalation is fatal for the process.
  */
 import { start, stop as nactStop } from 'nact';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { SupervisorMsg } from '../messages/supervisor.js';
 import { ActorCell, type CellView, type DropCause } from './actor-ref.js';
@@ -62,8 +63,27 @@ export interface TreeOptions {
   teardown?: (deadline: number) => Promise<void>;
 }
 
-/** What the teardown is sure to get of the shutdown budget: a stop with a second's grace, and the removal. */
+/**
+ * What the teardown is sure to get of the shutdown budget (a stop with a second's grace, and the removal), or half
+ * of a budget under twice this.
+ */
 export const TEARDOWN_RESERVE_MS = 3000;
+
+/** Runs the teardown until `deadline`; false if it failed or was still running then (the process exits anyway). */
+async function runTeardown(teardown: (deadline: number) => Promise<void>, deadline: number, clock: Clock, log: Logger): Promise<boolean> {
+  let timer: { cancel: () => void } | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = clock.setTimeout(() => { resolve('late'); }, Math.max(0, deadline - clock.now())); });
+  try {
+    const outcome = await Promise.race([teardown(deadline).then(() => 'done' as const), late]);
+    if (outcome === 'late') log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
+    return outcome === 'done';
+  } catch (err) {
+    log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
+    return false;
+  } finally {
+    timer?.cancel();
+  }
+}
 
 export interface RunningTree {
   health(): HealthSnapshot;
@@ -112,12 +132,9 @@ export function startTree(opts: TreeOptions): RunningTree {
       rootCell.status = 'stopped';
       await root.terminated;
       nactStop(system);
-      try {
-        await opts.teardown?.(deadline);
-      } catch (err) {
-        log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
-      }
-      return result;
+      if (!opts.teardown) return result;
+      const torndown = await runTeardown(opts.teardown, deadline, runtime.clock, log);
+      return torndown ? result : 'timeout';
     },
   };
 }

@@ -11,6 +11,8 @@ export class TunnelDockerModel {
   container: ContainerState | null = null;
   readonly created: string[] = [];
   readonly removed: string[] = [];
+  /** The stop grace (s) of every stopAndRemove call. */
+  readonly stopTimeouts: number[] = [];
   private next = 0;
   private gate: Promise<void> = Promise.resolve();
 
@@ -42,7 +44,8 @@ export class TunnelDockerModel {
         const c = this.container;
         return Promise.resolve(c !== null && (idOrName === c.id || idOrName === c.name) ? { ...c } : null);
       },
-      stopAndRemove: (idOrName: string) => {
+      stopAndRemove: (idOrName: string, timeoutS: number) => {
+        this.stopTimeouts.push(timeoutS);
         const c = this.container;
         if (c !== null && (idOrName === c.id || idOrName === c.name)) {
           this.removed.push(c.id);

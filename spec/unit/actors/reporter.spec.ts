@@ -2,14 +2,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { reporterDef, type ReporterState } from '../../../actors/reporter.js';
+import { keepUndelivered, reporterDef, type ReporterState } from '../../../actors/reporter.js';
 import type { DockerPort } from '../../../lib/docker/port.js';
 import type { MasterClient } from '../../../lib/master/client.js';
 import type { MasterResult } from '../../../lib/master/result.js';
 import { identityChanged, type RegistrationMsg } from '../../../messages/registration.js';
-import { reporterEnqueue, type ReporterMsg } from '../../../messages/reporter.js';
+import { reporterEnqueue, reporterTick, type ReporterMsg } from '../../../messages/reporter.js';
 import { Outbox } from '../../../persistence/outbox.js';
-import { callbackRef } from '../../../supervisor/actor-ref.js';
+import { ActorCell, callbackRef, tell } from '../../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../../supervisor/child-spec.js';
 import { StatusBoard } from '../../../supervisor/status-board.js';
 import { actorContext, failing } from '../../helpers/actor-context.js';
@@ -141,5 +141,32 @@ describe('reporter: a session the master refuses', () => {
     const report = run.sent.findIndex((b, i) => i > lastStart && b.type === 'status_report');
     expect(report, 'a report after the delivery').to.be.above(lastStart);
     expect(run.sentAt[report], 'the owed report follows the delivery at once, not at the next tick').to.equal(run.sentAt[lastStart]);
+  });
+});
+
+describe('reporter: the outbox at shutdown', () => {
+  it('keeps the events stashed for a Reporter that is backing off, and what the outbox had not written yet', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-reporter-'));
+    try {
+      const sink = new LogSink();
+      const outbox = await Outbox.open(dir, 10, sink.log, new ManualClock());
+      const before = start('queued-before');
+      if (before.type === 'reporter.enqueue') outbox.push(before.event); // Queued by the crashed incarnation; its 250 ms write died with it.
+      const cell = new ActorCell<ReporterMsg>('reporter', 'agent/reporter', 10, () => { throw new Error('no drop expected'); });
+      cell.status = 'backing_off';
+      tell(cell, start('stashed'));
+      tell(cell, reporterTick());
+      await keepUndelivered(outbox, cell.takeStash());
+      expect(cell.stashed, 'taken').to.equal(0);
+      const next = await Outbox.open(dir, 10, sink.log, new ManualClock());
+      const ids: string[] = [];
+      for (let e = next.head(); e !== undefined; e = next.head()) {
+        if (e.event.type !== 'tunnel_status') ids.push(e.event.container.id);
+        next.remove(e.id);
+      }
+      expect(ids, 'both survive into the next run').to.deep.equal(['queued-before', 'stashed']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

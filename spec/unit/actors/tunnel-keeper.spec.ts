@@ -253,4 +253,14 @@ describe('tunnel keeper: the removal at shutdown', () => {
     open();
     await first;
   });
+
+  it('sizes cloudflared\'s stop grace to what is left of the budget, down to a kill at once', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS);
+    await run.teardown(run.clock.now() + 1500);
+    expect(run.docker.stopTimeouts, 'under 2 s left: no grace').to.deep.equal([0]);
+    expect(run.docker.removed).to.deep.equal(['tunnel-1']);
+    await run.teardown(run.clock.now() + 8000);
+    expect(run.docker.stopTimeouts, 'with the budget: the configured cap').to.deep.equal([0, 5]);
+  });
 });

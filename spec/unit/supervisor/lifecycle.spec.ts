@@ -113,31 +113,45 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
     h = undefined;
   });
 
-  it('runs the teardown once every actor has stopped, one backing off included, and keeps its reserve from a stuck actor', async () => {
-    const calls: { at: number; deadline: number; statuses: string[] }[] = [];
-    h = startProbeTree({
-      strategy: 'one_for_one',
-      probes: { stuck: { shutdownTimeoutMs: 60_000 }, down: {} },
-      teardown: (deadline) => {
-        calls.push({ at: h!.clock.now(), deadline, statuses: Object.values(h!.cells).map((c) => c.status) });
-        return Promise.resolve();
-      },
+  for (const budgetMs of [8000, 4000, 500]) {
+    it(`runs the teardown once every actor has stopped, one backing off included, and keeps its share from a stuck actor (budget ${budgetMs} ms)`, async () => {
+      const calls: { at: number; deadline: number; statuses: string[] }[] = [];
+      h = startProbeTree({
+        strategy: 'one_for_one',
+        probes: { stuck: { shutdownTimeoutMs: 60_000 }, down: {} },
+        teardown: (deadline) => {
+          calls.push({ at: h!.clock.now(), deadline, statuses: Object.values(h!.cells).map((c) => c.status) });
+          return Promise.resolve();
+        },
+      });
+      await h.started('down', 1);
+      crash(h, 'down');
+      await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'down');
+      tell(h.cells.stuck!, { type: 'probe.hang' });
+      await drain();
+      const begun = h.clock.now();
+      const done = h.tree.shutdown(budgetMs);
+      await drain();
+      const share = Math.min(TEARDOWN_RESERVE_MS, budgetMs / 2);
+      h.clock.advance(budgetMs - share);
+      expect(await done, 'an actor had to be killed').to.equal('timeout');
+      expect(calls, 'one teardown').to.have.length(1);
+      expect(calls[0]!.deadline, 'the whole budget is its deadline').to.equal(begun + budgetMs);
+      expect(calls[0]!.deadline - calls[0]!.at, 'what is left for it').to.be.at.least(share);
+      expect(calls[0]!.statuses, 'after every actor stopped').to.deep.equal(['stopped', 'stopped']);
+      expect(h.sink.events('shutdown_timeout').map((r) => r.actor), 'the stuck one was stopped').to.include('stuck');
+      h = undefined;
     });
-    await h.started('down', 1);
-    crash(h, 'down');
-    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'down');
-    tell(h.cells.stuck!, { type: 'probe.hang' });
+  }
+
+  it('does not wait past the budget for a teardown that does not end', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, teardown: () => new Promise<void>(() => undefined) });
+    await h.started('a', 1);
+    const done = h.tree.shutdown(2000);
     await drain();
-    const begun = h.clock.now();
-    const done = h.tree.shutdown(8000);
-    await drain();
-    h.clock.advance(8000 - TEARDOWN_RESERVE_MS);
-    expect(await done, 'an actor had to be killed').to.equal('timeout');
-    expect(calls, 'one teardown').to.have.length(1);
-    expect(calls[0]!.deadline, 'the whole budget is its deadline').to.equal(begun + 8000);
-    expect(calls[0]!.deadline - calls[0]!.at, 'what is left for it').to.be.at.least(TEARDOWN_RESERVE_MS);
-    expect(calls[0]!.statuses, 'after every actor stopped').to.deep.equal(['stopped', 'stopped']);
-    expect(h.sink.events('shutdown_timeout').map((r) => r.actor), 'the stuck one was stopped').to.include('stuck');
+    h.clock.advance(2000);
+    expect(await done).to.equal('timeout');
+    expect(h.sink.events('teardown_timeout')).to.have.length(1);
     h = undefined;
   });
 
