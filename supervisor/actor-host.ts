@@ -85,6 +85,10 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
 
   /** The last state a handler returned: release gets it even when nact no longer can (a detached actor). */
   let latest: HostState<S> = { ready: false };
+  /** The watchdog of the handler in flight, if any. */
+  let watchdog: { cancel: () => void } | undefined;
+  /** nact hands the mailbox to afterStop each time it stops an actor; only the first hand-over is real. */
+  let handedBack = false;
 
   /**
    * Ends this incarnation's side of things; idempotent. Returns false when it had already ended. The release hook
@@ -95,6 +99,8 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     if (!alive) return false;
     alive = false;
     timers.close();
+    // A handler still out when the incarnation is killed must not crash it again later through its watchdog.
+    watchdog?.cancel();
     abort.abort(new Error(`actor ${cell.id} gen ${gen} stopped`));
     cell.unbind(gen);
     try {
@@ -138,10 +144,12 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     const timeout = new Promise<never>((_resolve, reject) => {
       handle = runtime.clock.setTimeout(() => { reject(new HandlerTimeoutError(what, runtime.handlerTimeoutMs)); }, runtime.handlerTimeoutMs);
     });
+    watchdog = handle;
     try {
       return await Promise.race([value, timeout]);
     } finally {
       handle?.cancel();
+      if (watchdog === handle) watchdog = undefined;
     }
   };
 
@@ -196,6 +204,8 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   };
 
   const afterStop = (_state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {
+    if (handedBack) return;
+    handedBack = true;
     const leftover: M[] = [];
     for (const item of nctx.mailbox) {
       const env = (item as { message?: Envelope<M> }).message;
@@ -212,8 +222,11 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     initialState,
     // nact must never see a throwing onCrash (it would end the process): the hook only records and stops.
     onCrash: (msg, err, nctx) => {
+      const wasAlive = alive;
       try { onCrash(msg, err); } catch { /* logging failed; stopping is still right */ }
-      return nctx.stop;
+      // A late failure of a handler that outlived its killed incarnation: nact has stopped this actor already, and
+      // stopping it again would hand its old mailbox back a second time (to the next incarnation).
+      return wasAlive ? nctx.stop : nctx.resume;
     },
     afterStop: (state, nctx) => { afterStop(state, nctx); },
   });

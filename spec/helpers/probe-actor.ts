@@ -5,7 +5,7 @@ import type { ActorDef } from '../../supervisor/child-spec.js';
 export type ProbeMsg =
   | { readonly type: 'probe.record'; readonly value: string }
   | { readonly type: 'probe.crash'; readonly why: string }
-  | { readonly type: 'probe.hang' }
+  | { readonly type: 'probe.hang'; readonly onAbort?: 'resolve' | 'reject' | 'ignore' }
   | { readonly type: 'probe.get'; readonly replyTo: ActorRef<ProbeState> }
   | { readonly type: 'probe.arm'; readonly delayMs: number; readonly value: string }
   | { readonly type: 'probe.exit' }
@@ -40,9 +40,14 @@ export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?:
       'probe.crash'(_state, msg) {
         throw new Error(msg.why);
       },
-      'probe.hang'(state, _msg, ctx) {
-        // Never settles on its own; only the abort of the incarnation ends it.
-        return new Promise<ProbeState>((resolve) => { ctx.signal.addEventListener('abort', () => { resolve(state); }); });
+      'probe.hang'(state, msg, ctx) {
+        // Never settles on its own; the abort of the incarnation ends it (resolved, or rejected as a call given
+        // ctx.signal is), unless it ignores the abort as a Docker call that takes no signal does.
+        const onAbort = msg.onAbort ?? 'resolve';
+        return new Promise<ProbeState>((resolve, reject) => {
+          if (onAbort === 'ignore') return;
+          ctx.signal.addEventListener('abort', () => { if (onAbort === 'resolve') resolve(state); else reject(new Error('aborted')); });
+        });
       },
       'probe.get'(state, msg) {
         tell(msg.replyTo, state);

@@ -118,6 +118,28 @@ describe('supervisor/supervisor', () => {
     expect(h.journal.releases).not.to.include('first@1');
   });
 
+  for (const onAbort of ['reject', 'ignore'] as const) {
+    it(`a dependant killed with a handler out (${onAbort === 'reject' ? 'failing on the abort' : 'deaf to it, until its watchdog'}) hands its mailbox on once`, async () => {
+      h = startProbeTree({ strategy: 'rest_for_one', probes: { a: {}, b: {} }, handlerTimeoutMs: 1000 });
+      await h.started('b', 1);
+      tell(h.cells.b!, { type: 'probe.hang', onAbort });
+      await drain();
+      tell(h.cells.b!, { type: 'probe.record', value: 'x' });
+      tell(h.cells.b!, { type: 'probe.record', value: 'y' });
+      crash(h, 'a');
+      await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'a');
+      await drain();
+      h.clock.advance(100);
+      await h.started('b', 2);
+      await drain();
+      h.clock.advance(5000); // Past the killed handler's watchdog.
+      await drain();
+      await drain();
+      expect(h.journal.seen, 'each once, in order').to.deep.equal(['b:x', 'b:y']);
+      expect(h.sink.events('actor_crashed').map((r) => r.actor), 'only the crash that was asked for').to.deep.equal(['a']);
+    });
+  }
+
   it('one_for_all: restarts every child', async () => {
     h = startProbeTree({ strategy: 'one_for_all', probes: { a: {}, b: {}, c: {} } });
     await h.started('c', 1);
