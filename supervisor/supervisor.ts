@@ -139,6 +139,14 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
 
   const find = (state: SupervisorState, id: string): ChildRecord | undefined => state.records.find((r) => r.spec.cell.id === id);
 
+  /**
+   * Under rest_for_one a child depends on the ones started before it: while one of those waits for its own restart,
+   * the child waits too, and that restart (whose group includes the child) starts both in order. Without this, a
+   * dependant whose timer fires first would run on the old registration and not be restarted with the new one.
+   */
+  const waitsForEarlier = (state: SupervisorState, rec: ChildRecord): boolean =>
+    deps.strategy === 'rest_for_one' && state.records.slice(0, state.records.indexOf(rec)).some((r) => !r.inc && r.spec.cell.status === 'backing_off');
+
   return {
     init(ctx) {
       const state: SupervisorState = {
@@ -187,6 +195,10 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         if (state.stopping) return state;
         for (const rec of state.records) {
           if (!msg.ids.includes(rec.spec.cell.id) || rec.inc || rec.spec.cell.status !== 'backing_off') continue;
+          if (waitsForEarlier(state, rec)) {
+            baseLog.debug({ event: 'restart_deferred', supervisor: name, child: rec.spec.cell.id }, 'restart waits for an earlier sibling\'s');
+            continue;
+          }
           // nact must have removed the old incarnation before a new one may take its name.
           await rec.last?.terminated;
           const crash = rec.spec.cell.lastCrash;

@@ -140,6 +140,23 @@ describe('supervisor/supervisor', () => {
     });
   }
 
+  it('rest_for_one: a dependant whose restart comes first waits for the earlier child\'s, then starts after it', async () => {
+    h = startProbeTree({ strategy: 'rest_for_one', probes: { registration: {}, workers: {} } });
+    await h.started('workers', 1);
+    crash(h, 'workers'); // Its restart is due in 100 ms.
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'workers');
+    h.clock.advance(50);
+    crash(h, 'registration'); // Its restart, with the workers, in 100 ms more.
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'registration');
+    h.clock.advance(50);
+    await drain();
+    expect(h.cells.workers!.status, 'not on the old registration').to.equal('backing_off');
+    h.clock.advance(50);
+    await h.started('workers', 2);
+    const started = h.sink.events('actor_started').filter((r) => r.gen === 2).map((r) => r.child);
+    expect(started, 'in start order').to.deep.equal(['registration', 'workers']);
+  });
+
   it('one_for_all: restarts every child', async () => {
     h = startProbeTree({ strategy: 'one_for_all', probes: { a: {}, b: {}, c: {} } });
     await h.started('c', 1);
