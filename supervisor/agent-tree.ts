@@ -40,6 +40,8 @@ const MIN_REREGISTER_INTERVAL_MS = 5000;
 /** Grace for an actor's own shutdown work; the long one, the tunnel container's removal, is the tree's teardown. */
 const ACTOR_SHUTDOWN_MS = 1000;
 const EVENT_RETRY_CAP_MS = 4000;
+/** Over the image pull's deadline plus the few 30 s calls of a reconcile around it. */
+const KEEPER_HANDLER_TIMEOUT_MS = 15 * 60_000;
 
 export interface AgentTreeDeps {
   config: AgentConfig;
@@ -95,8 +97,9 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       }),
       // Its removal of the container is the tree's teardown, which waits for the keeper's Docker call if one is out.
       restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
-      // A first pull of the cloudflared image on a slow link legitimately takes minutes.
-      handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, 10 * 60_000),
+      // A first pull of the cloudflared image on a slow link legitimately takes minutes: the pull's own deadline
+      // (10 min, lib/docker) and the calls around it must end first, as a Docker failure the keeper backs off from.
+      handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, KEEPER_HANDLER_TIMEOUT_MS),
     }),
     childSpec({
       cell: eventWatcher,

@@ -4,6 +4,8 @@
  * stop and 404 on remove are success.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { loadDockerode } from './load-dockerode.js';
 import type { ContainerInfo, DockerEvent } from '../../messages/docker.js';
@@ -51,42 +53,73 @@ const PULL_TIMEOUT_MS = 10 * 60_000;
 /** `cloudflared --version` answers at once; a hung exec must not stall the keeper. */
 const EXEC_TIMEOUT_MS = 10_000;
 
-async function call<T>(operation: string, fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+/**
+ * One Docker request with a deadline. On timeout (or the owner's abort) the request itself is aborted: giving up on
+ * the answer while leaving the request open would keep a socket per attempt against a wedged daemon, for as long as
+ * it stays wedged. The signal is never aborted after a success: a returned stream lives on.
+ */
+async function call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number, owner?: AbortSignal): Promise<T> {
+  const abort = new AbortController();
+  const onOwnerAbort = (): void => { abort.abort(); };
+  owner?.addEventListener('abort', onOwnerAbort, { once: true });
+  if (owner?.aborted) abort.abort();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new DockerError('unavailable', operation, null, `no answer within ${timeoutMs} ms`)); }, timeoutMs);
+    timer = setTimeout(() => {
+      reject(new DockerError('unavailable', operation, null, `no answer within ${timeoutMs} ms`));
+      abort.abort();
+    }, timeoutMs);
   });
   try {
-    return await Promise.race([fn(), timeout]);
+    return await Promise.race([fn(abort.signal), timeout]);
   } catch (err) {
     throw err instanceof DockerError ? err : mapError(operation, err);
   } finally {
     clearTimeout(timer);
+    owner?.removeEventListener('abort', onOwnerAbort);
   }
 }
 
-/** The call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
-async function orAbsent<T>(operation: string, fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await call(operation, fn);
-  } catch (err) {
-    if (err instanceof DockerError && err.kind === 'not_found') return null;
-    throw err;
-  }
+/** An event line longer than this is not one dockerd sends (labels included): the stream is broken. */
+const MAX_EVENT_LINE_CHARS = 1024 * 1024;
+/** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
+const EVENT_STREAM_KEEPALIVE_MS = 60_000;
+
+export interface DockerodePortOptions {
+  /** Deadline of an ordinary call (specs shorten it). */
+  callTimeoutMs?: number;
 }
 
 export class DockerodePort implements DockerPort {
-  constructor(private readonly docker: Docker) {}
+  private readonly callTimeoutMs: number;
+
+  constructor(private readonly docker: Docker, opts: DockerodePortOptions = {}) {
+    this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
+  }
+
+  private call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
+    return call(operation, fn, this.callTimeoutMs, owner);
+  }
+
+  /** The call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
+  private async orAbsent<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T | null> {
+    try {
+      return await this.call(operation, fn, owner);
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return null;
+      throw err;
+    }
+  }
 
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {
-    const list = await call('list containers', () => this.docker.listContainers({ all: false, ...(signal ? { abortSignal: signal } : {}) }));
+    const list = await this.call('list containers', (abortSignal) => this.docker.listContainers({ all: false, abortSignal }), signal);
     return list
       .filter((c) => isManaged(c.Labels))
       .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), status: c.State, labels: filterLabels(c.Labels) }));
   }
 
   async inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null> {
-    const info = await orAbsent('inspect container', () => this.docker.getContainer(idOrName).inspect(signal ? { abortSignal: signal } : {}));
+    const info = await this.orAbsent('inspect container', (abortSignal) => this.docker.getContainer(idOrName).inspect({ abortSignal }), signal);
     if (!info) return null;
     return {
       id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
@@ -104,9 +137,14 @@ export class DockerodePort implements DockerPort {
     // Seconds as a float with a 1 ms safety margin: replaying a little too much is deduplicated by the watcher,
     // starting a little too late would lose events.
     const since = sinceNano === null ? undefined : (Number(sinceNano / 1_000_000n) - 1) / 1000;
-    const stream = await call('subscribe to events', () => this.docker.getEvents({
-      filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
-    }));
+    const stream = await this.call('subscribe to events', (request) => {
+      // The stream outlives the call: only a timeout of the subscription itself aborts it here.
+      request.addEventListener('abort', onOwnerAbort, { once: true });
+      return this.docker.getEvents({
+        filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+      });
+    });
+    (stream as NodeJS.ReadableStream & { socket?: Socket | null }).socket?.setKeepAlive(true, EVENT_STREAM_KEEPALIVE_MS);
     let ended = false;
     const end = (reason: string): void => {
       if (ended) return;
@@ -114,8 +152,16 @@ export class DockerodePort implements DockerPort {
       handlers.onEnd(reason);
     };
     let buffer = '';
+    // A character split across two chunks must not become two replacement characters (labels are UTF-8).
+    const decoder = new StringDecoder('utf8');
     stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
+      buffer += decoder.write(chunk);
+      if (buffer.length > MAX_EVENT_LINE_CHARS && !buffer.includes('\n')) {
+        buffer = '';
+        end(`an event line over ${MAX_EVENT_LINE_CHARS} characters`);
+        close();
+        return;
+      }
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).trim();
@@ -129,24 +175,31 @@ export class DockerodePort implements DockerPort {
     stream.on('error', (err: Error) => { end(`error: ${err.message}`); });
     stream.on('end', () => { end('ended'); });
     stream.on('close', () => { end('closed'); });
-    const close = (): void => {
+    function close(): void {
       ended = true;
       signal?.removeEventListener('abort', onOwnerAbort);
       abort.abort();
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-    };
+    }
     if (signal?.aborted) close();
     else signal?.addEventListener('abort', close, { once: true });
     return { close };
   }
 
   async imageExists(ref: string): Promise<boolean> {
-    return (await orAbsent('inspect image', () => this.docker.getImage(ref).inspect())) !== null;
+    // dockerode's image and network inspect take no abort signal: a timeout leaves that one request to the daemon.
+    return (await this.orAbsent('inspect image', () => this.docker.getImage(ref).inspect())) !== null;
   }
 
   async pullImage(ref: string, onProgress: (status: string) => void): Promise<void> {
-    const stream = await call('pull image', () => this.docker.pull(ref));
-    await call('pull image', () => new Promise<void>((resolve, reject) => {
+    // One abort for the request and its progress stream: a pull that outlasts its deadline is cancelled, not left running.
+    const pull = new AbortController();
+    const stream = await this.call('pull image', (request) => {
+      request.addEventListener('abort', () => { pull.abort(); }, { once: true });
+      return this.docker.pull(ref, { abortSignal: pull.signal });
+    });
+    await call('pull image', (progress) => new Promise<void>((resolve, reject) => {
+      progress.addEventListener('abort', () => { pull.abort(); }, { once: true });
       this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
         const failed = output.find((o) => typeof o.error === 'string');
         if (err) reject(err);
@@ -157,12 +210,12 @@ export class DockerodePort implements DockerPort {
   }
 
   async networkExists(name: string): Promise<boolean> {
-    return (await orAbsent('inspect network', () => this.docker.getNetwork(name).inspect())) !== null;
+    return (await this.orAbsent('inspect network', () => this.docker.getNetwork(name).inspect())) !== null;
   }
 
   async createNetwork(name: string): Promise<void> {
     try {
-      await call('create network', () => this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true }));
+      await this.call('create network', (abortSignal) => this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, abortSignal }));
     } catch (err) {
       // Someone else created it between our check and our create: that is what we wanted.
       if (err instanceof DockerError && err.kind === 'conflict') return;
@@ -171,24 +224,24 @@ export class DockerodePort implements DockerPort {
   }
 
   async createAndStart(spec: TunnelContainerSpec): Promise<string> {
-    const container = await call('create container', () => this.docker.createContainer({
+    const container = await this.call('create container', (abortSignal) => this.docker.createContainer({
       name: spec.name, Image: spec.image, Cmd: [...spec.cmd], Env: [...spec.env], Labels: { ...spec.labels },
-      HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: spec.network },
+      HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: spec.network }, abortSignal,
     }));
-    await call('start container', () => container.start());
+    await this.call('start container', (abortSignal) => container.start({ abortSignal }));
     return container.id;
   }
 
   async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
     const c = this.docker.getContainer(idOrName);
     try {
-      await call('stop container', () => c.stop({ t: timeoutS }), (timeoutS + 15) * 1000);
+      await call('stop container', (abortSignal) => c.stop({ t: timeoutS, abortSignal }), timeoutS * 1000 + this.callTimeoutMs);
     } catch (err) {
       // 304: already stopped; 404: already gone. Both are where we wanted to be.
       if (!(err instanceof DockerError) || (err.statusCode !== 304 && err.kind !== 'not_found')) throw err;
     }
     try {
-      await call('remove container', () => c.remove({ force: true }));
+      await this.call('remove container', (abortSignal) => c.remove({ force: true, abortSignal }));
     } catch (err) {
       if (!(err instanceof DockerError) || err.kind !== 'not_found') {
         // "removal already in progress" (409) also ends with the container gone.
@@ -198,8 +251,8 @@ export class DockerodePort implements DockerPort {
   }
 
   async execFirstLine(id: string, cmd: readonly string[]): Promise<string | null> {
-    const exec = await call('exec create', () => this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true }));
-    const stream = await call('exec start', () => exec.start({ hijack: true, stdin: false }));
+    const exec = await this.call('exec create', (abortSignal) => this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, abortSignal }));
+    const stream = await call('exec start', (abortSignal) => exec.start({ hijack: true, stdin: false, abortSignal }), EXEC_TIMEOUT_MS);
     const output = await call('exec output', () => new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -211,7 +264,7 @@ export class DockerodePort implements DockerPort {
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {
-    const raw = await call('container logs', () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false }));
+    const raw = await this.call('container logs', (abortSignal) => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }));
     return demux(raw).split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-lines);
   }
 }
