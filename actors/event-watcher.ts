@@ -1,8 +1,9 @@
 /**
  * EventWatcher: labelled containers coming and going (protocol.md §5.6). At start it scans, reconciles with what
  * it reported before (containers that started or vanished while it was away), then follows Docker's event stream
- * from the last event it handled. Any break of the stream is a crash, so the supervisor re-subscribes with
- * backoff; the memory of what is running and of the last event survives restarts (watcher-memory.ts), so across
+ * from the last event it handled. A break of the stream is a crash, so the supervisor re-subscribes with backoff,
+ * unless the stream had run for a while: older socket proxies close /events after 10 minutes (protocol.md §5.6),
+ * and that is a deliberate restart (logged at info), not a crash at error every 10 minutes. The memory of what is running and of the last event survives restarts (watcher-memory.ts), so across
  * the gap nothing is reported twice (a die followed by a stop is one container_stop), no old event contradicts what
  * the master was told since, and containers that came and went in the gap are told as far as Docker's replay
  * buffer (its last 256 events) still holds them.
@@ -31,7 +32,12 @@ export interface EventWatcherState {
   scanNano: bigint;
   /** Where this incarnation's stream starts: what the memory knows from here on is kept while it runs. */
   replayFromNano: bigint;
+  /** Our clock when the stream was subscribed. */
+  subscribedAt: number;
 }
+
+/** A stream that ran this long before it broke is re-subscribed at once, as a restart rather than a crash. */
+export const LONG_STREAM_MS = 60_000;
 
 export class EventStreamEnded extends Error {
   override readonly name = 'EventStreamEnded';
@@ -89,7 +95,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
-      return { subscription, scanNano, replayFromNano: since };
+      return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.now() };
     },
 
     handlers: {
@@ -121,8 +127,13 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         return state;
       },
 
-      'watcher.stream-ended'(_state, msg) {
-        throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
+      'watcher.stream-ended'(state, msg, ctx) {
+        const ranMs = ctx.clock.now() - state.subscribedAt;
+        if (ranMs < LONG_STREAM_MS) throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
+        // A proxy's timeout, or the daemon going away: the next subscription tells which (a crash if it fails).
+        ctx.log.info({ event: 'event_stream_closed', reason: msg.reason, ranMs }, 'the Docker event stream closed after a long run; subscribing again');
+        ctx.restartSelf(`event stream closed after ${Math.round(ranMs / 1000)} s: ${msg.reason}`);
+        return state;
       },
     },
 

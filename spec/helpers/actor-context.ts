@@ -10,7 +10,7 @@ export const failing = (owner: string, what: string) => (): never => { throw new
 /**
  * The context an actor's definition gets from the host, for driving a definition directly in a unit spec: its own
  * messages (toSelf, self, timers on the manual clock) go to `toSelf`; pipe, stopSelf and restartSelf fail loudly
- * unless the spec gives a pipe.
+ * unless the spec gives a pipe or a restartSelf.
  */
 export function actorContext<M extends Message>(opts: {
   name: string;
@@ -20,11 +20,12 @@ export function actorContext<M extends Message>(opts: {
   toSelf: (msg: M) => void;
   signal?: AbortSignal;
   pipe?: ActorContext<M>['pipe'];
+  restartSelf?: ActorContext<M>['restartSelf'];
 }): ActorContext<M> {
   const fail = (what: string): (() => never) => failing(`${opts.name} context`, what);
   return {
     self: callbackRef(opts.name, opts.toSelf), name: opts.name, gen: opts.gen ?? 1, log: opts.log, clock: opts.clock,
     signal: opts.signal ?? new AbortController().signal, timers: new Timers(opts.clock, opts.toSelf),
-    pipe: opts.pipe ?? fail('pipe'), stopSelf: fail('stopSelf'), restartSelf: fail('restartSelf'), toSelf: opts.toSelf, runtimeHandle: null,
+    pipe: opts.pipe ?? fail('pipe'), stopSelf: fail('stopSelf'), restartSelf: opts.restartSelf ?? fail('restartSelf'), toSelf: opts.toSelf, runtimeHandle: null,
   };
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { eventWatcherDef, type EventWatcherState } from '../../../actors/event-watcher.js';
+import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS, type EventWatcherState } from '../../../actors/event-watcher.js';
 import { newWatcherMemory, type WatcherMemory } from '../../../actors/watcher-memory.js';
+import type { DockerPort } from '../../../lib/docker/port.js';
 import type { EventWatcherMsg } from '../../../messages/docker.js';
 import type { ReporterMsg } from '../../../messages/reporter.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
@@ -236,5 +237,54 @@ describe('event watcher under restarts at any point', () => {
   it('tells each container\'s real end state also when its story has left Docker\'s replay buffer', async function () {
     this.timeout(60_000);
     for (let seed = 1; seed <= 400; seed++) checkRun(seed, await chaosRun(seed, true), false);
+  });
+});
+
+describe('event watcher: the end of its stream', () => {
+  async function subscribed(): Promise<{ clock: ManualClock; sink: LogSink; restarts: string[]; end: (reason: string) => EventWatcherState }> {
+    const clock = new ManualClock();
+    const sink = new LogSink();
+    const restarts: string[] = [];
+    const fail = (what: string): (() => never) => () => { throw new Error(`fake Docker: unexpected call ${what}`); };
+    let onEnd: ((reason: string) => void) | undefined;
+    const docker: DockerPort = {
+      listManagedContainers: () => Promise.resolve([]),
+      subscribeEvents: (_since, _actions, handlers) => { onEnd = (reason) => { handlers.onEnd(reason); }; return Promise.resolve({ close: () => undefined }); },
+      inspectContainer: fail('inspectContainer'), imageExists: fail('imageExists'), pullImage: fail('pullImage'), networkExists: fail('networkExists'),
+      createNetwork: fail('createNetwork'), createAndStart: fail('createAndStart'), stopAndRemove: fail('stopAndRemove'), execFirstLine: fail('execFirstLine'), logTail: fail('logTail'),
+    };
+    const mailbox: EventWatcherMsg[] = [];
+    const ctx = actorContext<EventWatcherMsg>({
+      name: 'event-watcher', log: sink.log, clock, toSelf: (msg) => { mailbox.push(msg); }, restartSelf: (why) => { restarts.push(why); },
+    });
+    const def = eventWatcherDef({
+      docker, memory: newWatcherMemory(),
+      reporter: callbackRef<ReporterMsg>('reporter', (msg) => { throw new Error(`reporter: unexpected ${msg.type}`); }),
+      tunnelKeeper: callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); }),
+    });
+    const state = await def.init(ctx);
+    return {
+      clock, sink, restarts,
+      end: (reason) => {
+        onEnd!(reason);
+        const msg = mailbox.shift()!;
+        return def.handlers[msg.type](state, msg as never, ctx) as EventWatcherState;
+      },
+    };
+  }
+
+  it('a stream that breaks soon after it began is a crash, retried with the backoff', async () => {
+    const run = await subscribed();
+    run.clock.advance(LONG_STREAM_MS - 1);
+    expect(() => run.end('error: aborted')).to.throw(EventStreamEnded, /broke: error: aborted/);
+    expect(run.restarts).to.deep.equal([]);
+  });
+
+  it('a stream closed after a long run (a proxy\'s 10-minute timeout) is subscribed again as a restart, at info, not a crash', async () => {
+    const run = await subscribed();
+    run.clock.advance(10 * 60_000);
+    run.end('closed');
+    expect(run.restarts).to.have.length(1);
+    expect(run.sink.events('event_stream_closed').map((r) => [r.level, r.reason, r.ranMs])).to.deep.equal([[30, 'closed', 600_000]]);
   });
 });
