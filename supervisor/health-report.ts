@@ -1,7 +1,8 @@
 /**
  * What /health answers (protocol.md §12, extended with the supervision tree) and what /metrics exposes.
- * healthy (200): registered, master contact within 120 s, tunnel in its desired state, no actor failed or
- * restarting at its maximum backoff. degraded (503): contact within 300 s but one of those is not true.
+ * healthy (200): registered, master contact within 120 s, tunnel in its desired state, no actor failed, restarting
+ * at its maximum backoff or in a crash loop (running between crashes, as often as not, so its status alone would
+ * let /health flap between 200 and 503). degraded (503): contact within 300 s but one of those is not true.
  * unhealthy (503): no contact for 300 s or never.
  */
 import type { HealthSnapshot } from './health.js';
@@ -9,6 +10,8 @@ import type { StatusFacts } from './status-board.js';
 
 export const HEALTHY_CONTACT_MS = 120_000;
 export const DEGRADED_CONTACT_MS = 300_000;
+/** This many crashes in a row with the same error, with no stable run between, make the agent degraded. */
+export const CRASH_LOOP_DEGRADED = 3;
 
 export interface HealthInputs {
   snapshot: HealthSnapshot;
@@ -39,6 +42,7 @@ export function healthReport(input: HealthInputs): HealthReport {
   for (const [name, a] of Object.entries(snapshot.actors)) {
     if (a.status === 'failed') reasons.push(`${name} failed and is not restarted`);
     if (a.status === 'backing_off' && a.backoffMs !== null && a.maxBackoffMs !== null && a.backoffMs >= a.maxBackoffMs) reasons.push(`${name} keeps crashing (backoff at its maximum)`);
+    else if (a.crashLoop !== null && a.crashLoop.crashes >= CRASH_LOOP_DEGRADED) reasons.push(`${name} is in a crash loop (${a.crashLoop.crashes} crashes in a row with the same error)`);
   }
   const status = age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
   const threads = Object.fromEntries(Object.entries(THREADS).map(([k, actor]) => [k, snapshot.actors[actor]?.status === 'running' ? 'running' : snapshot.actors[actor]?.status ?? 'absent']));

@@ -14,6 +14,8 @@ export interface ActorHealth {
   maxBackoffMs: number | null;
   restartInMs: number | null;
   lastCrash: { at: string; reason: string; msgType: string | null } | null;
+  /** The same crash in a row, not yet followed by a run of the backoff reset time (crash-loop.ts); null if none. */
+  crashLoop: { crashes: number; sinceMs: number | null } | null;
   processed: number;
   dropped: number;
   stashed: number;
@@ -39,6 +41,7 @@ export function actorHealth(cell: CellView, now: number): ActorHealth {
     lastCrash: cell.lastCrash
       ? { at: new Date(cell.lastCrash.at).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }
       : null,
+    crashLoop: cell.repeatCrashes > 0 ? { crashes: cell.repeatCrashes + 1, sinceMs: cell.crashLoopSince === null ? null : now - cell.crashLoopSince } : null,
     processed: cell.processed,
     dropped: cell.dropped,
     stashed: cell.stashed,

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { injectCrash } from '../../../messages/supervisor.js';
 import { tell } from '../../../supervisor/actor-ref.js';
+import { healthReport } from '../../../supervisor/health-report.js';
+import { StatusBoard } from '../../../supervisor/status-board.js';
 import { crash, startProbeTree, DEFAULT_BACKOFF, type Harness } from '../../helpers/tree-harness.js';
 import type { LogRecord } from '../../helpers/log-sink.js';
 
@@ -35,6 +37,24 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     crash(harness, 'b', 'barrier');
     await harness.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'b', before + 1);
   }
+
+  it('/health is degraded while an actor crash-loops, also while it runs between crashes, and healthy once it has recovered', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
+    const board = new StatusBoard('https://master.example');
+    board.publish('registration', { registered: true, agentId: 'agent-1' });
+    board.publish('tunnel', { desiredState: 'stopped', containerRunning: false });
+    const health = () => healthReport({ snapshot: h!.tree.health(), facts: board.read(), masterLastSuccessAt: h!.clock.now(), now: h!.clock.now() });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 3; gen++) await crashAndRestart(h, 'daemon gone', gen);
+    expect(health().httpStatus, 'two crashes: not yet a loop').to.equal(200);
+    await crashAndRestart(h, 'daemon gone', 4);
+    const looping = health();
+    expect(h.tree.health().actors.a!.status, 'running between crashes').to.equal('running');
+    expect([looping.httpStatus, looping.body.reasons]).to.deep.equal([503, ['a is in a crash loop (3 crashes in a row with the same error)']]);
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs);
+    await h.sink.waitFor((r) => r.event === 'actor_recovered');
+    expect(health().httpStatus, 'recovered').to.equal(200);
+  });
 
   it('logs the first crash at error, the first repeat at warn, later repeats at debug, then actor_recovered once it runs again', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
