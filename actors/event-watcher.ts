@@ -32,7 +32,7 @@ export interface EventWatcherState {
   scanNano: bigint;
   /** Where this incarnation's stream starts: what the memory knows from here on is kept while it runs. */
   replayFromNano: bigint;
-  /** Our clock when the stream was subscribed. */
+  /** The clock's monotonic ms when the stream was subscribed. */
   subscribedAt: number;
 }
 
@@ -95,7 +95,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
-      return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.now() };
+      return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.monotonic() };
     },
 
     handlers: {
@@ -128,7 +128,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       },
 
       'watcher.stream-ended'(state, msg, ctx) {
-        const ranMs = ctx.clock.now() - state.subscribedAt;
+        const ranMs = ctx.clock.monotonic() - state.subscribedAt;
         if (ranMs < LONG_STREAM_MS) throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
         // A proxy's timeout, or the daemon going away: the next subscription tells which (a crash if it fails).
         ctx.log.info({ event: 'event_stream_closed', reason: msg.reason, ranMs }, 'the Docker event stream closed after a long run; subscribing again');

@@ -35,6 +35,7 @@ export interface RegistrationDeps {
 export interface RegistrationState {
   storedId: string | undefined;
   identity: Identity | null;
+  /** The clock's monotonic ms of the last successful registration. */
   registeredAt: number | null;
   inFlight: boolean;
   failures: number;
@@ -77,7 +78,8 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
       },
 
       async 'registration.result'(state, msg, ctx) {
-        const now = ctx.clock.now();
+        // Only durations are taken from it (the pacer's): monotonic.
+        const now = ctx.clock.monotonic();
         if (!msg.result.ok) {
           const f = msg.result.failure;
           const failures = state.failures + 1;
@@ -110,7 +112,7 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         const current = state.identity;
         // About an identity we no longer hold (or before we have one): a registration is already under way.
         if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId) return state;
-        const now = ctx.clock.now();
+        const now = ctx.clock.monotonic();
         const { pacer } = deps;
         const decision = decideReregistration(pacer, msg.cause, now, state.registeredAt === null ? null : now - state.registeredAt,
           { minIntervalMs: deps.minReregisterIntervalMs, retryCapMs: deps.retryCapMs });

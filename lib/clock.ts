@@ -8,8 +8,16 @@ export interface TimerHandle {
 }
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /**
+   * Milliseconds since the epoch: the time to show and send (timestamps) and to compare with Docker's and the
+   * master's. It jumps when the system time is set (NTP corrections, a NAS that boots with a wrong clock).
+   */
   now(): number;
+  /**
+   * Milliseconds from an arbitrary origin, never set back or forward: for every duration, window and deadline, so
+   * that a clock step neither makes the master look reachable nor keeps a backoff from resetting.
+   */
+  monotonic(): number;
   /** Calls `fn` once after `ms`; the returned handle cancels it. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
@@ -19,6 +27,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     return { cancel: () => { clearTimeout(handle); } };

@@ -41,10 +41,11 @@ export class LagProbe {
   wrap(base: Clock): Clock {
     return {
       now: () => base.now(),
+      monotonic: () => base.monotonic(),
       setTimeout: (fn, ms) => {
-        const due = base.now() + Math.min(Math.max(0, ms), MAX_TIMER_MS);
+        const due = base.monotonic() + Math.min(Math.max(0, ms), MAX_TIMER_MS);
         return base.setTimeout(() => {
-          this.record(base.now() - due);
+          this.record(base.monotonic() - due);
           fn();
         }, ms);
       },

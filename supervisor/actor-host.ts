@@ -196,7 +196,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     if (!end()) return;
     const reason = asError(err);
     const msgType = env?.k === 'msg' ? env.msg.type : env?.k === 'init' ? '$init' : env?.k === 'crash' ? '$crash' : undefined;
-    const repeat = repeatsLastCrash(cell, reason, msgType, runtime.clock.now());
+    const repeat = repeatsLastCrash(cell, reason, msgType, runtime.clock.monotonic());
     const level = crashLoopLevel(repeat ? cell.repeatCrashes + 1 : 0, 'error');
     const fields = { event: 'actor_crashed', actor: cell.id, gen, msgType, err: reason, ...(repeat ? { repeats: cell.repeatCrashes + 1 } : {}) };
     log[level](fields, level === 'warn' ? 'actor crashed again with the same error; further repeats are logged at debug until it recovers' : 'actor crashed');
@@ -245,7 +245,7 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
           self.kill();
           resolve('timeout');
         }, timeoutMs);
-        post({ k: 'shutdown', deadline: runtime.clock.now() + timeoutMs, done: () => { timer.cancel(); resolve('ok'); } });
+        post({ k: 'shutdown', deadline: runtime.clock.monotonic() + timeoutMs, done: () => { timer.cancel(); resolve('ok'); } });
       });
     },
     kill(): void {

@@ -79,7 +79,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     healthSummary: () => (config.heartbeat.includeHealth ? healthOf?.() : undefined),
   });
   const tree = startTree({ ...built, runtime, log, onFatal: deps.onFatal });
-  healthOf = () => compactHealth(tree.health(), { masterLastSuccessAt: client.lastSuccessAt, outboxQueued: outbox.size, outboxDropped: outbox.dropped }, clock.now());
+  healthOf = () => compactHealth(tree.health(), { masterContactAgeMs: client.lastSuccessAgeMs, outboxQueued: outbox.size, outboxDropped: outbox.dropped });
 
   const sup = config.supervision;
   const workerNames = ['tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'];
@@ -90,7 +90,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
   for (const a of workerNames) owners.set(a, { supervisor: 'workers', ref: built.cells.workers, limit: sup.workers, siblings: workerNames });
   const topology: ChaosTopology = { owners };
   const chaos = new ChaosMonkey(config.chaos, topology, { clock, log, health: () => tree.health() });
-  const inputs = () => ({ snapshot: tree.health(), facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, now: clock.now() });
+  const inputs = () => ({ snapshot: tree.health(), facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, masterContactAgeMs: client.lastSuccessAgeMs });
   return {
     tree, cells: built.cells, board, client, outbox, store, chaos,
     healthRecord: () => ({ event: 'health', ...tree.health(), status: board.read(), masterLastSuccessAt: client.lastSuccessAt }),

@@ -50,7 +50,7 @@ export interface ActorDef<S, M extends Message> {
   init(ctx: ActorContext<M>): S | Promise<S>;
   handlers: Handlers<S, M>;
   /**
-   * Graceful process shutdown (SIGTERM). `deadline` (clock ms) is when the supervisor stops waiting: work that
+   * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops waiting: work that
    * takes time (stopping a container) should size itself to it.
    */
   shutdown?(state: S, ctx: ActorContext<M>, deadline: number): void | Promise<void>;

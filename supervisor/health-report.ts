@@ -16,8 +16,10 @@ export const CRASH_LOOP_DEGRADED = 3;
 export interface HealthInputs {
   snapshot: HealthSnapshot;
   facts: Readonly<StatusFacts>;
+  /** Wall time of the last successful contact, for display. */
   masterLastSuccessAt: number | null;
-  now: number;
+  /** Its age on the monotonic clock: what health is judged by. */
+  masterContactAgeMs: number | null;
 }
 
 export interface HealthReport {
@@ -30,9 +32,9 @@ const THREADS: Record<string, string> = {
 };
 
 export function healthReport(input: HealthInputs): HealthReport {
-  const { snapshot, facts, now } = input;
+  const { snapshot, facts } = input;
   const last = input.masterLastSuccessAt;
-  const age = last === null ? null : now - last;
+  const age = input.masterContactAgeMs;
   const reasons: string[] = [];
   if (!facts.registration.registered) reasons.push('not registered with the master');
   if (age === null) reasons.push('no successful contact with the master yet');

@@ -2,6 +2,7 @@
  * One health snapshot for heartbeats, /health and the `health` log event (design.md §3): per actor its status,
  * generation, uptime, restarts, current backoff, last crash and message counts.
  */
+import type { Clock } from '../lib/clock.js';
 import type { ActorStatus, CellView } from './actor-ref.js';
 
 export interface ActorHealth {
@@ -27,7 +28,10 @@ export interface HealthSnapshot {
   actors: Record<string, ActorHealth>;
 }
 
-export function actorHealth(cell: CellView, now: number): ActorHealth {
+/** Cells keep monotonic times; `clock` turns them into durations, and a crash's time into wall time for display. */
+export function actorHealth(cell: CellView, clock: Clock): ActorHealth {
+  const now = clock.monotonic();
+  const wallOf = (mono: number): number => clock.now() - (now - mono);
   const running = cell.status === 'running' && cell.startedAt !== undefined;
   return {
     status: cell.status,
@@ -39,7 +43,7 @@ export function actorHealth(cell: CellView, now: number): ActorHealth {
     maxBackoffMs: cell.maxBackoffMs,
     restartInMs: cell.restartAt === null ? null : Math.max(0, cell.restartAt - now),
     lastCrash: cell.lastCrash
-      ? { at: new Date(cell.lastCrash.at).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }
+      ? { at: new Date(wallOf(cell.lastCrash.at)).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }
       : null,
     crashLoop: cell.repeatCrashes > 0 ? { crashes: cell.repeatCrashes + 1, sinceMs: cell.crashLoopSince === null ? null : now - cell.crashLoopSince } : null,
     processed: cell.processed,
@@ -48,11 +52,12 @@ export function actorHealth(cell: CellView, now: number): ActorHealth {
   };
 }
 
-export function healthSnapshot(cells: readonly CellView[], now: number, startedAt: number): HealthSnapshot {
+/** `startedAt`: the tree's start on the clock's monotonic scale. */
+export function healthSnapshot(cells: readonly CellView[], clock: Clock, startedAt: number): HealthSnapshot {
   return {
-    at: new Date(now).toISOString(),
-    uptimeMs: now - startedAt,
-    actors: Object.fromEntries(cells.map((c) => [c.id, actorHealth(c, now)])),
+    at: new Date(clock.now()).toISOString(),
+    uptimeMs: clock.monotonic() - startedAt,
+    actors: Object.fromEntries(cells.map((c) => [c.id, actorHealth(c, clock)])),
   };
 }
 
@@ -60,14 +65,14 @@ export function healthSnapshot(cells: readonly CellView[], now: number, startedA
  * The heartbeat's `health` field: the same snapshot, compact, well under the 2 KiB protocol.md §5.3 asks for.
  * Per actor: [status, gen, restarts total, restarts in window, backoff ms or 0].
  */
-export function compactHealth(snapshot: HealthSnapshot, facts: { masterLastSuccessAt: number | null; outboxQueued: number; outboxDropped: number }, now: number): Record<string, unknown> {
+export function compactHealth(snapshot: HealthSnapshot, facts: { masterContactAgeMs: number | null; outboxQueued: number; outboxDropped: number }): Record<string, unknown> {
   const actors: Record<string, [string, number, number, number, number]> = {};
   for (const [name, a] of Object.entries(snapshot.actors)) actors[name] = [a.status, a.gen, a.restartsTotal, a.restartsInWindow, a.backoffMs ?? 0];
   return {
     v: 1,
     uptime_s: Math.round(snapshot.uptimeMs / 1000),
     actors,
-    master_contact_age_s: facts.masterLastSuccessAt === null ? null : Math.round((now - facts.masterLastSuccessAt) / 1000),
+    master_contact_age_s: facts.masterContactAgeMs === null ? null : Math.round(facts.masterContactAgeMs / 1000),
     outbox: [facts.outboxQueued, facts.outboxDropped],
   };
 }

@@ -23,7 +23,7 @@ export function installSignalHandlers(deps: ShutdownDeps): () => void {
       return;
     }
     started = true;
-    const begun = Date.now();
+    const begun = performance.now();
     deps.log.info({ event: 'shutdown_requested', signal, budgetMs: deps.budgetMs }, 'shutting down');
     const hard = setTimeout(() => {
       deps.log.error({ event: 'shutdown_budget_exceeded', budgetMs: deps.budgetMs }, 'shutdown did not finish within its budget; exiting');
@@ -34,7 +34,7 @@ export function installSignalHandlers(deps: ShutdownDeps): () => void {
       (outcome) => {
         clearTimeout(hard);
         const code = outcome === 'ok' ? EXIT.ok : EXIT.shutdownTimeout;
-        deps.log.info({ event: 'shutdown_complete', outcome, durationMs: Date.now() - begun, exitCode: code }, 'shutdown complete');
+        deps.log.info({ event: 'shutdown_complete', outcome, durationMs: Math.round(performance.now() - begun), exitCode: code }, 'shutdown complete');
         deps.exit(code);
       },
       (err: unknown) => {

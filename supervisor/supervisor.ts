@@ -48,7 +48,9 @@ const SHUTDOWN_MARGIN_MS = 50;
 
 export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, SupervisorMsg> {
   const { runtime, baseLog, id: name } = deps;
-  const now = (): number => runtime.clock.now();
+  // Every supervision time (starts, crashes, windows, restarts) is monotonic: a step of the system clock must not
+  // stretch or empty the intensity window, nor keep a backoff from resetting.
+  const now = (): number => runtime.clock.monotonic();
 
   const startChild = (rec: ChildRecord, ctx: Ctx, sinceCrashMs: number | undefined): void => {
     const cell = rec.spec.cell;

@@ -60,7 +60,7 @@ export interface TreeOptions {
    * after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
    * gets what is left of the budget (at least TEARDOWN_RESERVE_MS of it, as the actors' share is capped).
    */
-  teardown?: (deadline: number) => Promise<void>;
+  teardown?: (deadline: number) => Promise<void>; // deadline: the clock's monotonic ms
 }
 
 /**
@@ -72,7 +72,7 @@ export const TEARDOWN_RESERVE_MS = 3000;
 /** Runs the teardown until `deadline`; false if it failed or was still running then (the process exits anyway). */
 async function runTeardown(teardown: (deadline: number) => Promise<void>, deadline: number, clock: Clock, log: Logger): Promise<boolean> {
   let timer: { cancel: () => void } | undefined;
-  const late = new Promise<'late'>((resolve) => { timer = clock.setTimeout(() => { resolve('late'); }, Math.max(0, deadline - clock.now())); });
+  const late = new Promise<'late'>((resolve) => { timer = clock.setTimeout(() => { resolve('late'); }, Math.max(0, deadline - clock.monotonic())); });
   try {
     const outcome = await Promise.race([teardown(deadline).then(() => 'done' as const), late]);
     if (outcome === 'late') log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
@@ -93,7 +93,7 @@ export interface RunningTree {
 
 export function startTree(opts: TreeOptions): RunningTree {
   const { runtime, log, rootCell, registry } = opts;
-  const startedAt = runtime.clock.now();
+  const startedAt = runtime.clock.monotonic();
   const system = start();
   let fatal = false;
   const def = supervisorDef({ ...opts.root, runtime, baseLog: log });
@@ -120,13 +120,13 @@ export function startTree(opts: TreeOptions): RunningTree {
   log.info({ event: 'actor_started', supervisor: null, child: rootCell.id, gen: rootGen, attempt: 0 }, 'actor started');
 
   return {
-    health: () => healthSnapshot(registry.all(), runtime.clock.now(), startedAt),
+    health: () => healthSnapshot(registry.all(), runtime.clock, startedAt),
     async shutdown(budgetMs) {
       if (fatal) {
         nactStop(system);
         return 'ok';
       }
-      const deadline = runtime.clock.now() + budgetMs;
+      const deadline = runtime.clock.monotonic() + budgetMs;
       const actorsBudgetMs = opts.teardown ? Math.max(budgetMs / 2, budgetMs - TEARDOWN_RESERVE_MS) : budgetMs;
       const result = await root.shutdown(actorsBudgetMs);
       rootCell.status = 'stopped';

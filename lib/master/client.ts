@@ -68,6 +68,7 @@ export interface MasterStats { requests: number; failures: number; lastLatencyMs
 
 export class HttpMasterClient implements MasterClient {
   private lastOk: number | null = null;
+  private lastOkMono: number | null = null;
   private readonly counters: MasterStats = { requests: 0, failures: 0, lastLatencyMs: null, latencySumMs: 0 };
   private readonly agent: http.Agent;
   private readonly base: string;
@@ -90,6 +91,11 @@ export class HttpMasterClient implements MasterClient {
 
   get lastSuccessAt(): number | null {
     return this.lastOk;
+  }
+
+  /** How long ago the last success was, on the monotonic clock (a clock step must not make the master look near). */
+  get lastSuccessAgeMs(): number | null {
+    return this.lastOkMono === null ? null : this.opts.clock.monotonic() - this.lastOkMono;
   }
 
   /** Request counters and latency, for /metrics. */
@@ -137,7 +143,7 @@ export class HttpMasterClient implements MasterClient {
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (signal?.aborted) timeout.abort();
     const combined = timeout.signal;
-    const began = this.opts.clock.now();
+    const began = this.opts.clock.monotonic();
     this.counters.requests++;
     const init: RequestInit = {
       // compress: false: the replies are a few hundred bytes of JSON; asking for gzip only adds a decoder
@@ -158,6 +164,7 @@ export class HttpMasterClient implements MasterClient {
           return transient(res.status, `reply is not a JSON object (content-type ${res.headers.get('content-type') ?? 'none'})`);
         }
         this.lastOk = this.opts.clock.now();
+        this.lastOkMono = this.opts.clock.monotonic();
         this.noteLatency(began);
         return { ok: true, status: res.status, value: json };
       }
@@ -181,7 +188,7 @@ export class HttpMasterClient implements MasterClient {
   }
 
   private noteLatency(began: number): void {
-    const ms = this.opts.clock.now() - began;
+    const ms = this.opts.clock.monotonic() - began;
     this.counters.lastLatencyMs = ms;
     this.counters.latencySumMs += ms;
   }

@@ -8,6 +8,8 @@ interface Pending { at: number; seq: number; fn: () => void; cancelled: boolean 
  */
 export class ManualClock implements Clock {
   private current: number;
+  /** How far the wall clock (now) has been set away from the monotonic one. */
+  private wallOffset = 0;
   private seq = 0;
   private pending: Pending[] = [];
 
@@ -16,7 +18,17 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.current + this.wallOffset;
+  }
+
+  /** Timers and `nextDue` run on this one. */
+  monotonic(): number {
     return this.current;
+  }
+
+  /** Sets the wall clock forward (or back, negative) without time passing, as NTP or `date -s` does. */
+  stepWall(ms: number): void {
+    this.wallOffset += ms;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -7,6 +7,7 @@ class HandClock implements Clock {
   current = 1000;
   readonly timers: { fn: () => void; cancelled: boolean }[] = [];
   now(): number { return this.current; }
+  monotonic(): number { return this.current; }
   setTimeout(fn: () => void, _ms: number): { cancel: () => void } {
     const t = { fn, cancelled: false };
     this.timers.push(t);

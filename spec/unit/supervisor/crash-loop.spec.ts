@@ -43,7 +43,7 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     const board = new StatusBoard('https://master.example');
     board.publish('registration', { registered: true, agentId: 'agent-1' });
     board.publish('tunnel', { desiredState: 'stopped', containerRunning: false });
-    const health = () => healthReport({ snapshot: h!.tree.health(), facts: board.read(), masterLastSuccessAt: h!.clock.now(), now: h!.clock.now() });
+    const health = () => healthReport({ snapshot: h!.tree.health(), facts: board.read(), masterLastSuccessAt: h!.clock.now(), masterContactAgeMs: 0 });
     await h.started('a', 1);
     for (let gen = 2; gen <= 3; gen++) await crashAndRestart(h, 'daemon gone', gen);
     expect(health().httpStatus, 'two crashes: not yet a loop').to.equal(200);
@@ -54,6 +54,17 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs);
     await h.sink.waitFor((r) => r.event === 'actor_recovered');
     expect(health().httpStatus, 'recovered').to.equal(200);
+  });
+
+  it('judges a run by the monotonic clock: a system clock set back does not turn a long run into a repeat', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
+    await h.started('a', 1);
+    await crashAndRestart(h, 'daemon gone', 2);
+    h.clock.advance(DEFAULT_BACKOFF.resetAfterMs + 1);
+    h.clock.stepWall(-3_600_000); // NTP sets the clock back an hour.
+    await crashAndRestart(h, 'daemon gone', 3);
+    expect(levels(h, crashes), 'news again, not a quiet repeat').to.deep.equal([ERROR, ERROR]);
+    expect(h.tree.health().actors.a!.uptimeMs, 'uptime from the restart').to.equal(0);
   });
 
   it('logs the first crash at error, the first repeat at warn, later repeats at debug, then actor_recovered once it runs again', async () => {

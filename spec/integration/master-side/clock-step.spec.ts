@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { HttpMasterClient } from '../../../lib/master/client.js';
+import { Redactor } from '../../../lib/redact.js';
+import { healthReport } from '../../../supervisor/health-report.js';
+import { StatusBoard } from '../../../supervisor/status-board.js';
+import { LogSink } from '../../helpers/log-sink.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { TestMaster } from '../../master/index.js';
+
+describe('master client: the age of the last contact across a step of the system clock', () => {
+  let master: TestMaster | undefined;
+  afterEach(async () => { await master?.stop(); master = undefined; });
+
+  it('a clock set back an hour does not make a contact 200 s old look fresh to /health', async () => {
+    master = await TestMaster.start({ mode: 'v2' });
+    const clock = new ManualClock();
+    const client = new HttpMasterClient({
+      baseUrl: master.url, apiKey: master.generateKey(), access: undefined, timeoutMs: 3000, caFile: undefined, userAgent: 'spec', clock, log: new LogSink().log, redactor: new Redactor(),
+    });
+    const reg = await client.register({ display_name: 'clock', version: '1', agent_version: '1', supported_protocol_versions: [2, 1] });
+    expect(reg.ok, 'registered').to.equal(true);
+    expect(client.lastSuccessAgeMs).to.equal(0);
+
+    clock.advance(200_000);
+    clock.stepWall(-3_600_000);
+    expect(clock.now() - client.lastSuccessAt!, 'by the wall clock it would be in the future').to.be.below(0);
+    expect(client.lastSuccessAgeMs).to.equal(200_000);
+    const board = new StatusBoard(master.url);
+    board.publish('registration', { registered: true, agentId: 'a' });
+    board.publish('tunnel', { desiredState: 'stopped', containerRunning: false });
+    const report = healthReport({ snapshot: { at: '', uptimeMs: 0, actors: {} }, facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, masterContactAgeMs: client.lastSuccessAgeMs });
+    expect([report.httpStatus, report.body.reasons]).to.deep.equal([503, ['no master contact for 200 s']]);
+  });
+});
