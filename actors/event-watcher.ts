@@ -129,7 +129,9 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
 
       'watcher.stream-ended'(state, msg, ctx) {
         const ranMs = ctx.clock.monotonic() - state.subscribedAt;
-        if (ranMs < LONG_STREAM_MS) throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
+        // Only the connection's end is a proxy's doing; anything else the port reports (a line no daemon sends) is not.
+        const connectionEnded = msg.reason === 'ended' || msg.reason === 'closed' || msg.reason.startsWith('error:');
+        if (ranMs < LONG_STREAM_MS || !connectionEnded) throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
         // A proxy's timeout, or the daemon going away: the next subscription tells which (a crash if it fails).
         ctx.log.info({ event: 'event_stream_closed', reason: msg.reason, ranMs }, 'the Docker event stream closed after a long run; subscribing again');
         ctx.restartSelf(`event stream closed after ${Math.round(ranMs / 1000)} s: ${msg.reason}`);

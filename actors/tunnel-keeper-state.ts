@@ -18,7 +18,7 @@ export interface TunnelKeeperState {
   reportedId: string | null;
   /** A run not yet confirmed: Docker's start time and restart count when first seen, our clock then, why. */
   probation: Probation | null;
-  /** Until when a failure's backoff holds: the container's own events do not pull the next check earlier. */
+  /** Until when (monotonic ms) a failure's backoff holds: the container's own events do not pull the next check earlier. */
   backoffUntil: number | null;
   /** A kill, stop or destroy event was seen for the container under probation: its end came from outside. */
   stoppedFromOutside: boolean;

@@ -84,7 +84,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const failed = (s: TunnelKeeperState, ctx: Ctx, reason: string, fields: Record<string, unknown>, text: string): TunnelKeeperState => {
     const retryInMs = failureDelay(s.failures + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
     ctx.timers.once('check', retryInMs, tunnelCheck());
-    const next = { ...noteFailure(s, ctx, reason, fields, text, retryInMs), backoffUntil: ctx.clock.now() + retryInMs };
+    const next = { ...noteFailure(s, ctx, reason, fields, text, retryInMs), backoffUntil: ctx.clock.monotonic() + retryInMs };
     publish(next);
     return next;
   };
@@ -173,7 +173,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           if (s.restartingChecks === 0) ctx.log.info({ event: 'tunnel_restarting', containerId: outcome.containerId }, 'Docker is restarting the tunnel container; leaving it to the engine for now');
           const delayMs = failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
           ctx.timers.once('check', delayMs, tunnelCheck());
-          next = { ...s, containerId: outcome.containerId, running: false, probation: null, restartingChecks: s.restartingChecks + 1, backoffUntil: ctx.clock.now() + delayMs };
+          next = { ...s, containerId: outcome.containerId, running: false, probation: null, restartingChecks: s.restartingChecks + 1, backoffUntil: ctx.clock.monotonic() + delayMs };
           publish(next);
           return next;
         }
@@ -272,7 +272,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         const next = { ...s, running: false, lastEvent: `container ${action}`, stoppedFromOutside: fromOutside };
         // During a failure's backoff the container's own exits (Docker restarting a refused token) must not pull the
         // next attempt earlier, or the backoff would never hold; its removal still does.
-        const holding = s.backoffUntil !== null && ctx.clock.now() < s.backoffUntil && action !== 'destroy';
+        const holding = s.backoffUntil !== null && ctx.clock.monotonic() < s.backoffUntil && action !== 'destroy';
         ctx.log[holding ? 'debug' : 'info']({ event: 'tunnel_container_event', action, containerId: msg.containerId }, 'tunnel container event');
         if (!holding) ctx.timers.once('check', action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
         return next;

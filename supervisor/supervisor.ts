@@ -26,6 +26,14 @@ interface ChildRecord {
   last: RunningIncarnation<Message> | undefined;
   /** Backoff attempt of the next crash. */
   attempt: number;
+  /**
+   * Since when (monotonic ms) the child has run without a crash: set at the first start after a crash, and left as
+   * it is by deliberate restarts (its own request, a sibling's group), so a crash loop ends after a crash-free spell
+   * even when, say, a proxy closing the event stream every 10 minutes restarts the watcher more often than that.
+   */
+  crashFreeSince: number | null;
+  /** A crash happened since the last start. */
+  crashedSinceStart: boolean;
 }
 
 export interface SupervisorState {
@@ -45,6 +53,8 @@ export interface SupervisorDeps extends SupervisorOptions {
 type Ctx = ActorContext<SupervisorMsg>;
 /** Kept back from each child's share of the deadline for the supervisor's own bookkeeping. */
 const SHUTDOWN_MARGIN_MS = 50;
+/** A crash loop's end is looked at again this soon when a deliberate restart was under way. */
+const STABLE_RECHECK_MS = 1000;
 
 export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, SupervisorMsg> {
   const { runtime, baseLog, id: name } = deps;
@@ -83,7 +93,9 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     }
     cell.pendingDrops.clear();
     baseLog[crashLoopLevel(cell.repeatCrashes, 'info')]({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
-    if (cell.repeatCrashes > 0) ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));
+    if (rec.crashedSinceStart || rec.crashFreeSince === null) rec.crashFreeSince = cell.startedAt;
+    if (rec.crashedSinceStart && cell.repeatCrashes > 0) ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));
+    rec.crashedSinceStart = false;
   };
 
   const stopChildNow = (rec: ChildRecord): void => {
@@ -96,8 +108,9 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     const index = state.records.indexOf(rec);
     switch (deps.strategy) {
       case 'one_for_one': return [rec];
-      case 'rest_for_one': return state.records.slice(index).filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc);
-      case 'one_for_all': return state.records.filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc);
+      // A temporary child is taken along while it runs, or while it waits for a restart that an earlier group began.
+      case 'rest_for_one': return state.records.slice(index).filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off');
+      case 'one_for_all': return state.records.filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off');
     }
   };
 
@@ -152,7 +165,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
   return {
     init(ctx) {
       const state: SupervisorState = {
-        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0 })),
+        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0, crashFreeSince: null, crashedSinceStart: false })),
         window: new IntensityWindow(deps.limit),
         stopping: false,
       };
@@ -167,6 +180,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         const cell = rec.spec.cell;
         const t = now();
         rec.inc = undefined;
+        rec.crashedSinceStart = true;
         cell.repeatCrashes = msg.repeat ? cell.repeatCrashes + 1 : 0;
         if (!msg.repeat) cell.crashLoopSince = t;
         cell.lastCrash = { at: t, reason: crashReason(msg.reason), msgType: msg.msgType };
@@ -209,12 +223,22 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         return state;
       },
 
-      'supervisor.child-stable'(state, msg) {
+      'supervisor.child-stable'(state, msg, ctx) {
         const rec = find(state, msg.id);
         const cell = rec?.spec.cell;
-        if (!rec || !cell || rec.inc?.gen !== msg.gen || cell.repeatCrashes === 0) return state;
+        if (!rec || !cell || cell.repeatCrashes === 0 || rec.crashFreeSince === null || state.stopping) return state;
+        // Between the deliberate restarts that keep crashFreeSince: look again once it runs.
+        if (!rec.inc) {
+          ctx.timers.once(`stable:${cell.id}`, STABLE_RECHECK_MS, childStable(cell.id, msg.gen));
+          return state;
+        }
+        const leftMs = rec.crashFreeSince + rec.spec.backoff.resetAfterMs - now();
+        if (leftMs > 0) {
+          ctx.timers.once(`stable:${cell.id}`, leftMs, childStable(cell.id, rec.inc.gen));
+          return state;
+        }
         baseLog.info({
-          event: 'actor_recovered', supervisor: name, child: cell.id, gen: msg.gen, crashes: cell.repeatCrashes + 1,
+          event: 'actor_recovered', supervisor: name, child: cell.id, gen: rec.inc.gen, crashes: cell.repeatCrashes + 1,
           loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince, lastCrash: cell.lastCrash?.reason,
         }, 'actor running again after a crash loop');
         cell.repeatCrashes = 0;

@@ -287,4 +287,11 @@ describe('event watcher: the end of its stream', () => {
     expect(run.restarts).to.have.length(1);
     expect(run.sink.events('event_stream_closed').map((r) => [r.level, r.reason, r.ranMs])).to.deep.equal([[30, 'closed', 600_000]]);
   });
+
+  it('a line no daemon sends is a crash however long the stream ran', async () => {
+    const run = await subscribed();
+    run.clock.advance(10 * 60_000);
+    expect(() => run.end('an event line over 1048576 characters')).to.throw(EventStreamEnded);
+    expect(run.restarts).to.deep.equal([]);
+  });
 });

@@ -67,6 +67,24 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     expect(h.tree.health().actors.a!.uptimeMs, 'uptime from the restart').to.equal(0);
   });
 
+  it('ends a crash loop after a crash-free spell even when deliberate restarts come more often than that', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 4; gen++) await crashAndRestart(h, 'daemon gone', gen);
+    expect(h.tree.health().actors.a!.crashLoop?.crashes).to.equal(3);
+    // A proxy closing the event stream, say: the actor asks for a restart more often than the reset time.
+    for (let gen = 5; gen <= 7; gen++) {
+      h.clock.advance(DEFAULT_BACKOFF.resetAfterMs * 0.4);
+      tell(h.cells.a!, { type: 'probe.restart' });
+      const scheduled = await h.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'a' && r.cause === 'requested', gen - 4);
+      h.clock.advance(Number(scheduled[gen - 5]!.delayMs));
+      await h.started('a', gen);
+    }
+    const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered', 2000, 'actor_recovered');
+    expect(recovered).to.include({ child: 'a', crashes: 3 });
+    expect(h.tree.health().actors.a!.crashLoop).to.equal(null);
+  });
+
   it('logs the first crash at error, the first repeat at warn, later repeats at debug, then actor_recovered once it runs again', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
     await h.started('a', 1);

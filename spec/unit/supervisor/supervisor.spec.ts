@@ -157,6 +157,19 @@ describe('supervisor/supervisor', () => {
     expect(started, 'in start order').to.deep.equal(['registration', 'workers']);
   });
 
+  it('rest_for_one: a temporary child stopped by one group restart is started by the next, not left waiting', async () => {
+    h = startProbeTree({ strategy: 'rest_for_one', probes: { a: {}, b: {}, c: { restart: 'temporary' } } });
+    await h.started('c', 1);
+    crash(h, 'b'); // Takes c along; due in 100 ms.
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'b');
+    h.clock.advance(50);
+    crash(h, 'a'); // Its group [a, b, c] is due in 100 ms more; b's waits for it.
+    await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.child === 'a');
+    h.clock.advance(100);
+    await h.started('c', 2);
+    expect(Object.values(h.cells).map((c) => c.status)).to.deep.equal(['running', 'running', 'running']);
+  });
+
   it('one_for_all: restarts every child', async () => {
     h = startProbeTree({ strategy: 'one_for_all', probes: { a: {}, b: {}, c: {} } });
     await h.started('c', 1);
