@@ -66,7 +66,8 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
 
   return {
     async init(ctx) {
-      const resumed = memory.sinceNano !== null;
+      // After any earlier stream, handled events or not (a quiet host): the gap ends with a full report.
+      const resumed = memory.subscriptions > 0;
       // Docker stamps an event after the change it reports, so one stamped before this moment is in the scan's
       // result; that holds while the agent and Docker read the same clock, as they do on one host (also via the
       // proxy). What the scan tells carries this time too: a later event of the same container is then later.
@@ -92,6 +93,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
         onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
       }, ctx.signal);
+      memory.subscriptions++;
       ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());

@@ -15,6 +15,8 @@ import type { ContainerInfo, DockerEvent } from '../messages/docker.js';
 export interface WatcherMemory {
   /** The latest event time handled; a resumed stream replays from a margin before it. */
   sinceNano: bigint | null;
+  /** Streams subscribed so far: after the first, each new one follows a gap the master hears about in full. */
+  subscriptions: number;
   /** Recently handled events (id, action, time), oldest first, bounded: a replay repeats them. */
   readonly handled: Set<string>;
   readonly running: Map<string, ContainerInfo>;
@@ -28,7 +30,7 @@ export const REPLAY_MARGIN_NANO = 2_000_000_000n;
 const MEMORY_BOUND = 5000;
 
 export function newWatcherMemory(): WatcherMemory {
-  return { sinceNano: null, handled: new Set(), running: new Map(), knownUpTo: new Map(), sweepAbove: MEMORY_BOUND };
+  return { sinceNano: null, subscriptions: 0, handled: new Set(), running: new Map(), knownUpTo: new Map(), sweepAbove: MEMORY_BOUND };
 }
 
 /** Where a stream resumes: the first incarnation from its scan, a later one from a margin before the last event. */

@@ -294,4 +294,22 @@ describe('event watcher: the end of its stream', () => {
     expect(() => run.end('an event line over 1048576 characters')).to.throw(EventStreamEnded);
     expect(run.restarts).to.deep.equal([]);
   });
+
+  it('after a gap the master gets a full report, also on a quiet host where no event was handled yet', async () => {
+    const memory = newWatcherMemory();
+    const reports: string[] = [];
+    const docker = {
+      listManagedContainers: () => Promise.resolve([]),
+      subscribeEvents: () => Promise.resolve({ close: () => undefined }),
+    } as unknown as DockerPort;
+    const def = eventWatcherDef({
+      docker, memory, tunnelKeeper: callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); }),
+      reporter: callbackRef<ReporterMsg>('reporter', (msg) => { reports.push(msg.type); }),
+    });
+    const ctx = () => actorContext<EventWatcherMsg>({ name: 'event-watcher', log: new LogSink().log, clock: new ManualClock(), toSelf: () => undefined });
+    await def.init(ctx());
+    expect(reports, 'the first stream: the scan says it all').to.deep.equal([]);
+    await def.init(ctx());
+    expect(reports, 'a stream after a gap').to.deep.equal(['reporter.report-now']);
+  });
 });
