@@ -137,13 +137,20 @@ export class DockerodePort implements DockerPort {
     // Seconds as a float with a 1 ms safety margin: replaying a little too much is deduplicated by the watcher,
     // starting a little too late would lose events.
     const since = sinceNano === null ? undefined : (Number(sinceNano / 1_000_000n) - 1) / 1000;
-    const stream = await this.call('subscribe to events', (request) => {
-      // The stream outlives the call: only a timeout of the subscription itself aborts it here.
-      request.addEventListener('abort', onOwnerAbort, { once: true });
-      return this.docker.getEvents({
-        filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+    if (signal?.aborted) abort.abort();
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.call('subscribe to events', (request) => {
+        // The stream outlives the call: only a timeout of the subscription itself aborts it here.
+        request.addEventListener('abort', onOwnerAbort, { once: true });
+        return this.docker.getEvents({
+          filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+        });
       });
-    });
+    } catch (err) {
+      signal?.removeEventListener('abort', onOwnerAbort);
+      throw err;
+    }
     (stream as NodeJS.ReadableStream & { socket?: Socket | null }).socket?.setKeepAlive(true, EVENT_STREAM_KEEPALIVE_MS);
     let ended = false;
     const end = (reason: string): void => {
