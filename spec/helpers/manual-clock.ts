@@ -61,4 +61,18 @@ export class ManualClock implements Clock {
     this.pending = this.pending.filter((p) => !p.cancelled);
     this.current = target;
   }
+
+  /**
+   * Moves the clock by `ms`, stopping at each due timer and awaiting `settle` (an actor driver handling what the
+   * timer sent, which may set new timers) before going on, and once more at the end.
+   */
+  async advanceSettling(ms: number, settle: () => Promise<void>): Promise<void> {
+    const target = this.current + ms;
+    for (let due = this.nextDue(); due !== undefined && due <= target; due = this.nextDue()) {
+      this.advance(due - this.current);
+      await settle();
+    }
+    this.advance(target - this.current);
+    await settle();
+  }
 }

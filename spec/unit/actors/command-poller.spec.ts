@@ -63,15 +63,7 @@ function pollerRun() {
     };
     return {
       send: async (msg: CommandPollerMsg): Promise<void> => { mailbox.push(msg); await settle(); },
-      advance: async (ms: number): Promise<void> => {
-        const target = clock.now() + ms;
-        for (let due = clock.nextDue(); due !== undefined && due <= target; due = clock.nextDue()) {
-          clock.advance(due - clock.now());
-          await settle();
-        }
-        clock.advance(target - clock.now());
-        await settle();
-      },
+      advance: (ms: number): Promise<void> => clock.advanceSettling(ms, settle),
       close: (): void => { ctx.timers.close(); },
     };
   }

@@ -85,15 +85,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   return {
     sent, sentAt, toRegistration, refuse, reply,
     send: async (msg) => { mailbox.push(msg); await settle(); },
-    advance: async (ms) => {
-      const target = clock.now() + ms;
-      for (let due = clock.nextDue(); due !== undefined && due <= target; due = clock.nextDue()) {
-        clock.advance(due - clock.now());
-        await settle();
-      }
-      clock.advance(target - clock.now());
-      await settle();
-    },
+    advance: (ms) => clock.advanceSettling(ms, settle),
   };
 }
 

@@ -103,14 +103,8 @@ class KeeperRun {
   }
 
   /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
-  async advance(ms: number): Promise<void> {
-    const target = this.clock.now() + ms;
-    for (let due = this.clock.nextDue(); due !== undefined && due <= target; due = this.clock.nextDue()) {
-      this.clock.advance(due - this.clock.now());
-      if (this.current) await this.drain(this.current);
-    }
-    this.clock.advance(target - this.clock.now());
-    if (this.current) await this.drain(this.current);
+  advance(ms: number): Promise<void> {
+    return this.clock.advanceSettling(ms, async () => { if (this.current) await this.drain(this.current); });
   }
 
   private async drain(inc: Incarnation): Promise<void> {
@@ -203,6 +197,17 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
   });
 });
 
+/** A keeper told to start the tunnel, killed while Docker holds its create: the call runs on. */
+async function killedWhileCreating(): Promise<{ run: KeeperRun; open: () => void; first: Promise<void> }> {
+  const run = new KeeperRun();
+  await run.start();
+  const open = run.docker.holdCreates();
+  const first = run.send(tunnelStart(ASSIGNMENT));
+  await run.advance(0);
+  run.kill();
+  return { run, open, first };
+}
+
 describe('tunnel keeper: the removal at shutdown', () => {
   /** Lets every promise that can settle without the clock do so. */
   const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); };
@@ -217,12 +222,7 @@ describe('tunnel keeper: the removal at shutdown', () => {
   });
 
   it('after a keeper killed while it creates the container: waits for that call, then removes what it made', async () => {
-    const run = new KeeperRun();
-    await run.start();
-    const open = run.docker.holdCreates();
-    const first = run.send(tunnelStart(ASSIGNMENT));
-    await run.advance(0);
-    run.kill();
+    const { run, open, first } = await killedWhileCreating();
     const removal = run.teardown(run.clock.now() + 8000);
     await settle();
     expect(run.docker.removed, 'nothing removed while the create is out').to.deep.equal([]);
@@ -235,12 +235,7 @@ describe('tunnel keeper: the removal at shutdown', () => {
   });
 
   it('does not wait past the budget for a call that does not end: removes in time and says so', async () => {
-    const run = new KeeperRun();
-    await run.start();
-    const open = run.docker.holdCreates();
-    const first = run.send(tunnelStart(ASSIGNMENT));
-    await run.advance(0);
-    run.kill();
+    const { run, open, first } = await killedWhileCreating();
     let done = false;
     const removal = run.teardown(run.clock.now() + 8000).then(() => { done = true; });
     await run.advance(8000 - REMOVAL_RESERVE_MS - 1);
