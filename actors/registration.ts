@@ -92,13 +92,13 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         }
         const reply = msg.result.value;
         let storedId = state.storedId;
-        if (reply.agentId !== storedId) {
-          if (storedId !== undefined) {
-            ctx.log.warn({ event: 'agent_id_changed', previousId: storedId, agentId: reply.agentId }, 'the master assigned a different agent id; storing it');
-          }
-          await deps.store.saveAgentId(reply.agentId);
-          storedId = reply.agentId;
+        if (reply.agentId !== storedId && storedId !== undefined) {
+          ctx.log.warn({ event: 'agent_id_changed', previousId: storedId, agentId: reply.agentId }, 'the master assigned a different agent id; storing it');
         }
+        // Every time, not only when it changed: the store writes only what the file does not hold yet, so an id whose
+        // first write failed (a full disk, a volume briefly read-only) is written at the next registration.
+        await deps.store.saveAgentId(reply.agentId);
+        storedId = reply.agentId;
         const identity: Identity = { agentId: reply.agentId, protocolVersion: reply.protocolVersion, sessionId: reply.sessionId };
         ctx.log.info({
           event: 'registered', agentId: identity.agentId, protocolVersion: identity.protocolVersion, enrollment: reply.enrollment, httpStatus: msg.result.status,

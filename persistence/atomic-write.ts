@@ -19,8 +19,9 @@ export async function atomicWrite(file: string, data: string, mode = 0o600): Pro
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
-    // open() applies the umask; chmod makes the mode exact.
-    await handle.chmod(mode);
+    // open() applies the umask, which only narrows 0600; chmod makes the mode exact where the file system keeps
+    // modes at all (vfat and some FUSE mounts refuse it, and that must not make the volume count as unwritable).
+    await handle.chmod(mode).catch(() => undefined);
   } catch (err) {
     await handle.close();
     await rm(tmp, { force: true });
@@ -44,7 +45,7 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw err;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
   } finally {
     await handle?.close();
   }

@@ -40,7 +40,8 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 export function decodeTunnelState(text: string): Decoded<TunnelState> {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // A byte-order mark (an editor on Windows, a restore tool) is not part of the JSON.
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }

@@ -1,7 +1,10 @@
 /**
  * agent_id.txt and tunnel_state.json in the data directory. Reads never throw: a missing file gives defaults, a
- * corrupt or unreadable one is moved aside as NAME.corrupt-<timestamp> with a warning. Writes are atomic, mode
- * 0600; when the directory is not writable the agent keeps running on the in-memory value and says so loudly.
+ * corrupt one is moved aside as NAME.corrupt-<timestamp> with a warning. One that cannot be read (owned by root
+ * after an old root-run agent or a restore) is left alone and never overwritten this run: its identity or token
+ * is not lost, and fixing the owner brings it back. Writes are atomic, mode 0600; when the directory is not
+ * writable the agent keeps running on the in-memory value, says so loudly, and writes what is owed at the next
+ * save or load that finds it writable again.
  * The store holds that value: actors reload their state at every restart (a chaos kill, a re-registration), and
  * on a volume it cannot write to, the disk would hand them back the state from before the last command (an old,
  * revoked token) or none at all (a new identity at every registration with a v1 master).
@@ -32,6 +35,12 @@ export class FileStateStore implements StateStore {
   private isWritable = false;
   /** Per file, what this process last read or saved: the truth while it runs, whether or not the write worked. */
   private readonly current = new Map<string, unknown>();
+  /** Per file, the encoded content known to be on disk (read or written): a save of the same is not written again. */
+  private readonly onDisk = new Map<string, string>();
+  /** Per file, encoded content whose write failed: written at the next chance (another save, a load). */
+  private readonly owed = new Map<string, string>();
+  /** Files that exist but cannot be read: never overwritten this run. */
+  private readonly untouchable = new Set<string>();
 
   private constructor(private readonly deps: FileStateStoreDeps) {}
 
@@ -47,7 +56,7 @@ export class FileStateStore implements StateStore {
   }
 
   async loadAgentId(): Promise<string | undefined> {
-    return this.load(AGENT_ID_FILE, decodeAgentId, undefined);
+    return this.load<string | undefined>(AGENT_ID_FILE, decodeAgentId, (id) => id ?? '', undefined);
   }
 
   async saveAgentId(id: string): Promise<boolean> {
@@ -56,7 +65,7 @@ export class FileStateStore implements StateStore {
   }
 
   async loadTunnelState(): Promise<TunnelState> {
-    const state = await this.load(TUNNEL_STATE_FILE, decodeTunnelState, EMPTY_TUNNEL_STATE);
+    const state = await this.load(TUNNEL_STATE_FILE, decodeTunnelState, encodeTunnelState, EMPTY_TUNNEL_STATE);
     this.deps.redactor.addSecret(state.token);
     return state;
   }
@@ -83,22 +92,32 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  private async load<T>(name: string, decode: (text: string) => Decoded<T>, fallback: T): Promise<T> {
+  private async load<T>(name: string, decode: (text: string) => Decoded<T>, encode: (value: T) => string, fallback: T): Promise<T> {
+    // Actors load at every (re)start: a write owed since the volume failed gets its chance here too.
+    await this.payOwed();
     if (this.current.has(name)) return this.current.get(name) as T;
-    const value = await this.read(name, decode, fallback);
+    const value = await this.read(name, decode, encode, fallback);
     // A save that raced this read is newer: keep it.
     if (!this.current.has(name)) this.current.set(name, value);
     return this.current.get(name) as T;
   }
 
-  private async read<T>(name: string, decode: (text: string) => Decoded<T>, fallback: T): Promise<T> {
+  private async read<T>(name: string, decode: (text: string) => Decoded<T>, encode: (value: T) => string, fallback: T): Promise<T> {
     const file = path.join(this.deps.dir, name);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
-      await this.moveAside(file, `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return fallback;
+      // A directory where the file goes holds nothing of ours: out of the way with it.
+      if (code === 'EISDIR') {
+        await this.moveAside(file, 'unreadable: EISDIR (a directory, not a file)');
+        return fallback;
+      }
+      this.untouchable.add(name);
+      this.deps.log.error({ event: 'state_file_unreadable', file, code, uid: process.getuid?.(), err },
+        'state file exists but cannot be read; leaving it as it is and running without it (fix its owner or mode, then restart)');
       return fallback;
     }
     const decoded = decode(text);
@@ -106,21 +125,45 @@ export class FileStateStore implements StateStore {
       await this.moveAside(file, decoded.reason);
       return fallback;
     }
+    this.onDisk.set(name, encode(decoded.value));
     await this.tightenMode(file);
     return decoded.value;
   }
 
+  /** Writes what earlier failed to be written; quietly, the failure was logged when it happened. */
+  private async payOwed(): Promise<void> {
+    for (const [name, data] of [...this.owed]) {
+      if (this.owed.get(name) !== data) continue;
+      if (await this.write(name, data, false)) this.owed.delete(name);
+      else return;
+    }
+  }
+
   private async save(name: string, data: string, value: unknown): Promise<boolean> {
     this.current.set(name, value);
+    if (this.untouchable.has(name)) {
+      this.deps.log.warn({ event: 'state_write_skipped', file: path.join(this.deps.dir, name) }, 'not overwriting a state file that could not be read; keeping the value in memory');
+      return false;
+    }
+    if (this.onDisk.get(name) === data && !this.owed.has(name)) return true;
+    this.owed.delete(name);
+    const ok = await this.write(name, data, true);
+    if (!ok) this.owed.set(name, data);
+    else await this.payOwed();
+    return ok;
+  }
+
+  private async write(name: string, data: string, loud: boolean): Promise<boolean> {
     const file = path.join(this.deps.dir, name);
     try {
       await atomicWrite(file, data);
+      this.onDisk.set(name, data);
       if (!this.isWritable) this.deps.log.info({ event: 'data_dir_writable', dir: this.deps.dir }, 'data directory is writable again');
       this.isWritable = true;
       return true;
     } catch (err) {
       this.isWritable = false;
-      this.deps.log.error({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory');
+      if (loud) this.deps.log.error({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory (written once the directory is writable again)');
       return false;
     }
   }

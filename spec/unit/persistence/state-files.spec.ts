@@ -148,4 +148,38 @@ describe('persistence/state-files', () => {
     expect(lines.at(-1)!.result).to.include({ writable: false, saved: false, savedTunnel: false, loaded: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12', tunnelId: 'tunnel-2' });
     expect(await readdir(dir)).to.deep.equal([]);
   });
+
+  it('leaves a state file it cannot read as it is: not moved aside, not overwritten, and says so', async () => {
+    const asRoot = process.getuid?.() === 0;
+    const file = path.join(dir, 'agent_id.txt');
+    await writeFile(file, 'the-original-identity', { mode: 0o600 });
+    await chmod(dir, 0o777); // Writable for the probe's uid: only the file is out of its reach.
+    if (!asRoot) await chmod(file, 0o000);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve('spec/fixtures/store-probe.ts'), dir, 'unreadable'], {
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}), cwd: process.cwd(), env: { ...process.env, HOME: '/tmp' },
+    });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.event === 'state_file_unreadable'), 'a loud error').to.include({ level: 50, code: 'EACCES' });
+    expect(lines.at(-1)!.result).to.deep.equal({ loaded: null, saved: false, again: 'a-new-identity' });
+    if (!asRoot) await chmod(file, 0o600);
+    expect(await readFile(file, 'utf8'), 'untouched').to.equal('the-original-identity');
+    expect((await readdir(dir)).sort()).to.deep.equal(['agent_id.txt']);
+  });
+
+  it('writes an identity whose first write failed as soon as the directory takes writes again', async () => {
+    const store = await open();
+    const blocker = path.join(dir, 'agent_id.txt');
+    await mkdir(blocker);
+    await writeFile(path.join(blocker, 'x'), 'x'); // A non-empty directory where the file goes: the rename fails.
+    expect(await store.saveAgentId('id-from-the-master')).to.equal(false);
+    await rm(blocker, { recursive: true });
+    expect(await store.loadAgentId(), 'in memory all along').to.equal('id-from-the-master');
+    expect(await readFile(blocker, 'utf8'), 'and now on disk').to.equal('id-from-the-master');
+  });
+
+  it('reads a tunnel_state.json that starts with a byte-order mark', async () => {
+    await writeFile(path.join(dir, 'tunnel_state.json'), `\uFEFF{"token": "${TOKEN}", "id": "t1", "name": "home", "desired_state": "running"}`);
+    expect(await (await open()).loadTunnelState()).to.deep.include({ token: TOKEN, id: 't1', desired_state: 'running' });
+    expect(sink.events('state_file_corrupt')).to.deep.equal([]);
+  });
 });
