@@ -75,12 +75,29 @@ import_images() {
   tar -C "$R" -cf - . | docker import -c 'ENTRYPOINT ["/usr/local/bin/cloudflared"]' -c 'CMD ["--version"]' \
     -c 'ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - local/cloudflared:stand-in >/dev/null
   rm -rf "$R"
-  # Re-imports leave the previous images dangling in a reused data root.
-  docker image prune -f >/dev/null 2>&1 || true
+  # Re-imports leave the previous images dangling in a reused data root; a shared engine's images are not ours.
+  if [ "$private" = 1 ]; then docker image prune -f >/dev/null 2>&1 || true; fi
   export DOCKERTEST_BUSYBOX_IMAGE=local/busybox:1
   export DOCKERTEST_CLOUDFLARED_IMAGE=local/cloudflared:stand-in
 }
 
+# The specs and the demo create, replace and remove the one tunnel container name the agent uses: on an engine
+# that runs a real agent, that would cut its tunnel. A shared engine with such a container is refused.
+guard_shared_engine() {
+  local found
+  found=$(docker ps -a --filter 'name=^/dockflare-agent-tunnel$' --format '{{.ID}} {{.Status}}' 2>/dev/null || true)
+  [ -z "$found" ] && return 0
+  [ "${DOCKERTEST_ALLOW_SHARED_TUNNEL:-}" = 1 ] && return 0
+  cat >&2 <<MSG
+with-dockerd: the engine at $DOCKER_HOST has a container named dockflare-agent-tunnel ($found):
+  a real agent's tunnel, or a leftover of an interrupted run. The specs and the demo would replace and remove it.
+  Use another engine (as root, with DOCKER_HOST unset and no /var/run/docker.sock, a private one is started),
+  remove the container if it is a leftover, or set DOCKERTEST_ALLOW_SHARED_TUNNEL=1 to go ahead anyway.
+MSG
+  exit 1
+}
+
+private=0
 trap stop_private EXIT
 if [ -n "${DOCKER_HOST:-}" ] && ping_engine "$DOCKER_HOST"; then
   echo "with-dockerd: using the engine at $DOCKER_HOST" >&2
@@ -89,11 +106,13 @@ elif [ -z "${DOCKER_HOST:-}" ] && ping_engine unix:///var/run/docker.sock; then
   echo "with-dockerd: using the engine at $DOCKER_HOST" >&2
 else
   start_private
+  private=1
   echo "with-dockerd: started a private dockerd at $DOCKER_HOST" >&2
 fi
 if ! command -v docker >/dev/null 2>&1; then
   echo "with-dockerd: the docker client is missing (Debian package docker.io)" >&2
   exit 1
 fi
+[ "$private" = 1 ] || guard_shared_engine
 import_images
 "$@"
