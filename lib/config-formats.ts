@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 /**
  * Strict convict formats. Convict's built-in `nat`/`int` use parseInt, which accepts "30s" as 30; an operator's
  * typo must instead stop the agent with a line naming the variable. Each validator reads its bounds from the
@@ -55,7 +56,8 @@ export function registerFormats(): void {
         let url: URL;
         try { url = new URL(v.trim()); } catch { throw new Error('is not a valid URL'); }
         if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must start with http:// or https://');
-        if (url.search !== '' || url.hash !== '') throw new Error('must not contain a query or fragment');
+        // A bare trailing '?' or '#' leaves search and hash empty but would still end up in every request URL.
+        if (url.search !== '' || url.hash !== '' || /[?#]/.test(v)) throw new Error('must not contain a query or fragment');
         // node-fetch refuses URLs with credentials; the agent authenticates with its key (and Access headers).
         if (url.username !== '' || url.password !== '') throw new Error('must not contain user:password@ credentials');
       },
@@ -89,9 +91,18 @@ export function registerFormats(): void {
       },
     },
     'time-zone': {
+      // The agent logs in UTC whatever TZ says, so any value (an IANA name, a POSIX rule like CET-1CEST,M3.5.0,
+      // M10.5.0/3, :/etc/localtime) is accepted as the original's runtime accepted it; only control characters are not.
       validate: (v: unknown) => {
-        if (v === '') return;
-        try { new Intl.DateTimeFormat('en', { timeZone: String(v) }); } catch { throw new Error('is not a known time zone'); }
+        if (typeof v !== 'string' || hasControlCharacter(v)) throw new Error('must not contain control characters');
+      },
+    },
+    'bind-address': {
+      validate: (v: unknown) => {
+        const a = typeof v === 'string' ? v.trim().replace(/^\[(.*)\]$/, '$1') : '';
+        if (isIP(a) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(a)) {
+          throw new Error('must be an IP address or a host name');
+        }
       },
     },
     'absolute-path': {
@@ -116,4 +127,12 @@ export function registerFormats(): void {
       validate: (v: unknown) => { if (typeof v !== 'string') throw new Error('must be a string'); },
     },
   });
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 32 || code === 127) return true;
+  }
+  return false;
 }

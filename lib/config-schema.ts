@@ -64,7 +64,7 @@ export const schema = {
   },
   health: {
     port: { doc: 'Port of the /health server; 0 turns it off.', format: 'strict-int', min: 0, max: 65535, default: 8080, env: 'HEALTH_CHECK_PORT' },
-    bindAddress: { doc: 'Address the /health server binds to.', format: 'required-string', default: '0.0.0.0', env: 'HEALTH_BIND_ADDRESS' },
+    bindAddress: { doc: 'Address the /health server binds to.', format: 'bind-address', default: '0.0.0.0', env: 'HEALTH_BIND_ADDRESS' },
   },
   log: {
     healthIntervalSeconds: seconds('Period of the `health` log record with the supervision snapshot (s).', 'LOG_HEALTH_INTERVAL_SECONDS', 300, 1, 86400),

@@ -56,11 +56,30 @@ function firstError(err: unknown): ConfigError {
   return new ConfigError(envOf(match[1]), match[2].trim());
 }
 
+/**
+ * A variable set to nothing (`LOG_LEVEL=` in an .env file, common in compose set-ups) means its default, as it did
+ * for the original agent; only variables without a default (the master URL and key) are then missing.
+ */
+function withoutBlankOverrides(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const withDefault = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const leaf = node as { env?: unknown; default?: unknown };
+    if (typeof leaf.env === 'string' && 'default' in leaf) {
+      if (leaf.default !== '') withDefault.add(leaf.env);
+      return;
+    }
+    for (const child of Object.values(node)) walk(child);
+  };
+  walk(schema);
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => !(withDefault.has(name) && value?.trim() === '')));
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   registerFormats();
   let conf: convict.Config<Record<string, unknown>>;
   try {
-    conf = convict(schema as unknown as convict.Schema<Record<string, unknown>>, { env, args: [] });
+    conf = convict(schema as unknown as convict.Schema<Record<string, unknown>>, { env: withoutBlankOverrides(env), args: [] });
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     throw firstError(err);
@@ -83,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     return [child, { minMs, maxMs, randomFactor: num('supervision.backoffRandomFactor'), resetAfterMs: num('supervision.backoffResetAfterMs') }];
   })) as Record<ChildName, BackoffSettings>;
 
-  const dataDir = path.resolve(str('agent.dataDir'));
+  const dataDir = path.resolve(str('agent.dataDir').trim());
   const caFile = str('master.caFile');
   const displayName = str('agent.displayName').trim();
   return {

@@ -93,7 +93,10 @@ describe('lib/config', () => {
     ['bad docker host', { ...base, DOCKER_HOST: '/var/run/docker.sock' }, 'DOCKER_HOST', /unix:/],
     ['bad network', { ...base, CLOUDFLARED_NETWORK_NAME: 'no spaces allowed' }, 'CLOUDFLARED_NETWORK_NAME', /network name/],
     ['relative data dir', { ...base, AGENT_DATA_DIR: 'data' }, 'AGENT_DATA_DIR', /absolute/],
-    ['unknown time zone', { ...base, TZ: 'Mars/Olympus' }, 'TZ', /time zone/],
+    ['control characters in TZ', { ...base, TZ: 'UTC\n' }, 'TZ', /control characters/],
+    ['a bind address with a space', { ...base, HEALTH_BIND_ADDRESS: 'nonsense host' }, 'HEALTH_BIND_ADDRESS', /IP address or a host name/],
+    ['a bare query mark on the URL', { ...base, DOCKFLARE_MASTER_URL: 'https://m.example.com/?' }, 'DOCKFLARE_MASTER_URL', /query or fragment/],
+    ['a bare fragment mark on the URL', { ...base, DOCKFLARE_MASTER_URL: 'https://m.example.com#' }, 'DOCKFLARE_MASTER_URL', /query or fragment/],
     ['access id without secret', { ...base, CF_ACCESS_CLIENT_ID: 'x.access' }, 'CF_ACCESS_CLIENT_SECRET', /required/],
     ['access secret without id', { ...base, CF_ACCESS_CLIENT_SECRET: 'sssssssss' }, 'CF_ACCESS_CLIENT_ID', /required/],
     ['backoff max below min', { ...base, AGENT_BACKOFF_REPORTER_MIN_MS: '5000', AGENT_BACKOFF_REPORTER_MAX_MS: '100' }, 'AGENT_BACKOFF_REPORTER_MAX_MS', /below/],
@@ -107,6 +110,24 @@ describe('lib/config', () => {
       expect(err.message.startsWith(`${variable}: `)).to.equal(true);
     });
   }
+
+  it('takes a variable set to nothing as its default, as the original did (LOG_LEVEL= in an .env file)', () => {
+    const blank = { LOG_LEVEL: '', DOCKER_HOST: ' ', CLOUDFLARED_IMAGE: '', HEALTH_CHECK_PORT: '', CLOUDFLARED_NETWORK_NAME: '', REPORT_INTERVAL_SECONDS: '' };
+    expect(loadConfig({ ...base, ...blank })).to.deep.equal(loadConfig(base));
+    expect(configError({ ...base, DOCKFLARE_API_KEY: '' }).variable, 'one without a default is still missing').to.equal('DOCKFLARE_API_KEY');
+  });
+
+  it('accepts any TZ without control characters (the agent logs in UTC), POSIX rules included', () => {
+    for (const tz of ['Europe/Berlin', 'UTC0', 'CET-1CEST,M3.5.0,M10.5.0/3', ':/etc/localtime', 'Mars/Olympus']) expect(() => loadConfig({ ...base, TZ: tz }), tz).not.to.throw();
+  });
+
+  it('accepts bind addresses: IPv4, IPv6 with or without brackets, host names', () => {
+    for (const a of ['127.0.0.1', '::', '[::1]', 'localhost', 'agent.internal']) expect(loadConfig({ ...base, HEALTH_BIND_ADDRESS: a }).health.bindAddress, a).to.equal(a);
+  });
+
+  it('trims the data directory', () => {
+    expect(loadConfig({ ...base, AGENT_DATA_DIR: '/app/data ' }).agent.dataDir).to.equal('/app/data');
+  });
 
   it('never puts a value in the error, so secrets and URL credentials stay out', () => {
     const secretUrl = 'ftp://admin:hunter2hunter2@m.example.com';
