@@ -28,6 +28,9 @@ export interface RunningHealthServer {
   close(): Promise<void>;
 }
 
+/** Far above what a HEALTHCHECK, a Prometheus scrape and a person need at once. */
+const MAX_CONNECTIONS = 64;
+
 export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
     const text = deps.redact(type === 'application/json' ? JSON.stringify(body) : String(body));
@@ -35,13 +38,23 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
     res.end(text);
   };
   const server = http.createServer((req, res) => {
+    let url: URL;
     try {
-      const url = new URL(req.url ?? '/', 'http://agent');
+      url = new URL(req.url ?? '/', 'http://agent');
+    } catch {
+      // Anyone on the agent's networks can send this: not the agent's error, and not worth a log line each.
+      send(res, 400, { status: 'error', message: 'bad request target' });
+      req.resume();
+      return;
+    }
+    // HEAD is answered like GET without the body (Node leaves the body out), as probes and curl -I expect.
+    const reads = req.method === 'GET' || req.method === 'HEAD';
+    try {
       const chaos = /^\/chaos\/kill\/([\w-]+)$/.exec(url.pathname);
-      if (req.method === 'GET' && url.pathname === '/health') {
+      if (reads && url.pathname === '/health') {
         const report = deps.health();
         send(res, report.httpStatus, report.body);
-      } else if (req.method === 'GET' && url.pathname === '/metrics') {
+      } else if (reads && url.pathname === '/metrics') {
         send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');
       } else if (req.method === 'POST' && chaos?.[1]) {
         if (!isLoopback(req.socket.remoteAddress)) {
@@ -60,6 +73,11 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
     req.resume();
   });
   server.keepAliveTimeout = 1000;
+  // It listens on every interface by default, where every managed container can reach it: a slow or crowded
+  // client must not hold sockets for Node's default minutes.
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.port, deps.bindAddress, () => { server.off('error', reject); resolve(); });
