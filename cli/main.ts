@@ -19,9 +19,17 @@ const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OU
   version             print the agent version
 `;
 
+/** Verbs that take no arguments, and how many words `chaos kill <actor>` takes. */
+const ARITY: Readonly<Record<string, number>> = { run: 1, healthcheck: 1, config: 1, version: 1, '--version': 1, help: 1, '--help': 1, '-h': 1, chaos: 3 };
+
 async function main(argv: readonly string[]): Promise<void> {
   const verb = argv[0] ?? 'run';
   const write = (line: string): void => { process.stdout.write(line); };
+  const arity = ARITY[verb];
+  if (arity !== undefined && argv.length > arity) {
+    process.stderr.write(`dockflare-agent: unexpected argument '${String(argv[arity])}'\n${USAGE}`);
+    process.exit(EXIT.usage);
+  }
   switch (verb) {
     case 'run':
       await runAgent({ env: process.env, stdout: write, stderr: (l) => { process.stderr.write(l); }, exit: (code) => process.exit(code) });

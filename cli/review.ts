@@ -1,5 +1,6 @@
 /** `dockflare-agent review [FILE|-] [--json] [--html OUT]`: judge a host from its agent's logs. */
 import { readFile, writeFile } from 'node:fs/promises';
+import { EXIT } from '../lib/exit-codes.js';
 import { reviewRun } from '../lib/review/analyze.js';
 import { parseLog } from '../lib/review/parse.js';
 import { renderHtml, renderTable } from '../lib/review/render.js';
@@ -17,22 +18,29 @@ export async function review(args: readonly string[], out: (s: string) => void, 
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') json = true;
-    else if (a === '--html') html = args[++i];
+    else if (a === '--html') html = args[++i] ?? '';
     else if (a !== undefined && (!a.startsWith('--') || a === '-')) file = a;
-    else { err(`review: unknown option ${String(a)}\n`); return 64; }
+    else { err(`review: unknown option ${String(a)}\n`); return EXIT.usage; }
   }
-  if (html === '') { err('review: --html needs a file name\n'); return 64; }
+  if (html === '' || html?.startsWith('--')) { err('review: --html needs a file name\n'); return EXIT.usage; }
   let text: string;
   try {
     text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (e) {
     err(`review: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 66;
+    return EXIT.noInput;
   }
   const parsed = parseLog(text);
   const runs = parsed.runs.map(reviewRun);
   const table = renderTable(runs, parsed.skipped);
-  if (html !== undefined) await writeFile(html, renderHtml(runs, table));
+  if (html !== undefined) {
+    try {
+      await writeFile(html, renderHtml(runs, table));
+    } catch (e) {
+      err(`review: cannot write ${html}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return EXIT.cantCreate;
+    }
+  }
   if (json) {
     const slim = runs.map(({ timeline: _timeline, ...rest }) => rest);
     out(`${JSON.stringify({ runs: slim, skippedLines: parsed.skipped, totalLines: parsed.total, verdict: runs.at(-1)?.verdict ?? null }, null, 2)}\n`);

@@ -56,4 +56,10 @@ describe('cli: the agent as a process', () => {
     expect((await agent.exited).code).to.equal(64);
     expect(agent.stderr()).to.match(/unknown verb 'frobnicate'[\s\S]*usage: dockflare-agent/);
   });
+
+  it('rejects an argument a verb does not take with exit 64, instead of ignoring it', async () => {
+    const agent = startAgentProcess(['healthcheck', '--port', '9'], {});
+    expect((await agent.exited).code).to.equal(64);
+    expect(agent.stderr()).to.match(/unexpected argument '--port'/);
+  });
 });
