@@ -64,8 +64,9 @@ export function registerFormats(): void {
     },
     'docker-host': {
       validate: (v: unknown) => {
-        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|tcp:\/\/[^/:]+:\d+\/?|https?:\/\/[^/:]+:\d+\/?)$/.test(v.trim())) {
-          throw new Error('must be unix:///path/to/docker.sock or tcp://host:port');
+        // As docker-py read it: tcp://host defaults to port 2375, and an IPv6 literal goes in brackets.
+        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|(tcp|https?):\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?)$/.test(v.trim())) {
+          throw new Error('must be unix:///path/to/docker.sock or tcp://host[:port]');
         }
       },
     },

@@ -33,7 +33,10 @@ export function dockerFromHost(host: string): Docker {
     return new DockerClient(options);
   }
   const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new DockerClient({ host: url.hostname, port: Number(url.port), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+  // docker-py's defaults: 2375 for plain tcp://, 2376 for https; an IPv6 literal without its brackets.
+  const https = url.protocol === 'https:';
+  const port = url.port === '' ? (https ? 2376 : 2375) : Number(url.port);
+  return new DockerClient({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol: https ? 'https' : 'http' });
 }
 
 function mapError(operation: string, err: unknown): DockerError {

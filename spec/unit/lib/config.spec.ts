@@ -125,6 +125,12 @@ describe('lib/config', () => {
     for (const a of ['127.0.0.1', '::', '[::1]', 'localhost', 'agent.internal']) expect(loadConfig({ ...base, HEALTH_BIND_ADDRESS: a }).health.bindAddress, a).to.equal(a);
   });
 
+  it('accepts DOCKER_HOST forms docker-py accepted: tcp:// without a port, IPv6 literals', () => {
+    for (const h of ['tcp://docker-socket-proxy', 'tcp://[::1]:2375', 'tcp://10.0.0.5:2375/', 'unix:///run/user/1000/docker.sock']) {
+      expect(loadConfig({ ...base, DOCKER_HOST: h }).docker.host, h).to.equal(h);
+    }
+  });
+
   it('trims the data directory', () => {
     expect(loadConfig({ ...base, AGENT_DATA_DIR: '/app/data ' }).agent.dataDir).to.equal('/app/data');
   });

@@ -106,3 +106,12 @@ describe('lib/docker/dockerode-port against a stand-in daemon', () => {
     expect(reason).to.match(/^an event line over \d+ characters$/);
   });
 });
+
+describe('lib/docker/dockerode-port: dockerFromHost', () => {
+  it('reads tcp:// addresses as docker-py did: 2375 without a port, IPv6 literals without brackets', () => {
+    const modem = (host: string): { host?: string; port?: number } => (dockerFromHost(host) as unknown as { modem: { host?: string; port?: number } }).modem;
+    expect(modem('tcp://docker-socket-proxy')).to.include({ host: 'docker-socket-proxy', port: 2375 });
+    expect(modem('tcp://[::1]:2380')).to.include({ host: '::1', port: 2380 });
+    expect(modem('https://engine.example:2376')).to.include({ host: 'engine.example', port: 2376 });
+  });
+});
