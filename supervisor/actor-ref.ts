@@ -65,6 +65,8 @@ export interface CellView {
   readonly dropped: number;
   readonly stashed: number;
   readonly pendingDrops: Map<DropCause, number>;
+  /** Drops in the current episode, by cause: the registry logs the 1st, 10th, 100th … of an episode. */
+  readonly episodeDrops: Map<DropCause, number>;
 }
 
 /**
@@ -90,6 +92,8 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
   dropped = 0;
   /** Drops since the last report, by cause; the owner logs and clears them. */
   readonly pendingDrops = new Map<DropCause, number>();
+  /** Drops of the current episode (until the actor starts again), by cause, for thinning the log lines. */
+  readonly episodeDrops = new Map<DropCause, number>();
 
   private current: Incarnation<M> | undefined;
   private stash: M[] = [];

@@ -92,6 +92,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       baseLog.warn({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
     }
     cell.pendingDrops.clear();
+    cell.episodeDrops.clear();
     baseLog[crashLoopLevel(cell.repeatCrashes, 'info')]({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
     if (rec.crashedSinceStart || rec.crashFreeSince === null) rec.crashFreeSince = cell.startedAt;
     if (rec.crashedSinceStart && cell.repeatCrashes > 0) ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));

@@ -15,8 +15,6 @@ import { supervisorDef, type SupervisorDeps } from './supervisor.js';
 /** Creates cells and remembers them all, in creation order, for health snapshots. */
 export class CellRegistry {
   private readonly cells: CellView[] = [];
-  /** Drops per actor and cause over the whole run, to thin out the log lines. */
-  private readonly dropSeen = new Map<string, Map<DropCause, number>>();
 
   constructor(private readonly log: Logger, private readonly defaultCapacity: number) {}
 
@@ -32,14 +30,13 @@ export class CellRegistry {
   }
 
   /**
-   * Logs the 1st, 10th, 100th … drop of a cause, with the count since the last such line (so the counts in the log
-   * add up); the supervisor logs what is left when the actor restarts.
+   * Logs the 1st, 10th, 100th … drop of a cause in an episode (until the actor starts again), with the count since
+   * the last such line (so the counts in the log add up); the supervisor logs what is left when the actor restarts.
+   * Counted per episode, not per run: after a bad day the next episode's first drop is news again.
    */
   private onDrop(cell: CellView, cause: DropCause): void {
-    const seen = (this.dropSeen.get(cell.id)?.get(cause) ?? 0) + 1;
-    const perCell = this.dropSeen.get(cell.id) ?? new Map<DropCause, number>();
-    perCell.set(cause, seen);
-    this.dropSeen.set(cell.id, perCell);
+    const seen = (cell.episodeDrops.get(cause) ?? 0) + 1;
+    cell.episodeDrops.set(cause, seen);
     if (Number.isInteger(Math.log10(seen))) {
       this.log.warn({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
       cell.pendingDrops.delete(cause);

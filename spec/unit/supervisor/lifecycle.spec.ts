@@ -50,6 +50,20 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
     expect(logged.reduce((n, r) => n + Number(r.count), 0)).to.equal(3);
   });
 
+  it('thins the overflow lines per episode: the first drop after a restart is logged at once again', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { stash: 1 } }, intensity: 10 });
+    const overflowLines = (): number => h!.sink.events('messages_dropped').filter((r) => r.actor === 'a' && r.cause === 'stash_overflow' && r.msg === 'messages dropped').length;
+    for (let gen = 2; gen <= 3; gen++) {
+      await h.started('a', gen - 1);
+      crash(h, 'a');
+      await h.sink.waitForCount((r) => r.event === 'restart_scheduled', gen - 1);
+      await drain();
+      for (let i = 0; i < 5; i++) tell(h.cells.a!, { type: 'probe.record', value: String(i) }); // Four overflow.
+      expect(overflowLines(), `episode ${gen - 1}: its first drop is logged`).to.equal(gen - 1);
+      h.clock.advance(10_000);
+    }
+  });
+
   it('restarts an actor whose handler hangs beyond handlerTimeoutMs (watchdog)', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, handlerTimeoutMs: 500 });
     await h.started('a', 1);
