@@ -55,6 +55,8 @@ export interface CellView {
   readonly backoffMs: number | null;
   readonly restartAt: number | null;
   readonly lastCrash: CrashInfo | undefined;
+  /** The last crash that was not a chaos kill: what a crash loop is made of. */
+  readonly lastFailure: CrashInfo | undefined;
   /** Uptime after which a crash no longer continues a crash loop: the backoff's reset time (0: never a loop). */
   readonly resetAfterMs: number;
   /** Crashes in a row that repeated the one before within a crash loop (crash-loop.ts); 0 outside a loop. */
@@ -81,6 +83,7 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
   backoffMs: number | null = null;
   restartAt: number | null = null;
   lastCrash: CrashInfo | undefined;
+  lastFailure: CrashInfo | undefined;
   resetAfterMs = 0;
   repeatCrashes = 0;
   crashLoopSince: number | null = null;

@@ -15,7 +15,7 @@ export const crashReason = (err: Error): string => `${err.name}: ${err.message}`
  * A chaos kill never does: each is a deliberate event its tester wants to see.
  */
 export function repeatsLastCrash(cell: CellView, err: Error, msgType: string | undefined, now: number): boolean {
-  const last = cell.lastCrash;
+  const last = cell.lastFailure;
   if (err.name === 'InjectedCrash' || last === undefined || last.reason !== crashReason(err) || last.msgType !== msgType) return false;
   return cell.startedAt !== undefined && now - cell.startedAt < cell.resetAfterMs;
 }

@@ -181,10 +181,16 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         const cell = rec.spec.cell;
         const t = now();
         rec.inc = undefined;
-        rec.crashedSinceStart = true;
-        cell.repeatCrashes = msg.repeat ? cell.repeatCrashes + 1 : 0;
-        if (!msg.repeat) cell.crashLoopSince = t;
-        cell.lastCrash = { at: t, reason: crashReason(msg.reason), msgType: msg.msgType };
+        const crash = { at: t, reason: crashReason(msg.reason), msgType: msg.msgType };
+        cell.lastCrash = crash;
+        // A chaos kill counts for the intensity limit, but it is not the actor failing: it neither ends nor extends a
+        // crash loop, nor resets the crash-free time, so /health and the loop's log story stay as they were.
+        if (msg.reason.name !== 'InjectedCrash') {
+          rec.crashedSinceStart = true;
+          cell.repeatCrashes = msg.repeat ? cell.repeatCrashes + 1 : 0;
+          if (!msg.repeat) cell.crashLoopSince = t;
+          cell.lastFailure = crash;
+        }
         cell.crashTimes = [...cell.crashTimes.filter((c) => c > t - deps.limit.periodMs), t];
         if (rec.spec.restart === 'temporary') {
           cell.status = 'failed';
@@ -240,7 +246,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         }
         baseLog.info({
           event: 'actor_recovered', supervisor: name, child: cell.id, gen: rec.inc.gen, crashes: cell.repeatCrashes + 1,
-          loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince, lastCrash: cell.lastCrash?.reason,
+          loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince, lastCrash: cell.lastFailure?.reason,
         }, 'actor running again after a crash loop');
         cell.repeatCrashes = 0;
         return state;

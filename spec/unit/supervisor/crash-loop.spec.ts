@@ -150,4 +150,18 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     const recovered = await h.sink.waitFor((r) => r.event === 'actor_recovered');
     expect(recovered).to.include({ gen: 4, crashes: 3 });
   });
+
+  it('a chaos kill in the middle of a real crash loop neither ends nor restarts its story', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} }, intensity: 20 });
+    await h.started('a', 1);
+    for (let gen = 2; gen <= 4; gen++) await crashAndRestart(h, 'daemon gone', gen);
+    tell(h.rootCell, injectCrash('a', 'chaos'));
+    const scheduled = await h.sink.waitForCount(restarts, 4);
+    h.clock.advance(Number(scheduled[3]!.delayMs));
+    await h.started('a', 5);
+    expect(h.tree.health().actors.a!.crashLoop?.crashes, 'still the loop of three').to.equal(3);
+    await crashAndRestart(h, 'daemon gone', 6);
+    expect(h.tree.health().actors.a!.crashLoop?.crashes, 'the loop goes on').to.equal(4);
+    expect(levels(h, crashes), 'the chaos kill loud, the loop quiet as before').to.deep.equal([ERROR, WARN, DEBUG, ERROR, DEBUG]);
+  });
 });
