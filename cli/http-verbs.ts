@@ -15,8 +15,8 @@ function localPort(env: NodeJS.ProcessEnv): number {
 /** Where the agent's server listens, seen from inside its container: a wildcard bind is reached on loopback. */
 function localHost(env: NodeJS.ProcessEnv): string {
   const bind = env.HEALTH_BIND_ADDRESS?.trim() || '0.0.0.0';
-  if (bind === '0.0.0.0') return '127.0.0.1';
-  if (bind === '::' || bind === '[::]') return '::1';
+  // A '::' socket takes IPv4 too, and a container may have IPv6 turned off: IPv4 loopback for both wildcards.
+  if (bind === '0.0.0.0' || bind === '::' || bind === '[::]') return '127.0.0.1';
   return bind.replace(/^\[(.*)\]$/, '$1');
 }
 

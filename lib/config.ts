@@ -133,7 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
       registerRetryMs: Math.round(num('intervals.registerRetrySeconds') * 1000),
     },
     heartbeat: { includeHealth: bool('heartbeat.includeHealth') },
-    health: { port: num('health.port'), bindAddress: str('health.bindAddress').trim() },
+    // listen() takes an IPv6 literal without its brackets.
+    health: { port: num('health.port'), bindAddress: str('health.bindAddress').trim().replace(/^\[(.*)\]$/, '$1') },
     chaos: {
       enabled: bool('chaos.enabled'),
       meanIntervalMs: Math.round(num('chaos.meanIntervalSeconds') * 1000),

@@ -41,6 +41,13 @@ export class FileStateStore implements StateStore {
   private readonly owed = new Map<string, string>();
   /** Files that exist but cannot be read: never overwritten this run. */
   private readonly untouchable = new Set<string>();
+  /**
+   * Every write goes through this chain, one at a time: a write owed from before must never land after a newer
+   * save of the same file (an old, revoked token back on disk while memory holds the new one).
+   */
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Untouchable files whose skipped write was logged already. */
+  private readonly skipped = new Set<string>();
 
   private constructor(private readonly deps: FileStateStoreDeps) {}
 
@@ -94,7 +101,7 @@ export class FileStateStore implements StateStore {
 
   private async load<T>(name: string, decode: (text: string) => Decoded<T>, encode: (value: T) => string, fallback: T): Promise<T> {
     // Actors load at every (re)start: a write owed since the volume failed gets its chance here too.
-    await this.payOwed();
+    if (this.owed.size > 0) await this.serially(() => this.payOwed());
     if (this.current.has(name)) return this.current.get(name) as T;
     const value = await this.read(name, decode, encode, fallback);
     // A save that raced this read is newer: keep it.
@@ -130,27 +137,38 @@ export class FileStateStore implements StateStore {
     return decoded.value;
   }
 
-  /** Writes what earlier failed to be written; quietly, the failure was logged when it happened. */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(task, task);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes what earlier failed to be written; quietly, the failure was logged when it happened. Inside the chain. */
   private async payOwed(): Promise<void> {
-    for (const [name, data] of [...this.owed]) {
-      if (this.owed.get(name) !== data) continue;
-      if (await this.write(name, data, false)) this.owed.delete(name);
-      else return;
+    for (const name of [...this.owed.keys()]) {
+      const data = this.owed.get(name);
+      if (data === undefined) continue;
+      if (await this.write(name, data, false)) {
+        if (this.owed.get(name) === data) this.owed.delete(name);
+      }
     }
   }
 
   private async save(name: string, data: string, value: unknown): Promise<boolean> {
     this.current.set(name, value);
     if (this.untouchable.has(name)) {
-      this.deps.log.warn({ event: 'state_write_skipped', file: path.join(this.deps.dir, name) }, 'not overwriting a state file that could not be read; keeping the value in memory');
+      if (!this.skipped.has(name)) this.deps.log.warn({ event: 'state_write_skipped', file: path.join(this.deps.dir, name) }, 'not overwriting a state file that could not be read; keeping the value in memory');
+      this.skipped.add(name);
       return false;
     }
-    if (this.onDisk.get(name) === data && !this.owed.has(name)) return true;
-    this.owed.delete(name);
-    const ok = await this.write(name, data, true);
-    if (!ok) this.owed.set(name, data);
-    else await this.payOwed();
-    return ok;
+    return this.serially(async () => {
+      if (this.onDisk.get(name) === data && !this.owed.has(name)) return true;
+      this.owed.delete(name);
+      const ok = await this.write(name, data, true);
+      if (!ok) this.owed.set(name, data);
+      else await this.payOwed();
+      return ok;
+    });
   }
 
   private async write(name: string, data: string, loud: boolean): Promise<boolean> {
@@ -162,8 +180,11 @@ export class FileStateStore implements StateStore {
       this.isWritable = true;
       return true;
     } catch (err) {
+      // Loud when the directory stops taking writes; while it stays so (a read-only volume, every registration
+      // saving the id again), at debug.
+      const level = loud && this.isWritable ? 'error' : 'debug';
       this.isWritable = false;
-      if (loud) this.deps.log.error({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory (written once the directory is writable again)');
+      this.deps.log[level]({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory (written once the directory is writable again)');
       return false;
     }
   }

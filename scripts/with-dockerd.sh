@@ -105,6 +105,12 @@ elif [ -z "${DOCKER_HOST:-}" ] && ping_engine unix:///var/run/docker.sock; then
   export DOCKER_HOST=unix:///var/run/docker.sock
   echo "with-dockerd: using the engine at $DOCKER_HOST" >&2
 else
+  if [ "${DOCKERTEST_NO_PRIVATE:-}" = 1 ]; then
+    # Set by a spec that runs this script inside a run of its own: a private engine here would share (and stop)
+    # the outer run's DOCKERTEST_DIR.
+    echo "with-dockerd: no engine answered, and DOCKERTEST_NO_PRIVATE=1 forbids starting one" >&2
+    exit 1
+  fi
   start_private
   private=1
   echo "with-dockerd: started a private dockerd at $DOCKER_HOST" >&2

@@ -28,16 +28,13 @@ export interface RunningHealthServer {
   close(): Promise<void>;
 }
 
-/** Far above what a HEALTHCHECK, a Prometheus scrape and a person need at once. */
-const MAX_CONNECTIONS = 64;
-
 export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
     const text = deps.redact(type === 'application/json' ? JSON.stringify(body) : String(body));
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
     res.end(text);
   };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://agent');
@@ -73,11 +70,11 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
     req.resume();
   });
   server.keepAliveTimeout = 1000;
-  // It listens on every interface by default, where every managed container can reach it: a slow or crowded
-  // client must not hold sockets for Node's default minutes.
+  // It listens on every interface by default, where every managed container can reach it: a slow client must not
+  // hold a socket for Node's default minutes. No connection cap: a neighbour holding the cap's worth of sockets
+  // would fail the HEALTHCHECK; the timeouts, checked every second, end idle ones instead.
   server.headersTimeout = 5000;
   server.requestTimeout = 10_000;
-  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.port, deps.bindAddress, () => { server.off('error', reject); resolve(); });

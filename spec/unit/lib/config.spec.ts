@@ -122,7 +122,8 @@ describe('lib/config', () => {
   });
 
   it('accepts bind addresses: IPv4, IPv6 with or without brackets, host names', () => {
-    for (const a of ['127.0.0.1', '::', '[::1]', 'localhost', 'agent.internal']) expect(loadConfig({ ...base, HEALTH_BIND_ADDRESS: a }).health.bindAddress, a).to.equal(a);
+    for (const a of ['127.0.0.1', '::', 'localhost', 'agent.internal']) expect(loadConfig({ ...base, HEALTH_BIND_ADDRESS: a }).health.bindAddress, a).to.equal(a);
+    expect(loadConfig({ ...base, HEALTH_BIND_ADDRESS: '[::1]' }).health.bindAddress, 'as listen() takes it').to.equal('::1');
   });
 
   it('accepts DOCKER_HOST forms docker-py accepted: tcp:// without a port, IPv6 literals', () => {

@@ -177,6 +177,23 @@ describe('persistence/state-files', () => {
     expect(await readFile(blocker, 'utf8'), 'and now on disk').to.equal('id-from-the-master');
   });
 
+  it('never lets a write owed from before land over a newer save of the same file', async () => {
+    const tunnel = (token: string) => ({ token, id: 't1', name: 'home', desired_state: 'running' as const });
+    for (let round = 0; round < 30; round++) {
+      const roundDir = await mkdtemp(path.join(dir, 'r-'));
+      const store = await FileStateStore.open({ dir: roundDir, log: sink.log, clock: new ManualClock(), redactor: sink.redactor });
+      const blocker = path.join(roundDir, 'tunnel_state.json');
+      await mkdir(blocker);
+      await writeFile(path.join(blocker, 'x'), 'x');
+      expect(await store.saveTunnelState(tunnel('token-old-0001'))).to.equal(false); // Owed from now on.
+      await rm(blocker, { recursive: true });
+      // A restarted actor's load pays the debt while the keeper stores a newer token.
+      await Promise.all([store.loadAgentId(), store.saveTunnelState(tunnel('token-new-0002'))]);
+      expect(JSON.parse(await readFile(blocker, 'utf8')), `round ${round}`).to.include({ token: 'token-new-0002' });
+      expect(await store.loadTunnelState()).to.include({ token: 'token-new-0002' });
+    }
+  });
+
   it('reads a tunnel_state.json that starts with a byte-order mark', async () => {
     await writeFile(path.join(dir, 'tunnel_state.json'), `\uFEFF{"token": "${TOKEN}", "id": "t1", "name": "home", "desired_state": "running"}`);
     expect(await (await open()).loadTunnelState()).to.deep.include({ token: TOKEN, id: 't1', desired_state: 'running' });

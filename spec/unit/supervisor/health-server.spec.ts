@@ -48,4 +48,21 @@ describe('supervisor/health-server', () => {
     for await (const chunk of res) body += String(chunk);
     expect([res.statusCode, body]).to.deep.equal([200, '']);
   });
+
+  it('still answers /health while a neighbour holds many idle connections open', async () => {
+    running = await server(new LogSink());
+    const port = running.port;
+    const idle = await Promise.all(Array.from({ length: 80 }, () => new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => { resolve(s); });
+      s.on('error', reject);
+    })));
+    try {
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/health' }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+      });
+      expect(status).to.equal(200);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
 });
