@@ -65,8 +65,11 @@ export function registerFormats(): void {
     'docker-host': {
       validate: (v: unknown) => {
         // As docker-py read it: tcp://host defaults to port 2375, and an IPv6 literal goes in brackets.
-        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|(tcp|https?):\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?)$/.test(v.trim())) {
-          throw new Error('must be unix:///path/to/docker.sock or tcp://host[:port]');
+        const bad = (): never => { throw new Error('must be unix:///path/to/docker.sock or tcp://host[:port]'); };
+        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|(tcp|https?):\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?)$/.test(v.trim())) bad();
+        // What the client will do with it must work too: a port over 65535 or a malformed IPv6 literal.
+        if (typeof v === 'string' && !v.trim().startsWith('unix:')) {
+          try { new URL(v.trim().replace(/^tcp:/, 'http:')); } catch { bad(); }
         }
       },
     },
@@ -107,10 +110,10 @@ export function registerFormats(): void {
       },
     },
     'absolute-path': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || !v.startsWith('/')) throw new Error('must be an absolute path'); },
+      validate: (v: unknown) => { if (typeof v !== 'string' || !v.trim().startsWith('/')) throw new Error('must be an absolute path'); },
     },
     'optional-absolute-path': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || (v !== '' && !v.startsWith('/'))) throw new Error('must be an absolute path'); },
+      validate: (v: unknown) => { if (typeof v !== 'string' || (v.trim() !== '' && !v.trim().startsWith('/'))) throw new Error('must be an absolute path'); },
     },
     'chaos-targets': {
       validate: (v: unknown, node: object) => {

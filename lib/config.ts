@@ -103,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   })) as Record<ChildName, BackoffSettings>;
 
   const dataDir = path.resolve(str('agent.dataDir').trim());
-  const caFile = str('master.caFile');
+  const caFile = str('master.caFile').trim();
   const displayName = str('agent.displayName').trim();
   return {
     master: {

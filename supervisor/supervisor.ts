@@ -89,7 +89,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.resetAfterMs = rec.spec.backoff.resetAfterMs;
     cell.bind(inc);
     for (const [cause, count] of cell.pendingDrops) {
-      baseLog.warn({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
+      baseLog[crashLoopLevel(cell.repeatCrashes, 'warn')]({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
     }
     cell.pendingDrops.clear();
     cell.episodeDrops.clear();

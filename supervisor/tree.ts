@@ -38,7 +38,8 @@ export class CellRegistry {
     const seen = (cell.episodeDrops.get(cause) ?? 0) + 1;
     cell.episodeDrops.set(cause, seen);
     if (Number.isInteger(Math.log10(seen))) {
-      this.log.warn({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
+      // In a crash loop each episode would say it again, as loud as the crashes it follows are quiet.
+      this.log[cell.repeatCrashes >= 2 ? 'debug' : 'warn']({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
       cell.pendingDrops.delete(cause);
     }
   }

@@ -91,6 +91,8 @@ describe('lib/config', () => {
     ['unknown level', { ...base, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /one of/],
     ['bad boolean', { ...base, CLOUDFLARED_CREATE_NETWORK: 'maybe' }, 'CLOUDFLARED_CREATE_NETWORK', /true or false/],
     ['bad docker host', { ...base, DOCKER_HOST: '/var/run/docker.sock' }, 'DOCKER_HOST', /unix:/],
+    ['docker host port over 65535', { ...base, DOCKER_HOST: 'tcp://h:99999' }, 'DOCKER_HOST', /tcp:/],
+    ['malformed IPv6 docker host', { ...base, DOCKER_HOST: 'tcp://[::::]:2375' }, 'DOCKER_HOST', /tcp:/],
     ['bad network', { ...base, CLOUDFLARED_NETWORK_NAME: 'no spaces allowed' }, 'CLOUDFLARED_NETWORK_NAME', /network name/],
     ['relative data dir', { ...base, AGENT_DATA_DIR: 'data' }, 'AGENT_DATA_DIR', /absolute/],
     ['control characters in TZ', { ...base, TZ: 'UTC\n' }, 'TZ', /control characters/],
@@ -132,8 +134,9 @@ describe('lib/config', () => {
     }
   });
 
-  it('trims the data directory', () => {
-    expect(loadConfig({ ...base, AGENT_DATA_DIR: '/app/data ' }).agent.dataDir).to.equal('/app/data');
+  it('trims paths: the data directory and the CA file', () => {
+    expect(loadConfig({ ...base, AGENT_DATA_DIR: ' /app/data ' }).agent.dataDir).to.equal('/app/data');
+    expect(loadConfig({ ...base, MASTER_CA_FILE: ' ' }).master.caFile).to.equal(undefined);
   });
 
   it('never puts a value in the error, so secrets and URL credentials stay out', () => {

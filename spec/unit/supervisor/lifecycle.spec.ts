@@ -64,6 +64,22 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
     }
   });
 
+  it('keeps the overflow lines quiet while the actor is in a crash loop, as its crash lines are', async () => {
+    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { stash: 1 } }, intensity: 10 });
+    for (let gen = 2; gen <= 4; gen++) {
+      await h.started('a', gen - 1);
+      crash(h, 'a', 'daemon gone');
+      const scheduled = await h.sink.waitForCount((r) => r.event === 'restart_scheduled', gen - 1);
+      await drain();
+      for (let i = 0; i < 3; i++) tell(h.cells.a!, { type: 'probe.record', value: String(i) });
+      h.clock.advance(Number(scheduled[gen - 2]!.delayMs));
+    }
+    await h.started('a', 4);
+    const levels = h.sink.events('messages_dropped').filter((r) => r.actor === 'a').map((r) => r.level);
+    expect(levels.slice(-2), 'the third episode').to.deep.equal([20, 20]);
+    expect(levels.slice(0, 2), 'the first').to.deep.equal([40, 40]);
+  });
+
   it('restarts an actor whose handler hangs beyond handlerTimeoutMs (watchdog)', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, handlerTimeoutMs: 500 });
     await h.started('a', 1);
