@@ -4,6 +4,7 @@
  * whole configuration.
  */
 import http from 'node:http';
+import { unbracketed } from '../lib/net.js';
 
 function localPort(env: NodeJS.ProcessEnv): number {
   const raw = env.HEALTH_CHECK_PORT?.trim() || '8080';
@@ -17,7 +18,7 @@ function localHost(env: NodeJS.ProcessEnv): string {
   const bind = env.HEALTH_BIND_ADDRESS?.trim() || '0.0.0.0';
   // A '::' socket takes IPv4 too, and a container may have IPv6 turned off: IPv4 loopback for both wildcards.
   if (bind === '0.0.0.0' || bind === '::' || bind === '[::]') return '127.0.0.1';
-  return bind.replace(/^\[(.*)\]$/, '$1');
+  return unbracketed(bind);
 }
 
 /** One request with a deadline for the whole exchange: a peer that trickles bytes must not hold the verb. */

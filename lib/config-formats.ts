@@ -1,11 +1,12 @@
-import { isIP } from 'node:net';
 /**
  * Strict convict formats. Convict's built-in `nat`/`int` use parseInt, which accepts "30s" as 30; an operator's
  * typo must instead stop the agent with a line naming the variable. Each validator reads its bounds from the
  * schema node (`min`, `max`), so one format serves every interval.
  */
+import { isIP } from 'node:net';
 import convict from 'convict';
 import { sanitizeImageRef } from './image-ref.js';
+import { unbracketed } from './net.js';
 
 interface Bounded { min?: number; max?: number }
 
@@ -103,7 +104,7 @@ export function registerFormats(): void {
     },
     'bind-address': {
       validate: (v: unknown) => {
-        const a = typeof v === 'string' ? v.trim().replace(/^\[(.*)\]$/, '$1') : '';
+        const a = typeof v === 'string' ? unbracketed(v.trim()) : '';
         if (isIP(a) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(a)) {
           throw new Error('must be an IP address or a host name');
         }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import convict from 'convict';
 import { registerFormats } from './config-formats.js';
 import { CHILD_NAMES, schema, type ChildName } from './config-schema.js';
+import { unbracketed } from './net.js';
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -134,7 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     },
     heartbeat: { includeHealth: bool('heartbeat.includeHealth') },
     // listen() takes an IPv6 literal without its brackets.
-    health: { port: num('health.port'), bindAddress: str('health.bindAddress').trim().replace(/^\[(.*)\]$/, '$1') },
+    health: { port: num('health.port'), bindAddress: unbracketed(str('health.bindAddress').trim()) },
     chaos: {
       enabled: bool('chaos.enabled'),
       meanIntervalMs: Math.round(num('chaos.meanIntervalSeconds') * 1000),

@@ -10,6 +10,7 @@ import type Docker from 'dockerode';
 import { loadDockerode } from './load-dockerode.js';
 import type { ContainerInfo, DockerEvent } from '../../messages/docker.js';
 import { filterLabels, isManaged } from '../labels.js';
+import { unbracketed } from '../net.js';
 import { DockerError, type ContainerState, type DockerPort, type EventHandlers, type EventSubscription, type TunnelContainerSpec } from './port.js';
 import { parseEventLine } from './events.js';
 
@@ -36,7 +37,7 @@ export function dockerFromHost(host: string): Docker {
   // docker-py's defaults: 2375 for plain tcp://, 2376 for https; an IPv6 literal without its brackets.
   const https = url.protocol === 'https:';
   const port = url.port === '' ? (https ? 2376 : 2375) : Number(url.port);
-  return new DockerClient({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol: https ? 'https' : 'http' });
+  return new DockerClient({ host: unbracketed(url.hostname), port, protocol: https ? 'https' : 'http' });
 }
 
 function mapError(operation: string, err: unknown): DockerError {
