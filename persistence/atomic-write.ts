@@ -62,3 +62,13 @@ export async function removeStaleTempFiles(dir: string, names: readonly string[]
   }
   return removed;
 }
+
+/**
+ * Renames an unusable file to NAME.corrupt-<UTC time, digits only> next to it, so a person can look at it later and
+ * the agent starts without it; returns the new name. Throws what rename throws.
+ */
+export async function moveAside(file: string, nowMs: number): Promise<string> {
+  const target = `${file}.corrupt-${new Date(nowMs).toISOString().replace(/[-:.]/g, '')}`;
+  await rename(file, target);
+  return target;
+}

@@ -6,13 +6,13 @@
  * post-restart scan and status report re-derive anyway.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { OutboundEvent } from '../messages/reporter.js';
-import { atomicWrite, removeStaleTempFiles } from './atomic-write.js';
+import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
 
 export const OUTBOX_FILE = 'outbox.json';
 /** Far above what one entry takes (a container's id, name, status and its dockflare labels). */
@@ -166,9 +166,8 @@ export class Outbox {
   private async setAside(reason: string): Promise<void> {
     const file = this.file;
     if (file === null) return;
-    const target = `${file}.corrupt-${new Date(this.clock.now()).toISOString().replace(/[-:.]/g, '')}`;
     try {
-      await rename(file, target);
+      const target = await moveAside(file, this.clock.now());
       this.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'outbox file unusable; moved aside, starting empty');
     } catch (err) {
       this.file = null;

@@ -9,12 +9,12 @@
  * on a volume it cannot write to, the disk would hand them back the state from before the last command (an old,
  * revoked token) or none at all (a new identity at every registration with a v1 master).
  */
-import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Redactor } from '../lib/redact.js';
-import { atomicWrite, removeStaleTempFiles } from './atomic-write.js';
+import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
 import {
   AGENT_ID_FILE, decodeAgentId, decodeTunnelState, EMPTY_TUNNEL_STATE, encodeTunnelState, TUNNEL_STATE_FILE,
   type Decoded, type TunnelState,
@@ -119,7 +119,7 @@ export class FileStateStore implements StateStore {
       if (code === 'ENOENT') return fallback;
       // A directory where the file goes holds nothing of ours: out of the way with it.
       if (code === 'EISDIR') {
-        await this.moveAside(file, 'unreadable: EISDIR (a directory, not a file)');
+        await this.setAside(file, 'unreadable: EISDIR (a directory, not a file)');
         return fallback;
       }
       this.untouchable.add(name);
@@ -129,7 +129,7 @@ export class FileStateStore implements StateStore {
     }
     const decoded = decode(text);
     if (!decoded.ok) {
-      await this.moveAside(file, decoded.reason);
+      await this.setAside(file, decoded.reason);
       return fallback;
     }
     this.onDisk.set(name, encode(decoded.value));
@@ -189,11 +189,9 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  private async moveAside(file: string, reason: string): Promise<void> {
-    const stamp = new Date(this.deps.clock.now()).toISOString().replace(/[-:]/g, '').replace('.', '');
-    const target = `${file}.corrupt-${stamp}`;
+  private async setAside(file: string, reason: string): Promise<void> {
     try {
-      await rename(file, target);
+      const target = await moveAside(file, this.deps.clock.now());
       // The old file may hold a token and may have been world-readable.
       await chmod(target, 0o600).catch(() => undefined);
       this.deps.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'state file was corrupt; moved aside, starting from defaults');
