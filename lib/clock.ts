@@ -33,3 +33,16 @@ export const systemClock: Clock = {
     return { cancel: () => { clearTimeout(handle); } };
   },
 };
+
+/**
+ * Whether `work` settles within `ms` on `clock`: true when it resolves in time, false when the time runs out first
+ * (it runs on). A rejection that comes first rejects; a later one is absorbed here.
+ */
+export async function settlesWithin(work: Promise<unknown>, clock: Clock, ms: number): Promise<boolean> {
+  let timer: TimerHandle | undefined;
+  try {
+    return await Promise.race([work.then(() => true), new Promise<false>((resolve) => { timer = clock.setTimeout(() => { resolve(false); }, ms); })]);
+  } finally {
+    timer?.cancel();
+  }
+}

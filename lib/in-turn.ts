@@ -3,7 +3,7 @@
  * handler half-way, and some calls are not aborted on purpose), so the next incarnation's operation waits for it.
  * The composition root keeps the `Turns` object, as it keeps the other memories that outlive an incarnation.
  */
-import type { Clock } from './clock.js';
+import { settlesWithin, type Clock } from './clock.js';
 
 export interface Turns {
   /** Settles when the latest operation has ended, whichever incarnation started it. */
@@ -21,13 +21,7 @@ export async function inTurn<T>(turns: Turns, clock: Clock, maxWaitMs: number, o
   let release: () => void = () => undefined;
   turns.busy = new Promise<void>((resolve) => { release = resolve; });
   try {
-    let timer: { cancel: () => void } | undefined;
-    const inTime = await Promise.race([
-      before.then(() => true),
-      new Promise<false>((resolve) => { timer = clock.setTimeout(() => { resolve(false); }, maxWaitMs); }),
-    ]);
-    timer?.cancel();
-    if (!inTime) onSlow();
+    if (!await settlesWithin(before, clock, maxWaitMs)) onSlow();
     return await work();
   } finally {
     release();

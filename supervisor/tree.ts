@@ -3,7 +3,7 @@
  * refs before anyone starts), then the root supervisor, whose escalation is fatal for the process.
  */
 import { start, stop as nactStop } from 'nact';
-import type { Clock } from '../lib/clock.js';
+import { settlesWithin, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { SupervisorMsg } from '../messages/supervisor.js';
 import { ActorCell, type CellView, type DropCause } from './actor-ref.js';
@@ -69,17 +69,14 @@ export const TEARDOWN_RESERVE_MS = 3000;
 
 /** Runs the teardown until `deadline`; false if it failed or was still running then (the process exits anyway). */
 async function runTeardown(teardown: (deadline: number) => Promise<void>, deadline: number, clock: Clock, log: Logger): Promise<boolean> {
-  let timer: { cancel: () => void } | undefined;
-  const late = new Promise<'late'>((resolve) => { timer = clock.setTimeout(() => { resolve('late'); }, Math.max(0, deadline - clock.monotonic())); });
+  const leftMs = Math.max(0, deadline - clock.monotonic());
   try {
-    const outcome = await Promise.race([teardown(deadline).then(() => 'done' as const), late]);
-    if (outcome === 'late') log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
-    return outcome === 'done';
+    const done = await settlesWithin(teardown(deadline), clock, leftMs);
+    if (!done) log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
+    return done;
   } catch (err) {
     log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
     return false;
-  } finally {
-    timer?.cancel();
   }
 }
 
