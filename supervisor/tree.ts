@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { SupervisorMsg } from '../messages/supervisor.js';
 import { ActorCell, type CellView, type DropCause } from './actor-ref.js';
 import { startIncarnation, type RunningIncarnation } from './actor-host.js';
+import { crashLoopLevel } from './crash-loop.js';
 import type { Message, RuntimeSettings } from './child-spec.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
 import { supervisorDef, type SupervisorDeps } from './supervisor.js';
@@ -39,7 +40,7 @@ export class CellRegistry {
     cell.episodeDrops.set(cause, seen);
     if (Number.isInteger(Math.log10(seen))) {
       // In a crash loop each episode would say it again, as loud as the crashes it follows are quiet.
-      this.log[cell.repeatCrashes >= 2 ? 'debug' : 'warn']({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
+      this.log[crashLoopLevel(cell.repeatCrashes, 'warn')]({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
       cell.pendingDrops.delete(cause);
     }
   }
