@@ -3,10 +3,11 @@
  * it reported before (containers that started or vanished while it was away), then follows Docker's event stream
  * from the last event it handled. A break of the stream is a crash, so the supervisor re-subscribes with backoff,
  * unless the stream had run for a while: older socket proxies close /events after 10 minutes (protocol.md §5.6),
- * and that is a deliberate restart (logged at info), not a crash at error every 10 minutes. The memory of what is running and of the last event survives restarts (watcher-memory.ts), so across
- * the gap nothing is reported twice (a die followed by a stop is one container_stop), no old event contradicts what
- * the master was told since, and containers that came and went in the gap are told as far as Docker's replay
- * buffer (its last 256 events) still holds them.
+ * and that is a deliberate restart (logged at info), not a crash at error every 10 minutes. The memory of what is
+ * running and of the last event survives restarts (watcher-memory.ts), so across the gap nothing is reported twice
+ * (a die followed by a stop is one container_stop), no old event contradicts what the master was told since, and
+ * containers that came and went in the gap are told as far as Docker's replay buffer (its last 256 events) still
+ * holds them.
  */
 import { filterLabels, isManaged } from '../lib/labels.js';
 import { masterTimestamp } from '../lib/master/envelope.js';
