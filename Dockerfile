@@ -9,11 +9,15 @@ COPY package.json package-lock.json ./
 # Install scripts are not needed to compile (esbuild, ssh2's optional native add-on), so none run.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY actors ./actors
+COPY domain ./domain
 COPY supervisor ./supervisor
 COPY messages ./messages
+COPY actors ./actors
+COPY docker ./docker
+COPY master ./master
 COPY persistence ./persistence
-COPY lib ./lib
+COPY log ./log
+COPY agent ./agent
 COPY cli ./cli
 COPY scripts/bundle.mjs ./scripts/bundle.mjs
 # tsc type-checks; the runtime gets only the minified bundle (scripts/bundle.mjs), no node_modules.

@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'spec/helpers/*.cjs', 'scripts/*.mjs', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', 'spec/helpers/*.cjs', 'scripts/*.mjs', 'eslint.config.js', '.dependency-cruiser.cjs', 'prettier.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -47,7 +47,7 @@ const ENTRY = AGENT_COMMAND.script;
 /** For the results: the command as run, relative to the checkout. */
 export const AGENT_COMMAND_TEXT = ['node', ...AGENT_COMMAND.nodeFlags, path.relative(ROOT, AGENT_COMMAND.script), ...AGENT_COMMAND.args].join(' ');
 /** The directories the agent is built from (tsconfig.build.json, scripts/bundle.mjs). */
-const BUILT_DIRS = ['actors', 'supervisor', 'messages', 'persistence', 'lib', 'cli'];
+const BUILT_DIRS = ['domain', 'supervisor', 'messages', 'actors', 'docker', 'master', 'persistence', 'log', 'agent', 'cli'];
 
 /** Source files newer than the bundle, or whose compiled .js is missing or older than the source. */
 function staleSources(): string[] {

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { parseEventLine } from '../lib/docker/events.js';
-import { TUNNEL_CONTAINER } from '../lib/docker/tunnel-container.js';
+import { parseEventLine } from '../docker/events.js';
+import { TUNNEL_CONTAINER } from '../actors/tunnel-keeper/container.js';
 import { pingDaemon } from '../spec/helpers/docker-daemon.js';
 import { trueHealthcheck } from '../spec/helpers/docker-fixtures.js';
 import { pause } from './util.js';

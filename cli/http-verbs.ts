@@ -4,7 +4,7 @@
  * whole configuration.
  */
 import http from 'node:http';
-import { unbracketed } from '../lib/net.js';
+import { unbracketed } from '../domain/address.js';
 
 function localPort(env: NodeJS.ProcessEnv): number {
   const raw = env.HEALTH_CHECK_PORT?.trim() || '8080';

@@ -3,10 +3,10 @@
  * `dockflare-agent [run]` runs the agent from environment variables alone. Later verbs (review, chaos,
  * healthcheck) hang off the same dispatcher.
  */
-import { describeVariables } from '../lib/config.js';
-import { EXIT } from '../lib/exit-codes.js';
-import { agentVersion } from '../lib/version.js';
-import { runAgent } from '../supervisor/main.js';
+import { describeVariables } from '../agent/config/config.js';
+import { EXIT } from '../agent/exit-codes.js';
+import { agentVersion } from '../agent/version.js';
+import { runAgent } from '../agent/main.js';
 import { chaosKill, healthcheck } from './http-verbs.js';
 import { review } from './review.js';
 

@@ -1,9 +1,9 @@
 /** `dockflare-agent review [FILE|-] [--json] [--html OUT]`: judge a host from its agent's logs. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { EXIT } from '../lib/exit-codes.js';
-import { reviewRun } from '../lib/review/analyze.js';
-import { parseLog } from '../lib/review/parse.js';
-import { renderHtml, renderTable } from '../lib/review/render.js';
+import { EXIT } from '../agent/exit-codes.js';
+import { reviewRun } from './review/analyze.js';
+import { parseLog } from './review/parse.js';
+import { renderHtml, renderTable } from './review/render.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

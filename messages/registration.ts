@@ -1,16 +1,7 @@
 /** Registration's protocol: identity with the master (protocol.md §3) and the triggers to renew it (§3.4). */
-import type { RegisterReply } from '../lib/master/decoders.js';
-import type { MasterResult } from '../lib/master/result.js';
+import type { Identity, RegisterReply, ReregisterCause } from '../domain/identity.js';
+import type { MasterResult } from '../domain/master-result.js';
 import type { ActorRef } from '../supervisor/actor-ref.js';
-
-export interface Identity {
-  readonly agentId: string;
-  readonly protocolVersion: 1 | 2;
-  /** Present under protocol v2 only. */
-  readonly sessionId: string | null;
-}
-
-export type ReregisterCause = 'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence' | 'events_not_found';
 
 /** What Registration tells the workers that speak to the master. */
 export interface IdentityChanged { readonly type: 'identity.changed'; readonly identity: Identity }

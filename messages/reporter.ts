@@ -1,13 +1,7 @@
 /** Reporter's protocol: the periodic heartbeat/status report and events handed to it for delivery (§5). */
-import type { Scan } from '../lib/master/envelope.js';
-import type { MasterResult } from '../lib/master/result.js';
-import type { ContainerInfo } from './docker.js';
+import type { OutboundEvent, Scan } from '../domain/outbound.js';
+import type { MasterResult } from '../domain/master-result.js';
 import type { IdentityChanged } from './registration.js';
-
-export type OutboundEvent =
-  | { readonly type: 'container_start'; readonly container: ContainerInfo; readonly timestamp: string }
-  | { readonly type: 'container_stop'; readonly container: ContainerInfo; readonly timestamp: string }
-  | { readonly type: 'tunnel_status'; readonly status: 'running' | 'stopped'; readonly name: string | null; readonly version: string | null; readonly timestamp: string };
 
 type EventReply = MasterResult<{ code: string | null }>;
 

@@ -3,6 +3,7 @@
  * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
  */
 import * as z from 'zod';
+import { reasonOf, type Decoded } from '../domain/decoded.js';
 
 export const AGENT_ID_FILE = 'agent_id.txt';
 export const TUNNEL_STATE_FILE = 'tunnel_state.json';
@@ -35,8 +36,6 @@ export function encodeTunnelState(s: TunnelState): string {
   return pythonJson({ token: s.token, id: s.id, name: s.name, desired_state: s.desired_state });
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
-
 export function decodeTunnelState(text: string): Decoded<TunnelState> {
   let raw: unknown;
   try {
@@ -46,10 +45,7 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
   const parsed = TunnelStateSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid' };
-  }
+  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
   return { ok: true, value: parsed.data };
 }
 

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import type { OutboundEvent } from '../messages/reporter.js';
+import type { Clock } from '../supervisor/clock.js';
+import type { Logger } from '../log/logger.js';
+import type { OutboundEvent } from '../domain/outbound.js';
 import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
 
 export const OUTBOX_FILE = 'outbox.json';

@@ -11,14 +11,12 @@
  */
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import type { Redactor } from '../lib/redact.js';
+import type { Clock } from '../supervisor/clock.js';
+import type { Logger } from '../log/logger.js';
+import type { Redactor } from '../log/redact.js';
 import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
-import {
-  AGENT_ID_FILE, decodeAgentId, decodeTunnelState, EMPTY_TUNNEL_STATE, encodeTunnelState, TUNNEL_STATE_FILE,
-  type Decoded, type TunnelState,
-} from './formats.js';
+import { AGENT_ID_FILE, decodeAgentId, decodeTunnelState, EMPTY_TUNNEL_STATE, encodeTunnelState, TUNNEL_STATE_FILE, type TunnelState } from './formats.js';
+import type { Decoded } from '../domain/decoded.js';
 
 /** The disk boundary as the actors see it. */
 export interface StateStore {

@@ -10,7 +10,7 @@ const root = path.resolve(import.meta.dirname, '..');
 // BUNDLE_OUTFILE: where to write instead (the spec that runs the bundle outside the checkout).
 const outfile = process.env.BUNDLE_OUTFILE ? path.resolve(process.env.BUNDLE_OUTFILE) : path.join(root, 'dist', 'dockflare-agent.mjs');
 
-// Code the agent never runs is replaced by stubs that throw if ever called (lib/docker/load-dockerode.ts does
+// Code the agent never runs is replaced by stubs that throw if ever called (docker/load-dockerode.ts does
 // the same at run time for the unbundled build): dockerode's BuildKit support (gRPC, protobufjs) and its build
 // contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2), fetch-blob's web-streams polyfill for
 // Nodes older than 18, and zod's translated error messages (the agent's messages are English). Each is source

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, typecheck, unit specs, integration specs (with a real Docker Engine from
+# The whole test suite: lint (ESLint, the layer check), typecheck, unit specs, integration specs (with a real Docker Engine from
 # scripts/with-dockerd.sh). Every stage runs even if an earlier one failed, and the last line is the tally
 # "N passed, N failed[, N skipped]" over all of them (lint and typecheck count as one check each).
 set -uo pipefail
@@ -31,7 +31,7 @@ stage() { # name, command... (mocha stages write their own tally lines)
   fi
 }
 
-check lint npx eslint .
+check lint npm run -s lint
 check typecheck npx tsc -p tsconfig.json --noEmit
 stage unit npx mocha 'spec/unit/**/*.spec.ts'
 stage integration bash scripts/with-dockerd.sh npx mocha 'spec/integration/**/*.spec.ts'

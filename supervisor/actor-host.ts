@@ -5,7 +5,7 @@
  * unprocessed mailbox back to the cell so that a restart loses nothing but the message that crashed.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
-import type { Logger } from '../lib/logger.js';
+import type Logger from 'bunyan';
 import type { ActorCell, Incarnation } from './actor-ref.js';
 import type { ActorContext, ActorDef, Message, RuntimeSettings } from './child-spec.js';
 import { crashLoopLevel, repeatsLastCrash } from './crash-loop.js';

@@ -6,7 +6,7 @@
  * incarnation runs, the cell forwards to it; while the actor backs off, the cell stashes (bounded, overflow
  * counted); once the actor is stopped for good, what arrives is a counted dead letter.
  */
-const DELIVER: unique symbol = Symbol('dockflare.deliver');
+const DELIVER: unique symbol = Symbol('supervisor.deliver');
 
 export interface ActorRef<in M> {
   readonly path: string;

@@ -3,8 +3,8 @@
  * it (ChildSpec: restart type, backoff, shutdown timeout). Handlers are a mapped type over the message union, so a
  * message type without a handler does not compile.
  */
-import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
+import type { Clock } from './clock.js';
+import type Logger from 'bunyan';
 import type { ActorCell, ActorRef } from './actor-ref.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { IntensityLimit } from './intensity.js';

@@ -1,8 +1,8 @@
 /**
- * One health snapshot for heartbeats, /health and the `health` log event (design.md §3): per actor its status,
+ * One health snapshot for heartbeats, /health and the `health` log event (docs/architecture.md §3): per actor its status,
  * generation, uptime, restarts, current backoff, last crash and message counts.
  */
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from './clock.js';
 import type { ActorStatus, CellView } from './actor-ref.js';
 
 export interface ActorHealth {
@@ -58,21 +58,5 @@ export function healthSnapshot(cells: readonly CellView[], clock: Clock, started
     at: new Date(clock.now()).toISOString(),
     uptimeMs: clock.monotonic() - startedAt,
     actors: Object.fromEntries(cells.map((c) => [c.id, actorHealth(c, clock)])),
-  };
-}
-
-/**
- * The heartbeat's `health` field: the same snapshot, compact, well under the 2 KiB protocol.md §5.3 asks for.
- * Per actor: [status, gen, restarts total, restarts in window, backoff ms or 0].
- */
-export function compactHealth(snapshot: HealthSnapshot, facts: { masterContactAgeMs: number | null; outboxQueued: number; outboxDropped: number }): Record<string, unknown> {
-  const actors: Record<string, [string, number, number, number, number]> = {};
-  for (const [name, a] of Object.entries(snapshot.actors)) actors[name] = [a.status, a.gen, a.restartsTotal, a.restartsInWindow, a.backoffMs ?? 0];
-  return {
-    v: 1,
-    uptime_s: Math.round(snapshot.uptimeMs / 1000),
-    actors,
-    master_contact_age_s: facts.masterContactAgeMs === null ? null : Math.round(facts.masterContactAgeMs / 1000),
-    outbox: [facts.outboxQueued, facts.outboxDropped],
   };
 }

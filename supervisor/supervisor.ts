@@ -4,8 +4,8 @@
  * when restarts exceed its intensity, by stopping its children and crashing itself (escalation).
  */
 import type { Ref } from 'nact';
-import type { Logger } from '../lib/logger.js';
-import { childDown, childExit, childStable, restartDue, type SupervisorMsg } from '../messages/supervisor.js';
+import type Logger from 'bunyan';
+import { childDown, childExit, childStable, restartDue, type SupervisorMsg } from './protocol.js';
 import { tell } from './actor-ref.js';
 import { startIncarnation, InjectedCrash, type RunningIncarnation } from './actor-host.js';
 import { backoffDelay, nextAttempt } from './backoff.js';

@@ -2,7 +2,7 @@
  * An actor's timers. Timers only deliver messages to the incarnation that set them, and all of them are cancelled
  * when that incarnation stops, so nothing fires into a dead or restarted actor (nact's `reset` leaks them).
  */
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 export class Timers<M> {
   private readonly active = new Map<string, TimerHandle>();

@@ -3,9 +3,9 @@
  * refs before anyone starts), then the root supervisor, whose escalation is fatal for the process.
  */
 import { start, stop as nactStop } from 'nact';
-import { settlesWithin, type Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/logger.js';
-import type { SupervisorMsg } from '../messages/supervisor.js';
+import { settlesWithin, type Clock } from './clock.js';
+import type Logger from 'bunyan';
+import type { SupervisorMsg } from './protocol.js';
 import { ActorCell, type CellView, type DropCause } from './actor-ref.js';
 import { startIncarnation, type RunningIncarnation } from './actor-host.js';
 import { crashLoopLevel } from './crash-loop.js';
@@ -17,11 +17,12 @@ import { supervisorDef, type SupervisorDeps } from './supervisor.js';
 export class CellRegistry {
   private readonly cells: CellView[] = [];
 
-  constructor(private readonly log: Logger, private readonly defaultCapacity: number) {}
+  /** `system`: the first segment of every actor's path (`system/id`), as in logs and dead letters. */
+  constructor(private readonly log: Logger, private readonly defaultCapacity: number, private readonly system = 'agent') {}
 
   create<M extends Message>(id: string, capacity = this.defaultCapacity): ActorCell<M> {
     if (this.cells.some((c) => c.id === id)) throw new Error(`duplicate actor id ${id}`);
-    const cell = new ActorCell<M>(id, `agent/${id}`, capacity, (c, cause) => { this.onDrop(c, cause); });
+    const cell = new ActorCell<M>(id, `${this.system}/${id}`, capacity, (c, cause) => { this.onDrop(c, cause); });
     this.cells.push(cell);
     return cell;
   }
@@ -52,10 +53,10 @@ export interface TreeOptions {
   registry: CellRegistry;
   runtime: RuntimeSettings;
   log: Logger;
-  /** The root gave up (intensity exceeded) or crashed: the process must end (design.md: exit 70). */
+  /** The root gave up (intensity exceeded) or crashed: the process must end (the agent exits 70). */
   onFatal: (reason: Error) => void;
   /**
-   * Cleanup that belongs to the process rather than to one incarnation (the tunnel container's removal): it runs
+   * Cleanup that belongs to the process rather than to one incarnation (the agent: the tunnel container's removal): it runs
    * after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
    * gets what is left of the budget (at least TEARDOWN_RESERVE_MS of it, as the actors' share is capped).
    */

@@ -1,4 +1,4 @@
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../../log/logger.js';
 import { callbackRef } from '../../supervisor/actor-ref.js';
 import type { ActorContext, Message } from '../../supervisor/child-spec.js';
 import { Timers } from '../../supervisor/timers.js';

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../lib/clock.js';
-import { loadConfig, type AgentConfig } from '../../lib/config.js';
-import { Redactor } from '../../lib/redact.js';
-import { assembleAgent, type AssembledAgent } from '../../supervisor/assemble.js';
+import { systemClock } from '../../supervisor/clock.js';
+import { loadConfig, type AgentConfig } from '../../agent/config/config.js';
+import { Redactor } from '../../log/redact.js';
+import { assembleAgent, type AssembledAgent } from '../../agent/assemble.js';
 import type { TestMaster } from '../master/index.js';
 import { CLOUDFLARED_IMAGE } from './docker.js';
 import { LogSink } from './log-sink.js';

@@ -1,5 +1,5 @@
-import type { DockerPort, EventHandlers, EventSubscription } from '../../lib/docker/port.js';
-import type { ContainerInfo, DockerEvent } from '../../messages/docker.js';
+import type { DockerPort, EventHandlers, EventSubscription } from '../../docker/port.js';
+import type { ContainerInfo, DockerEvent } from '../../domain/container.js';
 import type { ManualClock } from './manual-clock.js';
 
 /** Docker keeps this many events for `since` replays (daemon/events/events.go, eventsLimit). */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { TUNNEL_CONTAINER } from '../../lib/docker/tunnel-container.js';
+import { TUNNEL_CONTAINER } from '../../actors/tunnel-keeper/container.js';
 import { BUSYBOX_IMAGE, TEST_LABEL } from './docker.js';
 
 export { TUNNEL_CONTAINER };

@@ -1,5 +1,5 @@
-import { createLogger, type Logger } from '../../lib/logger.js';
-import { Redactor } from '../../lib/redact.js';
+import { createLogger, type Logger } from '../../log/logger.js';
+import { Redactor } from '../../log/redact.js';
 
 export type LogRecord = Record<string, unknown> & { level: number; msg: string; event?: string };
 

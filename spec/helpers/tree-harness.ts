@@ -1,7 +1,7 @@
 import { ask, tell, type ActorCell } from '../../supervisor/actor-ref.js';
 import type { BackoffPolicy } from '../../supervisor/backoff.js';
 import { childSpec, type RestartType, type Strategy } from '../../supervisor/child-spec.js';
-import type { SupervisorMsg } from '../../messages/supervisor.js';
+import type { SupervisorMsg } from '../../supervisor/protocol.js';
 import { CellRegistry, startTree, type RunningTree } from '../../supervisor/tree.js';
 import { LogSink } from './log-sink.js';
 import { ManualClock } from './manual-clock.js';

@@ -1,5 +1,5 @@
-import type { ContainerState, DockerPort, TunnelContainerSpec } from '../../lib/docker/port.js';
-import { TUNNEL_CONTAINER } from '../../lib/docker/tunnel-container.js';
+import type { ContainerState, DockerPort, TunnelContainerSpec } from '../../docker/port.js';
+import { TUNNEL_CONTAINER } from '../../actors/tunnel-keeper/container.js';
 import type { ManualClock } from './manual-clock.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { MAX_TIMER_MS } from '../../lib/clock.js';
+import { MAX_TIMER_MS } from '../../supervisor/clock.js';
 import type { AcceptedEvent, AgentRecord, FaultRule, MasterMode, RecordedRequest, Reply, TestMasterOptions } from './types.js';
 import { handleAdmin } from './admin.js';
 import { handleCommands } from './commands.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { DockerodePort } from '../../../lib/docker/dockerode-port.js';
-import type { EventSubscription } from '../../../lib/docker/port.js';
-import type { DockerEvent } from '../../../messages/docker.js';
+import { DockerodePort } from '../../../docker/dockerode-port.js';
+import type { EventSubscription } from '../../../docker/port.js';
+import type { DockerEvent } from '../../../domain/container.js';
 import { testDocker } from '../../helpers/docker.js';
 import { runLabelled } from '../../helpers/docker-fixtures.js';
 import { removeTestContainers } from '../../helpers/labelled.js';

@@ -3,9 +3,9 @@ import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { startAgentProcess } from '../../helpers/agent-process.js';
 import { removeTestContainers } from '../../helpers/labelled.js';
 import { useSpecSession } from '../../helpers/spec-session.js';
-import { injectCrash } from '../../../messages/supervisor.js';
+import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
-import { startHealthServer, type RunningHealthServer } from '../../../supervisor/health-server.js';
+import { startHealthServer, type RunningHealthServer } from '../../../agent/health-server.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, signal: AbortSignal.timeout(3000) });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { HttpMasterClient } from '../../../lib/master/client.js';
-import { Redactor } from '../../../lib/redact.js';
-import { healthReport } from '../../../supervisor/health-report.js';
-import { StatusBoard } from '../../../supervisor/status-board.js';
+import { HttpMasterClient } from '../../../master/client.js';
+import { Redactor } from '../../../log/redact.js';
+import { healthReport } from '../../../agent/health-report.js';
+import { StatusBoard } from '../../../domain/status-board.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { TestMaster } from '../../master/index.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { injectCrash } from '../../../messages/supervisor.js';
+import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
 import { testDocker } from '../../helpers/docker.js';
 import { useSpecSession } from '../../helpers/spec-session.js';

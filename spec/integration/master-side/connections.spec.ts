@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { expect } from 'chai';
-import { systemClock } from '../../../lib/clock.js';
-import { HttpMasterClient } from '../../../lib/master/client.js';
-import { Redactor } from '../../../lib/redact.js';
+import { systemClock } from '../../../supervisor/clock.js';
+import { HttpMasterClient } from '../../../master/client.js';
+import { Redactor } from '../../../log/redact.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { TestMaster } from '../../master/index.js';
 

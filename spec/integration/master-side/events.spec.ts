@@ -5,7 +5,7 @@ import type { RecordedRequest, TestMaster } from '../../master/index.js';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { removeTestContainers, startLabelled, stopContainer } from '../../helpers/labelled.js';
 import { useSpecSession } from '../../helpers/spec-session.js';
-import { injectCrash } from '../../../messages/supervisor.js';
+import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
 
 type Body = Record<string, unknown>;

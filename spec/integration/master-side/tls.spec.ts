@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { systemClock } from '../../../lib/clock.js';
-import { HttpMasterClient } from '../../../lib/master/client.js';
-import { Redactor } from '../../../lib/redact.js';
+import { systemClock } from '../../../supervisor/clock.js';
+import { HttpMasterClient } from '../../../master/client.js';
+import { Redactor } from '../../../log/redact.js';
 import { LogSink } from '../../helpers/log-sink.js';
 
 const run = promisify(execFile);

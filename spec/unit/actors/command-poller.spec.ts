@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { commandPollerDef, newPollLogMemory, type CommandPollerState } from '../../../actors/command-poller.js';
-import { newTurns } from '../../../lib/in-turn.js';
-import type { MasterClient } from '../../../lib/master/client.js';
-import type { MasterResult } from '../../../lib/master/result.js';
-import type { CommandPollerMsg } from '../../../messages/commands.js';
+import { commandPollerDef, newPollLogMemory, type CommandPollerState } from '../../../actors/command-poller/command-poller.js';
+import { newTurns } from '../../../supervisor/turns.js';
+import type { MasterClient } from '../../../master/client.js';
+import type { MasterResult } from '../../../domain/master-result.js';
+import type { CommandPollerMsg } from '../../../messages/command-poller.js';
 import { identityChanged, type RegistrationMsg } from '../../../messages/registration.js';
-import type { TunnelKeeperMsg } from '../../../messages/tunnel.js';
+import type { TunnelKeeperMsg } from '../../../messages/tunnel-keeper.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../../supervisor/child-spec.js';
 import { actorContext, failing } from '../../helpers/actor-context.js';

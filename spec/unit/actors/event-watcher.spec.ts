@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS, type EventWatcherState } from '../../../actors/event-watcher.js';
-import { newWatcherMemory, type WatcherMemory } from '../../../actors/watcher-memory.js';
-import type { DockerPort } from '../../../lib/docker/port.js';
-import type { EventWatcherMsg } from '../../../messages/docker.js';
+import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS, type EventWatcherState } from '../../../actors/event-watcher/event-watcher.js';
+import { newWatcherMemory, type WatcherMemory } from '../../../actors/event-watcher/watcher-memory.js';
+import type { DockerPort } from '../../../docker/port.js';
+import type { EventWatcherMsg } from '../../../messages/event-watcher.js';
 import type { ReporterMsg } from '../../../messages/reporter.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../../supervisor/child-spec.js';
-import { seededRandom } from '../../../supervisor/chaos.js';
+import { seededRandom } from '../../../agent/chaos.js';
 import { actorContext } from '../../helpers/actor-context.js';
 import { DockerEventModel } from '../../helpers/docker-event-model.js';
 import { LogSink } from '../../helpers/log-sink.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { review } from '../../../cli/review.js';
-import { EXIT } from '../../../lib/exit-codes.js';
+import { EXIT } from '../../../agent/exit-codes.js';
 
 describe('cli/review: arguments and files', () => {
   let dir: string;

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { decodeCommand, decodeCommandsReply, decodeRegisterReply } from '../../../lib/master/decoders.js';
-import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../../lib/master/envelope.js';
-import { reactionTo } from '../../../lib/master/reaction.js';
-import type { MasterFailure } from '../../../lib/master/result.js';
-import { parseRetryAfter } from '../../../lib/master/client.js';
+import { decodeCommand, decodeCommandsReply, decodeRegisterReply } from '../../../master/decoders.js';
+import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../../master/envelope.js';
+import { reactionTo } from '../../../master/reaction.js';
+import type { MasterFailure } from '../../../domain/master-result.js';
+import { parseRetryAfter } from '../../../master/client.js';
 
 const ID = '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12';
 
-describe('lib/master/decoders', () => {
+describe('master/decoders', () => {
   it('decodes a v2 registration', () => {
     expect(decodeRegisterReply({ status: 'success', code: 'registered', agent_id: ID, protocol_version: 2, agent_session_id: 's'.repeat(43) }))
       .to.deep.equal({ ok: true, value: { agentId: ID, protocolVersion: 2, sessionId: 's'.repeat(43), enrollment: null } });
@@ -81,7 +81,7 @@ describe('lib/master/decoders', () => {
   });
 });
 
-describe('lib/master/envelope', () => {
+describe('master/envelope', () => {
   const v2 = { agentId: ID, protocolVersion: 2 as const, sessionId: 'sess' };
   const v1 = { agentId: ID, protocolVersion: 1 as const, sessionId: null };
   const container = { id: 'a'.repeat(64), name: 'whoami', status: 'running', labels: { 'dockflare.enable': 'true' } };
@@ -122,7 +122,7 @@ describe('lib/master/envelope', () => {
   });
 });
 
-describe('lib/master/reaction', () => {
+describe('master/reaction', () => {
   const fail = (failure: MasterFailure) => reactionTo({ ok: false, failure });
   it('maps every reply to the protocol.md §5.2 reaction', () => {
     expect(reactionTo({ ok: true, status: 200, value: { code: 'accepted' } })).to.deep.equal({ kind: 'delivered', duplicate: false });

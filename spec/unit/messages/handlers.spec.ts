@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { tell, callbackRef, type ActorRef } from '../../../supervisor/actor-ref.js';
 import type { Handlers } from '../../../supervisor/child-spec.js';
-import { tunnelStop, type TunnelKeeperMsg, type TunnelView } from '../../../messages/tunnel.js';
+import { tunnelStop, type TunnelKeeperMsg } from '../../../messages/tunnel-keeper.js';
+import type { TunnelView } from '../../../domain/tunnel.js';
 import type { RegistrationMsg } from '../../../messages/registration.js';
 
 // Compile-time guarantees; `npm run typecheck` fails if any @ts-expect-error stops being an error.

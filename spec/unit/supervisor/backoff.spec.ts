@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { backoffDelay, nextAttempt, type BackoffPolicy } from '../../../supervisor/backoff.js';
+import { backoffDelay, failureDelay, jittered, nextAttempt, type BackoffPolicy } from '../../../supervisor/backoff.js';
 import { IntensityWindow } from '../../../supervisor/intensity.js';
-import { failureDelay, jittered } from '../../../lib/retry.js';
 
 describe('supervisor/backoff', () => {
   const policy: BackoffPolicy = { minMs: 1000, maxMs: 60_000, randomFactor: 0.2, resetAfterMs: 30_000 };
@@ -21,7 +20,7 @@ describe('supervisor/backoff', () => {
   });
 });
 
-describe('lib/retry', () => {
+describe('supervisor/backoff: poll loops', () => {
   it('takes Retry-After as a floor: never sooner, but a master that keeps saying 0 still gets the backoff', () => {
     expect(failureDelay(1, 1000, 60_000, 0.5, 5000), 'later than the backoff: Retry-After').to.equal(5000);
     expect(failureDelay(1, 1000, 60_000, 0.5, 0), 'the first retry').to.equal(750);

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { injectCrash } from '../../../messages/supervisor.js';
+import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
-import { healthReport } from '../../../supervisor/health-report.js';
-import { StatusBoard } from '../../../supervisor/status-board.js';
+import { healthReport } from '../../../agent/health-report.js';
+import { StatusBoard } from '../../../domain/status-board.js';
 import { crash, startProbeTree, DEFAULT_BACKOFF, type Harness } from '../../helpers/tree-harness.js';
 import type { LogRecord } from '../../helpers/log-sink.js';
 

@@ -3,7 +3,7 @@ import { ask, tell } from '../../../supervisor/actor-ref.js';
 import { childSpec } from '../../../supervisor/child-spec.js';
 import { supervisorDef } from '../../../supervisor/supervisor.js';
 import { CellRegistry, startTree } from '../../../supervisor/tree.js';
-import { injectCrash, type SupervisorMsg } from '../../../messages/supervisor.js';
+import { injectCrash, type SupervisorMsg } from '../../../supervisor/protocol.js';
 import { drain, LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { newJournal, probeDef, type ProbeMsg, type ProbeState } from '../../helpers/probe-actor.js';

@@ -1,0 +1,179 @@
+/**
+ * CommandPoller: fetches the master's command queue (protocol.md §4) every COMMAND_POLL_INTERVAL_SECONDS with
+ * jitter, backing off on failure. The master clears the queue when it answers, so commands are handed to the
+ * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
+ * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
+ */
+import { inTurn, type Turns } from '../../supervisor/turns.js';
+import { logOnChange } from '../../log/loud-once.js';
+import type { Logger } from '../../log/logger.js';
+import type { MasterClient } from '../../master/client.js';
+import { decodeCommand } from '../../master/decoders.js';
+import { describeFailure, type MasterFailure } from '../../domain/master-result.js';
+import { failureDelay, jittered } from '../../supervisor/backoff.js';
+import { pollerTick, type CommandPollerMsg } from '../../messages/command-poller.js';
+import type { MasterCommand } from '../../domain/commands.js';
+import { registrationGet, registrationRequired, type RegistrationMsg } from '../../messages/registration.js';
+import type { Identity } from '../../domain/identity.js';
+import { tunnelRestart, tunnelStart, tunnelStop, tunnelUpdateConfig, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
+import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
+import type { ActorDef } from '../../supervisor/child-spec.js';
+
+export interface CommandPollerDeps {
+  client: MasterClient;
+  registration: ActorRef<RegistrationMsg>;
+  tunnelKeeper: ActorRef<TunnelKeeperMsg>;
+  pollIntervalMs: number;
+  retryCapMs: number;
+  /** Decommission commands are re-served on every poll until acknowledged (protocol.md §4.3): warn once per id. */
+  seenDecommissions: Set<string>;
+  /** Kept by the composition root: one poll out at a time, whichever incarnation sent it. */
+  polls: Turns;
+  /** Kept by the composition root too: what the log has said about polling (PollLogMemory). */
+  pollLog: PollLogMemory;
+  random: () => number;
+}
+
+/**
+ * The failure the log last reported, and how many polls have failed since the last good one, across incarnations:
+ * a lasting failure that makes the master ask for a re-registration restarts this actor each time, and a fresh
+ * incarnation must not report the same failure at error again.
+ */
+export interface PollLogMemory { lastFailureKind: MasterFailure['kind'] | null; failures: number }
+
+export const newPollLogMemory = (): PollLogMemory => ({ lastFailureKind: null, failures: 0 });
+
+export interface CommandPollerState {
+  identity: Identity | null;
+  /** Failed polls in a row in this incarnation: the retry backoff starts afresh with it. */
+  failures: number;
+  lastSuccessAt: number | null;
+  inFlight: boolean;
+}
+
+const FIRST_RETRY_MS = 1000;
+/** A poll ends by its own request timeout (MASTER_REQUEST_TIMEOUT_SECONDS, at most 300 s): never waited on longer. */
+const PREVIOUS_POLL_WAIT_MS = 300_000;
+
+/** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
+const SEEN_LIMIT = 100;
+
+export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seen: Set<string>): { forwarded: number; rejected: number } {
+  let forwarded = 0;
+  let rejected = 0;
+  for (const [index, item] of raw.entries()) {
+    try {
+      const decoded = decodeCommand(item);
+      if (!decoded.ok) {
+        rejected++;
+        log.error({ event: 'command_rejected', index, reason: decoded.reason }, 'malformed command from the master; skipped');
+        continue;
+      }
+      if (forward(decoded.value, keeper, log, seen)) forwarded++;
+    } catch (err) {
+      rejected++;
+      log.error({ event: 'command_rejected', index, err }, 'command could not be handled; skipped');
+    }
+  }
+  return { forwarded, rejected };
+}
+
+function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seenDecommissions: Set<string>): boolean {
+  switch (cmd.action) {
+    case 'start_tunnel':
+      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      tell(keeper, tunnelStart(cmd.assignment));
+      return true;
+    case 'restart_tunnel':
+      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      tell(keeper, tunnelRestart(cmd.assignment));
+      return true;
+    case 'stop_tunnel':
+      log.info({ event: 'command_received', action: cmd.action }, 'command received');
+      tell(keeper, tunnelStop());
+      return true;
+    case 'update_tunnel_config':
+      tell(keeper, tunnelUpdateConfig(cmd.ruleCount));
+      return true;
+    case 'decommission': {
+      const key = `${cmd.phase}:${cmd.commandId ?? cmd.operationId ?? ''}`;
+      if (seenDecommissions.has(key)) return false;
+      if (seenDecommissions.size >= SEEN_LIMIT) seenDecommissions.clear();
+      seenDecommissions.add(key);
+      log.warn({ event: 'command_ignored', action: `${cmd.phase}_decommission`, commandId: cmd.commandId, operationId: cmd.operationId },
+        'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it');
+      return false;
+    }
+    case 'unknown':
+      log.warn({ event: 'command_ignored', action: cmd.name }, 'unknown command from the master; ignored');
+      return false;
+  }
+}
+
+export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPollerState, CommandPollerMsg> {
+  return {
+    init(ctx) {
+      tell(deps.registration, registrationGet(ctx.self));
+      ctx.timers.once('tick', 0, pollerTick());
+      return { identity: null, failures: 0, lastSuccessAt: null, inFlight: false };
+    },
+
+    handlers: {
+      'identity.changed'(state, msg, ctx) {
+        const first = state.identity === null;
+        if (first && !state.inFlight) ctx.timers.once('tick', 0, pollerTick());
+        return { ...state, identity: msg.identity };
+      },
+
+      'poller.tick'(state, _msg, ctx) {
+        if (state.inFlight) return state;
+        if (!state.identity) {
+          // Nothing to poll before registration; identity.changed starts the loop.
+          return state;
+        }
+        const agentId = state.identity.agentId;
+        // No ctx.signal here on purpose: an answered poll must reach the keeper even if this actor died meanwhile.
+        // So a restarted poller waits for the killed one's poll before it sends its own: two polls out at once
+        // could hand their commands to the keeper in the wrong order (a start after the stop that followed it).
+        const work = inTurn(deps.polls, ctx.clock, PREVIOUS_POLL_WAIT_MS, () => {
+          ctx.log.warn({ event: 'previous_poll_slow', waitedMs: PREVIOUS_POLL_WAIT_MS }, 'an earlier command poll has not ended; polling without it');
+        }, async () => {
+          const result = await deps.client.fetchCommands(agentId);
+          if (result.ok) {
+            if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
+            handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
+          }
+          return result;
+        });
+        ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
+        return { ...state, inFlight: true };
+      },
+
+      'poller.result'(state, msg, ctx) {
+        const next = { ...state, inFlight: false };
+        const identity = state.identity;
+        const said = deps.pollLog;
+        if (msg.result.ok) {
+          if (said.lastFailureKind !== null) ctx.log.info({ event: 'commands_recovered', failures: said.failures }, 'command polling recovered');
+          Object.assign(said, newPollLogMemory());
+          ctx.timers.once('tick', jittered(deps.pollIntervalMs, deps.random()), pollerTick());
+          return { ...next, failures: 0, lastSuccessAt: ctx.clock.now() };
+        }
+        const f = msg.result.failure;
+        const failures = state.failures + 1;
+        const fields = { event: 'commands_failed', failure: f.kind, failures: said.failures + 1, agentId: msg.agentId };
+        logOnChange(ctx.log, said.lastFailureKind, f.kind, f.kind === 'transient' ? 'warn' : 'error', fields, `command poll failed: ${describeFailure(f)}`);
+        Object.assign(said, { lastFailureKind: f.kind, failures: said.failures + 1 });
+        if (identity && msg.agentId === identity.agentId) {
+          if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
+          if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));
+        }
+        const delay = f.kind === 'transient'
+          ? failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs)
+          : Math.max(jittered(deps.pollIntervalMs, deps.random()), failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random()));
+        ctx.timers.once('tick', delay, pollerTick());
+        return { ...next, failures };
+      },
+    },
+  };
+}

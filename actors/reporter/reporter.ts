@@ -1,0 +1,283 @@
+/**
+ * Reporter: everything the agent tells the master (protocol.md §5). A heartbeat and a status report every
+ * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
+ * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
+ */
+import type { DockerPort } from '../../docker/port.js';
+import { logOnChange } from '../../log/loud-once.js';
+import type { MasterClient } from '../../master/client.js';
+import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../master/envelope.js';
+import { reactionTo } from '../../master/reaction.js';
+import { describeFailure } from '../../domain/master-result.js';
+import { failureDelay, jittered } from '../../supervisor/backoff.js';
+import { registrationGet, registrationRequired, type RegistrationMsg } from '../../messages/registration.js';
+import type { Identity } from '../../domain/identity.js';
+import { reporterPersist, reporterPump, reporterTick, type ReporterMsg } from '../../messages/reporter.js';
+import type { Outbox } from '../../persistence/outbox.js';
+import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
+import type { ActorContext, ActorDef } from '../../supervisor/child-spec.js';
+import type { StatusBoard } from '../../domain/status-board.js';
+
+export interface ReporterDeps {
+  client: MasterClient;
+  docker: DockerPort;
+  outbox: Outbox;
+  registration: ActorRef<RegistrationMsg>;
+  board: StatusBoard;
+  /** The compact health summary for heartbeats, or undefined when switched off. */
+  healthSummary: () => Record<string, unknown> | undefined;
+  reportIntervalMs: number;
+  retryCapMs: number;
+  random: () => number;
+}
+
+export interface ReporterState {
+  identity: Identity | null;
+  /** A failed report's number, reused by the next report (a 503 rolls the master's counter back). */
+  reportSeqRetry: number | null;
+  sending: boolean;
+  reporting: boolean;
+  reportAgain: boolean;
+  heartbeat: { seq: number | null } | null;
+  failures: number;
+  waitingForIdentity: boolean;
+  forceReport: boolean;
+  /** The last kind of rejection logged loudly: a persisting one (a revoked key) is logged once, then at debug. */
+  lastReject: string | null;
+  /** Why the last container scan failed (Docker unreachable), null after a good one: logged once, then at debug. */
+  scanFailure: string | null;
+  /** The outbox overflowed and no event has been delivered since: further drops are not news (debug). */
+  overflowing: boolean;
+}
+
+type Ctx = ActorContext<ReporterMsg>;
+const FIRST_RETRY_MS = 1000;
+const PERSIST_DELAY_MS = 250;
+
+export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg> {
+  const { outbox } = deps;
+  const publish = (): void => { deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped }); };
+  const persistSoon = (ctx: Ctx): void => { if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist()); };
+
+  const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
+    const identity = s.identity;
+    if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
+    const now = ctx.clock.now();
+    const session = identity.sessionId ?? 'v1';
+    const head = outbox.head();
+    // One number may be out at a time and it is retried before any new one is issued: a later number landing
+    // first would make the earlier one stale (protocol.md §5.1).
+    const headHoldsNumber = head !== undefined && head.session === session && head.seq !== null;
+    if (s.heartbeat && (s.heartbeat.seq !== null || !headHoldsNumber)) {
+      const counters = outbox.countersFor(session);
+      const seq = s.heartbeat.seq ?? counters.event + 1;
+      counters.event = Math.max(counters.event, seq);
+      const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
+      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
+      return { ...s, sending: true, heartbeat: { seq } };
+    }
+    if (!head) return s;
+    let seq = head.seq;
+    if (!headHoldsNumber || seq === null) {
+      seq = ++outbox.countersFor(session).event;
+      head.seq = seq;
+      head.session = session;
+    }
+    const body = buildEventBody(identity, head.event, seq);
+    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
+    return { ...s, sending: true };
+  };
+
+  const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
+    if (!s.identity || s.waitingForIdentity) return s;
+    if (s.reporting) return { ...s, reportAgain: true };
+    ctx.pipe(deps.docker.listManagedContainers(ctx.signal),
+      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers } }),
+      (err) => ({ type: 'reporter.scanned', scan: { ok: false, reason: err instanceof Error ? err.message : String(err) } }));
+    return { ...s, reporting: true, reportAgain: false };
+  };
+
+  /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
+  const loudOnce = (s: ReporterState, ctx: Ctx, level: 'warn' | 'error', fields: Record<string, unknown>, text: string): ReporterState => {
+    const kind = `${String(fields.event)}:${String(fields.reason)}`;
+    logOnChange(ctx.log, s.lastReject, kind, level, fields, text);
+    return { ...s, lastReject: kind };
+  };
+
+  /**
+   * The master refused this session (or record): it refuses the next event for the same reason. The queue holds,
+   * heartbeats included, until Registration brings a new session (it may wait up to a minute between
+   * re-registrations), instead of numbering and losing one queued event after another meanwhile.
+   */
+  const needRegistration = (s: ReporterState, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
+    if (!s.identity) return s;
+    tell(deps.registration, registrationRequired(cause, s.identity));
+    return { ...s, waitingForIdentity: true };
+  };
+
+  return {
+    init(ctx) {
+      tell(deps.registration, registrationGet(ctx.self));
+      ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
+      publish();
+      return {
+        identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
+        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null, scanFailure: null, overflowing: false,
+      };
+    },
+
+    handlers: {
+      'identity.changed'(state, msg, ctx) {
+        const sameSession = state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
+        // A new session is announced at once: heartbeat, then the full inventory (protocol.md §3.3 step 5).
+        const next: ReporterState = sameSession ? { ...state, identity: msg.identity }
+          : { ...state, identity: msg.identity, reportSeqRetry: null, waitingForIdentity: false, heartbeat: { seq: null } };
+        // After every (re-)registration the master gets the full inventory at once, not at the next tick.
+        return pump(sameSession ? next : startReport(next, ctx), ctx);
+      },
+
+      'reporter.tick'(state, _msg, ctx) {
+        ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
+        const next = state.heartbeat ? state : { ...state, heartbeat: { seq: null } };
+        return pump(startReport(next, ctx), ctx);
+      },
+
+      'reporter.enqueue'(state, msg, ctx) {
+        const overflow = outbox.push(msg.event);
+        if (overflow > 0) {
+          // Once per episode: until an event is delivered again, every new event drops one more (debug).
+          const fields = { event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity };
+          if (state.overflowing) ctx.log.debug(fields, 'outbox full: oldest event dropped');
+          else ctx.log.warn(fields, 'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery');
+        }
+        publish();
+        const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
+        ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
+        // Written only while nothing is being delivered (the master failing, no session yet or one being replaced):
+        // a burst against a healthy master needs no disk round trip, a queue that waits must survive a kill -9.
+        if (ctx.timers.has('retry') || !state.identity || state.waitingForIdentity) persistSoon(ctx);
+        return pump(overflow > 0 ? { ...state, forceReport: true, overflowing: true } : state, ctx);
+      },
+
+      'reporter.report-now'(state, _msg, ctx) {
+        return startReport(state, ctx);
+      },
+
+      'reporter.pump'(state, _msg, ctx) {
+        return pump(state, ctx);
+      },
+
+      async 'reporter.persist'(state) {
+        await outbox.persist();
+        return state;
+      },
+
+      'reporter.scanned'(current, msg, ctx) {
+        // A session being replaced gets no report: the new one gets the full inventory at once.
+        if (current.waitingForIdentity) return { ...current, reporting: false };
+        let state = current;
+        if (!msg.scan.ok) {
+          logOnChange(ctx.log, state.scanFailure, msg.scan.reason, 'warn', { event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
+          state = { ...state, scanFailure: msg.scan.reason };
+        } else if (state.scanFailure !== null) {
+          ctx.log.info({ event: 'inventory_recovered', lastFailure: state.scanFailure }, 'container scan works again');
+          state = { ...state, scanFailure: null };
+        }
+        const identity = state.identity;
+        if (!identity) return { ...state, reporting: false };
+        const counters = outbox.countersFor(identity.sessionId ?? 'v1');
+        const seq = state.reportSeqRetry ?? counters.report + 1;
+        counters.report = Math.max(counters.report, seq);
+        const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
+        if (body === null) {
+          ctx.log.warn({ event: 'status_report_skipped', protocolVersion: 1 }, 'no status report from a failed scan: a v1 master would delete every rule not listed');
+          return { ...state, reporting: false };
+        }
+        const containers = msg.scan.ok ? msg.scan.containers.length : 0;
+        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: result.ok ? 0 : JSON.stringify(body).length, containers }));
+        return { ...state, reportSeqRetry: null };
+      },
+
+      'reporter.report-sent'(state, msg, ctx) {
+        let next: ReporterState = { ...state, reporting: false };
+        const reaction = reactionTo(msg.result);
+        switch (reaction.kind) {
+          case 'delivered':
+            ctx.log.debug({ event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate }, 'status report delivered');
+            // A duplicate_sequence means the master kept an earlier report under this number (a reply lost after
+            // it had processed it) and ignored this one: a report still owed after an overflow is still owed.
+            next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
+            break;
+          case 'retry':
+            next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };
+            ctx.log.debug({ event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'status report failed; the next one follows');
+            break;
+          case 'reregister_and_resend':
+            next = needRegistration(next, reaction.cause);
+            break;
+          case 'drop':
+            next = loudOnce(next, ctx, reaction.level, { event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
+            if (reaction.reregister) next = needRegistration(next, reaction.reregister);
+            break;
+        }
+        return next.reportAgain ? startReport(next, ctx) : next;
+      },
+
+      async 'reporter.event-sent'(state, msg, ctx) {
+        let next: ReporterState = { ...state, sending: false };
+        // The head may have changed while the request was out (overflow dropped it): only touch our own entry.
+        const head = outbox.head();
+        const entry = msg.entryId !== null && head?.id === msg.entryId ? head : undefined;
+        const what = entry?.event.type ?? 'heartbeat';
+        const reaction = reactionTo(msg.result);
+        switch (reaction.kind) {
+          case 'delivered':
+            if (entry) {
+              next = { ...next, overflowing: false };
+              outbox.remove(entry.id);
+              deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
+            } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            if (next.failures > 0) ctx.log.info({ event: 'events_recovered', failures: next.failures, queued: outbox.size }, 'master reachable again; delivering queued events');
+            next = { ...next, failures: 0, lastReject: null };
+            if (entry) ctx.log.debug({ event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate }, 'event delivered');
+            if (state.forceReport && outbox.size === 0) next = startReport(next, ctx);
+            if (outbox.size === 0 || state.failures > 0) persistSoon(ctx);
+            break;
+          case 'retry': {
+            const failures = next.failures + 1;
+            if (entry) entry.attempts++;
+            const delay = failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), reaction.retryAfterMs);
+            const fields = { event: 'event_send_failed', type: what, failures, retryInMs: delay, queued: outbox.size, reason: msg.result.ok ? null : describeFailure(msg.result.failure) };
+            if (failures === 1) ctx.log.warn(fields, 'event not delivered; will retry'); else ctx.log.debug(fields, 'event not delivered; will retry');
+            ctx.timers.once('retry', delay, reporterPump());
+            persistSoon(ctx);
+            next = { ...next, failures };
+            break;
+          }
+          case 'reregister_and_resend':
+            await outbox.persist();
+            next = needRegistration(next, reaction.cause);
+            break;
+          case 'drop':
+            if (entry) { outbox.remove(entry.id); outbox.countDrop(); } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            next = loudOnce(next, ctx, reaction.level, { event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
+            if (reaction.reregister) next = needRegistration(next, reaction.reregister);
+            persistSoon(ctx);
+            break;
+        }
+        publish();
+        return pump(next, ctx);
+      },
+    },
+  };
+}
+
+/**
+ * The outbox's part of a shutdown, run by the tree after the actors have stopped, whether or not the Reporter was
+ * running: events stashed for it while it backed off go into the outbox, and the outbox is written, so that what
+ * the next run must send survives (a crashed Reporter's pending write died with it).
+ */
+export async function keepUndelivered(outbox: Outbox, stashed: readonly ReporterMsg[]): Promise<void> {
+  for (const msg of stashed) if (msg.type === 'reporter.enqueue') outbox.push(msg.event);
+  await outbox.persist();
+}

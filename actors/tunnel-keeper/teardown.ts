@@ -1,0 +1,56 @@
+/**
+ * The tunnel container's removal at a graceful shutdown. It belongs to the process, not to one incarnation of the
+ * tunnel keeper: SIGTERM can come while the keeper is backing off after a crash, still in its init, or stuck in a
+ * slow Docker call, and the container must go all the same (the original agent left it running). The tree runs it
+ * once its actors have stopped. It takes its turn like every keeper operation: a killed keeper's Docker call
+ * (creating the container, say) runs on, and removing before it ends would leave the container it then makes.
+ */
+import type { Clock } from '../../supervisor/clock.js';
+import type { DockerPort } from '../../docker/port.js';
+import { TUNNEL_CONTAINER } from './container.js';
+import { inTurn, type Turns } from '../../supervisor/turns.js';
+import type { Logger } from '../../log/logger.js';
+
+export interface TunnelTeardownDeps {
+  docker: DockerPort;
+  /** The keeper's turns (its KeeperMemory), so the removal comes after any keeper operation still running. */
+  turns: Turns;
+  removeOnShutdown: boolean;
+  /** Cap of cloudflared's `docker stop` grace at shutdown. */
+  shutdownStopTimeoutS: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Kept for the stop and the removal themselves when an earlier operation holds the turn. */
+export const REMOVAL_RESERVE_MS = 2000;
+
+/** Stops and removes the tunnel container by `deadline` (the clock's monotonic ms), after the keeper's last operation if it can. */
+export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => Promise<void> {
+  const { clock, log } = deps;
+  return async (deadline) => {
+    if (!deps.removeOnShutdown) {
+      log.info({ event: 'tunnel_left_running' }, 'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)');
+      return;
+    }
+    const waitMs = Math.max(0, deadline - clock.monotonic() - REMOVAL_RESERVE_MS);
+    const onSlow = (): void => {
+      log.warn({ event: 'tunnel_previous_operation_slow', waitedMs: waitMs },
+        'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)');
+    };
+    await inTurn(deps.turns, clock, waitMs, onSlow, async () => {
+      // Only for the log line: a failing inspect must not cost the removal.
+      const found = await deps.docker.inspectContainer(TUNNEL_CONTAINER).catch(() => undefined);
+      try {
+        // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself; with less
+        // than that left it is killed at once (a stop of 0 s) rather than left behind.
+        const leftS = Math.floor((deadline - clock.monotonic()) / 1000) - 1;
+        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)));
+        if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'shutdown: no tunnel container to remove');
+        else log.info({ event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null }, 'shutdown: tunnel container stopped and removed');
+      } catch (err) {
+        log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');
+      }
+    });
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The one configuration schema (design.md §4.8). Names follow protocol.md §9; additions carry their unit in the
+ * name. Only agent/main.ts loads it; actors receive the typed slices of agent/config/config.ts.
+ */
+export const CHILD_NAMES = ['registration', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'] as const;
+export type ChildName = (typeof CHILD_NAMES)[number];
+
+/** design.md §1 defaults: [minMs, maxMs]. */
+export const BACKOFF_DEFAULTS: Readonly<Record<ChildName, readonly [number, number]>> = {
+  registration: [1000, 60000],
+  'tunnel-keeper': [2000, 120000],
+  'event-watcher': [1000, 30000],
+  'command-poller': [1000, 60000],
+  reporter: [500, 30000],
+};
+
+const envSlug = (child: ChildName): string => child.toUpperCase().replace(/-/g, '_');
+
+function backoffSchema(child: ChildName): Record<string, unknown> {
+  const [minMs, maxMs] = BACKOFF_DEFAULTS[child];
+  return {
+    minMs: { doc: `First restart delay of ${child} after a crash (ms).`, format: 'strict-int', min: 1, max: 3600000, default: minMs, env: `AGENT_BACKOFF_${envSlug(child)}_MIN_MS` },
+    maxMs: { doc: `Cap of the restart delay of ${child} (ms).`, format: 'strict-int', min: 1, max: 3600000, default: maxMs, env: `AGENT_BACKOFF_${envSlug(child)}_MAX_MS` },
+  };
+}
+
+const seconds = (doc: string, env: string, def: number, min: number, max: number): Record<string, unknown> =>
+  ({ doc, format: 'strict-number', min, max, default: def, env });
+
+export const schema = {
+  master: {
+    url: { doc: 'DockFlare Master base URL (http:// or https://, path prefix allowed).', format: 'master-url', default: '', env: 'DOCKFLARE_MASTER_URL' },
+    apiKey: { doc: 'Agent key issued by the master (secret).', format: 'required-string', default: '', env: 'DOCKFLARE_API_KEY', sensitive: true },
+    requestTimeoutSeconds: seconds('Timeout of one master request, connect plus body (s).', 'MASTER_REQUEST_TIMEOUT_SECONDS', 15, 1, 300),
+    caFile: { doc: 'PEM bundle of extra CAs trusted for the master (private CA).', format: 'optional-absolute-path', default: '', env: 'MASTER_CA_FILE' },
+  },
+  access: {
+    clientId: { doc: 'Cloudflare Access service token id, sent when both Access variables are set.', format: 'optional-string', default: '', env: 'CF_ACCESS_CLIENT_ID' },
+    clientSecret: { doc: 'Cloudflare Access service token secret (secret).', format: 'optional-string', default: '', env: 'CF_ACCESS_CLIENT_SECRET', sensitive: true },
+  },
+  agent: {
+    displayName: { doc: 'Name shown on the master; default agent-<first 8 chars of id>.', format: 'optional-string', default: '', env: 'AGENT_DISPLAY_NAME' },
+    dataDir: { doc: 'Directory of agent_id.txt and tunnel_state.json.', format: 'absolute-path', default: '/app/data', env: 'AGENT_DATA_DIR' },
+    decommissionTombstonePath: { doc: 'Decommission tombstone; default <data dir>/decommission.json.', format: 'optional-absolute-path', default: '', env: 'DECOMMISSION_TOMBSTONE_PATH' },
+  },
+  tunnel: {
+    image: { doc: 'cloudflared image (repo[:tag] or repo@sha256:digest).', format: 'image-ref', default: 'cloudflare/cloudflared:2025.9.0', env: 'CLOUDFLARED_IMAGE' },
+    networkName: { doc: 'Docker network shared by cloudflared and the managed containers.', format: 'network-name', default: 'cloudflare-net', env: 'CLOUDFLARED_NETWORK_NAME' },
+    createNetwork: { doc: 'Create the network as a bridge when it is missing.', format: 'strict-boolean', default: true, env: 'CLOUDFLARED_CREATE_NETWORK' },
+    removeOnShutdown: { doc: 'Stop and remove the tunnel container when the agent shuts down.', format: 'strict-boolean', default: true, env: 'TUNNEL_REMOVE_ON_SHUTDOWN' },
+    checkIntervalSeconds: seconds('Period of the tunnel container check (s).', 'TUNNEL_CHECK_INTERVAL_SECONDS', 30, 1, 3600),
+    startConfirmMs: { doc: 'How long a new tunnel container must stay up before it is reported running (ms).', format: 'strict-int', min: 0, max: 60000, default: 2000, env: 'TUNNEL_START_CONFIRM_MS' },
+  },
+  docker: {
+    host: { doc: 'Docker Engine address.', format: 'docker-host', default: 'unix:///var/run/docker.sock', env: 'DOCKER_HOST' },
+  },
+  intervals: {
+    reportSeconds: seconds('Heartbeat and status report period (s).', 'REPORT_INTERVAL_SECONDS', 30, 1, 3600),
+    commandPollSeconds: seconds('Command poll period (s); keep it under the master\'s 60 s online window.', 'COMMAND_POLL_INTERVAL_SECONDS', 30, 1, 3600),
+    registerRetrySeconds: seconds('Cap of the registration retry backoff (s).', 'REGISTER_RETRY_SECONDS', 60, 1, 3600),
+  },
+  heartbeat: {
+    includeHealth: { doc: 'Add the supervision health snapshot to heartbeats under `health`.', format: 'strict-boolean', default: true, env: 'HEARTBEAT_INCLUDE_HEALTH' },
+  },
+  health: {
+    port: { doc: 'Port of the /health server; 0 turns it off.', format: 'strict-int', min: 0, max: 65535, default: 8080, env: 'HEALTH_CHECK_PORT' },
+    bindAddress: { doc: 'Address the /health server binds to.', format: 'bind-address', default: '0.0.0.0', env: 'HEALTH_BIND_ADDRESS' },
+  },
+  log: {
+    healthIntervalSeconds: seconds('Period of the `health` log record with the supervision snapshot (s).', 'LOG_HEALTH_INTERVAL_SECONDS', 300, 1, 86400),
+    level: { doc: 'Log level: trace, debug, info, warn, error, fatal (any case; WARNING and CRITICAL accepted).', format: 'log-level', default: 'info', env: 'LOG_LEVEL' },
+    timeZone: { doc: 'Accepted for compatibility; log times are always UTC ISO-8601.', format: 'time-zone', default: '', env: 'TZ' },
+  },
+  chaos: {
+    enabled: { doc: 'Chaos mode: kill actors on purpose (testing only).', format: 'strict-boolean', default: false, env: 'CHAOS_ENABLED' },
+    meanIntervalSeconds: seconds('Mean time between chaos kills (s).', 'CHAOS_MEAN_INTERVAL_SECONDS', 60, 0.05, 86400),
+    deviation: { doc: 'Spread of the chaos interval: mean × (1 ± deviation), 0 to 1.', format: 'strict-number', min: 0, max: 1, default: 0.5, env: 'CHAOS_DEVIATION' },
+    targets: { doc: 'Comma-separated actors chaos may kill; empty: every non-root actor.', format: 'chaos-targets', allowedNames: ['registration', 'workers', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'], default: '', env: 'CHAOS_TARGETS' },
+    seed: { doc: 'Seed of the chaos schedule, for a reproducible run; empty: random.', format: 'optional-int', default: '', env: 'CHAOS_SEED' },
+    polite: { doc: 'Never push a supervisor to its intensity limit with scheduled kills.', format: 'strict-boolean', default: true, env: 'CHAOS_POLITE' },
+  },
+  supervision: {
+    rootIntensity: { doc: 'Restarts the root supervisor tolerates within its period before the agent exits 70.', format: 'strict-int', min: 0, max: 1000, default: 5, env: 'AGENT_SUPERVISION_ROOT_INTENSITY' },
+    rootPeriodMs: { doc: 'Sliding window of the root intensity limit (ms).', format: 'strict-int', min: 1, max: 86400000, default: 60000, env: 'AGENT_SUPERVISION_ROOT_PERIOD_MS' },
+    workersIntensity: { doc: 'Restarts the workers supervisor tolerates within its period before escalating.', format: 'strict-int', min: 0, max: 1000, default: 10, env: 'AGENT_SUPERVISION_WORKERS_INTENSITY' },
+    workersPeriodMs: { doc: 'Sliding window of the workers intensity limit (ms).', format: 'strict-int', min: 1, max: 86400000, default: 60000, env: 'AGENT_SUPERVISION_WORKERS_PERIOD_MS' },
+    backoffRandomFactor: { doc: 'Jitter of restart delays (0 to 1).', format: 'strict-number', min: 0, max: 1, default: 0.2, env: 'AGENT_BACKOFF_RANDOM_FACTOR' },
+    backoffResetAfterMs: { doc: 'Uptime after which a child\'s backoff starts again from its minimum (ms).', format: 'strict-int', min: 1, max: 86400000, default: 60000, env: 'AGENT_BACKOFF_RESET_AFTER_MS' },
+    handlerTimeoutMs: { doc: 'A message handler running longer than this counts as a crash (ms).', format: 'strict-int', min: 100, max: 3600000, default: 60000, env: 'AGENT_HANDLER_TIMEOUT_MS' },
+    stashCapacity: { doc: 'Messages kept for a restarting actor; more are dropped and counted.', format: 'strict-int', min: 0, max: 1000000, default: 1000, env: 'AGENT_STASH_CAPACITY' },
+    shutdownBudgetMs: { doc: 'Whole graceful shutdown budget (ms); Docker kills at 10 s.', format: 'strict-int', min: 500, max: 60000, default: 8000, env: 'AGENT_SHUTDOWN_BUDGET_MS' },
+    backoff: Object.fromEntries(CHILD_NAMES.map((c) => [c, backoffSchema(c)])),
+  },
+} as const;

@@ -1,0 +1,91 @@
+/**
+ * The local HTTP server: GET /health (protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
+ * POST /chaos/kill/<actor> (only with chaos mode on, and only from loopback). Anything else: 404.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { isLoopback } from '../domain/address.js';
+import type { ChaosMonkey } from './chaos.js';
+import type { HealthReport } from './health-report.js';
+
+export interface HealthServerDeps {
+  port: number;
+  bindAddress: string;
+  log: Logger;
+  health: () => HealthReport;
+  metrics: () => string;
+  chaos: ChaosMonkey;
+  /**
+   * The log's redactor: /health carries error texts (each actor's last crash reason) and is served on every
+   * interface; a secret that reached an error message must not leave the process this way either.
+   */
+  redact: (text: string) => string;
+}
+
+export interface RunningHealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
+  const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
+    const text = deps.redact(type === 'application/json' ? JSON.stringify(body) : String(body));
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+    res.end(text);
+  };
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://agent');
+    } catch {
+      // Anyone on the agent's networks can send this: not the agent's error, and not worth a log line each.
+      send(res, 400, { status: 'error', message: 'bad request target' });
+      req.resume();
+      return;
+    }
+    // HEAD is answered like GET without the body (Node leaves the body out), as probes and curl -I expect.
+    const reads = req.method === 'GET' || req.method === 'HEAD';
+    try {
+      const chaos = /^\/chaos\/kill\/([\w-]+)$/.exec(url.pathname);
+      if (reads && url.pathname === '/health') {
+        const report = deps.health();
+        send(res, report.httpStatus, report.body);
+      } else if (reads && url.pathname === '/metrics') {
+        send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');
+      } else if (req.method === 'POST' && chaos?.[1]) {
+        if (!isLoopback(req.socket.remoteAddress)) {
+          send(res, 403, { status: 'error', message: 'chaos requests are accepted from loopback only' });
+          return;
+        }
+        const result = deps.chaos.kill(chaos[1], 'request');
+        send(res, result.ok ? 202 : result.status, result.ok ? { status: 'killed', actor: result.actor, gen: result.gen } : { status: 'error', message: result.reason });
+      } else {
+        send(res, 404, { status: 'error', message: 'not found' });
+      }
+    } catch (err) {
+      deps.log.error({ event: 'health_server_error', err }, 'health request failed');
+      send(res, 500, { status: 'error', message: 'internal error' });
+    }
+    req.resume();
+  });
+  server.keepAliveTimeout = 1000;
+  // It listens on every interface by default, where every managed container can reach it: a slow client must not
+  // hold a socket for Node's default minutes. No connection cap: a neighbour holding the cap's worth of sockets
+  // would fail the HEALTHCHECK; the timeouts, checked every second, end idle ones instead.
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.bindAddress, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  deps.log.info({ event: 'health_server_listening', port, bindAddress: deps.bindAddress }, 'health server listening');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => { resolve(); });
+    }),
+  };
+}

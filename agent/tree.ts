@@ -1,0 +1,154 @@
+/**
+ * The agent's supervision tree (design.md §1):
+ *
+ *   root      rest_for_one   registration, workers   (a new identity restarts the workers with it)
+ *   └ workers one_for_one    tunnel-keeper, event-watcher, command-poller, reporter
+ *
+ * Cells are created before anything starts so siblings can be wired with each other's stable refs.
+ */
+import { commandPollerDef, newPollLogMemory } from '../actors/command-poller/command-poller.js';
+import { eventWatcherDef } from '../actors/event-watcher/event-watcher.js';
+import { newWatcherMemory } from '../actors/event-watcher/watcher-memory.js';
+import { registrationDef } from '../actors/registration/registration.js';
+import { keepUndelivered, reporterDef } from '../actors/reporter/reporter.js';
+import { tunnelKeeperDef } from '../actors/tunnel-keeper/tunnel-keeper.js';
+import { newKeeperMemory } from '../actors/tunnel-keeper/probation.js';
+import { tunnelTeardown } from '../actors/tunnel-keeper/teardown.js';
+import type { AgentConfig } from './config/config.js';
+import type { DockerPort } from '../docker/port.js';
+import { newTurns } from '../supervisor/turns.js';
+import type { Logger } from '../log/logger.js';
+import type { MasterClient } from '../master/client.js';
+import type { CommandPollerMsg } from '../messages/command-poller.js';
+import type { EventWatcherMsg } from '../messages/event-watcher.js';
+import type { RegistrationMsg } from '../messages/registration.js';
+import type { ReporterMsg } from '../messages/reporter.js';
+import type { SupervisorMsg } from '../supervisor/protocol.js';
+import type { TunnelKeeperMsg } from '../messages/tunnel-keeper.js';
+import type { Outbox } from '../persistence/outbox.js';
+import type { StateStore } from '../persistence/state-files.js';
+import type { ActorCell } from '../supervisor/actor-ref.js';
+import { childSpec, type ChildSpec, type RuntimeSettings } from '../supervisor/child-spec.js';
+import type { StatusBoard } from '../domain/status-board.js';
+import { supervisorDef } from '../supervisor/supervisor.js';
+import { CellRegistry, type TreeOptions } from '../supervisor/tree.js';
+
+/** Backoff of the workers supervisor itself when the root restarts it. */
+const WORKERS_BACKOFF = { minMs: 1000, maxMs: 30_000 };
+/** Re-registration triggers closer together than this are not acted on. */
+const MIN_REREGISTER_INTERVAL_MS = 5000;
+/** Grace for an actor's own shutdown work; the long one, the tunnel container's removal, is the tree's teardown. */
+const ACTOR_SHUTDOWN_MS = 1000;
+const EVENT_RETRY_CAP_MS = 4000;
+/** Over the image pull's deadline plus the few 30 s calls of a reconcile around it. */
+const KEEPER_HANDLER_TIMEOUT_MS = 15 * 60_000;
+
+export interface AgentTreeDeps {
+  config: AgentConfig;
+  runtime: RuntimeSettings;
+  log: Logger;
+  client: MasterClient;
+  docker: DockerPort;
+  store: StateStore;
+  outbox: Outbox;
+  board: StatusBoard;
+  version: string;
+  healthSummary: () => Record<string, unknown> | undefined;
+}
+
+export interface AgentTree {
+  registry: CellRegistry;
+  rootCell: ActorCell<SupervisorMsg>;
+  root: TreeOptions['root'];
+  cells: {
+    workers: ActorCell<SupervisorMsg>;
+    registration: ActorCell<RegistrationMsg>;
+    tunnelKeeper: ActorCell<TunnelKeeperMsg>;
+    eventWatcher: ActorCell<EventWatcherMsg>;
+    commandPoller: ActorCell<CommandPollerMsg>;
+    reporter: ActorCell<ReporterMsg>;
+  };
+  /** The tunnel container's removal and the outbox's last write at shutdown (TreeOptions.teardown). */
+  teardown: (deadline: number) => Promise<void>;
+}
+
+export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
+  const { config, runtime, log } = deps;
+  const sup = config.supervision;
+  const registry = new CellRegistry(log, sup.stashCapacity);
+  const rootCell = registry.create<SupervisorMsg>('root');
+  const registration = registry.create<RegistrationMsg>('registration');
+  const workersCell = registry.create<SupervisorMsg>('workers');
+  const tunnelKeeper = registry.create<TunnelKeeperMsg>('tunnel-keeper');
+  const eventWatcher = registry.create<EventWatcherMsg>('event-watcher');
+  const commandPoller = registry.create<CommandPollerMsg>('command-poller');
+  const reporter = registry.create<ReporterMsg>('reporter');
+  const random = runtime.random;
+
+  const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
+  const keeperMemory = newKeeperMemory();
+  const workerChildren: ChildSpec[] = [
+    childSpec({
+      cell: tunnelKeeper,
+      def: tunnelKeeperDef({
+        docker: deps.docker, memory: keeperMemory, store: deps.store, reporter, board: deps.board, image: config.tunnel.image, network: config.tunnel.networkName,
+        createNetwork: config.tunnel.createNetwork, checkIntervalMs: config.tunnel.checkIntervalMs, startConfirmMs: config.tunnel.startConfirmMs,
+        stopTimeoutS: 10, random,
+      }),
+      // Its removal of the container is the tree's teardown, which waits for the keeper's Docker call if one is out.
+      restart: 'permanent', backoff: sup.backoff['tunnel-keeper'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+      // A first pull of the cloudflared image on a slow link legitimately takes minutes: the pull's own deadline
+      // (10 min, docker/) and the calls around it must end first, as a Docker failure the keeper backs off from.
+      handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, KEEPER_HANDLER_TIMEOUT_MS),
+    }),
+    childSpec({
+      cell: eventWatcher,
+      def: eventWatcherDef({ docker: deps.docker, reporter, tunnelKeeper, memory: newWatcherMemory() }),
+      restart: 'permanent', backoff: sup.backoff['event-watcher'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
+    childSpec({
+      cell: commandPoller,
+      def: commandPollerDef({ client: deps.client, registration, tunnelKeeper, pollIntervalMs: config.intervals.commandPollMs, retryCapMs: 60_000, seenDecommissions: new Set(), polls: newTurns(), pollLog: newPollLogMemory(), random }),
+      restart: 'permanent', backoff: sup.backoff['command-poller'], shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
+    childSpec({
+      cell: reporter,
+      def: reporterDef({
+        client: deps.client, docker: deps.docker, outbox: deps.outbox, registration, board: deps.board, healthSummary: deps.healthSummary,
+        // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
+        reportIntervalMs: config.intervals.reportMs, retryCapMs: EVENT_RETRY_CAP_MS, random,
+      }),
+      restart: 'permanent', backoff: sup.backoff.reporter, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
+  ];
+  const workers = childSpec({
+    cell: workersCell,
+    def: supervisorDef({ id: 'workers', strategy: 'one_for_one', limit: sup.workers, children: workerChildren, runtime, baseLog: log }),
+    restart: 'permanent',
+    backoff: { ...WORKERS_BACKOFF, randomFactor: sup.backoff['tunnel-keeper'].randomFactor, resetAfterMs: sup.backoff['tunnel-keeper'].resetAfterMs },
+    shutdownTimeoutMs: sup.shutdownBudgetMs,
+  });
+  const registrationSpec = childSpec({
+    cell: registration,
+    def: registrationDef({
+      client: deps.client, store: deps.store, board: deps.board, displayName: config.agent.displayName, version: deps.version,
+      retryCapMs: config.intervals.registerRetryMs, minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
+      subscribers: [tunnelKeeper, commandPoller, reporter], pacer: { lastActedAt: null, streak: 0 }, random,
+    }),
+    restart: 'permanent', backoff: sup.backoff.registration, shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+  });
+
+  const removeTunnel = tunnelTeardown({
+    docker: deps.docker, turns: keeperMemory, removeOnShutdown: config.tunnel.removeOnShutdown,
+    shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)), clock: runtime.clock, log,
+  });
+  return {
+    registry,
+    rootCell,
+    root: { id: 'root', strategy: 'rest_for_one', limit: sup.root, children: [registrationSpec, workers] },
+    cells: { workers: workersCell, registration, tunnelKeeper, eventWatcher, commandPoller, reporter },
+    teardown: async (deadline) => {
+      await Promise.all([removeTunnel(deadline), keepUndelivered(deps.outbox, reporter.takeStash())]);
+    },
+  };
+}

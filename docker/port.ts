@@ -1,0 +1,79 @@
+/**
+ * The Docker boundary as the actors see it (protocol.md §7.3). One implementation (dockerode) lives beside it;
+ * unit specs use fakes that fail loudly on anything they were not set up for.
+ */
+import type { ContainerInfo, DockerEvent } from '../domain/container.js';
+
+/** What the TunnelKeeper needs to know about a container. Env is read only to compare the token, never logged. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  status: string;
+  running: boolean;
+  restarting: boolean;
+  image: string;
+  env: readonly string[];
+  startedAt: string;
+  /** Docker's restarts of this container since it was created (its restart policy at work). */
+  restartCount: number;
+  /** The last run's exit code; null while it has never exited. */
+  exitCode: number | null;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface TunnelContainerSpec {
+  name: string;
+  image: string;
+  cmd: readonly string[];
+  env: readonly string[];
+  network: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface EventSubscription {
+  close(): void;
+}
+
+export interface EventHandlers {
+  onEvent(event: DockerEvent): void;
+  /** The stream ended or broke (daemon restart, proxy timeout); called once. */
+  onEnd(reason: string): void;
+}
+
+export interface DockerPort {
+  /** Running containers whose enable label is truthy, labels filtered to the two prefixes (protocol.md §5.5). */
+  listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]>;
+  /** null when there is no such container. */
+  inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null>;
+  /**
+   * Container events with one of `actions` since `sinceNano` (Docker's since is inclusive: callers dedupe). Docker
+   * filters the actions itself; `health_status` matches every `health_status: <state>`. The subscription closes
+   * itself when `signal` aborts, also when that happens while it is being set up.
+   */
+  subscribeEvents(sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription>;
+  imageExists(ref: string): Promise<boolean>;
+  pullImage(ref: string, onProgress: (status: string) => void): Promise<void>;
+  networkExists(name: string): Promise<boolean>;
+  createNetwork(name: string): Promise<void>;
+  createAndStart(spec: TunnelContainerSpec): Promise<string>;
+  /** Stop (timeout in s) then remove; a container that is already gone counts as removed. */
+  stopAndRemove(idOrName: string, timeoutS: number): Promise<void>;
+  /** Runs a command in a running container; the first line of its output, or null. */
+  execFirstLine(id: string, cmd: readonly string[]): Promise<string | null>;
+  /** The last `lines` non-empty lines the container wrote (stdout and stderr), whole: a caller redacts, then cuts. */
+  logTail(id: string, lines: number): Promise<string[]>;
+}
+
+export type DockerErrorKind = 'not_found' | 'conflict' | 'unavailable' | 'failed';
+
+/** docker-modem errors mapped to the taxonomy the actors react to (design.md §4.4). */
+export class DockerError extends Error {
+  override readonly name = 'DockerError';
+  constructor(readonly kind: DockerErrorKind, readonly operation: string, readonly statusCode: number | null, message: string, options?: ErrorOptions) {
+    super(`${operation}: ${message}`, options);
+  }
+}
+
+export function isDockerError(err: unknown, kind?: DockerErrorKind): err is DockerError {
+  return err instanceof DockerError && (kind === undefined || err.kind === kind);
+}

@@ -1,0 +1,95 @@
+/**
+ * Decoding of master replies and commands from `unknown` (design.md §4.3). A reply that does not decode is a
+ * named failure with a readable reason, never a cast. Unknown keys are ignored: masters add fields.
+ */
+import * as z from 'zod';
+import { reasonOf, type Decoded } from '../domain/decoded.js';
+import type { RegisterReply } from '../domain/identity.js';
+import type { MasterCommand } from '../domain/commands.js';
+
+const nonEmpty = z.string().trim().min(1);
+
+const RegisterReplySchema = z.object({
+  agent_id: nonEmpty,
+  protocol_version: z.union([z.literal(1), z.literal(2), z.null()]).optional(),
+  agent_session_id: z.string().nullable().optional(),
+  agent: z.object({ status: z.string().optional() }).loose().optional(),
+  status: z.string().optional(),
+});
+
+
+export function decodeRegisterReply(body: unknown): Decoded<RegisterReply> {
+  const parsed = RegisterReplySchema.safeParse(body);
+  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
+  const r = parsed.data;
+  const version = r.protocol_version ?? 1;
+  const session = r.agent_session_id ?? null;
+  if (version === 2 && (session === null || session.trim() === '')) return { ok: false, reason: 'protocol 2 without agent_session_id' };
+  return {
+    ok: true,
+    value: { agentId: r.agent_id.trim(), protocolVersion: version, sessionId: version === 2 ? session : null, enrollment: r.agent?.status ?? null },
+  };
+}
+
+/** `commands` missing or not an array is treated as empty (protocol.md §4), but reported. */
+export function decodeCommandsReply(body: unknown): { commands: unknown[]; warning: string | null } {
+  if (typeof body !== 'object' || body === null) return { commands: [], warning: 'reply is not an object' };
+  const commands = (body as { commands?: unknown }).commands;
+  if (commands === undefined) return { commands: [], warning: 'reply has no commands field' };
+  if (!Array.isArray(commands)) return { commands: [], warning: 'commands is not an array' };
+  return { commands, warning: null };
+}
+
+const Assignment = z.object({ tunnel_id: nonEmpty, tunnel_name: nonEmpty });
+
+/**
+ * Accept `token` and `tunnel_token` in both tunnel commands (protocol.md §4.1 note): the first that holds a usable
+ * string, so an empty or null `token` beside a good `tunnel_token` does not hide it.
+ */
+function tokenOf(raw: Record<string, unknown>): Decoded<string> {
+  const candidates = [raw.token, raw.tunnel_token].filter((t) => t !== undefined && t !== null);
+  const usable = candidates.find((t): t is string => typeof t === 'string' && t.trim() !== '');
+  if (usable !== undefined) return { ok: true, value: usable.trim() };
+  if (candidates.length === 0 || candidates.some((t) => typeof t !== 'string')) return { ok: false, reason: 'token is missing or not a string' };
+  return { ok: false, reason: 'token is empty' };
+}
+
+export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'command is not an object' };
+  const obj = raw as Record<string, unknown>;
+  const action = obj.action;
+  if (typeof action !== 'string' || action === '') return { ok: false, reason: 'action is missing or not a string' };
+  switch (action) {
+    case 'start_tunnel':
+    case 'restart_tunnel': {
+      const assignment = Assignment.safeParse(obj);
+      if (!assignment.success) return { ok: false, reason: `${action}: ${reasonOf(assignment.error)}` };
+      const token = tokenOf(obj);
+      if (!token.ok) return { ok: false, reason: `${action}: ${token.reason}` };
+      const value = { tunnelId: assignment.data.tunnel_id.trim(), tunnelName: assignment.data.tunnel_name.trim(), token: token.value };
+      return { ok: true, value: { action, assignment: value } };
+    }
+    case 'stop_tunnel':
+      return { ok: true, value: { action } };
+    case 'update_tunnel_config': {
+      const rules = obj.rules;
+      const ruleCount = typeof rules === 'object' && rules !== null ? Object.keys(rules).length : 0;
+      return { ok: true, value: { action, ruleCount } };
+    }
+    case 'prepare_decommission':
+    case 'finalize_decommission': {
+      const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 128) : null);
+      return { ok: true, value: { action: 'decommission', phase: action === 'prepare_decommission' ? 'prepare' : 'finalize', commandId: str(obj.command_id), operationId: str(obj.operation_id) } };
+    }
+    default:
+      return { ok: true, value: { action: 'unknown', name: action.slice(0, 64) } };
+  }
+}
+
+const EventReplySchema = z.object({ status: z.string().optional(), code: z.string().optional(), message: z.string().optional() });
+
+export function decodeEventReply(body: unknown): Decoded<{ code: string | null }> {
+  const parsed = EventReplySchema.safeParse(body);
+  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
+  return { ok: true, value: { code: parsed.data.code ?? null } };
+}

@@ -1,0 +1,29 @@
+/**
+ * TunnelKeeper's protocol: the one serialised owner of the cloudflared container (protocol.md §4.2), fed by the
+ * CommandPoller, the EventWatcher (its container's Docker events), Registration and its own check timer.
+ */
+import type { ActorRef } from '../supervisor/actor-ref.js';
+import type { TunnelAssignment, TunnelView } from '../domain/tunnel.js';
+import type { IdentityChanged } from './registration.js';
+
+export type TunnelKeeperMsg =
+  | IdentityChanged
+  | { readonly type: 'tunnel.start'; readonly assignment: TunnelAssignment }
+  | { readonly type: 'tunnel.restart'; readonly assignment: TunnelAssignment }
+  | { readonly type: 'tunnel.stop' }
+  | { readonly type: 'tunnel.update-config'; readonly ruleCount: number }
+  | { readonly type: 'tunnel.check' }
+  | { readonly type: 'tunnel.container-event'; readonly action: string; readonly containerId: string }
+  | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> };
+
+export const tunnelStart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({ type: 'tunnel.start', assignment });
+export const tunnelRestart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({ type: 'tunnel.restart', assignment });
+export const tunnelStop = (): TunnelKeeperMsg => ({ type: 'tunnel.stop' });
+export const tunnelUpdateConfig = (ruleCount: number): TunnelKeeperMsg => ({ type: 'tunnel.update-config', ruleCount });
+export const tunnelCheck = (): TunnelKeeperMsg => ({ type: 'tunnel.check' });
+/** The actions of its own container the TunnelKeeper reacts to (`health_status` stands for `health_status: *`). */
+export const TUNNEL_WATCHED_ACTIONS: readonly string[] = ['die', 'oom', 'destroy', 'stop', 'kill', 'health_status'];
+
+export const tunnelContainerEvent = (action: string, containerId: string): TunnelKeeperMsg =>
+  ({ type: 'tunnel.container-event', action, containerId });
+export const tunnelGet = (replyTo: ActorRef<TunnelView>): TunnelKeeperMsg => ({ type: 'tunnel.get', replyTo });

@@ -1,0 +1,261 @@
+import { expect } from 'chai';
+import type { TunnelKeeperState } from '../../../../actors/tunnel-keeper/keeper-state.js';
+import { tunnelKeeperDef } from '../../../../actors/tunnel-keeper/tunnel-keeper.js';
+import { newKeeperMemory } from '../../../../actors/tunnel-keeper/probation.js';
+import { REMOVAL_RESERVE_MS, tunnelTeardown } from '../../../../actors/tunnel-keeper/teardown.js';
+import type { ReporterMsg } from '../../../../messages/reporter.js';
+import { tunnelContainerEvent, tunnelStart, type TunnelKeeperMsg } from '../../../../messages/tunnel-keeper.js';
+import { EMPTY_TUNNEL_STATE, type TunnelState } from '../../../../persistence/formats.js';
+import type { StateStore } from '../../../../persistence/state-files.js';
+import { callbackRef } from '../../../../supervisor/actor-ref.js';
+import type { ActorContext, ActorDef } from '../../../../supervisor/child-spec.js';
+import { StatusBoard } from '../../../../domain/status-board.js';
+import { Timers } from '../../../../supervisor/timers.js';
+import { actorContext, failing } from '../../../helpers/actor-context.js';
+import { LogSink } from '../../../helpers/log-sink.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
+import { TunnelDockerModel } from '../../../helpers/tunnel-docker-model.js';
+
+const CONFIRM_MS = 2000;
+const ASSIGNMENT = { tunnelId: 'tunnel-id-1', tunnelName: 'home', token: 'token-one' };
+const ERROR = 50;
+const DEBUG = 20;
+
+interface Incarnation {
+  readonly mailbox: TunnelKeeperMsg[];
+  readonly ctx: ActorContext<TunnelKeeperMsg>;
+  readonly timers: Timers<TunnelKeeperMsg>;
+  state: TunnelKeeperState | undefined;
+  alive: boolean;
+}
+
+/**
+ * Drives the real keeper definition as the actor host does (init, then its mailbox in order, each handler awaited),
+ * with its timers on a manual clock that moves only from one due timer to the next, so every check runs at the
+ * time it was due. A kill ends an incarnation as the host does: its timers and unread messages go, but a handler
+ * already awaiting Docker runs on; the next incarnation shares the memory the composition root keeps.
+ */
+class KeeperRun {
+  readonly clock = new ManualClock();
+  readonly docker = new TunnelDockerModel(this.clock);
+  readonly sink = new LogSink();
+  /** tunnel_status events handed to the Reporter. */
+  readonly told: string[] = [];
+  saved: TunnelState = EMPTY_TUNNEL_STATE;
+  private readonly def: ActorDef<TunnelKeeperState, TunnelKeeperMsg>;
+  private readonly memory = newKeeperMemory();
+  /** The process's removal of the container at shutdown, on the same memory as the keeper's incarnations. */
+  readonly teardown = tunnelTeardown({
+    docker: this.docker.port(), turns: this.memory, removeOnShutdown: true, shutdownStopTimeoutS: 5, clock: this.clock, log: this.sink.log,
+  });
+  private current: Incarnation | null = null;
+  private gen = 0;
+
+  constructor() {
+    const fail = (what: string): (() => never) => failing('keeper spec', what);
+    const store: StateStore = {
+      writable: true, loadAgentId: fail('loadAgentId'), saveAgentId: fail('saveAgentId'),
+      loadTunnelState: () => Promise.resolve(this.saved),
+      saveTunnelState: (s) => { this.saved = s; return Promise.resolve(true); },
+    };
+    const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
+      if (msg.type !== 'reporter.enqueue' || msg.event.type !== 'tunnel_status') throw new Error(`reporter: unexpected ${msg.type}`);
+      this.told.push(msg.event.status);
+    });
+    this.def = tunnelKeeperDef({
+      docker: this.docker.port(), memory: this.memory, store, reporter, board: new StatusBoard('https://master.example'),
+      image: 'cloudflare/cloudflared:test', network: 'cloudflare-net', createNetwork: false, checkIntervalMs: 30_000,
+      startConfirmMs: CONFIRM_MS, stopTimeoutS: 10, random: () => 0.5,
+    });
+  }
+
+  /** A new incarnation: init, then what its first timer (the check at 0) brings. */
+  async start(): Promise<void> {
+    const mailbox: TunnelKeeperMsg[] = [];
+    const toSelf = (msg: TunnelKeeperMsg): void => { if (inc.alive) mailbox.push(msg); };
+    const ctx = actorContext<TunnelKeeperMsg>({ name: 'tunnel-keeper', gen: ++this.gen, log: this.sink.log, clock: this.clock, toSelf });
+    const inc: Incarnation = { mailbox, ctx, timers: ctx.timers, state: undefined, alive: true };
+    this.current = inc;
+    inc.state = await this.def.init(ctx);
+    await this.advance(0);
+  }
+
+  kill(): void {
+    const inc = this.current;
+    if (!inc) return;
+    inc.alive = false;
+    inc.timers.close();
+    inc.mailbox.length = 0;
+    this.current = null;
+  }
+
+  async send(msg: TunnelKeeperMsg): Promise<void> {
+    const inc = this.current;
+    if (!inc) throw new Error('keeper spec: no incarnation');
+    inc.mailbox.push(msg);
+    await this.drain(inc);
+  }
+
+  /** cloudflared exits by itself, Docker's restart policy starts it again, and the keeper hears the die. */
+  async exitsBySelf(): Promise<void> {
+    this.docker.exitAndRestart();
+    await this.send(tunnelContainerEvent('die', this.docker.container!.id));
+  }
+
+  /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
+  advance(ms: number): Promise<void> {
+    return this.clock.advanceSettling(ms, async () => { if (this.current) await this.drain(this.current); });
+  }
+
+  private async drain(inc: Incarnation): Promise<void> {
+    for (let msg = inc.mailbox.shift(); msg !== undefined && inc.alive; msg = inc.mailbox.shift()) {
+      const handler = this.def.handlers[msg.type] as (s: TunnelKeeperState, m: TunnelKeeperMsg, c: ActorContext<TunnelKeeperMsg>) => TunnelKeeperState | Promise<TunnelKeeperState>;
+      const next = await handler(inc.state!, msg, inc.ctx);
+      if (inc.alive) inc.state = next;
+    }
+  }
+}
+
+async function assigned(): Promise<KeeperRun> {
+  const run = new KeeperRun();
+  await run.start();
+  await run.send(tunnelStart(ASSIGNMENT));
+  expect(run.docker.created, 'created on the command').to.have.length(1);
+  return run;
+}
+
+describe('tunnel keeper: the start confirm against a fake engine and a manual clock', () => {
+  it('tells the master the tunnel runs only once its run has lasted the confirm time, and only once', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS - 1);
+    expect(run.told, 'not yet').to.deep.equal([]);
+    await run.advance(1);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId)).to.deep.equal(['tunnel-1']);
+    await run.advance(5 * 30_000);
+    expect(run.told, 'the periodic checks tell nothing new').to.deep.equal(['running']);
+    expect(run.docker.created).to.have.length(1);
+  });
+
+  it('a container that exits by itself is a start failure: first timed afresh, then backed off, and its own dies do not cut the backoff short', async () => {
+    const run = await assigned();
+    await run.advance(500);
+    await run.exitsBySelf();
+    await run.advance(300);
+    const first = run.sink.events('tunnel_start_failed');
+    expect(first, 'the first failure').to.have.length(1);
+    expect(first[0]).to.include({ level: ERROR, exitCode: 1, restarts: 1 });
+    expect(first[0]!.logTail).to.deep.equal(['ERR Provided Tunnel token is not valid']);
+    expect(run.told, 'never told running').to.deep.equal([]);
+
+    await run.advance(1000);
+    await run.exitsBySelf();
+    await run.advance(300);
+    const second = run.sink.events('tunnel_start_failed');
+    expect(second, 'the second failure').to.have.length(2);
+    expect(second[1], 'the same failure again, quietly').to.include({ level: DEBUG });
+    const retryInMs = second[1]!.retryInMs as number;
+    expect(retryInMs, 'a backoff').to.be.at.least(2000);
+    const due = run.clock.nextDue();
+
+    await run.exitsBySelf();
+    expect(run.clock.nextDue(), 'a die during the backoff pulls no check earlier').to.equal(due);
+    await run.advance(due! - run.clock.now() + CONFIRM_MS);
+    expect(run.told, 'the run after the backoff lasted: told once').to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_recovered')).to.have.length(1);
+  });
+
+  it('a container removed from outside during the confirm is replaced at once, not counted as a failure, and only the replacement is told', async () => {
+    const run = await assigned();
+    await run.advance(500);
+    run.docker.removeFromOutside();
+    await run.send(tunnelContainerEvent('destroy', 'tunnel-1'));
+    await run.advance(0);
+    expect(run.docker.created, 'replaced without waiting').to.deep.equal(['tunnel-1', 'tunnel-2']);
+    expect(run.sink.events('tunnel_start_failed')).to.deep.equal([]);
+    await run.advance(CONFIRM_MS);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId)).to.deep.equal(['tunnel-2']);
+  });
+
+  it('a keeper killed while it creates the container: the next one waits for that call, then finds the container, and only one is made', async () => {
+    const run = new KeeperRun();
+    await run.start();
+    const open = run.docker.holdCreates();
+    const first = run.send(tunnelStart(ASSIGNMENT)); // Stored, then waiting for Docker to create the container.
+    await run.advance(0);
+    run.kill();
+    const next = run.start(); // Its first check must wait for the killed keeper's call.
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); // Let it get as far as it can.
+    expect(run.docker.created, 'nothing created while the first call is out').to.deep.equal([]);
+    open();
+    await Promise.all([first, next]);
+    await run.advance(CONFIRM_MS);
+    expect(run.docker.created, 'one container').to.deep.equal(['tunnel-1']);
+    expect(run.told).to.deep.equal(['running']);
+    expect(run.sink.events('tunnel_started').map((r) => r.containerId), 'confirmed as the one this process made').to.deep.equal(['tunnel-1']);
+  });
+});
+
+/** A keeper told to start the tunnel, killed while Docker holds its create: the call runs on. */
+async function killedWhileCreating(): Promise<{ run: KeeperRun; open: () => void; first: Promise<void> }> {
+  const run = new KeeperRun();
+  await run.start();
+  const open = run.docker.holdCreates();
+  const first = run.send(tunnelStart(ASSIGNMENT));
+  await run.advance(0);
+  run.kill();
+  return { run, open, first };
+}
+
+describe('tunnel keeper: the removal at shutdown', () => {
+  /** Lets every promise that can settle without the clock do so. */
+  const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); };
+
+  it('removes the running container when no keeper runs (one backing off after a crash)', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS);
+    run.kill();
+    await run.teardown(run.clock.now() + 8000);
+    expect(run.docker.removed).to.deep.equal(['tunnel-1']);
+    expect(run.sink.events('tunnel_removed_on_shutdown').map((r) => r.containerId)).to.deep.equal(['tunnel-1']);
+  });
+
+  it('after a keeper killed while it creates the container: waits for that call, then removes what it made', async () => {
+    const { run, open, first } = await killedWhileCreating();
+    const removal = run.teardown(run.clock.now() + 8000);
+    await settle();
+    expect(run.docker.removed, 'nothing removed while the create is out').to.deep.equal([]);
+    open();
+    await Promise.all([first, removal]);
+    expect(run.docker.created).to.deep.equal(['tunnel-1']);
+    expect(run.docker.removed, 'the container the killed keeper made').to.deep.equal(['tunnel-1']);
+    expect(run.docker.container, 'none left').to.equal(null);
+    expect(run.sink.events('tunnel_previous_operation_slow')).to.deep.equal([]);
+  });
+
+  it('does not wait past the budget for a call that does not end: removes in time and says so', async () => {
+    const { run, open, first } = await killedWhileCreating();
+    let done = false;
+    const removal = run.teardown(run.clock.now() + 8000).then(() => { done = true; });
+    await run.advance(8000 - REMOVAL_RESERVE_MS - 1);
+    await settle();
+    expect(done, 'still waiting for the create').to.equal(false);
+    await run.advance(1);
+    await removal;
+    expect(run.sink.events('tunnel_previous_operation_slow'), 'said so').to.have.length(1);
+    expect(run.sink.events('tunnel_none_on_shutdown'), 'nothing there yet to remove').to.have.length(1);
+    open();
+    await first;
+  });
+
+  it('sizes cloudflared\'s stop grace to what is left of the budget, down to a kill at once', async () => {
+    const run = await assigned();
+    await run.advance(CONFIRM_MS);
+    await run.teardown(run.clock.now() + 1500);
+    expect(run.docker.stopTimeouts, 'under 2 s left: no grace').to.deep.equal([0]);
+    expect(run.docker.removed).to.deep.equal(['tunnel-1']);
+    await run.teardown(run.clock.now() + 8000);
+    expect(run.docker.stopTimeouts, 'with the budget: the configured cap').to.deep.equal([0, 5]);
+  });
+});
