@@ -22,7 +22,12 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    only('domain-is-plain-data', 'domain/ holds the plain types of the agent and imports nothing of ours.', '^domain/', '^domain/'),
+    only(
+      'domain-is-plain-data',
+      'domain/ holds the plain types of the agent and imports nothing of ours.',
+      '^domain/',
+      '^domain/',
+    ),
     only(
       'runtime-knows-no-agent',
       'supervisor/ is the actor runtime: it knows nothing of DockFlare and could be published alone.',
@@ -66,7 +71,12 @@ module.exports = {
       '^actors/',
       '^(actors/|messages/|domain/|supervisor/|docker/|master/|persistence/|log/)',
     ),
-    only('review-stands-alone', 'review is an offline product: it reads log lines, not the agent.', '^cli/review/', '^cli/review/'),
+    only(
+      'review-stands-alone',
+      'review is an offline product: it reads log lines, not the agent.',
+      '^cli/review/',
+      '^cli/review/',
+    ),
     {
       name: 'only-the-cli-enters-the-agent',
       comment: 'agent/ is the composition root; nothing of the product imports it but the CLI.',

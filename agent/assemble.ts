@@ -49,7 +49,10 @@ export interface AssembledAgent {
 /** The master URL as it may be logged: credentials masked, path kept. */
 export function loggableUrl(raw: string): string {
   const url = new URL(raw);
-  if (url.username || url.password) { url.username = 'REDACTED'; url.password = ''; }
+  if (url.username || url.password) {
+    url.username = 'REDACTED';
+    url.password = '';
+  }
   return url.toString().replace(/\/$/, '');
 }
 
@@ -58,41 +61,89 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
   const store = await FileStateStore.open({ dir: config.agent.dataDir, log, clock, redactor });
   const agentId = await store.loadAgentId();
   const tunnel = await store.loadTunnelState();
-  log.info({
-    event: 'state_loaded', agentId: agentId ?? null, writable: store.writable,
-    tunnel: { id: tunnel.id, name: tunnel.name, desiredState: tunnel.desired_state, hasToken: tunnel.token !== null },
-  }, 'local state loaded');
+  log.info(
+    {
+      event: 'state_loaded',
+      agentId: agentId ?? null,
+      writable: store.writable,
+      tunnel: { id: tunnel.id, name: tunnel.name, desiredState: tunnel.desired_state, hasToken: tunnel.token !== null },
+    },
+    'local state loaded',
+  );
 
   const runtime = { clock, handlerTimeoutMs: config.supervision.handlerTimeoutMs, random: deps.random ?? Math.random };
   const board = new StatusBoard(loggableUrl(config.master.url));
   const client = new HttpMasterClient({
-    baseUrl: config.master.url, apiKey: config.master.apiKey, access: config.access, timeoutMs: config.master.requestTimeoutMs,
-    caFile: config.master.caFile, userAgent: `dockflare-agent/${version}`, clock, log, redactor,
+    baseUrl: config.master.url,
+    apiKey: config.master.apiKey,
+    access: config.access,
+    timeoutMs: config.master.requestTimeoutMs,
+    caFile: config.master.caFile,
+    userAgent: `dockflare-agent/${version}`,
+    clock,
+    log,
+    redactor,
   });
-  const outbox = await Outbox.open(store.writable ? config.agent.dataDir : null, deps.outboxCapacity ?? OUTBOX_CAPACITY, log, clock);
+  const outbox = await Outbox.open(
+    store.writable ? config.agent.dataDir : null,
+    deps.outboxCapacity ?? OUTBOX_CAPACITY,
+    log,
+    clock,
+  );
   const docker = new DockerodePort(dockerFromHost(config.docker.host));
   // Bound late: the heartbeat reads the tree's health, and the tree is built from the actors that send it.
   let healthOf: (() => Record<string, unknown>) | undefined = undefined;
   const built = buildAgentTree({
-    config, runtime, log, client, docker, store, outbox, board, version,
+    config,
+    runtime,
+    log,
+    client,
+    docker,
+    store,
+    outbox,
+    board,
+    version,
     healthSummary: () => (config.heartbeat.includeHealth ? healthOf?.() : undefined),
   });
   const tree = startTree({ ...built, runtime, log, onFatal: deps.onFatal });
-  healthOf = () => compactHealth(tree.health(), { masterContactAgeMs: client.lastSuccessAgeMs, outboxQueued: outbox.size, outboxDropped: outbox.dropped });
+  healthOf = () =>
+    compactHealth(tree.health(), {
+      masterContactAgeMs: client.lastSuccessAgeMs,
+      outboxQueued: outbox.size,
+      outboxDropped: outbox.dropped,
+    });
 
   const sup = config.supervision;
   const workerNames = ['tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'];
   const rootChildren = ['registration', 'workers'];
   type Owner = ChaosTopology['owners'] extends ReadonlyMap<string, infer O> ? O : never;
   const owners = new Map<string, Owner>();
-  for (const a of rootChildren) owners.set(a, { supervisor: 'root', ref: built.rootCell, limit: sup.root, siblings: rootChildren });
-  for (const a of workerNames) owners.set(a, { supervisor: 'workers', ref: built.cells.workers, limit: sup.workers, siblings: workerNames });
+  for (const a of rootChildren)
+    owners.set(a, { supervisor: 'root', ref: built.rootCell, limit: sup.root, siblings: rootChildren });
+  for (const a of workerNames)
+    owners.set(a, { supervisor: 'workers', ref: built.cells.workers, limit: sup.workers, siblings: workerNames });
   const topology: ChaosTopology = { owners };
   const chaos = new ChaosMonkey(config.chaos, topology, { clock, log, health: () => tree.health() });
-  const inputs = () => ({ snapshot: tree.health(), facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, masterContactAgeMs: client.lastSuccessAgeMs });
+  const inputs = () => ({
+    snapshot: tree.health(),
+    facts: board.read(),
+    masterLastSuccessAt: client.lastSuccessAt,
+    masterContactAgeMs: client.lastSuccessAgeMs,
+  });
   return {
-    tree, cells: built.cells, board, client, outbox, store, chaos,
-    healthRecord: () => ({ event: 'health', ...tree.health(), status: board.read(), masterLastSuccessAt: client.lastSuccessAt }),
+    tree,
+    cells: built.cells,
+    board,
+    client,
+    outbox,
+    store,
+    chaos,
+    healthRecord: () => ({
+      event: 'health',
+      ...tree.health(),
+      status: board.read(),
+      masterLastSuccessAt: client.lastSuccessAt,
+    }),
     healthReport: () => healthReport(inputs()),
     metrics: () => metricsText({ ...inputs(), master: client.stats() }),
   };

@@ -23,10 +23,14 @@ export interface ChaosSettings {
 
 export interface ChaosTopology {
   /** For each killable actor, the supervisor that owns it and that supervisor's limit and children. */
-  owners: ReadonlyMap<string, { supervisor: string; ref: ActorRef<SupervisorMsg>; limit: IntensityLimit; siblings: readonly string[] }>;
+  owners: ReadonlyMap<
+    string,
+    { supervisor: string; ref: ActorRef<SupervisorMsg>; limit: IntensityLimit; siblings: readonly string[] }
+  >;
 }
 
-export type KillResult = { ok: true; actor: string; gen: number } | { ok: false; status: 403 | 404 | 409; reason: string };
+export type KillResult =
+  { ok: true; actor: string; gen: number } | { ok: false; status: 403 | 404 | 409; reason: string };
 
 /** mulberry32: small, fast, good enough to pick victims reproducibly. */
 export function seededRandom(seed: number): () => number {
@@ -58,7 +62,10 @@ export class ChaosMonkey {
 
   start(): void {
     if (!this.settings.enabled) return;
-    this.deps.log.warn({ event: 'chaos_enabled', ...this.settings }, 'chaos mode is on: actors will be killed on purpose');
+    this.deps.log.warn(
+      { event: 'chaos_enabled', ...this.settings },
+      'chaos mode is on: actors will be killed on purpose',
+    );
     this.schedule();
   }
 
@@ -74,10 +81,12 @@ export class ChaosMonkey {
     if (!owner) return { ok: false, status: 404, reason: `no killable actor named ${actor}` };
     const snapshot = this.deps.health();
     const target = snapshot.actors[actor];
-    if (target?.status !== 'running') return { ok: false, status: 409, reason: `${actor} is not running (${target?.status ?? 'absent'})` };
+    if (target?.status !== 'running')
+      return { ok: false, status: 409, reason: `${actor} is not running (${target?.status ?? 'absent'})` };
     if (this.settings.polite && origin === 'schedule') {
       const inWindow = owner.siblings.reduce((n, s) => n + (snapshot.actors[s]?.restartsInWindow ?? 0), 0);
-      if (inWindow + 1 >= owner.limit.intensity) return { ok: false, status: 409, reason: `polite: ${owner.supervisor} is near its intensity limit` };
+      if (inWindow + 1 >= owner.limit.intensity)
+        return { ok: false, status: 409, reason: `polite: ${owner.supervisor} is near its intensity limit` };
     }
     this.deps.log.warn({ event: 'chaos_kill', actor, gen: target.gen, origin }, 'chaos: killing an actor');
     tell(owner.ref, injectCrash(actor, `chaos kill (${origin})`));
@@ -97,7 +106,8 @@ export class ChaosMonkey {
       const victim = targets[Math.floor(this.random() * targets.length)];
       if (victim !== undefined) {
         const result = this.kill(victim, 'schedule');
-        if (!result.ok) this.deps.log.info({ event: 'chaos_skipped', actor: victim, reason: result.reason }, 'chaos: kill skipped');
+        if (!result.ok)
+          this.deps.log.info({ event: 'chaos_skipped', actor: victim, reason: result.reason }, 'chaos: kill skipped');
       }
       this.schedule();
     }, delay);

@@ -28,7 +28,11 @@ export interface HealthReport {
 }
 
 const THREADS: Record<string, string> = {
-  command_poller: 'command-poller', reporter: 'reporter', event_watcher: 'event-watcher', tunnel_monitor: 'tunnel-keeper', registration: 'registration',
+  command_poller: 'command-poller',
+  reporter: 'reporter',
+  event_watcher: 'event-watcher',
+  tunnel_monitor: 'tunnel-keeper',
+  registration: 'registration',
 };
 
 export function healthReport(input: HealthInputs): HealthReport {
@@ -39,15 +43,25 @@ export function healthReport(input: HealthInputs): HealthReport {
   if (!facts.registration.registered) reasons.push('not registered with the master');
   if (age === null) reasons.push('no successful contact with the master yet');
   else if (age >= HEALTHY_CONTACT_MS) reasons.push(`no master contact for ${Math.round(age / 1000)} s`);
-  if (facts.tunnel.desiredState === 'running' && !facts.tunnel.containerRunning) reasons.push('tunnel should run but its container is not running');
-  if (facts.tunnel.desiredState === 'stopped' && facts.tunnel.containerRunning) reasons.push('tunnel should be stopped but its container runs');
+  if (facts.tunnel.desiredState === 'running' && !facts.tunnel.containerRunning)
+    reasons.push('tunnel should run but its container is not running');
+  if (facts.tunnel.desiredState === 'stopped' && facts.tunnel.containerRunning)
+    reasons.push('tunnel should be stopped but its container runs');
   for (const [name, a] of Object.entries(snapshot.actors)) {
     if (a.status === 'failed') reasons.push(`${name} failed and is not restarted`);
-    if (a.status === 'backing_off' && a.backoffMs !== null && a.maxBackoffMs !== null && a.backoffMs >= a.maxBackoffMs) reasons.push(`${name} keeps crashing (backoff at its maximum)`);
-    else if (a.crashLoop !== null && a.crashLoop.crashes >= CRASH_LOOP_DEGRADED) reasons.push(`${name} is in a crash loop (${a.crashLoop.crashes} crashes in a row with the same error)`);
+    if (a.status === 'backing_off' && a.backoffMs !== null && a.maxBackoffMs !== null && a.backoffMs >= a.maxBackoffMs)
+      reasons.push(`${name} keeps crashing (backoff at its maximum)`);
+    else if (a.crashLoop !== null && a.crashLoop.crashes >= CRASH_LOOP_DEGRADED)
+      reasons.push(`${name} is in a crash loop (${a.crashLoop.crashes} crashes in a row with the same error)`);
   }
-  const status = age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
-  const threads = Object.fromEntries(Object.entries(THREADS).map(([k, actor]) => [k, snapshot.actors[actor]?.status === 'running' ? 'running' : snapshot.actors[actor]?.status ?? 'absent']));
+  const status =
+    age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
+  const threads = Object.fromEntries(
+    Object.entries(THREADS).map(([k, actor]) => [
+      k,
+      snapshot.actors[actor]?.status === 'running' ? 'running' : (snapshot.actors[actor]?.status ?? 'absent'),
+    ]),
+  );
   return {
     httpStatus: status === 'healthy' ? 200 : 503,
     body: {
@@ -58,8 +72,11 @@ export function healthReport(input: HealthInputs): HealthReport {
       enrollment: facts.registration.enrollment,
       protocol_version: facts.registration.protocolVersion,
       tunnel: {
-        state: facts.tunnel.desiredState, name: facts.tunnel.name, id: facts.tunnel.id,
-        container_running: facts.tunnel.containerRunning, version: facts.tunnel.version,
+        state: facts.tunnel.desiredState,
+        name: facts.tunnel.name,
+        id: facts.tunnel.id,
+        container_running: facts.tunnel.containerRunning,
+        version: facts.tunnel.version,
       },
       master_connection: {
         url: facts.master.url,
@@ -80,26 +97,68 @@ export interface MetricsInputs extends HealthInputs {
 /** Prometheus text exposition format 0.0.4. */
 export function metricsText(input: MetricsInputs): string {
   const lines: string[] = [];
-  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]): void => {
+  const metric = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    samples: [Record<string, string>, number][],
+  ): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+        .join(',');
       lines.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 0}`);
     }
   };
   const actors = Object.entries(input.snapshot.actors);
-  metric('dockflare_agent_actor_up', 'gauge', 'Whether the actor is running (1) or not (0).', actors.map(([a, h]) => [{ actor: a }, h.status === 'running' ? 1 : 0]));
-  metric('dockflare_agent_actor_restarts_total', 'counter', 'Restarts of the actor since the agent started.', actors.map(([a, h]) => [{ actor: a }, h.restartsTotal]));
-  metric('dockflare_agent_actor_messages_dropped_total', 'counter', 'Messages to the actor that were dropped.', actors.map(([a, h]) => [{ actor: a }, h.dropped]));
+  metric(
+    'dockflare_agent_actor_up',
+    'gauge',
+    'Whether the actor is running (1) or not (0).',
+    actors.map(([a, h]) => [{ actor: a }, h.status === 'running' ? 1 : 0]),
+  );
+  metric(
+    'dockflare_agent_actor_restarts_total',
+    'counter',
+    'Restarts of the actor since the agent started.',
+    actors.map(([a, h]) => [{ actor: a }, h.restartsTotal]),
+  );
+  metric(
+    'dockflare_agent_actor_messages_dropped_total',
+    'counter',
+    'Messages to the actor that were dropped.',
+    actors.map(([a, h]) => [{ actor: a }, h.dropped]),
+  );
   metric('dockflare_agent_events_queued', 'gauge', 'Events waiting for the master.', [[{}, input.facts.outbox.queued]]);
-  metric('dockflare_agent_events_delivered_total', 'counter', 'Events the master accepted.', [[{}, input.facts.outbox.delivered]]);
-  metric('dockflare_agent_events_dropped_total', 'counter', 'Events dropped (outbox overflow or rejected by the master).', [[{}, input.facts.outbox.dropped]]);
+  metric('dockflare_agent_events_delivered_total', 'counter', 'Events the master accepted.', [
+    [{}, input.facts.outbox.delivered],
+  ]);
+  metric(
+    'dockflare_agent_events_dropped_total',
+    'counter',
+    'Events dropped (outbox overflow or rejected by the master).',
+    [[{}, input.facts.outbox.dropped]],
+  );
   metric('dockflare_agent_master_requests_total', 'counter', 'Requests to the master.', [[{}, input.master.requests]]);
-  metric('dockflare_agent_master_request_failures_total', 'counter', 'Master requests that failed.', [[{}, input.master.failures]]);
-  metric('dockflare_agent_master_request_seconds_sum', 'counter', 'Total time spent in master requests.', [[{}, input.master.latencySumMs / 1000]]);
-  metric('dockflare_agent_master_last_success_timestamp_seconds', 'gauge', 'Time of the last successful master contact.', [[{}, (input.masterLastSuccessAt ?? 0) / 1000]]);
-  metric('dockflare_agent_tunnel_container_running', 'gauge', 'Whether the cloudflared container runs.', [[{}, input.facts.tunnel.containerRunning ? 1 : 0]]);
-  metric('dockflare_agent_tunnel_containers_started_total', 'counter', 'cloudflared containers the agent created.', [[{}, input.facts.tunnel.containersStarted]]);
+  metric('dockflare_agent_master_request_failures_total', 'counter', 'Master requests that failed.', [
+    [{}, input.master.failures],
+  ]);
+  metric('dockflare_agent_master_request_seconds_sum', 'counter', 'Total time spent in master requests.', [
+    [{}, input.master.latencySumMs / 1000],
+  ]);
+  metric(
+    'dockflare_agent_master_last_success_timestamp_seconds',
+    'gauge',
+    'Time of the last successful master contact.',
+    [[{}, (input.masterLastSuccessAt ?? 0) / 1000]],
+  );
+  metric('dockflare_agent_tunnel_container_running', 'gauge', 'Whether the cloudflared container runs.', [
+    [{}, input.facts.tunnel.containerRunning ? 1 : 0],
+  ]);
+  metric('dockflare_agent_tunnel_containers_started_total', 'counter', 'cloudflared containers the agent created.', [
+    [{}, input.facts.tunnel.containersStarted],
+  ]);
   return `${lines.join('\n')}\n`;
 }
 
@@ -107,9 +166,13 @@ export function metricsText(input: MetricsInputs): string {
  * The heartbeat's `health` field: the same snapshot, compact, well under the 2 KiB docs/protocol.md §5.3 asks for.
  * Per actor: [status, gen, restarts total, restarts in window, backoff ms or 0].
  */
-export function compactHealth(snapshot: HealthSnapshot, facts: { masterContactAgeMs: number | null; outboxQueued: number; outboxDropped: number }): Record<string, unknown> {
+export function compactHealth(
+  snapshot: HealthSnapshot,
+  facts: { masterContactAgeMs: number | null; outboxQueued: number; outboxDropped: number },
+): Record<string, unknown> {
   const actors: Record<string, [string, number, number, number, number]> = {};
-  for (const [name, a] of Object.entries(snapshot.actors)) actors[name] = [a.status, a.gen, a.restartsTotal, a.restartsInWindow, a.backoffMs ?? 0];
+  for (const [name, a] of Object.entries(snapshot.actors))
+    actors[name] = [a.status, a.gen, a.restartsTotal, a.restartsInWindow, a.backoffMs ?? 0];
   return {
     v: 1,
     uptime_s: Math.round(snapshot.uptimeMs / 1000),

@@ -31,7 +31,11 @@ export interface RunningHealthServer {
 export async function startHealthServer(deps: HealthServerDeps): Promise<RunningHealthServer> {
   const send = (res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
     const text = deps.redact(type === 'application/json' ? JSON.stringify(body) : String(body));
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(text),
+      'Cache-Control': 'no-store',
+    });
     res.end(text);
   };
   const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
@@ -59,7 +63,13 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
           return;
         }
         const result = deps.chaos.kill(chaos[1], 'request');
-        send(res, result.ok ? 202 : result.status, result.ok ? { status: 'killed', actor: result.actor, gen: result.gen } : { status: 'error', message: result.reason });
+        send(
+          res,
+          result.ok ? 202 : result.status,
+          result.ok
+            ? { status: 'killed', actor: result.actor, gen: result.gen }
+            : { status: 'error', message: result.reason },
+        );
       } else {
         send(res, 404, { status: 'error', message: 'not found' });
       }
@@ -77,15 +87,21 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
   server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(deps.port, deps.bindAddress, () => { server.off('error', reject); resolve(); });
+    server.listen(deps.port, deps.bindAddress, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ event: 'health_server_listening', port, bindAddress: deps.bindAddress }, 'health server listening');
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => { resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }

@@ -34,30 +34,50 @@ export async function runAgent(io: MainIo): Promise<void> {
     throw err;
   }
   const masterUrl = new URL(config.master.url);
-  const redactor = new Redactor([config.master.apiKey, config.access?.clientSecret, decodeURIComponent(masterUrl.password)]);
+  const redactor = new Redactor([
+    config.master.apiKey,
+    config.access?.clientSecret,
+    decodeURIComponent(masterUrl.password),
+  ]);
   const log = createLogger({ level: config.log.level, redactor, write: io.stdout });
   installProcessGuards(log, io.exit);
 
   const version = agentVersion();
-  log.info({
-    event: 'agent_starting', version, node: process.version, pid: process.pid, master: loggableUrl(config.master.url),
-    dockerHost: config.docker.host, dataDir: config.agent.dataDir, cloudflaredImage: config.tunnel.image,
-  }, 'dockflare-agent starting');
+  log.info(
+    {
+      event: 'agent_starting',
+      version,
+      node: process.version,
+      pid: process.pid,
+      master: loggableUrl(config.master.url),
+      dockerHost: config.docker.host,
+      dataDir: config.agent.dataDir,
+      cloudflaredImage: config.tunnel.image,
+    },
+    'dockflare-agent starting',
+  );
 
   // Event-loop lag from the lateness of the agent's own timers: no sampling wake-ups in an idle process.
   const lag = new LagProbe();
   const clock = lag.wrap(systemClock);
   const agent = await assembleAgent(config, {
-    log, redactor, clock, version,
+    log,
+    redactor,
+    clock,
+    version,
     onFatal: (reason) => {
-      log.fatal({ event: 'agent_fatal', err: reason, exitCode: EXIT.intensity }, 'root supervisor gave up; exiting so that Docker restarts the agent');
+      log.fatal(
+        { event: 'agent_fatal', err: reason, exitCode: EXIT.intensity },
+        'root supervisor gave up; exiting so that Docker restarts the agent',
+      );
       io.exit(EXIT.intensity);
     },
   });
 
   // The periodic health record is what `review` and a person reading the logs judge the host by.
   const healthRecord = (): Record<string, unknown> => ({
-    ...agent.healthRecord(), eventLoopDelayMs: lag.snapshot(),
+    ...agent.healthRecord(),
+    eventLoopDelayMs: lag.snapshot(),
   });
   let healthTimer = clock.setTimeout(function logHealth() {
     log.info(healthRecord(), 'health');
@@ -68,12 +88,20 @@ export async function runAgent(io: MainIo): Promise<void> {
   if (config.health.port !== 0) {
     try {
       server = await startHealthServer({
-        port: config.health.port, bindAddress: config.health.bindAddress, log, chaos: agent.chaos,
-        health: () => agent.healthReport(), metrics: () => agent.metrics(), redact: (text) => redactor.redact(text),
+        port: config.health.port,
+        bindAddress: config.health.bindAddress,
+        log,
+        chaos: agent.chaos,
+        health: () => agent.healthReport(),
+        metrics: () => agent.metrics(),
+        redact: (text) => redactor.redact(text),
       });
     } catch (err) {
       // The agent's job does not depend on it: keep running, say so loudly.
-      log.error({ event: 'health_server_failed', port: config.health.port, err }, 'could not start the health server; continuing without it');
+      log.error(
+        { event: 'health_server_failed', port: config.health.port, err },
+        'could not start the health server; continuing without it',
+      );
     }
   }
   agent.chaos.start();

@@ -9,7 +9,10 @@ import { asError } from '../supervisor/actor-host.js';
 
 export function installProcessGuards(log: Logger, exit: (code: number) => void): () => void {
   const onRejection = (reason: unknown): void => {
-    log.fatal({ event: 'process_crash', kind: 'unhandledRejection', err: asError(reason) }, 'unhandled promise rejection; exiting');
+    log.fatal(
+      { event: 'process_crash', kind: 'unhandledRejection', err: asError(reason) },
+      'unhandled promise rejection; exiting',
+    );
     exit(EXIT.crash);
   };
   const onException = (err: Error): void => {

@@ -26,7 +26,10 @@ export function installSignalHandlers(deps: ShutdownDeps): () => void {
     const begun = performance.now();
     deps.log.info({ event: 'shutdown_requested', signal, budgetMs: deps.budgetMs }, 'shutting down');
     const hard = setTimeout(() => {
-      deps.log.error({ event: 'shutdown_budget_exceeded', budgetMs: deps.budgetMs }, 'shutdown did not finish within its budget; exiting');
+      deps.log.error(
+        { event: 'shutdown_budget_exceeded', budgetMs: deps.budgetMs },
+        'shutdown did not finish within its budget; exiting',
+      );
       deps.exit(EXIT.shutdownTimeout);
     }, deps.budgetMs + 500);
     hard.unref();
@@ -34,7 +37,10 @@ export function installSignalHandlers(deps: ShutdownDeps): () => void {
       (outcome) => {
         clearTimeout(hard);
         const code = outcome === 'ok' ? EXIT.ok : EXIT.shutdownTimeout;
-        deps.log.info({ event: 'shutdown_complete', outcome, durationMs: Math.round(performance.now() - begun), exitCode: code }, 'shutdown complete');
+        deps.log.info(
+          { event: 'shutdown_complete', outcome, durationMs: Math.round(performance.now() - begun), exitCode: code },
+          'shutdown complete',
+        );
         deps.exit(code);
       },
       (err: unknown) => {

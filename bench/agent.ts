@@ -14,13 +14,18 @@ import { say } from './util.js';
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** `node <flags> <script> <args>` as the Dockerfile runs it. */
-export interface AgentCommand { nodeFlags: string[]; script: string; args: string[] }
+export interface AgentCommand {
+  nodeFlags: string[];
+  script: string;
+  args: string[];
+}
 
 function dockerfileArray(text: string, instruction: string): string[] {
   const line = text.split('\n').find((l) => l.startsWith(`${instruction} [`));
   if (line === undefined) throw new Error(`Dockerfile: no ${instruction} in exec form`);
   const value: unknown = JSON.parse(line.slice(instruction.length + 1));
-  if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw new Error(`Dockerfile: ${instruction} is not a string array`);
+  if (!Array.isArray(value) || !value.every((x) => typeof x === 'string'))
+    throw new Error(`Dockerfile: ${instruction} is not a string array`);
   return value;
 }
 
@@ -45,9 +50,25 @@ export function imageCommand(dockerfile = path.join(ROOT, 'Dockerfile')): AgentC
 export const AGENT_COMMAND = imageCommand();
 const ENTRY = AGENT_COMMAND.script;
 /** For the results: the command as run, relative to the checkout. */
-export const AGENT_COMMAND_TEXT = ['node', ...AGENT_COMMAND.nodeFlags, path.relative(ROOT, AGENT_COMMAND.script), ...AGENT_COMMAND.args].join(' ');
+export const AGENT_COMMAND_TEXT = [
+  'node',
+  ...AGENT_COMMAND.nodeFlags,
+  path.relative(ROOT, AGENT_COMMAND.script),
+  ...AGENT_COMMAND.args,
+].join(' ');
 /** The directories the agent is built from (tsconfig.build.json, scripts/bundle.mjs). */
-const BUILT_DIRS = ['domain', 'supervisor', 'messages', 'actors', 'docker', 'master', 'persistence', 'log', 'agent', 'cli'];
+const BUILT_DIRS = [
+  'domain',
+  'supervisor',
+  'messages',
+  'actors',
+  'docker',
+  'master',
+  'persistence',
+  'log',
+  'agent',
+  'cli',
+];
 
 /** Source files newer than the bundle, or whose compiled .js is missing or older than the source. */
 function staleSources(): string[] {
@@ -79,8 +100,13 @@ export function ensureBuilt(): { built: boolean; staleFiles: number; buildMs: nu
   if (existsSync(ENTRY) && stale.length === 0) return { built: false, staleFiles: 0, buildMs: 0 };
   say(`dist is missing or stale (${stale.length} source file(s) newer than their build): npm run build`);
   const started = Date.now();
-  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
-  if (r.status !== 0) throw new Error(`npm run build failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''})`);
+  const r = spawnSync('npm', ['run', '--silent', 'build'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 180_000,
+  });
+  if (r.status !== 0)
+    throw new Error(`npm run build failed (status ${String(r.status)}${r.error ? `, ${r.error.message}` : ''})`);
   return { built: true, staleFiles: stale.length, buildMs: Date.now() - started };
 }
 
@@ -88,7 +114,10 @@ export function ensureBuilt(): { built: boolean; staleFiles: number; buildMs: nu
 export function sourceState(): { commit: string; uncommittedBuiltFiles: string[] } {
   const git = (args: string[]): string => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout;
   // Porcelain lines are "XY path": the status columns may be blank, so no trimming before the cut.
-  const dirty = git(['status', '--porcelain', '--', ...BUILT_DIRS]).split('\n').filter((l) => l.length > 3).map((l) => l.slice(3));
+  const dirty = git(['status', '--porcelain', '--', ...BUILT_DIRS])
+    .split('\n')
+    .filter((l) => l.length > 3)
+    .map((l) => l.slice(3));
   return { commit: git(['rev-parse', '--short', 'HEAD']).trim() || 'unknown', uncommittedBuiltFiles: dirty };
 }
 
@@ -97,17 +126,27 @@ const live = new Set<ChildProcess>();
 
 export function track(child: ChildProcess): void {
   live.add(child);
-  child.once('exit', () => { live.delete(child); });
+  child.once('exit', () => {
+    live.delete(child);
+  });
 }
 
 /** Cleanup: SIGKILL every process of ours still running, by its pid. */
 export function killAllTracked(): void {
   for (const child of live) {
-    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null; at: number }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
 
 export interface AgentRun {
   child: ChildProcess;
@@ -118,7 +157,10 @@ export interface AgentRun {
   lines: Record<string, unknown>[];
   exited: Promise<Exit>;
   /** The first log record matching `pred` within `timeoutMs`, else null. */
-  waitForLine(pred: (r: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  waitForLine(
+    pred: (r: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown> | null>;
   /** SIGKILL if still running, wait for the exit, remove the data directory. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -152,11 +194,19 @@ export async function startAgent(opts: AgentOptions): Promise<AgentRun> {
     ...opts.env,
   };
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, ENTRY, ...AGENT_COMMAND.args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, ENTRY, ...AGENT_COMMAND.args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   track(child);
   if (child.pid === undefined) throw new Error('could not spawn the agent');
   const pid = child.pid;
-  const exited = new Promise<Exit>((resolve) => { child.once('exit', (code, signal) => { resolve({ code, signal, at: Date.now() }); }); });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal, at: Date.now() });
+    });
+  });
   const log = createWriteStream(path.join(opts.logDir, `agent-${opts.label}.log`));
   const lines: Record<string, unknown>[] = [];
   let buf = '';
@@ -167,15 +217,28 @@ export async function startAgent(opts: AgentOptions): Promise<AgentRun> {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      try { lines.push(JSON.parse(line) as Record<string, unknown>); } catch { lines.push({ unparsed: line }); }
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ unparsed: line });
+      }
     }
   });
-  child.stderr.on('data', (d: Buffer) => { log.write(d); });
-  child.once('exit', () => { log.end(); });
+  child.stderr.on('data', (d: Buffer) => {
+    log.write(d);
+  });
+  child.once('exit', () => {
+    log.end();
+  });
 
   let disposed: Promise<void> | null = null;
   return {
-    child, pid, spawnedAt, dataDir, lines, exited,
+    child,
+    pid,
+    spawnedAt,
+    dataDir,
+    lines,
+    exited,
     async waitForLine(pred, timeoutMs) {
       const end = Date.now() + timeoutMs;
       for (;;) {
@@ -199,9 +262,19 @@ export async function startAgent(opts: AgentOptions): Promise<AgentRun> {
 }
 
 /** SIGTERM and the time until the process has exited (bounded), as a user's `docker stop` would see it. */
-export async function terminate(agent: AgentRun, timeoutMs: number): Promise<{ exitMs: number | null; exit: Exit | null }> {
+export async function terminate(
+  agent: AgentRun,
+  timeoutMs: number,
+): Promise<{ exitMs: number | null; exit: Exit | null }> {
   const sentAt = Date.now();
   agent.child.kill('SIGTERM');
-  const exit = await Promise.race([agent.exited, new Promise<null>((r) => setTimeout(() => { r(null); }, timeoutMs))]);
+  const exit = await Promise.race([
+    agent.exited,
+    new Promise<null>((r) =>
+      setTimeout(() => {
+        r(null);
+      }, timeoutMs),
+    ),
+  ]);
   return { exitMs: exit ? exit.at - sentAt : null, exit };
 }

@@ -77,17 +77,27 @@ export class EventRecorder {
   }
 }
 
-export interface BenchContainer { id: string; name: string }
+export interface BenchContainer {
+  id: string;
+  name: string;
+}
 
 /**
  * A busybox container that sleeps until stopped: docker-init as PID 1 forwards TERM (fast stops), no network.
  * With `healthEveryMs`, spec/helpers' trueHealthcheck: Docker then publishes exec_create, exec_start and exec_die
  * events for it at that rate, as for any healthchecked container on a real host.
  */
-export async function createContainer(docker: Docker, labels: Record<string, string>, prefix = 'dfa-bench', healthEveryMs?: number): Promise<BenchContainer> {
+export async function createContainer(
+  docker: Docker,
+  labels: Record<string, string>,
+  prefix = 'dfa-bench',
+  healthEveryMs?: number,
+): Promise<BenchContainer> {
   const name = `${prefix}-${RUN_ID}-${randomBytes(3).toString('hex')}`;
   const c = await docker.createContainer({
-    name, Image: BUSYBOX_IMAGE, Cmd: ['sleep', '3600'],
+    name,
+    Image: BUSYBOX_IMAGE,
+    Cmd: ['sleep', '3600'],
     Labels: { ...labels, [BENCH_LABEL]: RUN_ID },
     HostConfig: { Init: true, NetworkMode: 'none' },
     ...(healthEveryMs !== undefined ? { Healthcheck: trueHealthcheck(healthEveryMs) } : {}),
@@ -122,11 +132,19 @@ export async function cleanupDocker(docker: Docker, network: string): Promise<st
   const problems: string[] = [];
   try {
     const list = await docker.listContainers({ all: true, filters: { label: [`${BENCH_LABEL}=${RUN_ID}`] } });
-    await Promise.all(list.map((c) => removeForce(docker, c.Id).catch((err: unknown) => { problems.push(`container ${c.Id.slice(0, 12)}: ${String(err)}`); })));
+    await Promise.all(
+      list.map((c) =>
+        removeForce(docker, c.Id).catch((err: unknown) => {
+          problems.push(`container ${c.Id.slice(0, 12)}: ${String(err)}`);
+        }),
+      ),
+    );
   } catch (err) {
     problems.push(`list containers: ${String(err)}`);
   }
-  await removeForce(docker, TUNNEL_CONTAINER).catch((err: unknown) => { problems.push(`tunnel container: ${String(err)}`); });
+  await removeForce(docker, TUNNEL_CONTAINER).catch((err: unknown) => {
+    problems.push(`tunnel container: ${String(err)}`);
+  });
   try {
     await docker.getNetwork(network).remove();
   } catch (err) {
@@ -135,7 +153,10 @@ export async function cleanupDocker(docker: Docker, network: string): Promise<st
   return problems;
 }
 
-/** Resolves with Date.now() of the first successful /_ping, polling every 10 ms (finer than the 100 ms of the spec helper). */
+/**
+ * Resolves with Date.now() of the first successful /_ping, polling every 10 ms (finer than the 100 ms of the spec
+ * helper).
+ */
 export async function firstPing(socket: string, timeoutMs: number): Promise<number | null> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {

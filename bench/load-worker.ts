@@ -15,10 +15,16 @@ type Reply = { seq: number; error: string | null };
 if (process.argv[2] === 'serve') {
   const docker = dockerClient();
   process.on('message', (job: Job) => {
-    const calls = job.ids.map((id) => (job.action === 'start' ? docker.getContainer(id).start() : docker.getContainer(id).stop({ t: 5 })));
+    const calls = job.ids.map((id) =>
+      job.action === 'start' ? docker.getContainer(id).start() : docker.getContainer(id).stop({ t: 5 }),
+    );
     Promise.all(calls).then(
-      () => { process.send?.({ seq: job.seq, error: null } satisfies Reply); },
-      (err: unknown) => { process.send?.({ seq: job.seq, error: err instanceof Error ? err.message : String(err) } satisfies Reply); },
+      () => {
+        process.send?.({ seq: job.seq, error: null } satisfies Reply);
+      },
+      (err: unknown) => {
+        process.send?.({ seq: job.seq, error: err instanceof Error ? err.message : String(err) } satisfies Reply);
+      },
     );
   });
   process.send?.('ready');
@@ -38,10 +44,18 @@ export class LoadWorker {
   }
 
   static async start(): Promise<LoadWorker> {
-    const child = fork(path.join(import.meta.dirname, 'load-worker.ts'), ['serve'], { execArgv: ['--import', 'tsx'], env: process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(import.meta.dirname, 'load-worker.ts'), ['serve'], {
+      execArgv: ['--import', 'tsx'],
+      env: process.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     await new Promise<void>((resolve, reject) => {
-      child.once('message', () => { resolve(); });
-      child.once('exit', (code) => { reject(new Error(`load worker exited (${String(code)}) before it was ready`)); });
+      child.once('message', () => {
+        resolve();
+      });
+      child.once('exit', (code) => {
+        reject(new Error(`load worker exited (${String(code)}) before it was ready`));
+      });
     });
     return new LoadWorker(child);
   }
@@ -50,7 +64,10 @@ export class LoadWorker {
   run(action: 'start' | 'stop', ids: string[]): Promise<void> {
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
-      this.waiting.set(seq, (r) => { if (r.error === null) resolve(); else reject(new Error(`load worker: ${action}: ${r.error}`)); });
+      this.waiting.set(seq, (r) => {
+        if (r.error === null) resolve();
+        else reject(new Error(`load worker: ${action}: ${r.error}`));
+      });
       this.child.send({ seq, action, ids } satisfies Job);
     });
   }

@@ -21,7 +21,10 @@ export const CLK_TCK = ((): number => {
   }
 })();
 
-interface Stat { ppid: number; ticks: number }
+interface Stat {
+  ppid: number;
+  ticks: number;
+}
 
 function readStat(pid: number): Stat | null {
   try {
@@ -68,13 +71,18 @@ export function processTree(root: number): number[] {
 }
 
 /** A thread's time on a CPU and time runnable but waiting for one (schedstat fields 1 and 2), in ns. */
-export interface SchedTimes { runNs: number; waitNs: number }
+export interface SchedTimes {
+  runNs: number;
+  waitNs: number;
+}
 
 /** One schedstat file (a thread's, or /proc/<pid>/schedstat: the thread-group leader's); null if unreadable. */
 function readSchedstat(file: string): SchedTimes | null {
   try {
     const [run, wait] = readFileSync(file, 'utf8').split(' ').map(Number);
-    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
+    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait)
+      ? { runNs: run, waitNs: wait }
+      : null;
   } catch {
     return null;
   }
@@ -83,7 +91,11 @@ function readSchedstat(file: string): SchedTimes | null {
 /** CPU time of all live threads of `pid` in ns, or null where schedstat is not available. */
 function runtimeNs(pid: number): number | null {
   let tids: string[];
-  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return null; }
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
   let sum = 0;
   for (const tid of tids) {
     const t = readSchedstat(`/proc/${pid}/task/${tid}/schedstat`);
@@ -93,7 +105,13 @@ function runtimeNs(pid: number): number | null {
   return sum;
 }
 
-export interface TreeSample { at: number; rssKb: number; pids: number; ticks: Map<number, number>; runtimeNs: Map<number, number | null> }
+export interface TreeSample {
+  at: number;
+  rssKb: number;
+  pids: number;
+  ticks: Map<number, number>;
+  runtimeNs: Map<number, number | null>;
+}
 
 export function sampleTree(root: number): TreeSample {
   const pids = processTree(root);
@@ -143,7 +161,11 @@ export function foreignDaemons(ownSocket: string | null): string[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let cmd: string;
-    try { cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim(); } catch { continue; }
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue;
+    }
     if (!/^(\S*\/)?dockerd(\s|$)/.test(cmd)) continue;
     if (ownSocket !== null && cmd.includes(ownSocket)) continue;
     out.push(`${name}: ${cmd.slice(0, 120)}`);

@@ -30,11 +30,19 @@ const results: Results = {};
 let output: Record<string, unknown> = {};
 /** Machine load when each scenario began: other work on the host shows up in every latency figure. */
 const contention: Record<string, { loadavg1m: number; foreignDockerDaemons: string[] }> = {};
-const only = new Set((process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
 const selected = (name: string): boolean => only.size === 0 || only.has(name);
 
 function noteContention(name: string): void {
-  contention[name] = { loadavg1m: Number((os.loadavg()[0] ?? 0).toFixed(2)), foreignDockerDaemons: foreignDaemons(socketPath()) };
+  contention[name] = {
+    loadavg1m: Number((os.loadavg()[0] ?? 0).toFixed(2)),
+    foreignDockerDaemons: foreignDaemons(socketPath()),
+  };
 }
 
 async function cleanup(): Promise<void> {
@@ -51,15 +59,29 @@ async function writeResults(complete: boolean): Promise<void> {
   await writeFile(RESULTS_FILE, `${json}\n`);
   process.stdout.write(`${json}\n\n${markdown(rows)}\n\n`);
   const m = output.machine as Record<string, unknown> | undefined;
-  if (m) process.stdout.write(`machine: ${String(m.nproc)} CPU(s) ${String(m.cpuModel)}, ${String(m.totalMemoryMb)} MB, node ${String(m.node)}, kernel ${String(m.kernel)}, Docker ${String(m.dockerServer)}, ${String(m.date)}\n`);
-  const load = Object.entries(contention).map(([k, v]) => `${k} ${v.loadavg1m}`).join(', ');
+  if (m)
+    process.stdout.write(
+      `machine: ${String(m.nproc)} CPU(s) ${String(m.cpuModel)}, ${String(m.totalMemoryMb)} MB, node ${String(m.node)}, kernel ${String(m.kernel)}, Docker ${String(m.dockerServer)}, ${String(m.date)}\n`,
+    );
+  const load = Object.entries(contention)
+    .map(([k, v]) => `${k} ${v.loadavg1m}`)
+    .join(', ');
   const foreign = [...new Set(Object.values(contention).flatMap((v) => v.foreignDockerDaemons))];
-  process.stdout.write(`load average (1 min) at scenario start: ${load}; other dockerd processes seen: ${foreign.length === 0 ? 'none' : foreign.join(' | ')}\n`);
-  process.stdout.write(`total run time: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; results in ${RESULTS_FILE}\n`);
+  process.stdout.write(
+    `load average (1 min) at scenario start: ${load}; other dockerd processes seen: ${foreign.length === 0 ? 'none' : foreign.join(' | ')}\n`,
+  );
+  process.stdout.write(
+    `total run time: ${((Date.now() - startedAt) / 1000).toFixed(1)} s; results in ${RESULTS_FILE}\n`,
+  );
 }
 
 /** Runs one scenario; a failure is recorded as its result and the run goes on with the next one. */
-async function step<K extends keyof Results>(ctx: BenchContext, key: K, title: string, fn: () => Promise<NonNullable<Results[K]>>): Promise<void> {
+async function step<K extends keyof Results>(
+  ctx: BenchContext,
+  key: K,
+  title: string,
+  fn: () => Promise<NonNullable<Results[K]>>,
+): Promise<void> {
   if (!selected(key)) return;
   if (ctx.deadline.remaining() <= 0) {
     results[key] = { error: 'not run: the run deadline was reached' };
@@ -76,18 +98,32 @@ async function step<K extends keyof Results>(ctx: BenchContext, key: K, title: s
 }
 
 async function main(): Promise<void> {
-  await docker.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
+  await docker.ping().catch(() => {
+    throw new Error(
+      'no Docker Engine reachable: run through `npm run bench` (scripts/with-dockerd.sh) or set DOCKER_HOST',
+    );
+  });
   const build = ensureBuilt();
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-bench-logs-'));
-  output = { runId: RUN_ID, machine: await machine(docker), agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() }, agentLogs: logDir,
-    master: { idleConnectionMs: MASTER_KEEPALIVE_MS, note: MASTER_KEEPALIVE_OVERRIDDEN
-      ? 'BENCH_MASTER_KEEPALIVE_MS (diagnosis): not the real master\'s behaviour'
-      : 'as the real master: waitress closes idle connections after channel_timeout (360 s in DockFlare v3.1.x)' } };
+  output = {
+    runId: RUN_ID,
+    machine: await machine(docker),
+    agent: { command: AGENT_COMMAND_TEXT, build, source: sourceState() },
+    agentLogs: logDir,
+    master: {
+      idleConnectionMs: MASTER_KEEPALIVE_MS,
+      note: MASTER_KEEPALIVE_OVERRIDDEN
+        ? "BENCH_MASTER_KEEPALIVE_MS (diagnosis): not the real master's behaviour"
+        : 'as the real master: waitress closes idle connections after channel_timeout (360 s in DockFlare v3.1.x)',
+    },
+  };
   say(`run ${RUN_ID}: agent logs in ${logDir}`);
   const ctx: BenchContext = { docker, deadline: new Deadline(BUDGET_MS), logDir };
 
   await step(ctx, 'startup', '1. start-up (5 runs, default intervals)', () => startupScenario(ctx));
-  await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s, 60 s on a busy host)', () => idleScenario(ctx));
+  await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s, 60 s on a busy host)', () =>
+    idleScenario(ctx),
+  );
   await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
   await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
   if (selected('resilience') && ctx.deadline.remaining() > 0) {
@@ -123,10 +159,20 @@ const hard = setTimeout(() => {
   void finish(false, 2);
 }, HARD_LIMIT_MS);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => { say(`${sig}: cleaning up`); void finish(false, 130); });
+  process.once(sig, () => {
+    say(`${sig}: cleaning up`);
+    void finish(false, 130);
+  });
 }
 
 main().then(
-  () => { clearTimeout(hard); return finish(true, 0); },
-  (err: unknown) => { clearTimeout(hard); process.stderr.write(`bench: ${errorText(err)}\n`); return finish(false, 1); },
+  () => {
+    clearTimeout(hard);
+    return finish(true, 0);
+  },
+  (err: unknown) => {
+    clearTimeout(hard);
+    process.stderr.write(`bench: ${errorText(err)}\n`);
+    return finish(false, 1);
+  },
 );

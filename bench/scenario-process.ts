@@ -8,7 +8,11 @@ import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
 import { max, median, pause, round, say, waitUntil } from './util.js';
 
-export interface StartupRun { registerMs: number | null; firstStatusReportMs: number | null; heartbeatMs: number | null }
+export interface StartupRun {
+  registerMs: number | null;
+  firstStatusReportMs: number | null;
+  heartbeatMs: number | null;
+}
 
 export interface StartupResult {
   settings: string;
@@ -26,16 +30,26 @@ export async function startupScenario(ctx: BenchContext, reps = 5): Promise<Star
     const run = await withAgent(ctx, `startup-${i + 1}`, {}, async (s) => {
       const since = s.agent.spawnedAt;
       const reg = await masterWait(s.master, (r) => r.endpoint === 'register', ctx.deadline.bound(15_000));
-      const report = await masterWait(s.master, (r) => r.endpoint === 'events' && bodyType(r) === 'status_report', ctx.deadline.bound(10_000));
+      const report = await masterWait(
+        s.master,
+        (r) => r.endpoint === 'events' && bodyType(r) === 'status_report',
+        ctx.deadline.bound(10_000),
+      );
       // Bounded above the default 30 s report interval plus its 10 % jitter: a missing heartbeat is then a finding.
-      const hb = await masterWait(s.master, (r) => r.endpoint === 'events' && bodyType(r) === 'heartbeat', ctx.deadline.bound(40_000));
+      const hb = await masterWait(
+        s.master,
+        (r) => r.endpoint === 'events' && bodyType(r) === 'heartbeat',
+        ctx.deadline.bound(40_000),
+      );
       return {
         registerMs: reg ? reg.at - since : null,
         firstStatusReportMs: report ? report.at - since : null,
         heartbeatMs: hb ? hb.at - since : null,
       };
     });
-    say(`start-up run ${i + 1}: register ${String(run.registerMs)} ms, status report ${String(run.firstStatusReportMs)} ms, heartbeat ${String(run.heartbeatMs)} ms`);
+    say(
+      `start-up run ${i + 1}: register ${String(run.registerMs)} ms, status report ${String(run.firstStatusReportMs)} ms, heartbeat ${String(run.heartbeatMs)} ms`,
+    );
     runs.push(run);
   }
   const num = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null);
@@ -98,26 +112,49 @@ const BUSY_HOST_CONTAINERS = 10;
 
 /** An enrolled agent with its tunnel up and nothing changing, next to a bare node process as the floor. */
 export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
-  const main = await idleRun(ctx, 'idle', SCENARIO_ENV, 3,
-    'REPORT_INTERVAL_SECONDS=5; COMMAND_POLL_INTERVAL_SECONDS and TUNNEL_CHECK_INTERVAL_SECONDS at their 30 s defaults; enrolled, tunnel running; the test master keeps idle connections like the real one (waitress, 360 s); three 60 s windows from 30 s after the first heartbeat, CPU judged by their median');
+  const main = await idleRun(
+    ctx,
+    'idle',
+    SCENARIO_ENV,
+    3,
+    'REPORT_INTERVAL_SECONDS=5; COMMAND_POLL_INTERVAL_SECONDS and TUNNEL_CHECK_INTERVAL_SECONDS at their 30 s defaults; enrolled, tunnel running; the test master keeps idle connections like the real one (waitress, 360 s); three 60 s windows from 30 s after the first heartbeat, CPU judged by their median',
+  );
   ctx.deadline.check('idle, stricter variant');
-  const strict = await idleRun(ctx, 'idle-strict', STRICT_ENV, 1,
-    'REPORT_INTERVAL_SECONDS=5 and COMMAND_POLL_INTERVAL_SECONDS=5; one 60 s window from 30 s after the first heartbeat');
+  const strict = await idleRun(
+    ctx,
+    'idle-strict',
+    STRICT_ENV,
+    1,
+    'REPORT_INTERVAL_SECONDS=5 and COMMAND_POLL_INTERVAL_SECONDS=5; one 60 s window from 30 s after the first heartbeat',
+  );
   ctx.deadline.check('idle, busy host variant');
   // Unlabelled containers the agent does not manage, each health-checked every second: 30 container events a
   // second on the host (exec_create, exec_start, exec_die), none of which the agent needs.
-  const hc = await Promise.all(Array.from({ length: BUSY_HOST_CONTAINERS }, () => createContainer(ctx.docker, {}, 'dfa-bench-hc', 1000)));
+  const hc = await Promise.all(
+    Array.from({ length: BUSY_HOST_CONTAINERS }, () => createContainer(ctx.docker, {}, 'dfa-bench-hc', 1000)),
+  );
   try {
     await Promise.all(hc.map((c) => ctx.docker.getContainer(c.id).start()));
-    const busy = await idleRun(ctx, 'idle-busy-host', SCENARIO_ENV, 1,
-      `the scenario's settings, with ${BUSY_HOST_CONTAINERS} unmanaged containers running a HEALTHCHECK every 1 s; one 60 s window from 30 s after the first heartbeat`);
+    const busy = await idleRun(
+      ctx,
+      'idle-busy-host',
+      SCENARIO_ENV,
+      1,
+      `the scenario's settings, with ${BUSY_HOST_CONTAINERS} unmanaged containers running a HEALTHCHECK every 1 s; one 60 s window from 30 s after the first heartbeat`,
+    );
     return { ...main, strict, busyHost: { ...busy, healthcheckedContainers: BUSY_HOST_CONTAINERS } };
   } finally {
     await Promise.all(hc.map((c) => removeForce(ctx.docker, c.id)));
   }
 }
 
-async function idleRun(ctx: BenchContext, label: string, env: Record<string, string>, windows: number, settings: string): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
+async function idleRun(
+  ctx: BenchContext,
+  label: string,
+  env: Record<string, string>,
+  windows: number,
+  settings: string,
+): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   track(bare);
   try {
@@ -126,12 +163,22 @@ async function idleRun(ctx: BenchContext, label: string, env: Record<string, str
       if (!reg) throw new Error('the agent did not register within 15 s');
       s.master.enroll(reg.agentId, `bench-${label}`);
       // The steady state of a real host: enrolled, tunnel running, first heartbeat behind it.
-      const tunnel = await waitUntil(async () => (await inspectOrNull(ctx.docker, TUNNEL_CONTAINER))?.State.Running, ctx.deadline.bound(20_000), 50);
-      await masterWait(s.master, (r) => r.endpoint === 'events' && bodyType(r) === 'heartbeat', ctx.deadline.bound(10_000));
+      const tunnel = await waitUntil(
+        async () => (await inspectOrNull(ctx.docker, TUNNEL_CONTAINER))?.State.Running,
+        ctx.deadline.bound(20_000),
+        50,
+      );
+      await masterWait(
+        s.master,
+        (r) => r.endpoint === 'events' && bodyType(r) === 'heartbeat',
+        ctx.deadline.bound(10_000),
+      );
       const settleFrom = sampleTree(s.agent.pid);
       await pause(ctx.deadline.bound(SETTLE_MS));
       if (bare.pid === undefined) throw new Error('could not spawn the bare node process');
-      say(`${label}: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windows} × ${WINDOW_MS / 1000} s`);
+      say(
+        `${label}: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windows} × ${WINDOW_MS / 1000} s`,
+      );
       const agentSamples: TreeSample[] = [];
       const bareSamples: TreeSample[] = [];
       const end = Date.now() + ctx.deadline.bound(windows * WINDOW_MS);
@@ -141,7 +188,12 @@ async function idleRun(ctx: BenchContext, label: string, env: Record<string, str
         if (next + 1000 > end) break;
         await pause(next + 1000 - Date.now());
       }
-      const [first, last, bareFirst, bareLast] = [agentSamples[0], agentSamples.at(-1), bareSamples[0], bareSamples.at(-1)];
+      const [first, last, bareFirst, bareLast] = [
+        agentSamples[0],
+        agentSamples.at(-1),
+        bareSamples[0],
+        bareSamples.at(-1),
+      ];
       if (!first || !last || !bareFirst || !bareLast) throw new Error('no footprint samples (run deadline reached)');
       // Window edges: every 60th one-second sample, and the last one.
       const boundaries = agentSamples.filter((x, n) => n % (WINDOW_MS / 1000) === 0 || x === last);

@@ -9,7 +9,14 @@ import { errorText, pause, round, say, waitUntil } from './util.js';
 
 export type DaemonResult =
   | { skipped: true; reason: string }
-  | { skipped: false; downMs: number; pingToDeliveredMs: number | null; pingToContainerStartMs: number | null; containerStartToDeliveredMs: number | null; watcherCrashes: number };
+  | {
+      skipped: false;
+      downMs: number;
+      pingToDeliveredMs: number | null;
+      pingToContainerStartMs: number | null;
+      containerStartToDeliveredMs: number | null;
+      watcherCrashes: number;
+    };
 
 export interface OutageResult {
   settings: string;
@@ -25,8 +32,14 @@ const LABELS = { 'dockflare.enable': 'true', 'dockflare.hostname': 'resilience.e
 
 async function daemonRestart(ctx: BenchContext, s: Session): Promise<DaemonResult> {
   const d = privateDaemon();
-  if (!d) return { skipped: true, reason: 'needs the private dockerd of scripts/with-dockerd.sh (DOCKERTEST_DIR and DOCKERTEST_DOCKERD_ARGS unset: a shared engine is never restarted)' };
-  const crashes = (): number => s.agent.lines.filter((l) => l.event === 'actor_crashed' && l.actor === 'event-watcher').length;
+  if (!d)
+    return {
+      skipped: true,
+      reason:
+        'needs the private dockerd of scripts/with-dockerd.sh (DOCKERTEST_DIR and DOCKERTEST_DOCKERD_ARGS unset: a shared engine is never restarted)',
+    };
+  const crashes = (): number =>
+    s.agent.lines.filter((l) => l.event === 'actor_crashed' && l.actor === 'event-watcher').length;
   let fresh: BenchContainer | undefined;
   try {
     const stoppedAt = Date.now();
@@ -35,17 +48,27 @@ async function daemonRestart(ctx: BenchContext, s: Session): Promise<DaemonResul
     await waitUntil(() => crashes() >= 1, ctx.deadline.bound(10_000), 20);
     await pause(ctx.deadline.bound(2000));
     // Settled into a value at once, so a failure while we wait for the ping is never an unhandled rejection.
-    const starting = startDaemon(d, ctx.deadline.bound(60_000)).then(() => null, (err: unknown) => err);
+    const starting = startDaemon(d, ctx.deadline.bound(60_000)).then(
+      () => null,
+      (err: unknown) => err,
+    );
     const upAt = await firstPing(d.socketPath, ctx.deadline.bound(60_000));
     if (upAt === null) throw new Error('the restarted dockerd did not answer /_ping');
     // Our own subscription and the labelled container, at once: every ms spent here counts against the agent.
-    const [rec, created] = await Promise.all([EventRecorder.start(ctx.docker), createContainer(ctx.docker, LABELS, 'dfa-bench-daemon')]);
+    const [rec, created] = await Promise.all([
+      EventRecorder.start(ctx.docker),
+      createContainer(ctx.docker, LABELS, 'dfa-bench-daemon'),
+    ]);
     fresh = created;
     try {
       await ctx.docker.getContainer(created.id).start();
       const startError = await starting;
       if (startError !== null) throw startError instanceof Error ? startError : new Error(errorText(startError));
-      const got = await waitUntil(() => acceptedByContainer(s.master, 'container_start').get(created.id)?.[0], ctx.deadline.bound(30_000), 5);
+      const got = await waitUntil(
+        () => acceptedByContainer(s.master, 'container_start').get(created.id)?.[0],
+        ctx.deadline.bound(30_000),
+        5,
+      );
       const ev = rec.first((e) => e.id === created.id && e.action === 'start');
       return {
         skipped: false,
@@ -60,13 +83,17 @@ async function daemonRestart(ctx: BenchContext, s: Session): Promise<DaemonResul
     }
   } finally {
     // Whatever failed above, the later scenarios and the cleanup need the engine back.
-    await ensureDaemonRunning(d).catch((err: unknown) => { say(`could not bring dockerd back: ${errorText(err)}`); });
+    await ensureDaemonRunning(d).catch((err: unknown) => {
+      say(`could not bring dockerd back: ${errorText(err)}`);
+    });
     if (fresh) await removeForce(ctx.docker, fresh.id).catch(() => undefined);
   }
 }
 
 async function masterOutage(ctx: BenchContext, s: Session): Promise<OutageResult> {
-  const containers = await Promise.all(Array.from({ length: 10 }, () => createContainer(ctx.docker, LABELS, 'dfa-bench-outage')));
+  const containers = await Promise.all(
+    Array.from({ length: 10 }, () => createContainer(ctx.docker, LABELS, 'dfa-bench-outage')),
+  );
   try {
     const t0 = Date.now();
     s.master.addFault({ fault: { kind: 'status', status: 503 }, endpoint: 'events' });
@@ -98,7 +125,8 @@ async function masterOutage(ctx: BenchContext, s: Session): Promise<OutageResult
     const got = delivered();
     const firstAts = [...got.values()].map((ats) => Math.min(...ats));
     return {
-      settings: 'agent defaults; 503 on events for 10 s, then every connection dropped for 10 s; one container start every 2 s meanwhile',
+      settings:
+        'agent defaults; 503 on events for 10 s, then every connection dropped for 10 s; one container start every 2 s meanwhile',
       started: containers.length,
       deliveredTotal: got.size,
       deliveredWithin5s: firstAts.filter((at) => at <= recoveredAt + 5000).length,
@@ -112,9 +140,12 @@ async function masterOutage(ctx: BenchContext, s: Session): Promise<OutageResult
   }
 }
 
-export async function resilienceScenarios(ctx: BenchContext): Promise<{ daemon: DaemonResult | { error: string }; outage: OutageResult | { error: string } }> {
+export async function resilienceScenarios(
+  ctx: BenchContext,
+): Promise<{ daemon: DaemonResult | { error: string }; outage: OutageResult | { error: string } }> {
   return withAgent(ctx, 'resilience', {}, async (s) => {
-    if (!(await subscribed(s, ctx.deadline.bound(20_000)))) throw new Error('the agent did not subscribe to Docker events within 20 s');
+    if (!(await subscribed(s, ctx.deadline.bound(20_000))))
+      throw new Error('the agent did not subscribe to Docker events within 20 s');
     let daemon: DaemonResult | { error: string };
     try {
       daemon = await daemonRestart(ctx, s);
@@ -127,7 +158,9 @@ export async function resilienceScenarios(ctx: BenchContext): Promise<{ daemon: 
     try {
       ctx.deadline.check('the master outage');
       outage = await masterOutage(ctx, s);
-      say(`outage: ${outage.deliveredWithin5s}/${outage.started} within 5 s, all after ${String(outage.recoveryToLastDeliveredMs)} ms`);
+      say(
+        `outage: ${outage.deliveredWithin5s}/${outage.started} within 5 s, all after ${String(outage.recoveryToLastDeliveredMs)} ms`,
+      );
     } catch (err) {
       outage = { error: errorText(err) };
     }

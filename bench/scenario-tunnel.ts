@@ -19,10 +19,24 @@ export interface CommandResult {
   networkExisted: boolean;
 }
 
-export interface RecoveryRun { ms: number | null; by: 'docker restart policy' | 'agent (new container)' | 'not running again' }
-export interface RecoveryResult { runs: RecoveryRun[]; medianMs: number | null; maxMs: number | null; recovered: number }
+export interface RecoveryRun {
+  ms: number | null;
+  by: 'docker restart policy' | 'agent (new container)' | 'not running again';
+}
+export interface RecoveryResult {
+  runs: RecoveryRun[];
+  medianMs: number | null;
+  maxMs: number | null;
+  recovered: number;
+}
 
-export interface ShutdownResult { exitMs: number | null; exitCode: number | null; signal: string | null; tunnelRemoved: boolean | null; tunnelWasRunning: boolean }
+export interface ShutdownResult {
+  exitMs: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  tunnelRemoved: boolean | null;
+  tunnelWasRunning: boolean;
+}
 
 export interface TunnelResults {
   command: CommandResult;
@@ -47,7 +61,11 @@ async function breakTunnel(ctx: BenchContext, rec: EventRecorder, how: 'kill' | 
   const t0 = Date.now();
   if (how === 'kill') await ctx.docker.getContainer(TUNNEL_CONTAINER).kill();
   else await ctx.docker.getContainer(TUNNEL_CONTAINER).remove({ force: true });
-  const ev = await waitUntil(() => rec.first((e) => e.name === TUNNEL_CONTAINER && e.action === 'start' && e.ms > t0), ctx.deadline.bound(20_000), 5);
+  const ev = await waitUntil(
+    () => rec.first((e) => e.name === TUNNEL_CONTAINER && e.action === 'start' && e.ms > t0),
+    ctx.deadline.bound(20_000),
+    5,
+  );
   if (!ev) return { ms: null, by: 'not running again' };
   return { ms: round(ev.ms - t0), by: ev.id === before.Id ? 'docker restart policy' : 'agent (new container)' };
 }
@@ -55,7 +73,12 @@ async function breakTunnel(ctx: BenchContext, rec: EventRecorder, how: 'kill' | 
 function recovery(runs: RecoveryRun[]): RecoveryResult {
   const ok = runs.map((r) => r.ms).filter((x): x is number => x !== null);
   // A run that never recovered makes max unknown (infinite), not the max of the others.
-  return { runs, medianMs: ok.length === runs.length ? median(ok) : null, maxMs: ok.length === runs.length ? max(ok) : null, recovered: ok.length };
+  return {
+    runs,
+    medianMs: ok.length === runs.length ? median(ok) : null,
+    maxMs: ok.length === runs.length ? max(ok) : null,
+    recovered: ok.length,
+  };
 }
 
 export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<TunnelResults> {
@@ -65,15 +88,36 @@ export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<Tunn
     return await withAgent(ctx, 'tunnel', { COMMAND_POLL_INTERVAL_SECONDS: '1' }, async (s) => {
       const reg = await registeredId(s, ctx.deadline.bound(15_000));
       if (!reg) throw new Error('the agent did not register within 15 s');
-      const networkExisted = await docker.getNetwork(BENCH_NETWORK).inspect().then(() => true, () => false);
+      const networkExisted = await docker
+        .getNetwork(BENCH_NETWORK)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        );
       const enrolledAt = Date.now();
       s.master.enroll(reg.agentId, 'bench-tunnel');
       // Cross-check the event with inspect every 20 ms, started before the command can possibly be fetched.
-      const byInspect = waitUntil(async () => ((await runningTunnel(docker)) ? Date.now() : null), ctx.deadline.bound(20_000), 20);
-      const poll = await masterWait(s.master, (r) => r.endpoint === 'commands'
-        && ((r.response as { commands?: { action?: unknown }[] } | undefined)?.commands ?? []).some((c) => c.action === 'start_tunnel'), ctx.deadline.bound(10_000));
+      const byInspect = waitUntil(
+        async () => ((await runningTunnel(docker)) ? Date.now() : null),
+        ctx.deadline.bound(20_000),
+        20,
+      );
+      const poll = await masterWait(
+        s.master,
+        (r) =>
+          r.endpoint === 'commands' &&
+          ((r.response as { commands?: { action?: unknown }[] } | undefined)?.commands ?? []).some(
+            (c) => c.action === 'start_tunnel',
+          ),
+        ctx.deadline.bound(10_000),
+      );
       const started = poll
-        ? await waitUntil(() => rec.first((e) => e.name === TUNNEL_CONTAINER && e.action === 'start' && e.ms >= poll.at - 1), ctx.deadline.bound(20_000), 5)
+        ? await waitUntil(
+            () => rec.first((e) => e.name === TUNNEL_CONTAINER && e.action === 'start' && e.ms >= poll.at - 1),
+            ctx.deadline.bound(20_000),
+            5,
+          )
         : null;
       const inspectAt = await byInspect;
       const command: CommandResult = {
@@ -83,19 +127,25 @@ export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<Tunn
         enrollToFetchedMs: poll ? poll.at - enrolledAt : null,
         networkExisted,
       };
-      say(`command: fetched → running ${String(command.fetchedToRunningMs)} ms (inspect: ${String(command.fetchedToRunningByInspectMs)} ms)`);
+      say(
+        `command: fetched → running ${String(command.fetchedToRunningMs)} ms (inspect: ${String(command.fetchedToRunningByInspectMs)} ms)`,
+      );
 
       const kills: RecoveryRun[] = [];
       const rms: RecoveryRun[] = [];
       for (let i = 0; i < reps; i++) {
         ctx.deadline.check('tunnel kill/rm');
         kills.push(await breakTunnel(ctx, rec, 'kill'));
-        say(`tunnel docker kill ${i + 1}: running again after ${String(kills.at(-1)?.ms)} ms (${String(kills.at(-1)?.by)})`);
+        say(
+          `tunnel docker kill ${i + 1}: running again after ${String(kills.at(-1)?.ms)} ms (${String(kills.at(-1)?.by)})`,
+        );
       }
       for (let i = 0; i < reps; i++) {
         ctx.deadline.check('tunnel rm -f');
         rms.push(await breakTunnel(ctx, rec, 'rm'));
-        say(`tunnel docker rm -f ${i + 1}: running again after ${String(rms.at(-1)?.ms)} ms (${String(rms.at(-1)?.by)})`);
+        say(
+          `tunnel docker rm -f ${i + 1}: running again after ${String(rms.at(-1)?.ms)} ms (${String(rms.at(-1)?.by)})`,
+        );
       }
 
       // Scenario 8 ends this agent: SIGTERM with the tunnel running, as `docker stop` would send it.
@@ -103,12 +153,20 @@ export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<Tunn
       await pause(ctx.deadline.bound(1000));
       const { exitMs, exit } = await terminate(s.agent, 15_000);
       const tunnelRemoved = exit ? (await inspectOrNull(docker, TUNNEL_CONTAINER)) === null : null;
-      say(`SIGTERM: exit after ${String(exitMs)} ms (code ${String(exit?.code)}), tunnel removed: ${String(tunnelRemoved)}`);
+      say(
+        `SIGTERM: exit after ${String(exitMs)} ms (code ${String(exit?.code)}), tunnel removed: ${String(tunnelRemoved)}`,
+      );
       return {
         command,
         kill: recovery(kills),
         rm: recovery(rms),
-        sigterm: { exitMs, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, tunnelRemoved, tunnelWasRunning: wasRunning },
+        sigterm: {
+          exitMs,
+          exitCode: exit?.code ?? null,
+          signal: exit?.signal ?? null,
+          tunnelRemoved,
+          tunnelWasRunning: wasRunning,
+        },
       };
     });
   } finally {

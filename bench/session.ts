@@ -27,9 +27,16 @@ export interface Session {
  * idle connections after Node's default 5 s costs (a new connection for nearly every request of an idle agent).
  */
 export const MASTER_KEEPALIVE_OVERRIDDEN = process.env.BENCH_MASTER_KEEPALIVE_MS !== undefined;
-export const MASTER_KEEPALIVE_MS = MASTER_KEEPALIVE_OVERRIDDEN ? Number(process.env.BENCH_MASTER_KEEPALIVE_MS) : MASTER_IDLE_CONNECTION_MS;
+export const MASTER_KEEPALIVE_MS = MASTER_KEEPALIVE_OVERRIDDEN
+  ? Number(process.env.BENCH_MASTER_KEEPALIVE_MS)
+  : MASTER_IDLE_CONNECTION_MS;
 
-export async function withAgent<T>(ctx: BenchContext, label: string, env: Record<string, string>, fn: (s: Session) => Promise<T>): Promise<T> {
+export async function withAgent<T>(
+  ctx: BenchContext,
+  label: string,
+  env: Record<string, string>,
+  fn: (s: Session) => Promise<T>,
+): Promise<T> {
   const master = await TestMaster.start({ mode: 'v2', keepAliveTimeoutMs: MASTER_KEEPALIVE_MS });
   let agent: AgentRun | undefined;
   try {
@@ -46,24 +53,35 @@ export async function withAgent<T>(ctx: BenchContext, label: string, env: Record
 }
 
 /** The first recorded request matching `pred` within `timeoutMs`, else null. */
-export function masterWait(master: TestMaster, pred: (r: RecordedRequest) => boolean, timeoutMs: number): Promise<RecordedRequest | null> {
+export function masterWait(
+  master: TestMaster,
+  pred: (r: RecordedRequest) => boolean,
+  timeoutMs: number,
+): Promise<RecordedRequest | null> {
   return waitUntil(() => master.requests.find(pred), timeoutMs, 5);
 }
 
 export const bodyType = (r: RecordedRequest): unknown => (r.body as { type?: unknown } | undefined)?.type;
 
 export const containerIdOf = (r: RecordedRequest): string | undefined =>
-  ((r.body as { container?: { id?: unknown } } | undefined)?.container?.id as string | undefined);
+  (r.body as { container?: { id?: unknown } } | undefined)?.container?.id as string | undefined;
 
 /** The agent id the master gave on the first successful registration, or null within `timeoutMs`. */
 export async function registeredId(s: Session, timeoutMs: number): Promise<{ agentId: string; at: number } | null> {
-  const r = await masterWait(s.master, (q) => q.endpoint === 'register' && q.status >= 200 && q.status < 300, timeoutMs);
+  const r = await masterWait(
+    s.master,
+    (q) => q.endpoint === 'register' && q.status >= 200 && q.status < 300,
+    timeoutMs,
+  );
   const id = (r?.response as { agent_id?: unknown } | undefined)?.agent_id;
   return r && typeof id === 'string' ? { agentId: id, at: r.at } : null;
 }
 
 /** Accepted container events of `type` (a `duplicate_sequence` retry is not an acceptance), per container id. */
-export function acceptedByContainer(master: TestMaster, type: 'container_start' | 'container_stop'): Map<string, RecordedRequest[]> {
+export function acceptedByContainer(
+  master: TestMaster,
+  type: 'container_start' | 'container_stop',
+): Map<string, RecordedRequest[]> {
   const out = new Map<string, RecordedRequest[]>();
   for (const r of master.requests) {
     if (!isAccepted(r) || bodyType(r) !== type) continue;

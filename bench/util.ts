@@ -3,7 +3,10 @@
  * must end by itself), and progress lines on stderr (stdout carries only the results).
  */
 
-export const pause = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, Math.max(0, ms)); });
+export const pause = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, Math.max(0, ms));
+  });
 
 const benchStarted = Date.now();
 
@@ -18,10 +21,16 @@ export function say(text: string): void {
  */
 export class Deadline {
   readonly at: number;
-  constructor(budgetMs: number) { this.at = Date.now() + budgetMs; }
-  remaining(): number { return Math.max(0, this.at - Date.now()); }
+  constructor(budgetMs: number) {
+    this.at = Date.now() + budgetMs;
+  }
+  remaining(): number {
+    return Math.max(0, this.at - Date.now());
+  }
   /** `ms`, or less when the run's deadline is nearer. */
-  bound(ms: number): number { return Math.min(ms, this.remaining()); }
+  bound(ms: number): number {
+    return Math.min(ms, this.remaining());
+  }
   check(what: string): void {
     if (this.remaining() <= 0) throw new Error(`run deadline reached before ${what}`);
   }
@@ -31,7 +40,11 @@ export class Deadline {
  * Polls `probe` until it yields a value (anything but undefined/null/false) or `timeoutMs` passes; returns
  * null on timeout rather than throwing, because a missed wait is a measurement (e.g. "never delivered").
  */
-export async function waitUntil<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs: number, intervalMs = 10): Promise<T | null> {
+export async function waitUntil<T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  intervalMs = 10,
+): Promise<T | null> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {

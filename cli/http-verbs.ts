@@ -9,7 +9,8 @@ import { unbracketed } from '../domain/address.js';
 function localPort(env: NodeJS.ProcessEnv): number {
   const raw = env.HEALTH_CHECK_PORT?.trim() || '8080';
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('HEALTH_CHECK_PORT must be a port between 1 and 65535 (0 turns the server off)');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error('HEALTH_CHECK_PORT must be a port between 1 and 65535 (0 turns the server off)');
   return port;
 }
 
@@ -22,17 +23,36 @@ function localHost(env: NodeJS.ProcessEnv): string {
 }
 
 /** One request with a deadline for the whole exchange: a peer that trickles bytes must not hold the verb. */
-function request(method: 'GET' | 'POST', host: string, port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function request(
+  method: 'GET' | 'POST',
+  host: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)); }, timeoutMs);
+    const deadline = setTimeout(() => {
+      req.destroy(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     const req = http.request({ host, port, path, method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => { clearTimeout(deadline); resolve({ status: res.statusCode ?? 0, body }); });
-      res.on('error', (err) => { clearTimeout(deadline); reject(err); });
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => {
+        clearTimeout(deadline);
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', (err) => {
+        clearTimeout(deadline);
+        reject(err);
+      });
     });
-    req.on('error', (err) => { clearTimeout(deadline); reject(err); });
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
     req.end();
   });
 }
@@ -57,7 +77,11 @@ export async function healthcheck(env: NodeJS.ProcessEnv, out: (line: string) =>
   }
 }
 
-export async function chaosKill(env: NodeJS.ProcessEnv, actor: string | undefined, out: (line: string) => void): Promise<number> {
+export async function chaosKill(
+  env: NodeJS.ProcessEnv,
+  actor: string | undefined,
+  out: (line: string) => void,
+): Promise<number> {
   if (!actor || !/^[\w-]+$/.test(actor)) {
     out('usage: dockflare-agent chaos kill <actor>\n');
     return 64;

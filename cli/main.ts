@@ -20,11 +20,23 @@ const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OU
 `;
 
 /** Verbs that take no arguments, and how many words `chaos kill <actor>` takes. */
-const ARITY: Readonly<Record<string, number>> = { run: 1, healthcheck: 1, config: 1, version: 1, '--version': 1, help: 1, '--help': 1, '-h': 1, chaos: 3 };
+const ARITY: Readonly<Record<string, number>> = {
+  run: 1,
+  healthcheck: 1,
+  config: 1,
+  version: 1,
+  '--version': 1,
+  help: 1,
+  '--help': 1,
+  '-h': 1,
+  chaos: 3,
+};
 
 async function main(argv: readonly string[]): Promise<void> {
   const verb = argv[0] ?? 'run';
-  const write = (line: string): void => { process.stdout.write(line); };
+  const write = (line: string): void => {
+    process.stdout.write(line);
+  };
   const arity = ARITY[verb];
   if (arity !== undefined && argv.length > arity) {
     process.stderr.write(`dockflare-agent: unexpected argument '${String(argv[arity])}'\n${USAGE}`);
@@ -32,10 +44,19 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   switch (verb) {
     case 'run':
-      await runAgent({ env: process.env, stdout: write, stderr: (l) => { process.stderr.write(l); }, exit: (code) => process.exit(code) });
+      await runAgent({
+        env: process.env,
+        stdout: write,
+        stderr: (l) => {
+          process.stderr.write(l);
+        },
+        exit: (code) => process.exit(code),
+      });
       return;
     case 'review':
-      process.exitCode = await review(argv.slice(1), write, (l) => { process.stderr.write(l); });
+      process.exitCode = await review(argv.slice(1), write, (l) => {
+        process.stderr.write(l);
+      });
       return;
     case 'healthcheck':
       process.exitCode = await healthcheck(process.env, write);
@@ -49,7 +70,8 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = await chaosKill(process.env, argv[2], write);
       return;
     case 'config':
-      for (const v of describeVariables()) write(`${v.env}=${v.sensitive ? '<secret>' : String(v.default)}\n    ${v.doc}\n`);
+      for (const v of describeVariables())
+        write(`${v.env}=${v.sensitive ? '<secret>' : String(v.default)}\n    ${v.doc}\n`);
       return;
     case 'version':
     case '--version':

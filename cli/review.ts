@@ -11,7 +11,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function review(args: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function review(
+  args: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   let file = '-';
   let json = false;
   let html: string | undefined;
@@ -20,9 +24,15 @@ export async function review(args: readonly string[], out: (s: string) => void, 
     if (a === '--json') json = true;
     else if (a === '--html') html = args[++i] ?? '';
     else if (a !== undefined && (!a.startsWith('--') || a === '-')) file = a;
-    else { err(`review: unknown option ${String(a)}\n`); return EXIT.usage; }
+    else {
+      err(`review: unknown option ${String(a)}\n`);
+      return EXIT.usage;
+    }
   }
-  if (html === '' || html?.startsWith('--')) { err('review: --html needs a file name\n'); return EXIT.usage; }
+  if (html === '' || html?.startsWith('--')) {
+    err('review: --html needs a file name\n');
+    return EXIT.usage;
+  }
   let text: string;
   try {
     text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
@@ -43,7 +53,9 @@ export async function review(args: readonly string[], out: (s: string) => void, 
   }
   if (json) {
     const slim = runs.map(({ timeline: _timeline, ...rest }) => rest);
-    out(`${JSON.stringify({ runs: slim, skippedLines: parsed.skipped, totalLines: parsed.total, verdict: runs.at(-1)?.verdict ?? null }, null, 2)}\n`);
+    out(
+      `${JSON.stringify({ runs: slim, skippedLines: parsed.skipped, totalLines: parsed.total, verdict: runs.at(-1)?.verdict ?? null }, null, 2)}\n`,
+    );
   } else {
     out(table);
   }

@@ -11,7 +11,14 @@ import { loadDockerode } from './load-dockerode.js';
 import type { ContainerInfo, DockerEvent } from '../domain/container.js';
 import { filterLabels, isManaged } from '../domain/labels.js';
 import { unbracketed } from '../domain/address.js';
-import { DockerError, type ContainerState, type DockerPort, type EventHandlers, type EventSubscription, type TunnelContainerSpec } from './port.js';
+import {
+  DockerError,
+  type ContainerState,
+  type DockerPort,
+  type EventHandlers,
+  type EventSubscription,
+  type TunnelContainerSpec,
+} from './port.js';
 import { parseEventLine } from './events.js';
 
 /**
@@ -46,7 +53,8 @@ function mapError(operation: string, err: unknown): DockerError {
   const message = e.json?.message ?? e.message;
   if (status === 404) return new DockerError('not_found', operation, status, message, { cause: err });
   if (status === 409) return new DockerError('conflict', operation, status, message, { cause: err });
-  if (status === null) return new DockerError('unavailable', operation, null, `${e.code ?? e.name}: ${message}`, { cause: err });
+  if (status === null)
+    return new DockerError('unavailable', operation, null, `${e.code ?? e.name}: ${message}`, { cause: err });
   return new DockerError('failed', operation, status, message, { cause: err });
 }
 
@@ -62,9 +70,16 @@ const EXEC_TIMEOUT_MS = 10_000;
  * the answer while leaving the request open would keep a socket per attempt against a wedged daemon, for as long as
  * it stays wedged. The signal is never aborted after a success: a returned stream lives on.
  */
-async function call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number, owner?: AbortSignal): Promise<T> {
+async function call<T>(
+  operation: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  owner?: AbortSignal,
+): Promise<T> {
   const abort = new AbortController();
-  const onOwnerAbort = (): void => { abort.abort(); };
+  const onOwnerAbort = (): void => {
+    abort.abort();
+  };
   owner?.addEventListener('abort', onOwnerAbort, { once: true });
   if (owner?.aborted) abort.abort();
   let timer: NodeJS.Timeout | undefined;
@@ -97,7 +112,10 @@ export interface DockerodePortOptions {
 export class DockerodePort implements DockerPort {
   private readonly callTimeoutMs: number;
 
-  constructor(private readonly docker: Docker, opts: DockerodePortOptions = {}) {
+  constructor(
+    private readonly docker: Docker,
+    opts: DockerodePortOptions = {},
+  ) {
     this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
   }
 
@@ -106,7 +124,11 @@ export class DockerodePort implements DockerPort {
   }
 
   /** The call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
-  private async orAbsent<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T | null> {
+  private async orAbsent<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    owner?: AbortSignal,
+  ): Promise<T | null> {
     try {
       return await this.call(operation, fn, owner);
     } catch (err) {
@@ -116,27 +138,54 @@ export class DockerodePort implements DockerPort {
   }
 
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {
-    const list = await this.call('list containers', (abortSignal) => this.docker.listContainers({ all: false, abortSignal }), signal);
+    const list = await this.call(
+      'list containers',
+      (abortSignal) => this.docker.listContainers({ all: false, abortSignal }),
+      signal,
+    );
     return list
       .filter((c) => isManaged(c.Labels))
-      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), status: c.State, labels: filterLabels(c.Labels) }));
+      .map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? '').replace(/^\//, ''),
+        status: c.State,
+        labels: filterLabels(c.Labels),
+      }));
   }
 
   async inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null> {
-    const info = await this.orAbsent('inspect container', (abortSignal) => this.docker.getContainer(idOrName).inspect({ abortSignal }), signal);
+    const info = await this.orAbsent(
+      'inspect container',
+      (abortSignal) => this.docker.getContainer(idOrName).inspect({ abortSignal }),
+      signal,
+    );
     if (!info) return null;
     return {
-      id: info.Id, name: info.Name.replace(/^\//, ''), status: info.State.Status, running: info.State.Running,
-      restarting: info.State.Restarting, image: info.Config.Image, env: info.Config.Env, startedAt: info.State.StartedAt,
-      restartCount: info.RestartCount, exitCode: info.State.FinishedAt.startsWith('0001-') ? null : info.State.ExitCode,
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      status: info.State.Status,
+      running: info.State.Running,
+      restarting: info.State.Restarting,
+      image: info.Config.Image,
+      env: info.Config.Env,
+      startedAt: info.State.StartedAt,
+      restartCount: info.RestartCount,
+      exitCode: info.State.FinishedAt.startsWith('0001-') ? null : info.State.ExitCode,
       labels: info.Config.Labels,
     };
   }
 
-  async subscribeEvents(sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> {
+  async subscribeEvents(
+    sinceNano: bigint | null,
+    actions: readonly string[],
+    handlers: EventHandlers,
+    signal?: AbortSignal,
+  ): Promise<EventSubscription> {
     const abort = new AbortController();
     // The owner may die while the request is being set up: its abort must reach the socket, not leak it.
-    const onOwnerAbort = (): void => { abort.abort(); };
+    const onOwnerAbort = (): void => {
+      abort.abort();
+    };
     signal?.addEventListener('abort', onOwnerAbort, { once: true });
     // Seconds as a float with a 1 ms safety margin: replaying a little too much is deduplicated by the watcher,
     // starting a little too late would lose events.
@@ -148,14 +197,19 @@ export class DockerodePort implements DockerPort {
         // The stream outlives the call: only a timeout of the subscription itself aborts it here.
         request.addEventListener('abort', onOwnerAbort, { once: true });
         return this.docker.getEvents({
-          filters: { type: ['container'], event: [...actions] }, ...(since !== undefined ? { since } : {}), abortSignal: abort.signal,
+          filters: { type: ['container'], event: [...actions] },
+          ...(since !== undefined ? { since } : {}),
+          abortSignal: abort.signal,
         });
       });
     } catch (err) {
       signal?.removeEventListener('abort', onOwnerAbort);
       throw err;
     }
-    (stream as NodeJS.ReadableStream & { socket?: Socket | null }).socket?.setKeepAlive(true, EVENT_STREAM_KEEPALIVE_MS);
+    (stream as NodeJS.ReadableStream & { socket?: Socket | null }).socket?.setKeepAlive(
+      true,
+      EVENT_STREAM_KEEPALIVE_MS,
+    );
     let ended = false;
     const end = (reason: string): void => {
       if (ended) return;
@@ -183,9 +237,15 @@ export class DockerodePort implements DockerPort {
       }
     });
     // A stopped daemon ends the stream with an error ("aborted") and then close, never end.
-    stream.on('error', (err: Error) => { end(`error: ${err.message}`); });
-    stream.on('end', () => { end('ended'); });
-    stream.on('close', () => { end('closed'); });
+    stream.on('error', (err: Error) => {
+      end(`error: ${err.message}`);
+    });
+    stream.on('end', () => {
+      end('ended');
+    });
+    stream.on('close', () => {
+      end('closed');
+    });
     function close(): void {
       ended = true;
       signal?.removeEventListener('abort', onOwnerAbort);
@@ -203,21 +263,45 @@ export class DockerodePort implements DockerPort {
   }
 
   async pullImage(ref: string, onProgress: (status: string) => void): Promise<void> {
-    // One abort for the request and its progress stream: a pull that outlasts its deadline is cancelled, not left running.
+    // One abort for the request and its progress stream: a pull that outlasts its deadline is cancelled, not left
+    // running.
     const pull = new AbortController();
     const stream = await this.call('pull image', (request) => {
-      request.addEventListener('abort', () => { pull.abort(); }, { once: true });
+      request.addEventListener(
+        'abort',
+        () => {
+          pull.abort();
+        },
+        { once: true },
+      );
       return this.docker.pull(ref, { abortSignal: pull.signal });
     });
-    await call('pull image', (progress) => new Promise<void>((resolve, reject) => {
-      progress.addEventListener('abort', () => { pull.abort(); }, { once: true });
-      this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
-        const failed = output.find((o) => typeof o.error === 'string');
-        if (err) reject(err);
-        else if (failed?.error) reject(new Error(failed.error));
-        else resolve();
-      }, (ev: { status?: string; id?: string }) => { if (ev.status) onProgress(ev.id ? `${ev.id}: ${ev.status}` : ev.status); });
-    }), PULL_TIMEOUT_MS);
+    await call(
+      'pull image',
+      (progress) =>
+        new Promise<void>((resolve, reject) => {
+          progress.addEventListener(
+            'abort',
+            () => {
+              pull.abort();
+            },
+            { once: true },
+          );
+          this.docker.modem.followProgress(
+            stream,
+            (err: Error | null, output: { error?: string }[]) => {
+              const failed = output.find((o) => typeof o.error === 'string');
+              if (err) reject(err);
+              else if (failed?.error) reject(new Error(failed.error));
+              else resolve();
+            },
+            (ev: { status?: string; id?: string }) => {
+              if (ev.status) onProgress(ev.id ? `${ev.id}: ${ev.status}` : ev.status);
+            },
+          );
+        }),
+      PULL_TIMEOUT_MS,
+    );
   }
 
   async networkExists(name: string): Promise<boolean> {
@@ -226,7 +310,9 @@ export class DockerodePort implements DockerPort {
 
   async createNetwork(name: string): Promise<void> {
     try {
-      await this.call('create network', (abortSignal) => this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, abortSignal }));
+      await this.call('create network', (abortSignal) =>
+        this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, abortSignal }),
+      );
     } catch (err) {
       // Someone else created it between our check and our create: that is what we wanted.
       if (err instanceof DockerError && err.kind === 'conflict') return;
@@ -235,10 +321,17 @@ export class DockerodePort implements DockerPort {
   }
 
   async createAndStart(spec: TunnelContainerSpec): Promise<string> {
-    const container = await this.call('create container', (abortSignal) => this.docker.createContainer({
-      name: spec.name, Image: spec.image, Cmd: [...spec.cmd], Env: [...spec.env], Labels: { ...spec.labels },
-      HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: spec.network }, abortSignal,
-    }));
+    const container = await this.call('create container', (abortSignal) =>
+      this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: [...spec.cmd],
+        Env: [...spec.env],
+        Labels: { ...spec.labels },
+        HostConfig: { RestartPolicy: { Name: 'unless-stopped' }, NetworkMode: spec.network },
+        abortSignal,
+      }),
+    );
     await this.call('start container', (abortSignal) => container.start({ abortSignal }));
     return container.id;
   }
@@ -246,7 +339,11 @@ export class DockerodePort implements DockerPort {
   async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
     const c = this.docker.getContainer(idOrName);
     try {
-      await call('stop container', (abortSignal) => c.stop({ t: timeoutS, abortSignal }), timeoutS * 1000 + this.callTimeoutMs);
+      await call(
+        'stop container',
+        (abortSignal) => c.stop({ t: timeoutS, abortSignal }),
+        timeoutS * 1000 + this.callTimeoutMs,
+      );
     } catch (err) {
       // 304: already stopped; 404: already gone. Both are where we wanted to be.
       if (!(err instanceof DockerError) || (err.statusCode !== 304 && err.kind !== 'not_found')) throw err;
@@ -262,21 +359,45 @@ export class DockerodePort implements DockerPort {
   }
 
   async execFirstLine(id: string, cmd: readonly string[]): Promise<string | null> {
-    const exec = await this.call('exec create', (abortSignal) => this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, abortSignal }));
-    const stream = await call('exec start', (abortSignal) => exec.start({ hijack: true, stdin: false, abortSignal }), EXEC_TIMEOUT_MS);
-    const output = await call('exec output', () => new Promise<string>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => { resolve(demux(Buffer.concat(chunks))); });
-      stream.on('error', reject);
-    }), EXEC_TIMEOUT_MS).finally(() => { stream.destroy(); });
-    const line = output.split('\n').map((l) => l.trim()).find((l) => l !== '');
+    const exec = await this.call('exec create', (abortSignal) =>
+      this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, abortSignal }),
+    );
+    const stream = await call(
+      'exec start',
+      (abortSignal) => exec.start({ hijack: true, stdin: false, abortSignal }),
+      EXEC_TIMEOUT_MS,
+    );
+    const output = await call(
+      'exec output',
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            resolve(demux(Buffer.concat(chunks)));
+          });
+          stream.on('error', reject);
+        }),
+      EXEC_TIMEOUT_MS,
+    ).finally(() => {
+      stream.destroy();
+    });
+    const line = output
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '');
     return line ?? null;
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {
-    const raw = await this.call('container logs', (abortSignal) => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }));
-    return demux(raw).split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(-lines);
+    const raw = await this.call('container logs', (abortSignal) =>
+      this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }),
+    );
+    return demux(raw)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .slice(-lines);
   }
 }
 

@@ -17,7 +17,11 @@ const EventLine = z.object({
 
 export function parseEventLine(line: string): DockerEvent | null {
   let raw: unknown;
-  try { raw = JSON.parse(line); } catch { return null; }
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return null;
+  }
   const parsed = EventLine.safeParse(raw);
   if (!parsed.success) return null;
   const e = parsed.data;

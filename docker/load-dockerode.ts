@@ -14,7 +14,9 @@ function stub(file: string, reason: string): void {
   const m = new Module(file);
   m.filename = file;
   m.loaded = true;
-  m.exports = (): never => { throw new Error(reason); };
+  m.exports = (): never => {
+    throw new Error(reason);
+  };
   require.cache[file] = m;
 }
 
@@ -25,8 +27,14 @@ export function loadDockerode(): typeof Docker {
   try {
     const dockerodeDir = path.dirname(require.resolve('dockerode/package.json'));
     const modemDir = path.dirname(require.resolve('docker-modem/package.json', { paths: [dockerodeDir] }));
-    stub(require.resolve(path.join(dockerodeDir, 'lib', 'session.js')), 'BuildKit sessions are not used by dockflare-agent');
-    stub(require.resolve(path.join(modemDir, 'lib', 'ssh.js')), 'ssh:// DOCKER_HOST is not supported by dockflare-agent; use unix:// or tcp://');
+    stub(
+      require.resolve(path.join(dockerodeDir, 'lib', 'session.js')),
+      'BuildKit sessions are not used by dockflare-agent',
+    );
+    stub(
+      require.resolve(path.join(modemDir, 'lib', 'ssh.js')),
+      'ssh:// DOCKER_HOST is not supported by dockflare-agent; use unix:// or tcp://',
+    );
   } catch {
     // Layout changed: load everything, nothing is lost but memory.
   }

@@ -50,7 +50,12 @@ export interface DockerPort {
    * filters the actions itself; `health_status` matches every `health_status: <state>`. The subscription closes
    * itself when `signal` aborts, also when that happens while it is being set up.
    */
-  subscribeEvents(sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription>;
+  subscribeEvents(
+    sinceNano: bigint | null,
+    actions: readonly string[],
+    handlers: EventHandlers,
+    signal?: AbortSignal,
+  ): Promise<EventSubscription>;
   imageExists(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress: (status: string) => void): Promise<void>;
   networkExists(name: string): Promise<boolean>;
@@ -69,7 +74,13 @@ export type DockerErrorKind = 'not_found' | 'conflict' | 'unavailable' | 'failed
 /** docker-modem errors mapped to the taxonomy the actors react to (design.md §4.4). */
 export class DockerError extends Error {
   override readonly name = 'DockerError';
-  constructor(readonly kind: DockerErrorKind, readonly operation: string, readonly statusCode: number | null, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly kind: DockerErrorKind,
+    readonly operation: string,
+    readonly statusCode: number | null,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(`${operation}: ${message}`, options);
   }
 }

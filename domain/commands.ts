@@ -6,5 +6,10 @@ export type MasterCommand =
   | { readonly action: 'restart_tunnel'; readonly assignment: TunnelAssignment }
   | { readonly action: 'stop_tunnel' }
   | { readonly action: 'update_tunnel_config'; readonly ruleCount: number }
-  | { readonly action: 'decommission'; readonly phase: 'prepare' | 'finalize'; readonly commandId: string | null; readonly operationId: string | null }
+  | {
+      readonly action: 'decommission';
+      readonly phase: 'prepare' | 'finalize';
+      readonly commandId: string | null;
+      readonly operationId: string | null;
+    }
   | { readonly action: 'unknown'; readonly name: string };

@@ -6,7 +6,8 @@ export interface Identity {
   readonly sessionId: string | null;
 }
 
-export type ReregisterCause = 'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence' | 'events_not_found';
+export type ReregisterCause =
+  'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence' | 'events_not_found';
 
 export interface RegisterReply {
   agentId: string;

@@ -14,7 +14,12 @@
  *   rejected     any other status
  */
 export type MasterFailure =
-  | { readonly kind: 'transient'; readonly status: number | null; readonly retryAfterMs: number | null; readonly reason: string }
+  | {
+      readonly kind: 'transient';
+      readonly status: number | null;
+      readonly retryAfterMs: number | null;
+      readonly reason: string;
+    }
   | { readonly kind: 'unauthorized'; readonly status: 401 }
   | { readonly kind: 'forbidden'; readonly status: 403; readonly code: string | null }
   | { readonly kind: 'not_found'; readonly status: 404 }
@@ -30,14 +35,23 @@ export type MasterResult<T> =
 
 export function describeFailure(f: MasterFailure): string {
   switch (f.kind) {
-    case 'transient': return `transient failure (${f.status ?? 'no status'}): ${f.reason}`;
-    case 'unauthorized': return 'key rejected (401): check DOCKFLARE_API_KEY';
-    case 'forbidden': return `forbidden (403${f.code ? ` ${f.code}` : ''})`;
-    case 'not_found': return 'agent not found (404)';
-    case 'registration_required': return 'registration required (409)';
-    case 'stale_sequence': return 'stale sequence (409)';
-    case 'invalid': return `rejected as invalid (${f.status}${f.code ? ` ${f.code}` : ''})${f.message ? `: ${f.message}` : ''}`;
-    case 'too_large': return 'payload too large (413)';
-    case 'rejected': return `rejected (${f.status}${f.code ? ` ${f.code}` : ''})`;
+    case 'transient':
+      return `transient failure (${f.status ?? 'no status'}): ${f.reason}`;
+    case 'unauthorized':
+      return 'key rejected (401): check DOCKFLARE_API_KEY';
+    case 'forbidden':
+      return `forbidden (403${f.code ? ` ${f.code}` : ''})`;
+    case 'not_found':
+      return 'agent not found (404)';
+    case 'registration_required':
+      return 'registration required (409)';
+    case 'stale_sequence':
+      return 'stale sequence (409)';
+    case 'invalid':
+      return `rejected as invalid (${f.status}${f.code ? ` ${f.code}` : ''})${f.message ? `: ${f.message}` : ''}`;
+    case 'too_large':
+      return 'payload too large (413)';
+    case 'rejected':
+      return `rejected (${f.status}${f.code ? ` ${f.code}` : ''})`;
   }
 }

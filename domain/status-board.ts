@@ -3,9 +3,23 @@
  * state. Heartbeats, /health and the `health` log record read them next to the supervision snapshot.
  */
 export interface StatusFacts {
-  registration: { registered: boolean; agentId: string | null; protocolVersion: 1 | 2 | null; enrollment: string | null; lastError: string | null };
+  registration: {
+    registered: boolean;
+    agentId: string | null;
+    protocolVersion: 1 | 2 | null;
+    enrollment: string | null;
+    lastError: string | null;
+  };
   master: { url: string; lastSuccessAt: number | null };
-  tunnel: { desiredState: string; name: string | null; id: string | null; containerRunning: boolean; version: string | null; containersStarted: number; lastStartCause: string | null };
+  tunnel: {
+    desiredState: string;
+    name: string | null;
+    id: string | null;
+    containerRunning: boolean;
+    version: string | null;
+    containersStarted: number;
+    lastStartCause: string | null;
+  };
   outbox: { queued: number; dropped: number; delivered: number };
 }
 
@@ -16,7 +30,15 @@ export class StatusBoard {
     this.facts = {
       registration: { registered: false, agentId: null, protocolVersion: null, enrollment: null, lastError: null },
       master: { url: masterUrl, lastSuccessAt: null },
-      tunnel: { desiredState: 'unknown', name: null, id: null, containerRunning: false, version: null, containersStarted: 0, lastStartCause: null },
+      tunnel: {
+        desiredState: 'unknown',
+        name: null,
+        id: null,
+        containerRunning: false,
+        version: null,
+        containersStarted: 0,
+        lastStartCause: null,
+      },
       outbox: { queued: 0, dropped: 0, delivered: 0 },
     };
   }

@@ -1,5 +1,9 @@
 /** The tunnel as the master assigns it (docs/protocol.md §4.1) and as the agent reports it. */
-export interface TunnelAssignment { readonly tunnelId: string; readonly tunnelName: string; readonly token: string }
+export interface TunnelAssignment {
+  readonly tunnelId: string;
+  readonly tunnelName: string;
+  readonly token: string;
+}
 
 export interface TunnelView {
   readonly desiredState: 'unknown' | 'running' | 'stopped';

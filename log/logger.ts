@@ -34,14 +34,16 @@ export function serializeError(err: unknown, depth = 0): SerializedError | strin
 /** JSON.stringify that survives cycles and BigInt, as bunyan's own safe-cycles mode does. */
 export function safeStringify(value: unknown): string {
   const seen = new WeakSet();
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object') {
-      if (seen.has(v)) return '[Circular]';
-      seen.add(v);
-    }
-    return v;
-  }) ?? 'undefined';
+  return (
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v && typeof v === 'object') {
+        if (seen.has(v)) return '[Circular]';
+        seen.add(v);
+      }
+      return v;
+    }) ?? 'undefined'
+  );
 }
 
 export interface LoggerOptions {
@@ -53,7 +55,11 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const write = opts.write ?? ((line: string) => { process.stdout.write(line); });
+  const write =
+    opts.write ??
+    ((line: string) => {
+      process.stdout.write(line);
+    });
   const stream = {
     write(record: unknown): void {
       write(opts.redactor.redact(safeStringify(record)) + '\n');

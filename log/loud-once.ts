@@ -4,7 +4,14 @@
  */
 import type { Logger } from './logger.js';
 
-export function logOnChange(log: Logger, previous: string | null, current: string, level: 'warn' | 'error', fields: Record<string, unknown>, text: string): void {
+export function logOnChange(
+  log: Logger,
+  previous: string | null,
+  current: string,
+  level: 'warn' | 'error',
+  fields: Record<string, unknown>,
+  text: string,
+): void {
   if (previous === current) log.debug(fields, text);
   else log[level](fields, text);
 }

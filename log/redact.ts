@@ -12,7 +12,10 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/(\bbearer\s+)[^\s"',;\\]+/gi, `$1${REDACTED}`],
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@"'\\]+@/gi, `$1${REDACTED}@`],
   [/(\bTUNNEL_TOKEN=)[^\s"',\\]+/g, `$1${REDACTED}`],
-  [/((?:\\?")(?:token|tunnel_token|api_key|apiKey|secret|client_secret|password|authorization|cf-access-client-secret)(?:\\?")\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")/gi, `$1${REDACTED}$3`],
+  [
+    /((?:\\?")(?:token|tunnel_token|api_key|apiKey|secret|client_secret|password|authorization|cf-access-client-secret)(?:\\?")\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")/gi,
+    `$1${REDACTED}$3`,
+  ],
   // `--token X`, `--token=X`, and the same as adjacent JSON array items: `"--token","X"`.
   [/(--token(?:=|\s+|\\?",\s*\\?"))[^\s"',\\]+/g, `$1${REDACTED}`],
 ];

@@ -27,8 +27,15 @@ export interface RegisterRequest {
 
 export interface MasterClient {
   register(body: RegisterRequest, signal?: AbortSignal): Promise<MasterResult<RegisterReply>>;
-  fetchCommands(agentId: string, signal?: AbortSignal): Promise<MasterResult<{ commands: unknown[]; warning: string | null }>>;
-  postEvent(agentId: string, body: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<MasterResult<{ code: string | null }>>;
+  fetchCommands(
+    agentId: string,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ commands: unknown[]; warning: string | null }>>;
+  postEvent(
+    agentId: string,
+    body: Readonly<Record<string, unknown>>,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ code: string | null }>>;
   /** Time of the last 2xx from any endpoint, for /health (protocol.md §12). */
   readonly lastSuccessAt: number | null;
 }
@@ -65,7 +72,12 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
   return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, ms));
 }
 
-export interface MasterStats { requests: number; failures: number; lastLatencyMs: number | null; latencySumMs: number }
+export interface MasterStats {
+  requests: number;
+  failures: number;
+  lastLatencyMs: number | null;
+  latencySumMs: number;
+}
 
 export class HttpMasterClient implements MasterClient {
   private lastOk: number | null = null;
@@ -78,16 +90,22 @@ export class HttpMasterClient implements MasterClient {
     this.base = opts.baseUrl.replace(/\/+$/, '');
     const url = new URL(this.base);
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-      opts.log.warn({ event: 'master_plain_http', host: url.hostname },
-        'DOCKFLARE_MASTER_URL uses plain http:// to a non-loopback host: the agent key travels unencrypted');
+      opts.log.warn(
+        { event: 'master_plain_http', host: url.hostname },
+        'DOCKFLARE_MASTER_URL uses plain http:// to a non-loopback host: the agent key travels unencrypted',
+      );
     }
     // node-fetch sends `Connection: close` whenever no agent is given: every request, every event of a burst,
     // would pay a new TCP (and TLS) handshake. One keep-alive agent reuses connections; Node closes an idle one
     // a second before the server's announced Keep-Alive timeout, so a reused socket is rarely one being closed.
     const keepAlive = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 2, scheduling: 'lifo' as const };
-    this.agent = url.protocol === 'https:'
-      ? new https.Agent({ ...keepAlive, ...(opts.caFile !== undefined ? { ca: [...rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {}) })
-      : new http.Agent(keepAlive);
+    this.agent =
+      url.protocol === 'https:'
+        ? new https.Agent({
+            ...keepAlive,
+            ...(opts.caFile !== undefined ? { ca: [...rootCertificates, readFileSync(opts.caFile, 'utf8')] } : {}),
+          })
+        : new http.Agent(keepAlive);
   }
 
   get lastSuccessAt(): number | null {
@@ -108,26 +126,42 @@ export class HttpMasterClient implements MasterClient {
     const res = await this.request('POST', '/api/v2/agents/register', body, signal);
     if (!res.ok) return res;
     // protocol.md §3.3: success is 200 or 201 with an agent id; any other 2xx is not a registration.
-    if (res.status !== 200 && res.status !== 201) return transient(res.status, `unexpected ${res.status} reply to register`);
+    if (res.status !== 200 && res.status !== 201)
+      return transient(res.status, `unexpected ${res.status} reply to register`);
     const decoded = decodeRegisterReply(res.value);
-    return decoded.ok ? { ok: true, status: res.status, value: decoded.value } : transient(res.status, `undecodable register reply: ${decoded.reason}`);
+    return decoded.ok
+      ? { ok: true, status: res.status, value: decoded.value }
+      : transient(res.status, `undecodable register reply: ${decoded.reason}`);
   }
 
-  async fetchCommands(agentId: string, signal?: AbortSignal): Promise<MasterResult<{ commands: unknown[]; warning: string | null }>> {
+  async fetchCommands(
+    agentId: string,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ commands: unknown[]; warning: string | null }>> {
     const res = await this.request('GET', `/api/v2/agents/${encodeURIComponent(agentId)}/commands`, undefined, signal);
     if (!res.ok) return res;
     return { ok: true, status: res.status, value: decodeCommandsReply(res.value) };
   }
 
-  async postEvent(agentId: string, body: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<MasterResult<{ code: string | null }>> {
+  async postEvent(
+    agentId: string,
+    body: Readonly<Record<string, unknown>>,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ code: string | null }>> {
     const res = await this.request('POST', `/api/v2/agents/${encodeURIComponent(agentId)}/events`, body, signal);
     if (!res.ok) return res;
     const decoded = decodeEventReply(res.value);
-    return decoded.ok ? { ok: true, status: res.status, value: decoded.value } : transient(res.status, `undecodable event reply: ${decoded.reason}`);
+    return decoded.ok
+      ? { ok: true, status: res.status, value: decoded.value }
+      : transient(res.status, `undecodable event reply: ${decoded.reason}`);
   }
 
   private headers(hasBody: boolean): Record<string, string> {
-    const h: Record<string, string> = { Authorization: `Bearer ${this.opts.apiKey}`, Accept: 'application/json', 'User-Agent': this.opts.userAgent };
+    const h: Record<string, string> = {
+      Authorization: `Bearer ${this.opts.apiKey}`,
+      Accept: 'application/json',
+      'User-Agent': this.opts.userAgent,
+    };
     if (hasBody) h['Content-Type'] = 'application/json';
     if (this.opts.access) {
       h['CF-Access-Client-Id'] = this.opts.access.clientId;
@@ -136,11 +170,20 @@ export class HttpMasterClient implements MasterClient {
     return h;
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<MasterResult<unknown>> {
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<unknown>> {
     const timeout = new AbortController();
-    const timer = this.opts.clock.setTimeout(() => { timeout.abort(); }, this.opts.timeoutMs);
+    const timer = this.opts.clock.setTimeout(() => {
+      timeout.abort();
+    }, this.opts.timeoutMs);
     // AbortSignal.any keeps a reference per call on a long-lived signal under Node 20: link by hand instead.
-    const onOuterAbort = (): void => { timeout.abort(); };
+    const onOuterAbort = (): void => {
+      timeout.abort();
+    };
     signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (signal?.aborted) timeout.abort();
     const combined = timeout.signal;
@@ -149,8 +192,13 @@ export class HttpMasterClient implements MasterClient {
     const init: RequestInit = {
       // compress: false: the replies are a few hundred bytes of JSON; asking for gzip only adds a decoder
       // pipeline per request (measured ~15 % of node-fetch's allocations per request).
-      method, headers: this.headers(body !== undefined), signal: combined, redirect: 'manual', compress: false,
-      size: this.opts.maxReplyBytes ?? 1024 * 1024, agent: this.agent,
+      method,
+      headers: this.headers(body !== undefined),
+      signal: combined,
+      redirect: 'manual',
+      compress: false,
+      size: this.opts.maxReplyBytes ?? 1024 * 1024,
+      agent: this.agent,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     };
     try {
@@ -158,11 +206,18 @@ export class HttpMasterClient implements MasterClient {
       const text = await res.text();
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now());
       let json: unknown;
-      try { json = JSON.parse(text); } catch { json = undefined; }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
       if (json !== undefined) this.learnSecrets(json, 0);
       if (res.status >= 200 && res.status < 300) {
         if (!isJsonObject(json)) {
-          return transient(res.status, `reply is not a JSON object (content-type ${res.headers.get('content-type') ?? 'none'})`);
+          return transient(
+            res.status,
+            `reply is not a JSON object (content-type ${res.headers.get('content-type') ?? 'none'})`,
+          );
         }
         this.lastOk = this.opts.clock.now();
         this.lastOkMono = this.opts.clock.monotonic();
@@ -174,13 +229,23 @@ export class HttpMasterClient implements MasterClient {
       // The master answers every error in JSON: a 401, 403 or 404 page from a proxy or an Access login in front of
       // it says nothing about our key or record, and acting on it would drop events and re-register in vain.
       if (res.status >= 400 && res.status < 500 && !isJsonObject(json)) {
-        return transient(res.status, `HTTP ${res.status} with a reply that is not JSON (content-type ${res.headers.get('content-type') ?? 'none'}): a proxy or login page in front of the master?`, retryAfterMs);
+        return transient(
+          res.status,
+          `HTTP ${res.status} with a reply that is not JSON (content-type ${res.headers.get('content-type') ?? 'none'}): a proxy or login page in front of the master?`,
+          retryAfterMs,
+        );
       }
       return { ok: false, failure: classify(res.status, json, retryAfterMs) };
     } catch (err) {
       this.counters.failures++;
       const e = err as Error & { type?: string; code?: string };
-      const reason = signal?.aborted ? 'aborted' : timeout.signal.aborted ? `timed out after ${this.opts.timeoutMs} ms` : e.type === 'max-size' ? 'reply too large' : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
+      const reason = signal?.aborted
+        ? 'aborted'
+        : timeout.signal.aborted
+          ? `timed out after ${this.opts.timeoutMs} ms`
+          : e.type === 'max-size'
+            ? 'reply too large'
+            : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
       return transient(null, reason);
     } finally {
       timer.cancel();
@@ -204,9 +269,14 @@ export class HttpMasterClient implements MasterClient {
   }
 }
 
-const isJsonObject = (json: unknown): json is Record<string, unknown> => typeof json === 'object' && json !== null && !Array.isArray(json);
+const isJsonObject = (json: unknown): json is Record<string, unknown> =>
+  typeof json === 'object' && json !== null && !Array.isArray(json);
 
-function transient(status: number | null, reason: string, retryAfterMs: number | null = null): { ok: false; failure: MasterFailure } {
+function transient(
+  status: number | null,
+  reason: string,
+  retryAfterMs: number | null = null,
+): { ok: false; failure: MasterFailure } {
   return { ok: false, failure: { kind: 'transient', status, retryAfterMs, reason } };
 }
 
@@ -214,18 +284,32 @@ function classify(status: number, json: unknown, retryAfterMs: number | null): M
   const obj = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
   const code = typeof obj.code === 'string' ? obj.code.slice(0, 64) : null;
   const message = typeof obj.message === 'string' ? obj.message.slice(0, 200) : null;
-  if (status === 429 || status >= 500) return { kind: 'transient', status, retryAfterMs, reason: code ?? `HTTP ${status}` };
-  if (status >= 300 && status < 400) return { kind: 'transient', status, retryAfterMs: null, reason: 'redirected (a login page in front of the master? check Cloudflare Access settings)' };
+  if (status === 429 || status >= 500)
+    return { kind: 'transient', status, retryAfterMs, reason: code ?? `HTTP ${status}` };
+  if (status >= 300 && status < 400)
+    return {
+      kind: 'transient',
+      status,
+      retryAfterMs: null,
+      reason: 'redirected (a login page in front of the master? check Cloudflare Access settings)',
+    };
   switch (status) {
-    case 401: return { kind: 'unauthorized', status };
-    case 403: return { kind: 'forbidden', status, code };
-    case 404: return { kind: 'not_found', status };
+    case 401:
+      return { kind: 'unauthorized', status };
+    case 403:
+      return { kind: 'forbidden', status, code };
+    case 404:
+      return { kind: 'not_found', status };
     case 409:
       if (code === 'registration_required') return { kind: 'registration_required', status };
       if (code === 'stale_sequence') return { kind: 'stale_sequence', status };
       return { kind: 'invalid', status, code, message };
-    case 413: return { kind: 'too_large', status };
-    case 400: case 422: return { kind: 'invalid', status, code, message };
-    default: return { kind: 'rejected', status, code };
+    case 413:
+      return { kind: 'too_large', status };
+    case 400:
+    case 422:
+      return { kind: 'invalid', status, code, message };
+    default:
+      return { kind: 'rejected', status, code };
   }
 }

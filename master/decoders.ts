@@ -17,17 +17,22 @@ const RegisterReplySchema = z.object({
   status: z.string().optional(),
 });
 
-
 export function decodeRegisterReply(body: unknown): Decoded<RegisterReply> {
   const parsed = RegisterReplySchema.safeParse(body);
   if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
   const r = parsed.data;
   const version = r.protocol_version ?? 1;
   const session = r.agent_session_id ?? null;
-  if (version === 2 && (session === null || session.trim() === '')) return { ok: false, reason: 'protocol 2 without agent_session_id' };
+  if (version === 2 && (session === null || session.trim() === ''))
+    return { ok: false, reason: 'protocol 2 without agent_session_id' };
   return {
     ok: true,
-    value: { agentId: r.agent_id.trim(), protocolVersion: version, sessionId: version === 2 ? session : null, enrollment: r.agent?.status ?? null },
+    value: {
+      agentId: r.agent_id.trim(),
+      protocolVersion: version,
+      sessionId: version === 2 ? session : null,
+      enrollment: r.agent?.status ?? null,
+    },
   };
 }
 
@@ -50,12 +55,14 @@ function tokenOf(raw: Record<string, unknown>): Decoded<string> {
   const candidates = [raw.token, raw.tunnel_token].filter((t) => t !== undefined && t !== null);
   const usable = candidates.find((t): t is string => typeof t === 'string' && t.trim() !== '');
   if (usable !== undefined) return { ok: true, value: usable.trim() };
-  if (candidates.length === 0 || candidates.some((t) => typeof t !== 'string')) return { ok: false, reason: 'token is missing or not a string' };
+  if (candidates.length === 0 || candidates.some((t) => typeof t !== 'string'))
+    return { ok: false, reason: 'token is missing or not a string' };
   return { ok: false, reason: 'token is empty' };
 }
 
 export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'command is not an object' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, reason: 'command is not an object' };
   const obj = raw as Record<string, unknown>;
   const action = obj.action;
   if (typeof action !== 'string' || action === '') return { ok: false, reason: 'action is missing or not a string' };
@@ -66,7 +73,11 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
       if (!assignment.success) return { ok: false, reason: `${action}: ${reasonOf(assignment.error)}` };
       const token = tokenOf(obj);
       if (!token.ok) return { ok: false, reason: `${action}: ${token.reason}` };
-      const value = { tunnelId: assignment.data.tunnel_id.trim(), tunnelName: assignment.data.tunnel_name.trim(), token: token.value };
+      const value = {
+        tunnelId: assignment.data.tunnel_id.trim(),
+        tunnelName: assignment.data.tunnel_name.trim(),
+        token: token.value,
+      };
       return { ok: true, value: { action, assignment: value } };
     }
     case 'stop_tunnel':
@@ -79,14 +90,26 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
     case 'prepare_decommission':
     case 'finalize_decommission': {
       const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 128) : null);
-      return { ok: true, value: { action: 'decommission', phase: action === 'prepare_decommission' ? 'prepare' : 'finalize', commandId: str(obj.command_id), operationId: str(obj.operation_id) } };
+      return {
+        ok: true,
+        value: {
+          action: 'decommission',
+          phase: action === 'prepare_decommission' ? 'prepare' : 'finalize',
+          commandId: str(obj.command_id),
+          operationId: str(obj.operation_id),
+        },
+      };
     }
     default:
       return { ok: true, value: { action: 'unknown', name: action.slice(0, 64) } };
   }
 }
 
-const EventReplySchema = z.object({ status: z.string().optional(), code: z.string().optional(), message: z.string().optional() });
+const EventReplySchema = z.object({
+  status: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
 
 export function decodeEventReply(body: unknown): Decoded<{ code: string | null }> {
   const parsed = EventReplySchema.safeParse(body);

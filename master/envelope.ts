@@ -11,7 +11,13 @@ export function masterTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
 
-function envelope(identity: Identity, type: string, timestamp: string, seqField: 'event_sequence' | 'report_sequence', seq: number): Record<string, unknown> {
+function envelope(
+  identity: Identity,
+  type: string,
+  timestamp: string,
+  seqField: 'event_sequence' | 'report_sequence',
+  seq: number,
+): Record<string, unknown> {
   if (identity.protocolVersion === 1) return { type, timestamp };
   return { type, protocol_version: 2, agent_session_id: identity.sessionId, [seqField]: seq, timestamp };
 }
@@ -31,7 +37,12 @@ export function buildEventBody(identity: Identity, event: OutboundEvent, seq: nu
   }
 }
 
-export function buildHeartbeat(identity: Identity, seq: number, timestamp: string, health: Record<string, unknown> | undefined): Record<string, unknown> {
+export function buildHeartbeat(
+  identity: Identity,
+  seq: number,
+  timestamp: string,
+  health: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const base = envelope(identity, 'heartbeat', timestamp, 'event_sequence', seq);
   return health ? { ...base, health } : base;
 }
@@ -40,12 +51,22 @@ export function buildHeartbeat(identity: Identity, seq: number, timestamp: strin
  * v2: complete only from a successful scan; a failed scan says so and sends no list. v1: a failed scan sends
  * nothing at all (returns null), because a v1 master takes any list as the whole truth and deletes the rest.
  */
-export function buildStatusReport(identity: Identity, scan: Scan, seq: number, timestamp: string): Record<string, unknown> | null {
+export function buildStatusReport(
+  identity: Identity,
+  scan: Scan,
+  seq: number,
+  timestamp: string,
+): Record<string, unknown> | null {
   if (identity.protocolVersion === 1) {
     if (!scan.ok) return null;
     return { type: 'status_report', timestamp, container: { containers: scan.containers.map(containerBody) } };
   }
   const base = envelope(identity, 'status_report', timestamp, 'report_sequence', seq);
   if (!scan.ok) return { ...base, inventory_complete: false };
-  return { ...base, inventory_complete: true, inventory_scope: 'dockflare_enabled_running', containers: scan.containers.map(containerBody) };
+  return {
+    ...base,
+    inventory_complete: true,
+    inventory_scope: 'dockflare_enabled_running',
+    containers: scan.containers.map(containerBody),
+  };
 }

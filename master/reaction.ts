@@ -16,14 +16,23 @@ export function reactionTo(result: MasterResult<{ code: string | null }>): React
   if (result.ok) return { kind: 'delivered', duplicate: result.value.code === 'duplicate_sequence' };
   const f = result.failure;
   switch (f.kind) {
-    case 'transient': return { kind: 'retry', retryAfterMs: f.retryAfterMs };
-    case 'registration_required': return { kind: 'reregister_and_resend', cause: 'registration_required' };
-    case 'stale_sequence': return { kind: 'drop', level: 'warn', reregister: 'stale_sequence' };
-    case 'forbidden': return { kind: 'drop', level: 'error', reregister: 'forbidden' };
-    case 'not_found': return { kind: 'drop', level: 'error', reregister: 'events_not_found' };
-    case 'unauthorized': return { kind: 'drop', level: 'error', reregister: null };
-    case 'invalid': return { kind: 'drop', level: 'error', reregister: null };
-    case 'too_large': return { kind: 'drop', level: 'error', reregister: null };
-    case 'rejected': return { kind: 'drop', level: 'error', reregister: null };
+    case 'transient':
+      return { kind: 'retry', retryAfterMs: f.retryAfterMs };
+    case 'registration_required':
+      return { kind: 'reregister_and_resend', cause: 'registration_required' };
+    case 'stale_sequence':
+      return { kind: 'drop', level: 'warn', reregister: 'stale_sequence' };
+    case 'forbidden':
+      return { kind: 'drop', level: 'error', reregister: 'forbidden' };
+    case 'not_found':
+      return { kind: 'drop', level: 'error', reregister: 'events_not_found' };
+    case 'unauthorized':
+      return { kind: 'drop', level: 'error', reregister: null };
+    case 'invalid':
+      return { kind: 'drop', level: 'error', reregister: null };
+    case 'too_large':
+      return { kind: 'drop', level: 'error', reregister: null };
+    case 'rejected':
+      return { kind: 'drop', level: 'error', reregister: null };
   }
 }

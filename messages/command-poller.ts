@@ -5,6 +5,10 @@ import type { IdentityChanged } from './registration.js';
 export type CommandPollerMsg =
   | IdentityChanged
   | { readonly type: 'poller.tick' }
-  | { readonly type: 'poller.result'; readonly result: MasterResult<{ commands: unknown[]; warning: string | null }>; readonly agentId: string };
+  | {
+      readonly type: 'poller.result';
+      readonly result: MasterResult<{ commands: unknown[]; warning: string | null }>;
+      readonly agentId: string;
+    };
 
 export const pollerTick = (): CommandPollerMsg => ({ type: 'poller.tick' });

@@ -4,7 +4,10 @@ import type { MasterResult } from '../domain/master-result.js';
 import type { ActorRef } from '../supervisor/actor-ref.js';
 
 /** What Registration tells the workers that speak to the master. */
-export interface IdentityChanged { readonly type: 'identity.changed'; readonly identity: Identity }
+export interface IdentityChanged {
+  readonly type: 'identity.changed';
+  readonly identity: Identity;
+}
 
 export type RegistrationMsg =
   | { readonly type: 'registration.attempt' }
@@ -14,7 +17,13 @@ export type RegistrationMsg =
   | { readonly type: 'registration.get'; readonly replyTo: ActorRef<IdentityChanged> };
 
 export const registrationAttempt = (): RegistrationMsg => ({ type: 'registration.attempt' });
-export const registrationRequired = (cause: ReregisterCause, identity: Identity): RegistrationMsg =>
-  ({ type: 'registration.required', cause, identity });
-export const registrationGet = (replyTo: ActorRef<IdentityChanged>): RegistrationMsg => ({ type: 'registration.get', replyTo });
+export const registrationRequired = (cause: ReregisterCause, identity: Identity): RegistrationMsg => ({
+  type: 'registration.required',
+  cause,
+  identity,
+});
+export const registrationGet = (replyTo: ActorRef<IdentityChanged>): RegistrationMsg => ({
+  type: 'registration.get',
+  replyTo,
+});
 export const identityChanged = (identity: Identity): IdentityChanged => ({ type: 'identity.changed', identity });

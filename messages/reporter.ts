@@ -12,8 +12,18 @@ export type ReporterMsg =
   | { readonly type: 'reporter.report-now' }
   | { readonly type: 'reporter.scanned'; readonly scan: Scan }
   /** `bytes`: the request's size, measured only for a rejection (the only time it is logged). */
-  | { readonly type: 'reporter.event-sent'; readonly entryId: string | null; readonly result: EventReply; readonly bytes: number }
-  | { readonly type: 'reporter.report-sent'; readonly result: EventReply; readonly bytes: number; readonly containers: number }
+  | {
+      readonly type: 'reporter.event-sent';
+      readonly entryId: string | null;
+      readonly result: EventReply;
+      readonly bytes: number;
+    }
+  | {
+      readonly type: 'reporter.report-sent';
+      readonly result: EventReply;
+      readonly bytes: number;
+      readonly containers: number;
+    }
   | { readonly type: 'reporter.pump' }
   | { readonly type: 'reporter.persist' };
 

@@ -17,13 +17,19 @@ export type TunnelKeeperMsg =
   | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> };
 
 export const tunnelStart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({ type: 'tunnel.start', assignment });
-export const tunnelRestart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({ type: 'tunnel.restart', assignment });
+export const tunnelRestart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({
+  type: 'tunnel.restart',
+  assignment,
+});
 export const tunnelStop = (): TunnelKeeperMsg => ({ type: 'tunnel.stop' });
 export const tunnelUpdateConfig = (ruleCount: number): TunnelKeeperMsg => ({ type: 'tunnel.update-config', ruleCount });
 export const tunnelCheck = (): TunnelKeeperMsg => ({ type: 'tunnel.check' });
 /** The actions of its own container the TunnelKeeper reacts to (`health_status` stands for `health_status: *`). */
 export const TUNNEL_WATCHED_ACTIONS: readonly string[] = ['die', 'oom', 'destroy', 'stop', 'kill', 'health_status'];
 
-export const tunnelContainerEvent = (action: string, containerId: string): TunnelKeeperMsg =>
-  ({ type: 'tunnel.container-event', action, containerId });
+export const tunnelContainerEvent = (action: string, containerId: string): TunnelKeeperMsg => ({
+  type: 'tunnel.container-event',
+  action,
+  containerId,
+});
 export const tunnelGet = (replyTo: ActorRef<TunnelView>): TunnelKeeperMsg => ({ type: 'tunnel.get', replyTo });

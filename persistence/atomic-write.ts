@@ -10,7 +10,10 @@ import path from 'node:path';
 const TEMP_MARKER = '.tmp-';
 
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 export async function atomicWrite(file: string, data: string, mode = 0o600): Promise<void> {
@@ -45,7 +48,16 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF' && code !== 'EACCES' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    if (
+      code !== 'EINVAL' &&
+      code !== 'EISDIR' &&
+      code !== 'EPERM' &&
+      code !== 'EBADF' &&
+      code !== 'EACCES' &&
+      code !== 'ENOTSUP' &&
+      code !== 'ENOSYS'
+    )
+      throw err;
   } finally {
     await handle?.close();
   }

@@ -13,18 +13,29 @@ export type DesiredState = z.infer<typeof DesiredState>;
 
 export const TunnelStateSchema = z.object({
   // An empty token (the original can write one) is no token: cloudflared would only crash-loop on it.
-  token: z.string().nullable().default(null).transform((t) => (t === null || t.trim() === '' ? null : t)),
+  token: z
+    .string()
+    .nullable()
+    .default(null)
+    .transform((t) => (t === null || t.trim() === '' ? null : t)),
   id: z.string().nullable().default(null),
   name: z.string().nullable().default(null),
   desired_state: DesiredState.default('unknown'),
 });
 export type TunnelState = z.infer<typeof TunnelStateSchema>;
 
-export const EMPTY_TUNNEL_STATE: TunnelState = Object.freeze({ token: null, id: null, name: null, desired_state: 'unknown' });
+export const EMPTY_TUNNEL_STATE: TunnelState = Object.freeze({
+  token: null,
+  id: null,
+  name: null,
+  desired_state: 'unknown',
+});
 
 /** `json.dump` defaults: `", "` and `": "` separators, non-ASCII escaped as \uXXXX (ensure_ascii). */
 export function pythonJson(obj: Readonly<Record<string, string | null>>): string {
-  const body = Object.entries(obj).map(([k, v]) => `${asciiJson(k)}: ${v === null ? 'null' : asciiJson(v)}`).join(', ');
+  const body = Object.entries(obj)
+    .map(([k, v]) => `${asciiJson(k)}: ${v === null ? 'null' : asciiJson(v)}`)
+    .join(', ');
   return `{${body}}`;
 }
 
@@ -60,6 +71,7 @@ export function decodeAgentId(text: string): Decoded<string | undefined> {
   // The original stores whatever id it generated or a v1 master gave it (any UTF-8, stripped), and the client
   // encodes it into URLs: only what cannot be an id written by a program is refused (control characters, bytes that
   // are not UTF-8, a size no id has).
-  if (id.length > 1024 || Array.from(id, (ch) => ch.codePointAt(0) ?? 0).some(notInAnId)) return { ok: false, reason: 'not an id: control characters, bytes that are not UTF-8, or over 1024 characters' };
+  if (id.length > 1024 || Array.from(id, (ch) => ch.codePointAt(0) ?? 0).some(notInAnId))
+    return { ok: false, reason: 'not an id: control characters, bytes that are not UTF-8, or over 1024 characters' };
   return { ok: true, value: id };
 }

@@ -26,20 +26,43 @@ export interface OutboxEntry {
   attempts: number;
 }
 
-const Container = z.object({ id: z.string(), name: z.string(), status: z.string(), labels: z.record(z.string(), z.string()) });
+const Container = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  labels: z.record(z.string(), z.string()),
+});
 const Event = z.discriminatedUnion('type', [
   z.object({ type: z.literal('container_start'), container: Container, timestamp: z.string() }),
   z.object({ type: z.literal('container_stop'), container: Container, timestamp: z.string() }),
-  z.object({ type: z.literal('tunnel_status'), status: z.enum(['running', 'stopped']), name: z.string().nullable(), version: z.string().nullable(), timestamp: z.string() }),
+  z.object({
+    type: z.literal('tunnel_status'),
+    status: z.enum(['running', 'stopped']),
+    name: z.string().nullable(),
+    version: z.string().nullable(),
+    timestamp: z.string(),
+  }),
 ]);
 const FileSchema = z.object({
   version: z.literal(1),
-  entries: z.array(z.object({ id: z.string(), event: Event, seq: z.number().int().nullable(), session: z.string().nullable(), attempts: z.number().int() })),
+  entries: z.array(
+    z.object({
+      id: z.string(),
+      event: Event,
+      seq: z.number().int().nullable(),
+      session: z.string().nullable(),
+      attempts: z.number().int(),
+    }),
+  ),
   dropped: z.number().int().nonnegative(),
 });
 
 /** The v2 sequence counters of one session (protocol.md §5.1). */
-export interface SequenceCounters { session: string | null; event: number; report: number }
+export interface SequenceCounters {
+  session: string | null;
+  event: number;
+  report: number;
+}
 
 export class Outbox {
   private entries: OutboxEntry[] = [];
@@ -55,7 +78,12 @@ export class Outbox {
   /** A write failed and none has worked since: the same failure every few seconds is not news (debug). */
   private writeFailing = false;
 
-  private constructor(private file: string | null, readonly capacity: number, private readonly log: Logger, private readonly clock: Clock) {}
+  private constructor(
+    private file: string | null,
+    readonly capacity: number,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+  ) {}
 
   /** `dir` null keeps the outbox in memory only (data directory not writable). */
   static async open(dir: string | null, capacity: number, log: Logger, clock: Clock): Promise<Outbox> {
@@ -63,15 +91,25 @@ export class Outbox {
     if (dir !== null) {
       // An interrupted write leaves a temp file holding events; it would stay on the volume for good.
       const removed = await removeStaleTempFiles(dir, [OUTBOX_FILE]).catch(() => []);
-      if (removed.length > 0) log.warn({ event: 'state_temp_removed', dir, files: removed }, 'removed temp files of an interrupted outbox write');
+      if (removed.length > 0)
+        log.warn(
+          { event: 'state_temp_removed', dir, files: removed },
+          'removed temp files of an interrupted outbox write',
+        );
     }
     await box.load();
     return box;
   }
 
-  get size(): number { return this.entries.length; }
-  get dropped(): number { return this.droppedTotal; }
-  head(): OutboxEntry | undefined { return this.entries[0]; }
+  get size(): number {
+    return this.entries.length;
+  }
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+  head(): OutboxEntry | undefined {
+    return this.entries[0];
+  }
 
   /** Appends; returns how many old entries had to go to make room. */
   push(event: OutboundEvent): number {
@@ -116,12 +154,20 @@ export class Outbox {
       await atomicWrite(this.file, body);
       this.dirty = false;
       this.fileHasEntries = this.entries.length > 0;
-      if (this.writeFailing) this.log.info({ event: 'outbox_write_recovered', file: this.file, queued: this.entries.length }, 'the outbox is persisted again');
+      if (this.writeFailing)
+        this.log.info(
+          { event: 'outbox_write_recovered', file: this.file, queued: this.entries.length },
+          'the outbox is persisted again',
+        );
       this.writeFailing = false;
     } catch (err) {
       const fields = { event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length };
       if (this.writeFailing) this.log.debug(fields, 'could not persist the outbox (again)');
-      else this.log.error(fields, 'could not persist the outbox; events stay in memory (repeats are logged at debug until a write works)');
+      else
+        this.log.error(
+          fields,
+          'could not persist the outbox; events stay in memory (repeats are logged at debug until a write works)',
+        );
       this.writeFailing = true;
     }
   }
@@ -156,7 +202,11 @@ export class Outbox {
     this.entries = parsed.data.entries.slice(-this.capacity);
     this.fileHasEntries = this.entries.length > 0;
     this.droppedTotal = parsed.data.dropped;
-    if (this.entries.length > 0) this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'undelivered events from the last run will be sent');
+    if (this.entries.length > 0)
+      this.log.info(
+        { event: 'outbox_loaded', queued: this.entries.length },
+        'undelivered events from the last run will be sent',
+      );
   }
 
   /**
@@ -168,10 +218,16 @@ export class Outbox {
     if (file === null) return;
     try {
       const target = await moveAside(file, this.clock.now());
-      this.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'outbox file unusable; moved aside, starting empty');
+      this.log.warn(
+        { event: 'state_file_corrupt', file, movedTo: target, reason },
+        'outbox file unusable; moved aside, starting empty',
+      );
     } catch (err) {
       this.file = null;
-      this.log.error({ event: 'state_file_corrupt', file, reason, err }, 'outbox file unusable and could not be moved aside; left as it is, events are kept in memory only this run');
+      this.log.error(
+        { event: 'state_file_corrupt', file, reason, err },
+        'outbox file unusable and could not be moved aside; left as it is, events are kept in memory only this run',
+      );
     }
   }
 }

@@ -15,7 +15,15 @@ import type { Clock } from '../supervisor/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Redactor } from '../log/redact.js';
 import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
-import { AGENT_ID_FILE, decodeAgentId, decodeTunnelState, EMPTY_TUNNEL_STATE, encodeTunnelState, TUNNEL_STATE_FILE, type TunnelState } from './formats.js';
+import {
+  AGENT_ID_FILE,
+  decodeAgentId,
+  decodeTunnelState,
+  EMPTY_TUNNEL_STATE,
+  encodeTunnelState,
+  TUNNEL_STATE_FILE,
+  type TunnelState,
+} from './formats.js';
 import type { Decoded } from '../domain/decoded.js';
 
 /** The disk boundary as the actors see it. */
@@ -27,7 +35,12 @@ export interface StateStore {
   saveTunnelState(state: TunnelState): Promise<boolean>;
 }
 
-export interface FileStateStoreDeps { dir: string; log: Logger; clock: Clock; redactor: Redactor }
+export interface FileStateStoreDeps {
+  dir: string;
+  log: Logger;
+  clock: Clock;
+  redactor: Redactor;
+}
 
 export class FileStateStore implements StateStore {
   private isWritable = false;
@@ -85,19 +98,32 @@ export class FileStateStore implements StateStore {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const removed = await removeStaleTempFiles(dir, [AGENT_ID_FILE, TUNNEL_STATE_FILE, '.write-probe']);
-      if (removed.length > 0) log.warn({ event: 'state_temp_removed', dir, files: removed }, 'removed temp files of an interrupted write');
+      if (removed.length > 0)
+        log.warn({ event: 'state_temp_removed', dir, files: removed }, 'removed temp files of an interrupted write');
       await atomicWrite(path.join(dir, '.write-probe'), 'probe');
       await rm(path.join(dir, '.write-probe'), { force: true });
       this.isWritable = true;
     } catch (err) {
       this.isWritable = false;
-      log.error({
-        event: 'data_dir_not_writable', dir, uid: process.getuid?.(), gid: process.getgid?.(), err,
-      }, 'data directory is not writable: the agent id and tunnel state will NOT survive a restart; fix the owner or mode of the volume');
+      log.error(
+        {
+          event: 'data_dir_not_writable',
+          dir,
+          uid: process.getuid?.(),
+          gid: process.getgid?.(),
+          err,
+        },
+        'data directory is not writable: the agent id and tunnel state will NOT survive a restart; fix the owner or mode of the volume',
+      );
     }
   }
 
-  private async load<T>(name: string, decode: (text: string) => Decoded<T>, encode: (value: T) => string, fallback: T): Promise<T> {
+  private async load<T>(
+    name: string,
+    decode: (text: string) => Decoded<T>,
+    encode: (value: T) => string,
+    fallback: T,
+  ): Promise<T> {
     // Actors load at every (re)start: a write owed since the volume failed gets its chance here too.
     if (this.owed.size > 0) await this.serially(() => this.payOwed());
     if (this.current.has(name)) return this.current.get(name) as T;
@@ -107,7 +133,12 @@ export class FileStateStore implements StateStore {
     return this.current.get(name) as T;
   }
 
-  private async read<T>(name: string, decode: (text: string) => Decoded<T>, encode: (value: T) => string, fallback: T): Promise<T> {
+  private async read<T>(
+    name: string,
+    decode: (text: string) => Decoded<T>,
+    encode: (value: T) => string,
+    fallback: T,
+  ): Promise<T> {
     const file = path.join(this.deps.dir, name);
     let text: string;
     try {
@@ -121,8 +152,10 @@ export class FileStateStore implements StateStore {
         return fallback;
       }
       this.untouchable.add(name);
-      this.deps.log.error({ event: 'state_file_unreadable', file, code, uid: process.getuid?.(), err },
-        'state file exists but cannot be read; leaving it as it is and running without it (fix its owner or mode, then restart)');
+      this.deps.log.error(
+        { event: 'state_file_unreadable', file, code, uid: process.getuid?.(), err },
+        'state file exists but cannot be read; leaving it as it is and running without it (fix its owner or mode, then restart)',
+      );
       return fallback;
     }
     const decoded = decode(text);
@@ -155,7 +188,11 @@ export class FileStateStore implements StateStore {
   private async save(name: string, data: string, value: unknown): Promise<boolean> {
     this.current.set(name, value);
     if (this.untouchable.has(name)) {
-      if (!this.skipped.has(name)) this.deps.log.warn({ event: 'state_write_skipped', file: path.join(this.deps.dir, name) }, 'not overwriting a state file that could not be read; keeping the value in memory');
+      if (!this.skipped.has(name))
+        this.deps.log.warn(
+          { event: 'state_write_skipped', file: path.join(this.deps.dir, name) },
+          'not overwriting a state file that could not be read; keeping the value in memory',
+        );
       this.skipped.add(name);
       return false;
     }
@@ -174,7 +211,8 @@ export class FileStateStore implements StateStore {
     try {
       await atomicWrite(file, data);
       this.onDisk.set(name, data);
-      if (!this.isWritable) this.deps.log.info({ event: 'data_dir_writable', dir: this.deps.dir }, 'data directory is writable again');
+      if (!this.isWritable)
+        this.deps.log.info({ event: 'data_dir_writable', dir: this.deps.dir }, 'data directory is writable again');
       this.isWritable = true;
       return true;
     } catch (err) {
@@ -182,7 +220,10 @@ export class FileStateStore implements StateStore {
       // saving the id again), at debug.
       const level = loud && this.isWritable ? 'error' : 'debug';
       this.isWritable = false;
-      this.deps.log[level]({ event: 'state_write_failed', file, err }, 'could not persist state; keeping it in memory (written once the directory is writable again)');
+      this.deps.log[level](
+        { event: 'state_write_failed', file, err },
+        'could not persist state; keeping it in memory (written once the directory is writable again)',
+      );
       return false;
     }
   }
@@ -192,9 +233,15 @@ export class FileStateStore implements StateStore {
       const target = await moveAside(file, this.deps.clock.now());
       // The old file may hold a token and may have been world-readable.
       await chmod(target, 0o600).catch(() => undefined);
-      this.deps.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'state file was corrupt; moved aside, starting from defaults');
+      this.deps.log.warn(
+        { event: 'state_file_corrupt', file, movedTo: target, reason },
+        'state file was corrupt; moved aside, starting from defaults',
+      );
     } catch (err) {
-      this.deps.log.error({ event: 'state_file_corrupt', file, reason, err }, 'state file was corrupt and could not be moved aside; starting from defaults');
+      this.deps.log.error(
+        { event: 'state_file_corrupt', file, reason, err },
+        'state file was corrupt and could not be moved aside; starting from defaults',
+      );
     }
   }
 
@@ -204,7 +251,10 @@ export class FileStateStore implements StateStore {
       const st = await stat(file);
       if ((st.mode & 0o077) !== 0) {
         await chmod(file, 0o600);
-        this.deps.log.warn({ event: 'state_mode_tightened', file, was: (st.mode & 0o777).toString(8) }, 'state file was readable by others; set to 0600');
+        this.deps.log.warn(
+          { event: 'state_mode_tightened', file, was: (st.mode & 0o777).toString(8) },
+          'state file was readable by others; set to 0600',
+        );
       }
     } catch {
       // Best effort: a read-only volume keeps its mode, and the read itself succeeded.

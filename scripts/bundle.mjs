@@ -8,7 +8,9 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 // BUNDLE_OUTFILE: where to write instead (the spec that runs the bundle outside the checkout).
-const outfile = process.env.BUNDLE_OUTFILE ? path.resolve(process.env.BUNDLE_OUTFILE) : path.join(root, 'dist', 'dockflare-agent.mjs');
+const outfile = process.env.BUNDLE_OUTFILE
+  ? path.resolve(process.env.BUNDLE_OUTFILE)
+  : path.join(root, 'dist', 'dockflare-agent.mjs');
 
 // Code the agent never runs is replaced by stubs that throw if ever called (docker/load-dockerode.ts does
 // the same at run time for the unbundled build): dockerode's BuildKit support (gRPC, protobufjs) and its build
@@ -16,9 +18,21 @@ const outfile = process.env.BUNDLE_OUTFILE ? path.resolve(process.env.BUNDLE_OUT
 // Nodes older than 18, and zod's translated error messages (the agent's messages are English). Each is source
 // text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
 const UNUSED = [
-  { importer: /[\\/]dockerode[\\/]lib[\\/]/, request: /^\.\/(session|buildkit)(\.js)?$/, why: 'BuildKit is not used by dockflare-agent' },
-  { importer: /[\\/]dockerode[\\/]lib[\\/]/, request: /^(tar-fs|@balena\/dockerignore)$/, why: 'image builds are not used by dockflare-agent' },
-  { importer: /[\\/]docker-modem[\\/]lib[\\/]/, request: /^\.\/ssh(\.js)?$/, why: 'ssh:// DOCKER_HOST is not supported by dockflare-agent; use unix:// or tcp://' },
+  {
+    importer: /[\\/]dockerode[\\/]lib[\\/]/,
+    request: /^\.\/(session|buildkit)(\.js)?$/,
+    why: 'BuildKit is not used by dockflare-agent',
+  },
+  {
+    importer: /[\\/]dockerode[\\/]lib[\\/]/,
+    request: /^(tar-fs|@balena\/dockerignore)$/,
+    why: 'image builds are not used by dockflare-agent',
+  },
+  {
+    importer: /[\\/]docker-modem[\\/]lib[\\/]/,
+    request: /^\.\/ssh(\.js)?$/,
+    why: 'ssh:// DOCKER_HOST is not supported by dockflare-agent; use unix:// or tcp://',
+  },
   { importer: /[\\/]fetch-blob[\\/]/, request: /^web-streams-polyfill/, why: 'Node 20 has web streams built in' },
 ];
 const ENGLISH_ONLY = "export { default as en } from 'zod/v4/locales/en.js';";
@@ -35,14 +49,23 @@ const trim = {
       loader: 'js',
     }));
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: ENGLISH_ONLY, loader: 'js', resolveDir: root }));
+      /[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
+      contents: ENGLISH_ONLY,
+      loader: 'js',
+      resolveDir: root,
+    }));
     // docker-modem formats every request with util.inspect for its debug log even when that log is off (~9 % of
     // an idle agent's CPU profile): give it an inspect that formats only when the message is actually printed.
     b.onResolve({ filter: /^util$/ }, (args) =>
-      /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/.test(args.importer) ? { path: 'lazy-inspect', namespace: 'lazy-inspect' } : undefined);
+      /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/.test(args.importer)
+        ? { path: 'lazy-inspect', namespace: 'lazy-inspect' }
+        : undefined,
+    );
     b.onLoad({ filter: /.*/, namespace: 'lazy-inspect' }, () => ({
-      contents: "const util = require('node:util');\nmodule.exports = { ...util, inspect: (value, options) => ({ toString: () => util.inspect(value, options) }) };",
+      contents:
+        "const util = require('node:util');\nmodule.exports = { ...util, inspect: (value, options) => ({ toString: () => util.inspect(value, options) }) };",
       loader: 'js',
     }));
     // readable-stream is a copy of Node's own streams for old Nodes (docker-modem's hijacked exec streams use it).
@@ -71,7 +94,9 @@ const result = await build({
   external: ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-features', 'ssh2'],
   plugins: [trim],
   // The CommonJS dependencies call require() for Node built-ins; an ES module has none of its own.
-  banner: { js: "import { createRequire as __dfaCreateRequire } from 'node:module';\nconst require = __dfaCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __dfaCreateRequire } from 'node:module';\nconst require = __dfaCreateRequire(import.meta.url);",
+  },
   metafile: true,
   legalComments: 'linked',
   logLevel: 'warning',

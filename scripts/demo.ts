@@ -20,14 +20,17 @@ const NETWORK = 'dockflare-demo-net';
 const SAMPLE = 'dockflare-demo-web';
 
 const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s]`;
-const say = (text: string): void => { process.stdout.write(`${stamp()} ${text}\n`); };
+const say = (text: string): void => {
+  process.stdout.write(`${stamp()} ${text}\n`);
+};
 
 function docker(): Docker {
   return dockerFromHost(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
 }
 
 /** Any JSON value as short text. */
-const text = (v: unknown, fallback = '-'): string => (v === undefined || v === null ? fallback : typeof v === 'string' ? v : JSON.stringify(v));
+const text = (v: unknown, fallback = '-'): string =>
+  v === undefined || v === null ? fallback : typeof v === 'string' ? v : JSON.stringify(v);
 
 function describe(r: RecordedRequest): string | null {
   const body = (r.body ?? {}) as Record<string, unknown>;
@@ -38,18 +41,25 @@ function describe(r: RecordedRequest): string | null {
       return `master ← register        ${String(body.display_name)} → agent ${text(reply.agent_id, '?')}, protocol v${text(reply.protocol_version, '1')} (${status})`;
     case 'commands': {
       const commands = (reply.commands as { action?: string }[] | undefined) ?? [];
-      return commands.length === 0 ? null : `master → commands        ${commands.map((c) => String(c.action)).join(', ')} (${status})`;
+      return commands.length === 0
+        ? null
+        : `master → commands        ${commands.map((c) => String(c.action)).join(', ')} (${status})`;
     }
     case 'events': {
       const type = String(body.type);
       if (type === 'heartbeat') return `master ← heartbeat       #${text(body.event_sequence)} (${status})`;
       if (type === 'status_report') {
-        const list = (body.containers ?? (body.container as { containers?: unknown[] } | undefined)?.containers ?? []) as unknown[];
+        const list = (body.containers ??
+          (body.container as { containers?: unknown[] } | undefined)?.containers ??
+          []) as unknown[];
         return `master ← status_report   ${list.length} container(s), ${body.inventory_complete === false ? 'INCOMPLETE' : 'complete'} (${status})`;
       }
-      if (type === 'tunnel_status') return `master ← tunnel_status   ${String(body.status)} ${String(body.name)}  ${text(body.version, '')} (${status})`;
+      if (type === 'tunnel_status')
+        return `master ← tunnel_status   ${String(body.status)} ${String(body.name)}  ${text(body.version, '')} (${status})`;
       const c = (body.container ?? {}) as { name?: string; labels?: Record<string, string> };
-      const labels = Object.entries(c.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+      const labels = Object.entries(c.labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       return `master ← ${type.padEnd(15)} ${String(c.name)}  ${labels} (${status})`;
     }
     case 'admin':
@@ -60,17 +70,31 @@ function describe(r: RecordedRequest): string | null {
 
 async function main(): Promise<void> {
   const d = docker();
-  await d.ping().catch(() => { throw new Error('no Docker Engine reachable: run through `npm run demo` (scripts/with-dockerd.sh) or set DOCKER_HOST'); });
+  await d.ping().catch(() => {
+    throw new Error(
+      'no Docker Engine reachable: run through `npm run demo` (scripts/with-dockerd.sh) or set DOCKER_HOST',
+    );
+  });
   const master = await TestMaster.start({ mode: 'v2' });
   const key = master.generateKey();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dockflare-demo-'));
   const healthPort = 18080 + Math.floor(Math.random() * 1000);
   say(`test master listening on ${master.url} (protocol v2); agent data in ${dataDir}`);
 
-  await d.getContainer(SAMPLE).remove({ force: true }).catch(() => undefined);
+  await d
+    .getContainer(SAMPLE)
+    .remove({ force: true })
+    .catch(() => undefined);
   const sample = await d.createContainer({
-    name: SAMPLE, Image: BUSYBOX, Cmd: ['httpd', '-f', '-p', '80', '-h', '/etc'],
-    Labels: { 'dockflare.enable': 'true', 'dockflare.hostname': 'demo.example.com', 'dockflare.service': `http://${SAMPLE}:80`, 'dockflare-test': 'demo' },
+    name: SAMPLE,
+    Image: BUSYBOX,
+    Cmd: ['httpd', '-f', '-p', '80', '-h', '/etc'],
+    Labels: {
+      'dockflare.enable': 'true',
+      'dockflare.hostname': 'demo.example.com',
+      'dockflare.service': `http://${SAMPLE}:80`,
+      'dockflare-test': 'demo',
+    },
     HostConfig: { Init: true, NetworkMode: 'none' },
   });
   await sample.start();
@@ -78,10 +102,19 @@ async function main(): Promise<void> {
 
   const agent = spawn(process.execPath, ['--import', 'tsx', path.resolve('cli/main.ts')], {
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKFLARE_MASTER_URL: master.url, DOCKFLARE_API_KEY: key, AGENT_DATA_DIR: dataDir,
-      DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', CLOUDFLARED_IMAGE: CLOUDFLARED, CLOUDFLARED_NETWORK_NAME: NETWORK,
-      AGENT_DISPLAY_NAME: 'demo-host', REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '2', HEALTH_CHECK_PORT: String(healthPort),
-      HEALTH_BIND_ADDRESS: '127.0.0.1', LOG_LEVEL: 'info',
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      DOCKFLARE_MASTER_URL: master.url,
+      DOCKFLARE_API_KEY: key,
+      AGENT_DATA_DIR: dataDir,
+      DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+      CLOUDFLARED_IMAGE: CLOUDFLARED,
+      CLOUDFLARED_NETWORK_NAME: NETWORK,
+      AGENT_DISPLAY_NAME: 'demo-host',
+      REPORT_INTERVAL_SECONDS: '5',
+      COMMAND_POLL_INTERVAL_SECONDS: '2',
+      HEALTH_CHECK_PORT: String(healthPort),
+      HEALTH_BIND_ADDRESS: '127.0.0.1',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -89,7 +122,9 @@ async function main(): Promise<void> {
   const { createWriteStream } = await import('node:fs');
   const logStream = createWriteStream(logFile);
   agent.stdout.pipe(logStream);
-  say(`agent started (pid ${String(agent.pid)}); its JSON log goes to ${logFile}; health on http://127.0.0.1:${healthPort}/health`);
+  say(
+    `agent started (pid ${String(agent.pid)}); its JSON log goes to ${logFile}; health on http://127.0.0.1:${healthPort}/health`,
+  );
 
   let shown = 0;
   let enrolled = false;
@@ -113,22 +148,48 @@ async function main(): Promise<void> {
     stopping = true;
     say(`${why}: stopping the agent (SIGTERM) and cleaning up`);
     agent.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => { agent.once('exit', resolve); });
+    const code = await new Promise<number | null>((resolve) => {
+      agent.once('exit', resolve);
+    });
     clearInterval(pump);
-    for (const r of master.requests.slice(shown)) { const line = describe(r); if (line) say(line); }
-    say(`agent exited with code ${String(code)}; tunnel container ${(await d.getContainer('dockflare-agent-tunnel').inspect().then(() => 'still present', () => 'removed'))}`);
-    await d.getContainer(SAMPLE).remove({ force: true }).catch(() => undefined);
-    await d.getNetwork(NETWORK).remove().catch(() => undefined);
+    for (const r of master.requests.slice(shown)) {
+      const line = describe(r);
+      if (line) say(line);
+    }
+    say(
+      `agent exited with code ${String(code)}; tunnel container ${await d
+        .getContainer('dockflare-agent-tunnel')
+        .inspect()
+        .then(
+          () => 'still present',
+          () => 'removed',
+        )}`,
+    );
+    await d
+      .getContainer(SAMPLE)
+      .remove({ force: true })
+      .catch(() => undefined);
+    await d
+      .getNetwork(NETWORK)
+      .remove()
+      .catch(() => undefined);
     await master.stop();
     logStream.end();
     await rm(dataDir, { recursive: true, force: true });
     say('done');
   };
-  process.once('SIGINT', () => { void stop('Ctrl-C'); });
-  process.once('SIGTERM', () => { void stop('SIGTERM'); });
+  process.once('SIGINT', () => {
+    void stop('Ctrl-C');
+  });
+  process.once('SIGTERM', () => {
+    void stop('SIGTERM');
+  });
   const seconds = Number(process.env.DEMO_SECONDS ?? '0');
   say(seconds > 0 ? `running for ${seconds} s` : 'running until Ctrl-C');
-  if (seconds > 0) setTimeout(() => { void stop(`${seconds} s elapsed`); }, seconds * 1000).unref();
+  if (seconds > 0)
+    setTimeout(() => {
+      void stop(`${seconds} s elapsed`);
+    }, seconds * 1000).unref();
 }
 
 main().catch((err: unknown) => {

@@ -13,7 +13,10 @@ import { Timers } from './timers.js';
 
 export class HandlerTimeoutError extends Error {
   override readonly name = 'HandlerTimeoutError';
-  constructor(readonly msgType: string, readonly timeoutMs: number) {
+  constructor(
+    readonly msgType: string,
+    readonly timeoutMs: number,
+  ) {
     super(`handler for ${msgType} did not settle within ${timeoutMs} ms`);
   }
 }
@@ -74,14 +77,18 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   const abort = new AbortController();
   let alive = true;
   let resolveTerminated: () => void = () => undefined;
-  const terminated = new Promise<void>((resolve) => { resolveTerminated = resolve; });
+  const terminated = new Promise<void>((resolve) => {
+    resolveTerminated = resolve;
+  });
   // Assigned once below; every closure that reads it runs only after the spawn.
   let nactRef: Ref<Envelope<M>> | undefined = undefined;
 
   const post = (env: Envelope<M>): void => {
     if (alive && nactRef) dispatch(nactRef, env);
   };
-  const timers = new Timers<M>(runtime.clock, (msg) => { post({ k: 'msg', msg, own: true }); });
+  const timers = new Timers<M>(runtime.clock, (msg) => {
+    post({ k: 'msg', msg, own: true });
+  });
 
   /** The last state a handler returned: release gets it even when nact no longer can (a detached actor). */
   let latest: HostState<S> = { ready: false };
@@ -122,27 +129,50 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     pipe<T>(work: Promise<T>, onOk: (value: T) => M, onErr?: (err: unknown) => M): void {
       work.then(
         (value) => {
-          try { post({ k: 'msg', msg: onOk(value), own: true }); } catch (err) { post({ k: 'crash', reason: asError(err) }); }
+          try {
+            post({ k: 'msg', msg: onOk(value), own: true });
+          } catch (err) {
+            post({ k: 'crash', reason: asError(err) });
+          }
         },
         (err: unknown) => {
-          if (!onErr) { post({ k: 'crash', reason: asError(err) }); return; }
-          try { post({ k: 'msg', msg: onErr(err), own: true }); } catch (mapErr) { post({ k: 'crash', reason: asError(mapErr) }); }
+          if (!onErr) {
+            post({ k: 'crash', reason: asError(err) });
+            return;
+          }
+          try {
+            post({ k: 'msg', msg: onErr(err), own: true });
+          } catch (mapErr) {
+            post({ k: 'crash', reason: asError(mapErr) });
+          }
         },
       );
     },
-    stopSelf(): void { post({ k: 'exit', restart: null }); },
-    restartSelf(reason: string): void { post({ k: 'exit', restart: reason }); },
-    toSelf(msg: M): void { post({ k: 'msg', msg, own: true }); },
-    get runtimeHandle(): unknown { return nactRef; },
+    stopSelf(): void {
+      post({ k: 'exit', restart: null });
+    },
+    restartSelf(reason: string): void {
+      post({ k: 'exit', restart: reason });
+    },
+    toSelf(msg: M): void {
+      post({ k: 'msg', msg, own: true });
+    },
+    get runtimeHandle(): unknown {
+      return nactRef;
+    },
   };
 
   const watched = async <T>(value: T | Promise<T>, what: string): Promise<T> => {
     if (!isThenable(value)) return value;
     // If the watchdog wins, the handler's own late failure must not become an unhandled rejection.
-    value.then(undefined, (err: unknown) => { if (!alive) log.debug({ err, msgType: what }, 'late failure of an abandoned handler'); });
+    value.then(undefined, (err: unknown) => {
+      if (!alive) log.debug({ err, msgType: what }, 'late failure of an abandoned handler');
+    });
     let handle: { cancel: () => void } | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      handle = runtime.clock.setTimeout(() => { reject(new HandlerTimeoutError(what, runtime.handlerTimeoutMs)); }, runtime.handlerTimeoutMs);
+      handle = runtime.clock.setTimeout(() => {
+        reject(new HandlerTimeoutError(what, runtime.handlerTimeoutMs));
+      }, runtime.handlerTimeoutMs);
     });
     watchdog = handle;
     try {
@@ -195,11 +225,24 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
   const onCrash = (env: Envelope<M> | undefined, err: Error | undefined): void => {
     if (!end()) return;
     const reason = asError(err);
-    const msgType = env?.k === 'msg' ? env.msg.type : env?.k === 'init' ? '$init' : env?.k === 'crash' ? '$crash' : undefined;
+    const msgType =
+      env?.k === 'msg' ? env.msg.type : env?.k === 'init' ? '$init' : env?.k === 'crash' ? '$crash' : undefined;
     const repeat = repeatsLastCrash(cell, reason, msgType, runtime.clock.monotonic());
     const level = crashLoopLevel(repeat ? cell.repeatCrashes + 1 : 0, 'error');
-    const fields = { event: 'actor_crashed', actor: cell.id, gen, msgType, err: reason, ...(repeat ? { repeats: cell.repeatCrashes + 1 } : {}) };
-    log[level](fields, level === 'warn' ? 'actor crashed again with the same error; further repeats are logged at debug until it recovers' : 'actor crashed');
+    const fields = {
+      event: 'actor_crashed',
+      actor: cell.id,
+      gen,
+      msgType,
+      err: reason,
+      ...(repeat ? { repeats: cell.repeatCrashes + 1 } : {}),
+    };
+    log[level](
+      fields,
+      level === 'warn'
+        ? 'actor crashed again with the same error; further repeats are logged at debug until it recovers'
+        : 'actor crashed',
+    );
     hooks.onCrash(reason, msgType, repeat);
   };
 
@@ -223,12 +266,18 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     // nact must never see a throwing onCrash (it would end the process): the hook only records and stops.
     onCrash: (msg, err, nctx) => {
       const wasAlive = alive;
-      try { onCrash(msg, err); } catch { /* logging failed; stopping is still right */ }
+      try {
+        onCrash(msg, err);
+      } catch {
+        /* logging failed; stopping is still right */
+      }
       // A late failure of a handler that outlived its killed incarnation: nact has stopped this actor already, and
       // stopping it again would hand its old mailbox back a second time (to the next incarnation).
       return wasAlive ? nctx.stop : nctx.resume;
     },
-    afterStop: (state, nctx) => { afterStop(state, nctx); },
+    afterStop: (state, nctx) => {
+      afterStop(state, nctx);
+    },
   });
   dispatch(nactRef, { k: 'init' });
 
@@ -236,22 +285,36 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     gen,
     nactRef,
     terminated,
-    deliver(msg: M): void { post({ k: 'msg', msg }); },
+    deliver(msg: M): void {
+      post({ k: 'msg', msg });
+    },
     shutdown(timeoutMs: number): Promise<'ok' | 'timeout'> {
       if (!alive) return terminated.then(() => 'ok' as const);
       return new Promise((resolve) => {
         const timer = runtime.clock.setTimeout(() => {
-          log.warn({ event: 'shutdown_timeout', actor: cell.id, gen, timeoutMs }, 'actor did not shut down in time; stopping it');
+          log.warn(
+            { event: 'shutdown_timeout', actor: cell.id, gen, timeoutMs },
+            'actor did not shut down in time; stopping it',
+          );
           self.kill();
           resolve('timeout');
         }, timeoutMs);
-        post({ k: 'shutdown', deadline: runtime.clock.monotonic() + timeoutMs, done: () => { timer.cancel(); resolve('ok'); } });
+        post({
+          k: 'shutdown',
+          deadline: runtime.clock.monotonic() + timeoutMs,
+          done: () => {
+            timer.cancel();
+            resolve('ok');
+          },
+        });
       });
     },
     kill(): void {
       if (end() && nactRef) stop(nactRef);
     },
-    injectCrash(reason: Error): void { post({ k: 'crash', reason }); },
+    injectCrash(reason: Error): void {
+      post({ k: 'crash', reason });
+    },
   };
   return self;
 }

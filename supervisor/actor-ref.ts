@@ -23,16 +23,34 @@ export function callbackRef<M>(path: string, fn: (msg: M) => void): ActorRef<M> 
 }
 
 /** Asks an actor and waits for one reply, or rejects after `timeoutMs`. */
-export function ask<Req, Res>(ref: ActorRef<Req>, make: (replyTo: ActorRef<Res>) => NoInfer<Req>, timeoutMs: number): Promise<Res> {
+export function ask<Req, Res>(
+  ref: ActorRef<Req>,
+  make: (replyTo: ActorRef<Res>) => NoInfer<Req>,
+  timeoutMs: number,
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`ask ${ref.path} timed out after ${timeoutMs} ms`)); }, timeoutMs);
-    tell(ref, make(callbackRef<Res>(`${ref.path}/$ask`, (res) => { clearTimeout(timer); resolve(res); })));
+    const timer = setTimeout(() => {
+      reject(new Error(`ask ${ref.path} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    tell(
+      ref,
+      make(
+        callbackRef<Res>(`${ref.path}/$ask`, (res) => {
+          clearTimeout(timer);
+          resolve(res);
+        }),
+      ),
+    );
   });
 }
 
 export type ActorStatus = 'starting' | 'running' | 'backing_off' | 'stopped' | 'failed';
 
-export interface CrashInfo { at: number; reason: string; msgType: string | undefined }
+export interface CrashInfo {
+  at: number;
+  reason: string;
+  msgType: string | undefined;
+}
 
 /** What the supervisor plugs into a cell while an incarnation runs. */
 export interface Incarnation<M> {
@@ -176,5 +194,7 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
 
 /** A ref that converts what it receives and passes it on: a reply of type A arrives at `target` as a B. */
 export function adaptRef<A, B>(target: ActorRef<B>, convert: (a: A) => NoInfer<B>): ActorRef<A> {
-  return callbackRef<A>(`${target.path}/$adapter`, (a) => { tell(target, convert(a)); });
+  return callbackRef<A>(`${target.path}/$adapter`, (a) => {
+    tell(target, convert(a));
+  });
 }

@@ -31,7 +31,13 @@ export function jittered(periodMs: number, random: number, spread = 0.1): number
  * the upper half of each step (half the step doubled by the jitter). A master's Retry-After is a floor: never
  * sooner than it says, but a master that keeps answering "Retry-After: 0" still gets the backoff.
  */
-export function failureDelay(failures: number, baseMs: number, capMs: number, random: number, retryAfterMs: number | null = null): number {
+export function failureDelay(
+  failures: number,
+  baseMs: number,
+  capMs: number,
+  random: number,
+  retryAfterMs: number | null = null,
+): number {
   const halfStep: BackoffPolicy = { minMs: baseMs / 2, maxMs: capMs / 2, randomFactor: 1, resetAfterMs: 0 };
   const backoff = Math.max(1, backoffDelay(Math.max(failures - 1, 0), halfStep, random));
   return retryAfterMs === null ? backoff : Math.max(retryAfterMs, backoff);

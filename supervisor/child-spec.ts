@@ -10,7 +10,9 @@ import type { BackoffPolicy } from './backoff.js';
 import type { IntensityLimit } from './intensity.js';
 import type { Timers } from './timers.js';
 
-export interface Message { readonly type: string }
+export interface Message {
+  readonly type: string;
+}
 
 export interface ActorContext<M extends Message> {
   /** The actor's stable address: replies sent here reach whichever incarnation runs then. */
@@ -40,8 +42,11 @@ export interface ActorContext<M extends Message> {
   readonly runtimeHandle: unknown;
 }
 
-export type Handler<S, M extends Message, K extends M['type']> =
-  (state: S, msg: Extract<M, { type: K }>, ctx: ActorContext<M>) => S | Promise<S>;
+export type Handler<S, M extends Message, K extends M['type']> = (
+  state: S,
+  msg: Extract<M, { type: K }>,
+  ctx: ActorContext<M>,
+) => S | Promise<S>;
 
 export type Handlers<S, M extends Message> = { readonly [K in M['type']]: Handler<S, M, K> };
 
@@ -50,7 +55,8 @@ export interface ActorDef<S, M extends Message> {
   init(ctx: ActorContext<M>): S | Promise<S>;
   handlers: Handlers<S, M>;
   /**
-   * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops waiting: work that
+   * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops waiting:
+   * work that
    * takes time (stopping a container) should size itself to it.
    */
   shutdown?(state: S, ctx: ActorContext<M>, deadline: number): void | Promise<void>;

@@ -30,7 +30,11 @@ export const systemClock: Clock = {
   monotonic: () => performance.now(),
   setTimeout(fn, ms) {
     const handle = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
-    return { cancel: () => { clearTimeout(handle); } };
+    return {
+      cancel: () => {
+        clearTimeout(handle);
+      },
+    };
   },
 };
 
@@ -41,7 +45,14 @@ export const systemClock: Clock = {
 export async function settlesWithin(work: Promise<unknown>, clock: Clock, ms: number): Promise<boolean> {
   let timer: TimerHandle | undefined;
   try {
-    return await Promise.race([work.then(() => true), new Promise<false>((resolve) => { timer = clock.setTimeout(() => { resolve(false); }, ms); })]);
+    return await Promise.race([
+      work.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = clock.setTimeout(() => {
+          resolve(false);
+        }, ms);
+      }),
+    ]);
   } finally {
     timer?.cancel();
   }

@@ -16,12 +16,21 @@ export const crashReason = (err: Error): string => `${err.name}: ${err.message}`
  */
 export function repeatsLastCrash(cell: CellView, err: Error, msgType: string | undefined, now: number): boolean {
   const last = cell.lastFailure;
-  if (err.name === 'InjectedCrash' || last === undefined || last.reason !== crashReason(err) || last.msgType !== msgType) return false;
+  if (
+    err.name === 'InjectedCrash' ||
+    last === undefined ||
+    last.reason !== crashReason(err) ||
+    last.msgType !== msgType
+  )
+    return false;
   return cell.startedAt !== undefined && now - cell.startedAt < cell.resetAfterMs;
 }
 
 /** The level of the lines about one crash of a loop: loud for the first and the first repeat, then quiet. */
-export function crashLoopLevel(repeatCrashes: number, loud: 'error' | 'warn' | 'info'): 'error' | 'warn' | 'info' | 'debug' {
+export function crashLoopLevel(
+  repeatCrashes: number,
+  loud: 'error' | 'warn' | 'info',
+): 'error' | 'warn' | 'info' | 'debug' {
   if (repeatCrashes === 0) return loud;
   if (repeatCrashes === 1) return loud === 'error' ? 'warn' : loud;
   return 'debug';

@@ -1,5 +1,6 @@
 /**
- * One health snapshot for heartbeats, /health and the `health` log event (docs/architecture.md §3): per actor its status,
+ * One health snapshot for heartbeats, /health and the `health` log event (docs/architecture.md §3): per actor its
+ * status,
  * generation, uptime, restarts, current backoff, last crash and message counts.
  */
 import type { Clock } from './clock.js';
@@ -43,9 +44,16 @@ export function actorHealth(cell: CellView, clock: Clock): ActorHealth {
     maxBackoffMs: cell.maxBackoffMs,
     restartInMs: cell.restartAt === null ? null : Math.max(0, cell.restartAt - now),
     lastCrash: cell.lastCrash
-      ? { at: new Date(wallOf(cell.lastCrash.at)).toISOString(), reason: cell.lastCrash.reason, msgType: cell.lastCrash.msgType ?? null }
+      ? {
+          at: new Date(wallOf(cell.lastCrash.at)).toISOString(),
+          reason: cell.lastCrash.reason,
+          msgType: cell.lastCrash.msgType ?? null,
+        }
       : null,
-    crashLoop: cell.repeatCrashes > 0 ? { crashes: cell.repeatCrashes + 1, sinceMs: cell.crashLoopSince === null ? null : now - cell.crashLoopSince } : null,
+    crashLoop:
+      cell.repeatCrashes > 0
+        ? { crashes: cell.repeatCrashes + 1, sinceMs: cell.crashLoopSince === null ? null : now - cell.crashLoopSince }
+        : null,
     processed: cell.processed,
     dropped: cell.dropped,
     stashed: cell.stashed,

@@ -2,7 +2,10 @@
  * Erlang/OTP restart intensity: more than `intensity` restarts within `periodMs` means restarting does not help,
  * and the supervisor gives up and escalates.
  */
-export interface IntensityLimit { intensity: number; periodMs: number }
+export interface IntensityLimit {
+  intensity: number;
+  periodMs: number;
+}
 
 export class IntensityWindow {
   private times: number[] = [];

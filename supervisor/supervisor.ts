@@ -15,7 +15,11 @@ import { IntensityWindow } from './intensity.js';
 
 export class IntensityExceededError extends Error {
   override readonly name = 'IntensityExceededError';
-  constructor(readonly supervisor: string, readonly restartsInWindow: number, readonly lastOffender: string) {
+  constructor(
+    readonly supervisor: string,
+    readonly restartsInWindow: number,
+    readonly lastOffender: string,
+  ) {
     super(`supervisor ${supervisor}: ${restartsInWindow} restarts within its period (last: ${lastOffender})`);
   }
 }
@@ -71,10 +75,15 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
       def: rec.spec.def,
       gen,
       log: baseLog.child({ actor: cell.id, gen }),
-      runtime: rec.spec.handlerTimeoutMs === undefined ? runtime : { ...runtime, handlerTimeoutMs: rec.spec.handlerTimeoutMs },
+      runtime:
+        rec.spec.handlerTimeoutMs === undefined ? runtime : { ...runtime, handlerTimeoutMs: rec.spec.handlerTimeoutMs },
       hooks: {
-        onCrash: (reason, msgType, repeat) => { tell(ctx.self, childDown(cell.id, gen, reason, msgType, repeat)); },
-        onExit: (restart) => { tell(ctx.self, childExit(cell.id, gen, restart)); },
+        onCrash: (reason, msgType, repeat) => {
+          tell(ctx.self, childDown(cell.id, gen, reason, msgType, repeat));
+        },
+        onExit: (restart) => {
+          tell(ctx.self, childExit(cell.id, gen, restart));
+        },
       },
     });
     rec.inc = inc;
@@ -89,13 +98,20 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.resetAfterMs = rec.spec.backoff.resetAfterMs;
     cell.bind(inc);
     for (const [cause, count] of cell.pendingDrops) {
-      baseLog[crashLoopLevel(cell.repeatCrashes, 'warn')]({ event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause }, 'messages dropped while the actor was down');
+      baseLog[crashLoopLevel(cell.repeatCrashes, 'warn')](
+        { event: 'messages_dropped', actor: cell.id, gen: gen - 1, count, cause },
+        'messages dropped while the actor was down',
+      );
     }
     cell.pendingDrops.clear();
     cell.episodeDrops.clear();
-    baseLog[crashLoopLevel(cell.repeatCrashes, 'info')]({ event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs }, 'actor started');
+    baseLog[crashLoopLevel(cell.repeatCrashes, 'info')](
+      { event: 'actor_started', supervisor: name, child: cell.id, gen, attempt: rec.attempt, sinceCrashMs },
+      'actor started',
+    );
     if (rec.crashedSinceStart || rec.crashFreeSince === null) rec.crashFreeSince = cell.startedAt;
-    if (rec.crashedSinceStart && cell.repeatCrashes > 0) ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));
+    if (rec.crashedSinceStart && cell.repeatCrashes > 0)
+      ctx.timers.once(`stable:${cell.id}`, rec.spec.backoff.resetAfterMs, childStable(cell.id, gen));
     rec.crashedSinceStart = false;
   };
 
@@ -108,23 +124,42 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
   const groupOf = (state: SupervisorState, rec: ChildRecord): ChildRecord[] => {
     const index = state.records.indexOf(rec);
     switch (deps.strategy) {
-      case 'one_for_one': return [rec];
+      case 'one_for_one':
+        return [rec];
       // A temporary child is taken along while it runs, or while it waits for a restart that an earlier group began.
-      case 'rest_for_one': return state.records.slice(index).filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off');
-      case 'one_for_all': return state.records.filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off');
+      case 'rest_for_one':
+        return state.records
+          .slice(index)
+          .filter((r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off');
+      case 'one_for_all':
+        return state.records.filter(
+          (r) => r === rec || r.spec.restart !== 'temporary' || r.inc || r.spec.cell.status === 'backing_off',
+        );
     }
   };
 
-  const scheduleRestart = (state: SupervisorState, rec: ChildRecord, ctx: Ctx, cause: 'crash' | 'exit' | 'requested'): SupervisorState => {
+  const scheduleRestart = (
+    state: SupervisorState,
+    rec: ChildRecord,
+    ctx: Ctx,
+    cause: 'crash' | 'exit' | 'requested',
+  ): SupervisorState => {
     const cell = rec.spec.cell;
     const t = now();
     // A requested restart is the actor's own decision, rate-limited by the actor itself: it is not a failure.
     if (cause !== 'requested' && state.window.record(t)) {
       const restartsInWindow = state.window.count(t);
-      baseLog.fatal({
-        event: 'intensity_exceeded', supervisor: name, restartsInWindow, intensity: deps.limit.intensity,
-        periodMs: deps.limit.periodMs, lastOffender: cell.id,
-      }, 'restart intensity exceeded; stopping children and escalating');
+      baseLog.fatal(
+        {
+          event: 'intensity_exceeded',
+          supervisor: name,
+          restartsInWindow,
+          intensity: deps.limit.intensity,
+          periodMs: deps.limit.periodMs,
+          lastOffender: cell.id,
+        },
+        'restart intensity exceeded; stopping children and escalating',
+      );
       for (const r of [...state.records].reverse()) {
         stopChildNow(r);
         r.spec.cell.status = 'backing_off';
@@ -144,16 +179,27 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
     cell.status = 'backing_off';
     cell.backoffMs = delayMs;
     cell.restartAt = t + delayMs;
-    baseLog[cause === 'crash' ? crashLoopLevel(cell.repeatCrashes, 'warn') : 'warn']({
-      event: 'restart_scheduled', supervisor: name, child: cell.id, attempt: rec.attempt, delayMs, cause,
-      restartsInWindow: state.window.count(t), intensity: deps.limit.intensity, periodMs: deps.limit.periodMs,
-      group: group.map((r) => r.spec.cell.id),
-    }, 'restart scheduled');
+    baseLog[cause === 'crash' ? crashLoopLevel(cell.repeatCrashes, 'warn') : 'warn'](
+      {
+        event: 'restart_scheduled',
+        supervisor: name,
+        child: cell.id,
+        attempt: rec.attempt,
+        delayMs,
+        cause,
+        restartsInWindow: state.window.count(t),
+        intensity: deps.limit.intensity,
+        periodMs: deps.limit.periodMs,
+        group: group.map((r) => r.spec.cell.id),
+      },
+      'restart scheduled',
+    );
     ctx.timers.once(`restart:${cell.id}`, delayMs, restartDue(group.map((r) => r.spec.cell.id)));
     return state;
   };
 
-  const find = (state: SupervisorState, id: string): ChildRecord | undefined => state.records.find((r) => r.spec.cell.id === id);
+  const find = (state: SupervisorState, id: string): ChildRecord | undefined =>
+    state.records.find((r) => r.spec.cell.id === id);
 
   /**
    * Under rest_for_one a child depends on the ones started before it: while one of those waits for its own restart,
@@ -161,12 +207,20 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
    * dependant whose timer fires first would run on the old registration and not be restarted with the new one.
    */
   const waitsForEarlier = (state: SupervisorState, rec: ChildRecord): boolean =>
-    deps.strategy === 'rest_for_one' && state.records.slice(0, state.records.indexOf(rec)).some((r) => !r.inc && r.spec.cell.status === 'backing_off');
+    deps.strategy === 'rest_for_one' &&
+    state.records.slice(0, state.records.indexOf(rec)).some((r) => !r.inc && r.spec.cell.status === 'backing_off');
 
   return {
     init(ctx) {
       const state: SupervisorState = {
-        records: deps.children.map((spec) => ({ spec, inc: undefined, last: undefined, attempt: 0, crashFreeSince: null, crashedSinceStart: false })),
+        records: deps.children.map((spec) => ({
+          spec,
+          inc: undefined,
+          last: undefined,
+          attempt: 0,
+          crashFreeSince: null,
+          crashedSinceStart: false,
+        })),
         window: new IntensityWindow(deps.limit),
         stopping: false,
       };
@@ -194,7 +248,10 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         cell.crashTimes = [...cell.crashTimes.filter((c) => c > t - deps.limit.periodMs), t];
         if (rec.spec.restart === 'temporary') {
           cell.status = 'failed';
-          baseLog.warn({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'crash' }, 'temporary actor crashed; not restarted');
+          baseLog.warn(
+            { event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'crash' },
+            'temporary actor crashed; not restarted',
+          );
           return state;
         }
         return scheduleRestart(state, rec, ctx, 'crash');
@@ -205,12 +262,18 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         if (!rec || rec.inc?.gen !== msg.gen || state.stopping) return state;
         rec.inc = undefined;
         if (msg.restart !== null && rec.spec.restart !== 'temporary') {
-          baseLog.info({ event: 'restart_requested', supervisor: name, child: msg.id, gen: msg.gen, reason: msg.restart }, 'restart requested by the actor');
+          baseLog.info(
+            { event: 'restart_requested', supervisor: name, child: msg.id, gen: msg.gen, reason: msg.restart },
+            'restart requested by the actor',
+          );
           return scheduleRestart(state, rec, ctx, 'requested');
         }
         if (rec.spec.restart === 'permanent') return scheduleRestart(state, rec, ctx, 'exit');
         rec.spec.cell.status = 'stopped';
-        baseLog.info({ event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'normal' }, 'actor stopped');
+        baseLog.info(
+          { event: 'actor_stopped', supervisor: name, child: msg.id, gen: msg.gen, cause: 'normal' },
+          'actor stopped',
+        );
         return state;
       },
 
@@ -219,7 +282,10 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         for (const rec of state.records) {
           if (!msg.ids.includes(rec.spec.cell.id) || rec.inc || rec.spec.cell.status !== 'backing_off') continue;
           if (waitsForEarlier(state, rec)) {
-            baseLog.debug({ event: 'restart_deferred', supervisor: name, child: rec.spec.cell.id }, 'restart waits for an earlier sibling\'s');
+            baseLog.debug(
+              { event: 'restart_deferred', supervisor: name, child: rec.spec.cell.id },
+              "restart waits for an earlier sibling's",
+            );
             continue;
           }
           // nact must have removed the old incarnation before a new one may take its name.
@@ -244,10 +310,18 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
           ctx.timers.once(`stable:${cell.id}`, leftMs, childStable(cell.id, rec.inc.gen));
           return state;
         }
-        baseLog.info({
-          event: 'actor_recovered', supervisor: name, child: cell.id, gen: rec.inc.gen, crashes: cell.repeatCrashes + 1,
-          loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince, lastCrash: cell.lastFailure?.reason,
-        }, 'actor running again after a crash loop');
+        baseLog.info(
+          {
+            event: 'actor_recovered',
+            supervisor: name,
+            child: cell.id,
+            gen: rec.inc.gen,
+            crashes: cell.repeatCrashes + 1,
+            loopMs: cell.crashLoopSince === null ? null : now() - cell.crashLoopSince,
+            lastCrash: cell.lastFailure?.reason,
+          },
+          'actor running again after a crash loop',
+        );
         cell.repeatCrashes = 0;
         return state;
       },
@@ -267,7 +341,17 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
         const left = Math.max(0, deadline - now() - SHUTDOWN_MARGIN_MS);
         const outcome = inc ? await inc.shutdown(Math.min(rec.spec.shutdownTimeoutMs, left)) : 'not_running';
         rec.spec.cell.status = 'stopped';
-        baseLog.info({ event: 'actor_stopped', supervisor: name, child: rec.spec.cell.id, gen: rec.spec.cell.gen, cause: 'shutdown', outcome }, 'actor stopped');
+        baseLog.info(
+          {
+            event: 'actor_stopped',
+            supervisor: name,
+            child: rec.spec.cell.id,
+            gen: rec.spec.cell.gen,
+            cause: 'shutdown',
+            outcome,
+          },
+          'actor stopped',
+        );
         rec.spec.cell.backoffMs = null;
         rec.spec.cell.restartAt = null;
       }

@@ -8,7 +8,10 @@ export class Timers<M> {
   private readonly active = new Map<string, TimerHandle>();
   private closed = false;
 
-  constructor(private readonly clock: Clock, private readonly deliver: (msg: M) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly deliver: (msg: M) => void,
+  ) {}
 
   /** Sends `msg` once after `delayMs`; a timer with the same key is replaced. */
   once(key: string, delayMs: number, msg: M): void {

@@ -18,11 +18,17 @@ export class CellRegistry {
   private readonly cells: CellView[] = [];
 
   /** `system`: the first segment of every actor's path (`system/id`), as in logs and dead letters. */
-  constructor(private readonly log: Logger, private readonly defaultCapacity: number, private readonly system = 'agent') {}
+  constructor(
+    private readonly log: Logger,
+    private readonly defaultCapacity: number,
+    private readonly system = 'agent',
+  ) {}
 
   create<M extends Message>(id: string, capacity = this.defaultCapacity): ActorCell<M> {
     if (this.cells.some((c) => c.id === id)) throw new Error(`duplicate actor id ${id}`);
-    const cell = new ActorCell<M>(id, `${this.system}/${id}`, capacity, (c, cause) => { this.onDrop(c, cause); });
+    const cell = new ActorCell<M>(id, `${this.system}/${id}`, capacity, (c, cause) => {
+      this.onDrop(c, cause);
+    });
     this.cells.push(cell);
     return cell;
   }
@@ -41,7 +47,10 @@ export class CellRegistry {
     cell.episodeDrops.set(cause, seen);
     if (Number.isInteger(Math.log10(seen))) {
       // In a crash loop each episode would say it again, as loud as the crashes it follows are quiet.
-      this.log[crashLoopLevel(cell.repeatCrashes, 'warn')]({ event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause }, 'messages dropped');
+      this.log[crashLoopLevel(cell.repeatCrashes, 'warn')](
+        { event: 'messages_dropped', actor: cell.id, gen: cell.gen, count: cell.pendingDrops.get(cause) ?? 0, cause },
+        'messages dropped',
+      );
       cell.pendingDrops.delete(cause);
     }
   }
@@ -56,7 +65,8 @@ export interface TreeOptions {
   /** The root gave up (intensity exceeded) or crashed: the process must end (the agent exits 70). */
   onFatal: (reason: Error) => void;
   /**
-   * Cleanup that belongs to the process rather than to one incarnation (the agent: the tunnel container's removal): it runs
+   * Cleanup that belongs to the process rather than to one incarnation (the agent: the tunnel container's removal): it
+   * runs
    * after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
    * gets what is left of the budget (at least TEARDOWN_RESERVE_MS of it, as the actors' share is capped).
    */
@@ -70,11 +80,17 @@ export interface TreeOptions {
 export const TEARDOWN_RESERVE_MS = 3000;
 
 /** Runs the teardown until `deadline`; false if it failed or was still running then (the process exits anyway). */
-async function runTeardown(teardown: (deadline: number) => Promise<void>, deadline: number, clock: Clock, log: Logger): Promise<boolean> {
+async function runTeardown(
+  teardown: (deadline: number) => Promise<void>,
+  deadline: number,
+  clock: Clock,
+  log: Logger,
+): Promise<boolean> {
   const leftMs = Math.max(0, deadline - clock.monotonic());
   try {
     const done = await settlesWithin(teardown(deadline), clock, leftMs);
-    if (!done) log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
+    if (!done)
+      log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
     return done;
   } catch (err) {
     log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
@@ -108,7 +124,9 @@ export function startTree(opts: TreeOptions): RunningTree {
         rootCell.status = 'failed';
         opts.onFatal(reason);
       },
-      onExit: () => { rootCell.status = 'stopped'; },
+      onExit: () => {
+        rootCell.status = 'stopped';
+      },
     },
   });
   rootCell.status = 'running';

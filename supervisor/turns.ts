@@ -16,12 +16,20 @@ export const newTurns = (): Turns => ({ busy: Promise.resolve() });
  * Runs `work` once the operation before it has ended, or once `maxWaitMs` has passed (`onSlow` then says so): a
  * call that is never answered must not stop the actor for good.
  */
-export async function inTurn<T>(turns: Turns, clock: Clock, maxWaitMs: number, onSlow: () => void, work: () => Promise<T>): Promise<T> {
+export async function inTurn<T>(
+  turns: Turns,
+  clock: Clock,
+  maxWaitMs: number,
+  onSlow: () => void,
+  work: () => Promise<T>,
+): Promise<T> {
   const before = turns.busy;
   let release: () => void = () => undefined;
-  turns.busy = new Promise<void>((resolve) => { release = resolve; });
+  turns.busy = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   try {
-    if (!await settlesWithin(before, clock, maxWaitMs)) onSlow();
+    if (!(await settlesWithin(before, clock, maxWaitMs))) onSlow();
     return await work();
   } finally {
     release();

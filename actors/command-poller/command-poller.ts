@@ -15,7 +15,13 @@ import { pollerTick, type CommandPollerMsg } from '../../messages/command-poller
 import type { MasterCommand } from '../../domain/commands.js';
 import { registrationGet, registrationRequired, type RegistrationMsg } from '../../messages/registration.js';
 import type { Identity } from '../../domain/identity.js';
-import { tunnelRestart, tunnelStart, tunnelStop, tunnelUpdateConfig, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
+import {
+  tunnelRestart,
+  tunnelStart,
+  tunnelStop,
+  tunnelUpdateConfig,
+  type TunnelKeeperMsg,
+} from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
 
@@ -39,7 +45,10 @@ export interface CommandPollerDeps {
  * a lasting failure that makes the master ask for a re-registration restarts this actor each time, and a fresh
  * incarnation must not report the same failure at error again.
  */
-export interface PollLogMemory { lastFailureKind: MasterFailure['kind'] | null; failures: number }
+export interface PollLogMemory {
+  lastFailureKind: MasterFailure['kind'] | null;
+  failures: number;
+}
 
 export const newPollLogMemory = (): PollLogMemory => ({ lastFailureKind: null, failures: 0 });
 
@@ -58,7 +67,12 @@ const PREVIOUS_POLL_WAIT_MS = 300_000;
 /** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
 const SEEN_LIMIT = 100;
 
-export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seen: Set<string>): { forwarded: number; rejected: number } {
+export function handOffCommands(
+  raw: readonly unknown[],
+  keeper: ActorRef<TunnelKeeperMsg>,
+  log: Logger,
+  seen: Set<string>,
+): { forwarded: number; rejected: number } {
   let forwarded = 0;
   let rejected = 0;
   for (const [index, item] of raw.entries()) {
@@ -66,7 +80,10 @@ export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<Tunnel
       const decoded = decodeCommand(item);
       if (!decoded.ok) {
         rejected++;
-        log.error({ event: 'command_rejected', index, reason: decoded.reason }, 'malformed command from the master; skipped');
+        log.error(
+          { event: 'command_rejected', index, reason: decoded.reason },
+          'malformed command from the master; skipped',
+        );
         continue;
       }
       if (forward(decoded.value, keeper, log, seen)) forwarded++;
@@ -78,14 +95,35 @@ export function handOffCommands(raw: readonly unknown[], keeper: ActorRef<Tunnel
   return { forwarded, rejected };
 }
 
-function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Logger, seenDecommissions: Set<string>): boolean {
+function forward(
+  cmd: MasterCommand,
+  keeper: ActorRef<TunnelKeeperMsg>,
+  log: Logger,
+  seenDecommissions: Set<string>,
+): boolean {
   switch (cmd.action) {
     case 'start_tunnel':
-      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      log.info(
+        {
+          event: 'command_received',
+          action: cmd.action,
+          tunnelId: cmd.assignment.tunnelId,
+          tunnelName: cmd.assignment.tunnelName,
+        },
+        'command received',
+      );
       tell(keeper, tunnelStart(cmd.assignment));
       return true;
     case 'restart_tunnel':
-      log.info({ event: 'command_received', action: cmd.action, tunnelId: cmd.assignment.tunnelId, tunnelName: cmd.assignment.tunnelName }, 'command received');
+      log.info(
+        {
+          event: 'command_received',
+          action: cmd.action,
+          tunnelId: cmd.assignment.tunnelId,
+          tunnelName: cmd.assignment.tunnelName,
+        },
+        'command received',
+      );
       tell(keeper, tunnelRestart(cmd.assignment));
       return true;
     case 'stop_tunnel':
@@ -100,8 +138,15 @@ function forward(cmd: MasterCommand, keeper: ActorRef<TunnelKeeperMsg>, log: Log
       if (seenDecommissions.has(key)) return false;
       if (seenDecommissions.size >= SEEN_LIMIT) seenDecommissions.clear();
       seenDecommissions.add(key);
-      log.warn({ event: 'command_ignored', action: `${cmd.phase}_decommission`, commandId: cmd.commandId, operationId: cmd.operationId },
-        'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it');
+      log.warn(
+        {
+          event: 'command_ignored',
+          action: `${cmd.phase}_decommission`,
+          commandId: cmd.commandId,
+          operationId: cmd.operationId,
+        },
+        'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it',
+      );
       return false;
     }
     case 'unknown':
@@ -135,16 +180,29 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         // No ctx.signal here on purpose: an answered poll must reach the keeper even if this actor died meanwhile.
         // So a restarted poller waits for the killed one's poll before it sends its own: two polls out at once
         // could hand their commands to the keeper in the wrong order (a start after the stop that followed it).
-        const work = inTurn(deps.polls, ctx.clock, PREVIOUS_POLL_WAIT_MS, () => {
-          ctx.log.warn({ event: 'previous_poll_slow', waitedMs: PREVIOUS_POLL_WAIT_MS }, 'an earlier command poll has not ended; polling without it');
-        }, async () => {
-          const result = await deps.client.fetchCommands(agentId);
-          if (result.ok) {
-            if (result.value.warning) ctx.log.warn({ event: 'commands_reply_odd', warning: result.value.warning }, 'treating the command reply as empty');
-            handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
-          }
-          return result;
-        });
+        const work = inTurn(
+          deps.polls,
+          ctx.clock,
+          PREVIOUS_POLL_WAIT_MS,
+          () => {
+            ctx.log.warn(
+              { event: 'previous_poll_slow', waitedMs: PREVIOUS_POLL_WAIT_MS },
+              'an earlier command poll has not ended; polling without it',
+            );
+          },
+          async () => {
+            const result = await deps.client.fetchCommands(agentId);
+            if (result.ok) {
+              if (result.value.warning)
+                ctx.log.warn(
+                  { event: 'commands_reply_odd', warning: result.value.warning },
+                  'treating the command reply as empty',
+                );
+              handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
+            }
+            return result;
+          },
+        );
         ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
         return { ...state, inFlight: true };
       },
@@ -154,7 +212,8 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         const identity = state.identity;
         const said = deps.pollLog;
         if (msg.result.ok) {
-          if (said.lastFailureKind !== null) ctx.log.info({ event: 'commands_recovered', failures: said.failures }, 'command polling recovered');
+          if (said.lastFailureKind !== null)
+            ctx.log.info({ event: 'commands_recovered', failures: said.failures }, 'command polling recovered');
           Object.assign(said, newPollLogMemory());
           ctx.timers.once('tick', jittered(deps.pollIntervalMs, deps.random()), pollerTick());
           return { ...next, failures: 0, lastSuccessAt: ctx.clock.now() };
@@ -162,15 +221,26 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         const f = msg.result.failure;
         const failures = state.failures + 1;
         const fields = { event: 'commands_failed', failure: f.kind, failures: said.failures + 1, agentId: msg.agentId };
-        logOnChange(ctx.log, said.lastFailureKind, f.kind, f.kind === 'transient' ? 'warn' : 'error', fields, `command poll failed: ${describeFailure(f)}`);
+        logOnChange(
+          ctx.log,
+          said.lastFailureKind,
+          f.kind,
+          f.kind === 'transient' ? 'warn' : 'error',
+          fields,
+          `command poll failed: ${describeFailure(f)}`,
+        );
         Object.assign(said, { lastFailureKind: f.kind, failures: said.failures + 1 });
         if (identity && msg.agentId === identity.agentId) {
           if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
           if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));
         }
-        const delay = f.kind === 'transient'
-          ? failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs)
-          : Math.max(jittered(deps.pollIntervalMs, deps.random()), failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random()));
+        const delay =
+          f.kind === 'transient'
+            ? failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs)
+            : Math.max(
+                jittered(deps.pollIntervalMs, deps.random()),
+                failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random()),
+              );
         ctx.timers.once('tick', delay, pollerTick());
         return { ...next, failures };
       },

@@ -19,7 +19,15 @@ import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../../mess
 import { TUNNEL_WATCHED_ACTIONS, tunnelContainerEvent, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
-import { accountFor, forgetBefore, knowUpTo, noteHandled, REPLAY_MARGIN_NANO, replayFrom, type WatcherMemory } from './watcher-memory.js';
+import {
+  accountFor,
+  forgetBefore,
+  knowUpTo,
+  noteHandled,
+  REPLAY_MARGIN_NANO,
+  replayFrom,
+  type WatcherMemory,
+} from './watcher-memory.js';
 
 export interface EventWatcherDeps {
   docker: DockerPort;
@@ -63,7 +71,14 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
     const known = memory.running.get(id);
     if (!known) return;
     memory.running.delete(id);
-    tell(deps.reporter, reporterEnqueue({ type: 'container_stop', container: { ...known, status: 'exited' }, timestamp: masterTimestamp(ms) }));
+    tell(
+      deps.reporter,
+      reporterEnqueue({
+        type: 'container_stop',
+        container: { ...known, status: 'exited' },
+        timestamp: masterTimestamp(ms),
+      }),
+    );
   };
 
   return {
@@ -91,12 +106,24 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       const since = replayFrom(memory, scanNano);
       // The first event handled later may be as old as this since; a later stream starts a margin before it.
       forgetBefore(memory, since - REPLAY_MARGIN_NANO);
-      const subscription = await deps.docker.subscribeEvents(since, SUBSCRIBED_ACTIONS, {
-        onEvent: (event) => { ctx.toSelf({ type: 'watcher.event', event }); },
-        onEnd: (reason) => { ctx.toSelf({ type: 'watcher.stream-ended', reason }); },
-      }, ctx.signal);
+      const subscription = await deps.docker.subscribeEvents(
+        since,
+        SUBSCRIBED_ACTIONS,
+        {
+          onEvent: (event) => {
+            ctx.toSelf({ type: 'watcher.event', event });
+          },
+          onEnd: (reason) => {
+            ctx.toSelf({ type: 'watcher.stream-ended', reason });
+          },
+        },
+        ctx.signal,
+      );
       memory.subscriptions++;
-      ctx.log.info({ event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size }, 'following Docker events');
+      ctx.log.info(
+        { event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size },
+        'following Docker events',
+      );
       // After a gap the master gets the whole inventory at once (protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
       return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.monotonic() };
@@ -117,7 +144,10 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (!accountFor(memory, e, state.replayFromNano)) return state;
         if (e.action === 'start') {
           if (memory.running.has(e.id) || !managed) return state;
-          started({ id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) }, ms);
+          started(
+            { id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) },
+            ms,
+          );
           if (e.timeNano < state.scanNano) {
             // From before the scan, which did not see it (or it would be accounted for up to the scan): it has
             // stopped since. Its stop may not come (gone from Docker's replay buffer of 256 events), so it is
@@ -135,9 +165,13 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         const ranMs = ctx.clock.monotonic() - state.subscribedAt;
         // Only the connection's end is a proxy's doing; anything else the port reports (a line no daemon sends) is not.
         const connectionEnded = msg.reason === 'ended' || msg.reason === 'closed' || msg.reason.startsWith('error:');
-        if (ranMs < LONG_STREAM_MS || !connectionEnded) throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
+        if (ranMs < LONG_STREAM_MS || !connectionEnded)
+          throw new EventStreamEnded(`Docker event stream broke: ${msg.reason}`);
         // A proxy's timeout, or the daemon going away: the next subscription tells which (a crash if it fails).
-        ctx.log.info({ event: 'event_stream_closed', reason: msg.reason, ranMs }, 'the Docker event stream closed after a long run; subscribing again');
+        ctx.log.info(
+          { event: 'event_stream_closed', reason: msg.reason, ranMs },
+          'the Docker event stream closed after a long run; subscribing again',
+        );
         ctx.restartSelf(`event stream closed after ${Math.round(ranMs / 1000)} s: ${msg.reason}`);
         return state;
       },

@@ -30,7 +30,14 @@ export const REPLAY_MARGIN_NANO = 2_000_000_000n;
 const MEMORY_BOUND = 5000;
 
 export function newWatcherMemory(): WatcherMemory {
-  return { sinceNano: null, subscriptions: 0, handled: new Set(), running: new Map(), knownUpTo: new Map(), sweepAbove: MEMORY_BOUND };
+  return {
+    sinceNano: null,
+    subscriptions: 0,
+    handled: new Set(),
+    running: new Map(),
+    knownUpTo: new Map(),
+    sweepAbove: MEMORY_BOUND,
+  };
 }
 
 /** Where a stream resumes: the first incarnation from its scan, a later one from a margin before the last event. */

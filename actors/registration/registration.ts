@@ -9,7 +9,12 @@ import type { Logger } from '../../log/logger.js';
 import type { MasterClient, RegisterRequest } from '../../master/client.js';
 import { describeFailure, type MasterFailure } from '../../domain/master-result.js';
 import { failureDelay } from '../../supervisor/backoff.js';
-import { identityChanged, registrationAttempt, type IdentityChanged, type RegistrationMsg } from '../../messages/registration.js';
+import {
+  identityChanged,
+  registrationAttempt,
+  type IdentityChanged,
+  type RegistrationMsg,
+} from '../../messages/registration.js';
 import type { Identity } from '../../domain/identity.js';
 import type { StateStore } from '../../persistence/state-files.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
@@ -28,7 +33,10 @@ export interface RegistrationDeps {
   /** A worker's trigger within this long after a registration is not acted on (no re-registration storms). */
   minReregisterIntervalMs: number;
   subscribers: readonly ActorRef<IdentityChanged>[];
-  /** Survives this actor's own restarts (re-registering is one): when it last re-registered on a trigger, and how often in a row. */
+  /**
+   * Survives this actor's own restarts (re-registering is one): when it last re-registered on a trigger, and how often
+   * in a row.
+   */
   pacer: ReregistrationPacer;
   random: () => number;
 }
@@ -46,20 +54,40 @@ export interface RegistrationState {
 const FIRST_RETRY_MS = 1000;
 
 export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationState, RegistrationMsg> {
-  const displayName = (id: string | undefined): string => deps.displayName ?? (id ? `agent-${id.slice(0, 8)}` : 'dockflare-agent');
+  const displayName = (id: string | undefined): string =>
+    deps.displayName ?? (id ? `agent-${id.slice(0, 8)}` : 'dockflare-agent');
 
   const requestBody = (id: string | undefined): RegisterRequest => ({
-    display_name: displayName(id), version: deps.version, agent_version: deps.version, supported_protocol_versions: [2, 1],
+    display_name: displayName(id),
+    version: deps.version,
+    agent_version: deps.version,
+    supported_protocol_versions: [2, 1],
     ...(id ? { agent_id: id } : {}),
   });
 
   /** One clear line per change of failure kind, debug lines while it persists. */
   const logFailure = (log: Logger, state: RegistrationState, failure: MasterFailure, delayMs: number): void => {
-    const fields = { event: 'registration_failed', failure: failure.kind, status: 'status' in failure ? failure.status : null, storedId: state.storedId ?? null, retryInMs: delayMs };
-    const text = failure.kind === 'unauthorized' ? 'master rejected the agent key (401): check DOCKFLARE_API_KEY; retrying slowly'
-      : failure.kind === 'forbidden' ? `master refused this identity (403): the key is bound to another agent than ${state.storedId ?? '(none)'}; retrying slowly`
-        : `registration failed: ${describeFailure(failure)}`;
-    logOnChange(log, state.lastFailureKind, failure.kind, failure.kind === 'transient' ? 'warn' : 'error', fields, text);
+    const fields = {
+      event: 'registration_failed',
+      failure: failure.kind,
+      status: 'status' in failure ? failure.status : null,
+      storedId: state.storedId ?? null,
+      retryInMs: delayMs,
+    };
+    const text =
+      failure.kind === 'unauthorized'
+        ? 'master rejected the agent key (401): check DOCKFLARE_API_KEY; retrying slowly'
+        : failure.kind === 'forbidden'
+          ? `master refused this identity (403): the key is bound to another agent than ${state.storedId ?? '(none)'}; retrying slowly`
+          : `registration failed: ${describeFailure(failure)}`;
+    logOnChange(
+      log,
+      state.lastFailureKind,
+      failure.kind,
+      failure.kind === 'transient' ? 'warn' : 'error',
+      fields,
+      text,
+    );
   };
 
   return {
@@ -73,8 +101,14 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
     handlers: {
       'registration.attempt'(state, _msg, ctx) {
         if (state.inFlight) return state;
-        ctx.log.debug({ event: 'registration_attempt', storedId: state.storedId ?? null }, 'registering with the master');
-        ctx.pipe(deps.client.register(requestBody(state.storedId), ctx.signal), (result) => ({ type: 'registration.result', result }));
+        ctx.log.debug(
+          { event: 'registration_attempt', storedId: state.storedId ?? null },
+          'registering with the master',
+        );
+        ctx.pipe(deps.client.register(requestBody(state.storedId), ctx.signal), (result) => ({
+          type: 'registration.result',
+          result,
+        }));
         return { ...state, inFlight: true };
       },
 
@@ -85,7 +119,9 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
           const f = msg.result.failure;
           const failures = state.failures + 1;
           const slow = f.kind !== 'transient';
-          const delayMs = slow ? deps.retryCapMs : failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs);
+          const delayMs = slow
+            ? deps.retryCapMs
+            : failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs);
           logFailure(ctx.log, state, f, delayMs);
           deps.board.publish('registration', { lastError: describeFailure(f) });
           ctx.timers.once('attempt', delayMs, registrationAttempt());
@@ -94,17 +130,37 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         const reply = msg.result.value;
         let storedId = state.storedId;
         if (reply.agentId !== storedId && storedId !== undefined) {
-          ctx.log.warn({ event: 'agent_id_changed', previousId: storedId, agentId: reply.agentId }, 'the master assigned a different agent id; storing it');
+          ctx.log.warn(
+            { event: 'agent_id_changed', previousId: storedId, agentId: reply.agentId },
+            'the master assigned a different agent id; storing it',
+          );
         }
         // Every time, not only when it changed: the store writes only what the file does not hold yet, so an id whose
         // first write failed (a full disk, a volume briefly read-only) is written at the next registration.
         await deps.store.saveAgentId(reply.agentId);
         storedId = reply.agentId;
-        const identity: Identity = { agentId: reply.agentId, protocolVersion: reply.protocolVersion, sessionId: reply.sessionId };
-        ctx.log.info({
-          event: 'registered', agentId: identity.agentId, protocolVersion: identity.protocolVersion, enrollment: reply.enrollment, httpStatus: msg.result.status,
-        }, `registered with the master (protocol v${identity.protocolVersion})`);
-        deps.board.publish('registration', { registered: true, agentId: identity.agentId, protocolVersion: identity.protocolVersion, enrollment: reply.enrollment, lastError: null });
+        const identity: Identity = {
+          agentId: reply.agentId,
+          protocolVersion: reply.protocolVersion,
+          sessionId: reply.sessionId,
+        };
+        ctx.log.info(
+          {
+            event: 'registered',
+            agentId: identity.agentId,
+            protocolVersion: identity.protocolVersion,
+            enrollment: reply.enrollment,
+            httpStatus: msg.result.status,
+          },
+          `registered with the master (protocol v${identity.protocolVersion})`,
+        );
+        deps.board.publish('registration', {
+          registered: true,
+          agentId: identity.agentId,
+          protocolVersion: identity.protocolVersion,
+          enrollment: reply.enrollment,
+          lastError: null,
+        });
         for (const sub of deps.subscribers) tell(sub, identityChanged(identity));
         return { ...state, storedId, identity, registeredAt: now, inFlight: false, failures: 0, lastFailureKind: null };
       },
@@ -112,20 +168,32 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
       'registration.required'(state, msg, ctx) {
         const current = state.identity;
         // About an identity we no longer hold (or before we have one): a registration is already under way.
-        if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId) return state;
+        if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId)
+          return state;
         const now = ctx.clock.monotonic();
         const { pacer } = deps;
-        const decision = decideReregistration(pacer, msg.cause, now, state.registeredAt === null ? null : now - state.registeredAt,
-          { minIntervalMs: deps.minReregisterIntervalMs, retryCapMs: deps.retryCapMs });
+        const decision = decideReregistration(
+          pacer,
+          msg.cause,
+          now,
+          state.registeredAt === null ? null : now - state.registeredAt,
+          { minIntervalMs: deps.minReregisterIntervalMs, retryCapMs: deps.retryCapMs },
+        );
         if (!decision.act) {
           // Deferred, not ignored: the sender may be waiting for a new session (a Reporter after a 409).
           if (!ctx.timers.has('reregister')) {
-            ctx.log.info({ event: 'reregistration_deferred', cause: msg.cause, inMs: decision.delayMs }, 're-registration deferred: registered too recently');
+            ctx.log.info(
+              { event: 'reregistration_deferred', cause: msg.cause, inMs: decision.delayMs },
+              're-registration deferred: registered too recently',
+            );
             ctx.timers.once('reregister', decision.delayMs, msg);
           }
           return state;
         }
-        ctx.log.warn({ event: 'reregistration_required', cause: msg.cause, agentId: current.agentId, streak: pacer.streak }, 'the master requires a new registration; restarting registration and the workers');
+        ctx.log.warn(
+          { event: 'reregistration_required', cause: msg.cause, agentId: current.agentId, streak: pacer.streak },
+          'the master requires a new registration; restarting registration and the workers',
+        );
         deps.board.publish('registration', { registered: false });
         ctx.restartSelf(`re-register: ${msg.cause}`);
         return { ...state, identity: null };

@@ -7,7 +7,10 @@
 import type { ReregisterCause } from '../../domain/identity.js';
 
 /** Survives Registration's own restarts (re-registering is one). */
-export interface ReregistrationPacer { lastActedAt: number | null; streak: number }
+export interface ReregistrationPacer {
+  lastActedAt: number | null;
+  streak: number;
+}
 
 export interface PacerSettings {
   /** The first interval after a registration (no re-registration storms). */
@@ -29,7 +32,13 @@ export function reregisterIntervalMs(streak: number, cause: ReregisterCause, s: 
  * Decides about one trigger: act now (and count it), or wait `delayMs`. `sinceRegisteredMs` is the time since the
  * current identity was obtained (null before any).
  */
-export function decideReregistration(pacer: ReregistrationPacer, cause: ReregisterCause, now: number, sinceRegisteredMs: number | null, s: PacerSettings): { act: true } | { act: false; delayMs: number } {
+export function decideReregistration(
+  pacer: ReregistrationPacer,
+  cause: ReregisterCause,
+  now: number,
+  sinceRegisteredMs: number | null,
+  s: PacerSettings,
+): { act: true } | { act: false; delayMs: number } {
   const sinceActed = pacer.lastActedAt === null ? Infinity : now - pacer.lastActedAt;
   // Quiet for twice the interval the streak had reached (at least twice the retry cap): the loop is over.
   if (sinceActed > 2 * Math.max(s.retryCapMs, reregisterIntervalMs(pacer.streak, cause, s))) pacer.streak = 0;

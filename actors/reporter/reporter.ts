@@ -56,8 +56,12 @@ const PERSIST_DELAY_MS = 250;
 
 export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg> {
   const { outbox } = deps;
-  const publish = (): void => { deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped }); };
-  const persistSoon = (ctx: Ctx): void => { if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist()); };
+  const publish = (): void => {
+    deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped });
+  };
+  const persistSoon = (ctx: Ctx): void => {
+    if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist());
+  };
 
   const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
     const identity = s.identity;
@@ -73,7 +77,12 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       const seq = s.heartbeat.seq ?? counters.event + 1;
       counters.event = Math.max(counters.event, seq);
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
-      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: null, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
+      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
+        type: 'reporter.event-sent',
+        entryId: null,
+        result,
+        bytes: result.ok ? 0 : JSON.stringify(body).length,
+      }));
       return { ...s, sending: true, heartbeat: { seq } };
     }
     if (!head) return s;
@@ -84,21 +93,37 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       head.session = session;
     }
     const body = buildEventBody(identity, head.event, seq);
-    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.event-sent', entryId: head.id, result, bytes: result.ok ? 0 : JSON.stringify(body).length }));
+    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
+      type: 'reporter.event-sent',
+      entryId: head.id,
+      result,
+      bytes: result.ok ? 0 : JSON.stringify(body).length,
+    }));
     return { ...s, sending: true };
   };
 
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
     if (!s.identity || s.waitingForIdentity) return s;
     if (s.reporting) return { ...s, reportAgain: true };
-    ctx.pipe(deps.docker.listManagedContainers(ctx.signal),
+    ctx.pipe(
+      deps.docker.listManagedContainers(ctx.signal),
       (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers } }),
-      (err) => ({ type: 'reporter.scanned', scan: { ok: false, reason: err instanceof Error ? err.message : String(err) } }));
+      (err) => ({
+        type: 'reporter.scanned',
+        scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
+      }),
+    );
     return { ...s, reporting: true, reportAgain: false };
   };
 
   /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
-  const loudOnce = (s: ReporterState, ctx: Ctx, level: 'warn' | 'error', fields: Record<string, unknown>, text: string): ReporterState => {
+  const loudOnce = (
+    s: ReporterState,
+    ctx: Ctx,
+    level: 'warn' | 'error',
+    fields: Record<string, unknown>,
+    text: string,
+  ): ReporterState => {
     const kind = `${String(fields.event)}:${String(fields.reason)}`;
     logOnChange(ctx.log, s.lastReject, kind, level, fields, text);
     return { ...s, lastReject: kind };
@@ -121,17 +146,35 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
       publish();
       return {
-        identity: null, reportSeqRetry: null, sending: false, reporting: false, reportAgain: false,
-        heartbeat: null, failures: 0, waitingForIdentity: false, forceReport: false, lastReject: null, scanFailure: null, overflowing: false,
+        identity: null,
+        reportSeqRetry: null,
+        sending: false,
+        reporting: false,
+        reportAgain: false,
+        heartbeat: null,
+        failures: 0,
+        waitingForIdentity: false,
+        forceReport: false,
+        lastReject: null,
+        scanFailure: null,
+        overflowing: false,
       };
     },
 
     handlers: {
       'identity.changed'(state, msg, ctx) {
-        const sameSession = state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
+        const sameSession =
+          state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
         // A new session is announced at once: heartbeat, then the full inventory (protocol.md §3.3 step 5).
-        const next: ReporterState = sameSession ? { ...state, identity: msg.identity }
-          : { ...state, identity: msg.identity, reportSeqRetry: null, waitingForIdentity: false, heartbeat: { seq: null } };
+        const next: ReporterState = sameSession
+          ? { ...state, identity: msg.identity }
+          : {
+              ...state,
+              identity: msg.identity,
+              reportSeqRetry: null,
+              waitingForIdentity: false,
+              heartbeat: { seq: null },
+            };
         // After every (re-)registration the master gets the full inventory at once, not at the next tick.
         return pump(sameSession ? next : startReport(next, ctx), ctx);
       },
@@ -146,13 +189,25 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {
           // Once per episode: until an event is delivered again, every new event drops one more (debug).
-          const fields = { event: 'outbox_overflow', dropped: overflow, droppedTotal: outbox.dropped, capacity: outbox.capacity };
+          const fields = {
+            event: 'outbox_overflow',
+            dropped: overflow,
+            droppedTotal: outbox.dropped,
+            capacity: outbox.capacity,
+          };
           if (state.overflowing) ctx.log.debug(fields, 'outbox full: oldest event dropped');
-          else ctx.log.warn(fields, 'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery');
+          else
+            ctx.log.warn(
+              fields,
+              'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery',
+            );
         }
         publish();
         const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
-        ctx.log.debug({ event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size }, 'event queued for the master');
+        ctx.log.debug(
+          { event: 'event_queued', type: msg.event.type, containerId, queued: outbox.size },
+          'event queued for the master',
+        );
         // Written only while nothing is being delivered (the master failing, no session yet or one being replaced):
         // a burst against a healthy master needs no disk round trip, a queue that waits must survive a kill -9.
         if (ctx.timers.has('retry') || !state.identity || state.waitingForIdentity) persistSoon(ctx);
@@ -177,7 +232,14 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         if (current.waitingForIdentity) return { ...current, reporting: false };
         let state = current;
         if (!msg.scan.ok) {
-          logOnChange(ctx.log, state.scanFailure, msg.scan.reason, 'warn', { event: 'inventory_failed', reason: msg.scan.reason }, 'container scan failed; reporting the inventory as incomplete');
+          logOnChange(
+            ctx.log,
+            state.scanFailure,
+            msg.scan.reason,
+            'warn',
+            { event: 'inventory_failed', reason: msg.scan.reason },
+            'container scan failed; reporting the inventory as incomplete',
+          );
           state = { ...state, scanFailure: msg.scan.reason };
         } else if (state.scanFailure !== null) {
           ctx.log.info({ event: 'inventory_recovered', lastFailure: state.scanFailure }, 'container scan works again');
@@ -190,11 +252,19 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         counters.report = Math.max(counters.report, seq);
         const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
         if (body === null) {
-          ctx.log.warn({ event: 'status_report_skipped', protocolVersion: 1 }, 'no status report from a failed scan: a v1 master would delete every rule not listed');
+          ctx.log.warn(
+            { event: 'status_report_skipped', protocolVersion: 1 },
+            'no status report from a failed scan: a v1 master would delete every rule not listed',
+          );
           return { ...state, reporting: false };
         }
         const containers = msg.scan.ok ? msg.scan.containers.length : 0;
-        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({ type: 'reporter.report-sent', result, bytes: result.ok ? 0 : JSON.stringify(body).length, containers }));
+        ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
+          type: 'reporter.report-sent',
+          result,
+          bytes: result.ok ? 0 : JSON.stringify(body).length,
+          containers,
+        }));
         return { ...state, reportSeqRetry: null };
       },
 
@@ -203,20 +273,37 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':
-            ctx.log.debug({ event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate }, 'status report delivered');
+            ctx.log.debug(
+              { event: 'status_report_sent', containers: msg.containers, duplicate: reaction.duplicate },
+              'status report delivered',
+            );
             // A duplicate_sequence means the master kept an earlier report under this number (a reply lost after
             // it had processed it) and ignored this one: a report still owed after an overflow is still owed.
             next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
             break;
           case 'retry':
             next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };
-            ctx.log.debug({ event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'status report failed; the next one follows');
+            ctx.log.debug(
+              { event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) },
+              'status report failed; the next one follows',
+            );
             break;
           case 'reregister_and_resend':
             next = needRegistration(next, reaction.cause);
             break;
           case 'drop':
-            next = loudOnce(next, ctx, reaction.level, { event: 'status_report_rejected', reason: msg.result.ok ? null : describeFailure(msg.result.failure), bytes: msg.bytes, containers: msg.containers }, 'status report rejected');
+            next = loudOnce(
+              next,
+              ctx,
+              reaction.level,
+              {
+                event: 'status_report_rejected',
+                reason: msg.result.ok ? null : describeFailure(msg.result.failure),
+                bytes: msg.bytes,
+                containers: msg.containers,
+              },
+              'status report rejected',
+            );
             if (reaction.reregister) next = needRegistration(next, reaction.reregister);
             break;
         }
@@ -237,9 +324,17 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               outbox.remove(entry.id);
               deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
-            if (next.failures > 0) ctx.log.info({ event: 'events_recovered', failures: next.failures, queued: outbox.size }, 'master reachable again; delivering queued events');
+            if (next.failures > 0)
+              ctx.log.info(
+                { event: 'events_recovered', failures: next.failures, queued: outbox.size },
+                'master reachable again; delivering queued events',
+              );
             next = { ...next, failures: 0, lastReject: null };
-            if (entry) ctx.log.debug({ event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate }, 'event delivered');
+            if (entry)
+              ctx.log.debug(
+                { event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate },
+                'event delivered',
+              );
             if (state.forceReport && outbox.size === 0) next = startReport(next, ctx);
             if (outbox.size === 0 || state.failures > 0) persistSoon(ctx);
             break;
@@ -247,8 +342,16 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             const failures = next.failures + 1;
             if (entry) entry.attempts++;
             const delay = failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), reaction.retryAfterMs);
-            const fields = { event: 'event_send_failed', type: what, failures, retryInMs: delay, queued: outbox.size, reason: msg.result.ok ? null : describeFailure(msg.result.failure) };
-            if (failures === 1) ctx.log.warn(fields, 'event not delivered; will retry'); else ctx.log.debug(fields, 'event not delivered; will retry');
+            const fields = {
+              event: 'event_send_failed',
+              type: what,
+              failures,
+              retryInMs: delay,
+              queued: outbox.size,
+              reason: msg.result.ok ? null : describeFailure(msg.result.failure),
+            };
+            if (failures === 1) ctx.log.warn(fields, 'event not delivered; will retry');
+            else ctx.log.debug(fields, 'event not delivered; will retry');
             ctx.timers.once('retry', delay, reporterPump());
             persistSoon(ctx);
             next = { ...next, failures };
@@ -259,8 +362,23 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = needRegistration(next, reaction.cause);
             break;
           case 'drop':
-            if (entry) { outbox.remove(entry.id); outbox.countDrop(); } else if (msg.entryId === null) next = { ...next, heartbeat: null };
-            next = loudOnce(next, ctx, reaction.level, { event: 'event_rejected', type: what, seq: entry?.seq ?? null, bytes: msg.bytes, reason: msg.result.ok ? null : describeFailure(msg.result.failure) }, 'event rejected by the master; dropped');
+            if (entry) {
+              outbox.remove(entry.id);
+              outbox.countDrop();
+            } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            next = loudOnce(
+              next,
+              ctx,
+              reaction.level,
+              {
+                event: 'event_rejected',
+                type: what,
+                seq: entry?.seq ?? null,
+                bytes: msg.bytes,
+                reason: msg.result.ok ? null : describeFailure(msg.result.failure),
+              },
+              'event rejected by the master; dropped',
+            );
             if (reaction.reregister) next = needRegistration(next, reaction.reregister);
             persistSoon(ctx);
             break;

@@ -24,7 +24,12 @@ export interface TunnelWant {
 
 export type EnsureOutcome =
   /** A matching container was already running (adopted). `startedAt` and `restartCount` as Docker reports them. */
-  | { readonly kind: 'running'; readonly containerId: string; readonly startedAt: string; readonly restartCount: number }
+  | {
+      readonly kind: 'running';
+      readonly containerId: string;
+      readonly startedAt: string;
+      readonly restartCount: number;
+    }
   /** Created and started now (restart count 0): not yet known to stay up. */
   | { readonly kind: 'started'; readonly containerId: string; readonly startedAt: string; readonly restartCount: 0 }
   /** Docker's restart policy is bringing it back: leave it alone (do not fight the engine). */
@@ -42,17 +47,34 @@ export async function readVersion(docker: DockerPort, containerId: string): Prom
   }
 }
 
-export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: { replace: boolean; leaveRestarting: boolean; stopTimeoutS: number; log: Logger }): Promise<EnsureOutcome> {
+export async function ensureTunnel(
+  docker: DockerPort,
+  want: TunnelWant,
+  opts: { replace: boolean; leaveRestarting: boolean; stopTimeoutS: number; log: Logger },
+): Promise<EnsureOutcome> {
   const { log } = opts;
   const existing = await docker.inspectContainer(TUNNEL_CONTAINER);
   if (existing && !opts.replace) {
     if (existing.restarting && opts.leaveRestarting) return { kind: 'restarting', containerId: existing.id };
     // Docker reports a container it is restarting as running too: one left restarting long enough is replaced.
-    if (existing.running && !existing.restarting && matchesWant(existing, want)) return { kind: 'running', containerId: existing.id, startedAt: existing.startedAt, restartCount: existing.restartCount };
+    if (existing.running && !existing.restarting && matchesWant(existing, want))
+      return {
+        kind: 'running',
+        containerId: existing.id,
+        startedAt: existing.startedAt,
+        restartCount: existing.restartCount,
+      };
   }
   if (existing) {
-    const why = opts.replace ? 'replacement requested' : existing.running ? 'image or token differs' : `container is ${existing.status}`;
-    log.info({ event: 'tunnel_container_removing', containerId: existing.id, status: existing.status, why }, 'removing the existing tunnel container');
+    const why = opts.replace
+      ? 'replacement requested'
+      : existing.running
+        ? 'image or token differs'
+        : `container is ${existing.status}`;
+    log.info(
+      { event: 'tunnel_container_removing', containerId: existing.id, status: existing.status, why },
+      'removing the existing tunnel container',
+    );
     await docker.stopAndRemove(existing.id, opts.stopTimeoutS);
   }
   if (!(await docker.imageExists(want.image))) {
@@ -66,15 +88,27 @@ export async function ensureTunnel(docker: DockerPort, want: TunnelWant, opts: {
   }
   if (!(await docker.networkExists(want.network))) {
     if (!want.createNetwork) {
-      throw new DockerError('failed', 'ensure network', null,
-        `network ${want.network} does not exist; create it (docker network create ${want.network}) or set CLOUDFLARED_CREATE_NETWORK=true`);
+      throw new DockerError(
+        'failed',
+        'ensure network',
+        null,
+        `network ${want.network} does not exist; create it (docker network create ${want.network}) or set CLOUDFLARED_CREATE_NETWORK=true`,
+      );
     }
     await docker.createNetwork(want.network);
     log.info({ event: 'network_created', network: want.network }, 'created the tunnel network as a bridge');
   }
   const containerId = await docker.createAndStart({
-    name: TUNNEL_CONTAINER, image: want.image, cmd: TUNNEL_CMD, env: [`TUNNEL_TOKEN=${want.token}`], network: want.network,
-    labels: { [MANAGED_LABEL]: 'true', 'dockflare-agent.tunnel-id': want.tunnelId, 'dockflare-agent.tunnel-name': want.tunnelName },
+    name: TUNNEL_CONTAINER,
+    image: want.image,
+    cmd: TUNNEL_CMD,
+    env: [`TUNNEL_TOKEN=${want.token}`],
+    network: want.network,
+    labels: {
+      [MANAGED_LABEL]: 'true',
+      'dockflare-agent.tunnel-id': want.tunnelId,
+      'dockflare-agent.tunnel-name': want.tunnelName,
+    },
   });
   // Docker's start time of this run: with the restart count, it tells a run that lasted from a later one that
   // Docker's restart policy started after this one exited.

@@ -18,7 +18,9 @@ export interface TunnelKeeperState {
   reportedId: string | null;
   /** A run not yet confirmed: Docker's start time and restart count when first seen, our clock then, why. */
   probation: Probation | null;
-  /** Until when (monotonic ms) a failure's backoff holds: the container's own events do not pull the next check earlier. */
+  /**
+   * Until when (monotonic ms) a failure's backoff holds: the container's own events do not pull the next check earlier.
+   */
   backoffUntil: number | null;
   /** A kill, stop or destroy event was seen for the container under probation: its end came from outside. */
   stoppedFromOutside: boolean;
@@ -28,14 +30,28 @@ export interface TunnelKeeperState {
   restartingChecks: number;
 }
 
-
 /** A new incarnation's state: the stored assignment, and nothing known yet about Docker. */
 export const restoredState = (tunnel: TunnelState): TunnelKeeperState => ({
-  tunnel, containerId: null, running: false, version: null, failures: 0, lastFailure: null, reportedId: null, probation: null,
-  backoffUntil: null, stoppedFromOutside: false, lastEvent: null, restartingChecks: 0,
+  tunnel,
+  containerId: null,
+  running: false,
+  version: null,
+  failures: 0,
+  lastFailure: null,
+  reportedId: null,
+  probation: null,
+  backoffUntil: null,
+  stoppedFromOutside: false,
+  lastEvent: null,
+  restartingChecks: 0,
 });
 
 /** What `tunnel.get` answers; no token in it. */
 export const tunnelView = (s: TunnelKeeperState): TunnelView => ({
-  desiredState: s.tunnel.desired_state, name: s.tunnel.name, id: s.tunnel.id, containerId: s.containerId, containerRunning: s.running, version: s.version,
+  desiredState: s.tunnel.desired_state,
+  name: s.tunnel.name,
+  id: s.tunnel.id,
+  containerId: s.containerId,
+  containerRunning: s.running,
+  version: s.version,
 });

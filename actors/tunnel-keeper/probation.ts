@@ -7,7 +7,11 @@ import type { ContainerState } from '../../docker/port.js';
 import type { Turns } from '../../supervisor/turns.js';
 
 /** One run of a container: a restart by Docker (RestartCount) or a new start (StartedAt) is another run. */
-export interface Run { containerId: string; startedAt: string; restartCount: number }
+export interface Run {
+  containerId: string;
+  startedAt: string;
+  restartCount: number;
+}
 
 export interface Probation extends Run {
   /** Our clock (ms) from which the run counts. */
@@ -34,7 +38,10 @@ export const sameRun = (a: Run, b: Run): boolean =>
 
 /** The container still runs the run under probation: not stopped, not being restarted, not restarted since. */
 export const stillRunning = (c: ContainerState | null, p: Probation): boolean =>
-  c !== null && c.running && !c.restarting && sameRun({ containerId: c.id, startedAt: c.startedAt, restartCount: c.restartCount }, p);
+  c !== null &&
+  c.running &&
+  !c.restarting &&
+  sameRun({ containerId: c.id, startedAt: c.startedAt, restartCount: c.restartCount }, p);
 
 export interface Sighting {
   run: Run;
@@ -63,5 +70,5 @@ export function probationFor(memory: KeeperMemory, sighting: Sighting): Probatio
 }
 
 /** How long until the run has lasted `confirmMs`; 0 when it has. */
-export const confirmDueIn = (p: Probation, now: number, confirmMs: number): number => Math.max(0, confirmMs - (now - p.since));
-
+export const confirmDueIn = (p: Probation, now: number, confirmMs: number): number =>
+  Math.max(0, confirmMs - (now - p.since));

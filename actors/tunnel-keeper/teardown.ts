@@ -25,18 +25,26 @@ export interface TunnelTeardownDeps {
 /** Kept for the stop and the removal themselves when an earlier operation holds the turn. */
 export const REMOVAL_RESERVE_MS = 2000;
 
-/** Stops and removes the tunnel container by `deadline` (the clock's monotonic ms), after the keeper's last operation if it can. */
+/**
+ * Stops and removes the tunnel container by `deadline` (the clock's monotonic ms), after the keeper's last operation if
+ * it can.
+ */
 export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => Promise<void> {
   const { clock, log } = deps;
   return async (deadline) => {
     if (!deps.removeOnShutdown) {
-      log.info({ event: 'tunnel_left_running' }, 'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)');
+      log.info(
+        { event: 'tunnel_left_running' },
+        'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)',
+      );
       return;
     }
     const waitMs = Math.max(0, deadline - clock.monotonic() - REMOVAL_RESERVE_MS);
     const onSlow = (): void => {
-      log.warn({ event: 'tunnel_previous_operation_slow', waitedMs: waitMs },
-        'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)');
+      log.warn(
+        { event: 'tunnel_previous_operation_slow', waitedMs: waitMs },
+        'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)',
+      );
     };
     await inTurn(deps.turns, clock, waitMs, onSlow, async () => {
       // Only for the log line: a failing inspect must not cost the removal.
@@ -47,7 +55,11 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         const leftS = Math.floor((deadline - clock.monotonic()) / 1000) - 1;
         await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)));
         if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'shutdown: no tunnel container to remove');
-        else log.info({ event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null }, 'shutdown: tunnel container stopped and removed');
+        else
+          log.info(
+            { event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null },
+            'shutdown: tunnel container stopped and removed',
+          );
       } catch (err) {
         log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');
       }

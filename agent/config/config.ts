@@ -9,20 +9,38 @@ import { CHILD_NAMES, schema, type ChildName } from './schema.js';
 import { unbracketed } from '../../domain/address.js';
 import type { LogLevelName } from '../../log/logger.js';
 
-
-export interface BackoffSettings { minMs: number; maxMs: number; randomFactor: number; resetAfterMs: number }
+export interface BackoffSettings {
+  minMs: number;
+  maxMs: number;
+  randomFactor: number;
+  resetAfterMs: number;
+}
 
 export interface AgentConfig {
   master: { url: string; apiKey: string; requestTimeoutMs: number; caFile: string | undefined };
   access: { clientId: string; clientSecret: string } | undefined;
   agent: { displayName: string | undefined; dataDir: string; decommissionTombstonePath: string };
-  tunnel: { image: string; networkName: string; createNetwork: boolean; removeOnShutdown: boolean; checkIntervalMs: number; startConfirmMs: number };
+  tunnel: {
+    image: string;
+    networkName: string;
+    createNetwork: boolean;
+    removeOnShutdown: boolean;
+    checkIntervalMs: number;
+    startConfirmMs: number;
+  };
   docker: { host: string };
   intervals: { reportMs: number; commandPollMs: number; registerRetryMs: number };
   heartbeat: { includeHealth: boolean };
   health: { port: number; bindAddress: string };
   log: { level: LogLevelName; healthIntervalMs: number };
-  chaos: { enabled: boolean; meanIntervalMs: number; deviation: number; targets: string[]; seed: number | null; polite: boolean };
+  chaos: {
+    enabled: boolean;
+    meanIntervalMs: number;
+    deviation: number;
+    targets: string[];
+    seed: number | null;
+    polite: boolean;
+  };
   supervision: {
     root: { intensity: number; periodMs: number };
     workers: { intensity: number; periodMs: number };
@@ -35,7 +53,10 @@ export interface AgentConfig {
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly variable: string, readonly reason: string) {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
     super(`${variable}: ${reason}`);
   }
 }
@@ -73,14 +94,19 @@ function withoutBlankOverrides(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     for (const child of Object.values(node)) walk(child);
   };
   walk(schema);
-  return Object.fromEntries(Object.entries(env).filter(([name, value]) => !(withDefault.has(name) && value?.trim() === '')));
+  return Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => !(withDefault.has(name) && value?.trim() === '')),
+  );
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   registerFormats();
   let conf: convict.Config<Record<string, unknown>>;
   try {
-    conf = convict(schema as unknown as convict.Schema<Record<string, unknown>>, { env: withoutBlankOverrides(env), args: [] });
+    conf = convict(schema as unknown as convict.Schema<Record<string, unknown>>, {
+      env: withoutBlankOverrides(env),
+      args: [],
+    });
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     throw firstError(err);
@@ -93,15 +119,28 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const accessId = str('access.clientId').trim();
   const accessSecret = str('access.clientSecret').trim();
   if ((accessId === '') !== (accessSecret === '')) {
-    throw new ConfigError(accessId === '' ? 'CF_ACCESS_CLIENT_ID' : 'CF_ACCESS_CLIENT_SECRET',
-      'is required when the other Cloudflare Access variable is set');
+    throw new ConfigError(
+      accessId === '' ? 'CF_ACCESS_CLIENT_ID' : 'CF_ACCESS_CLIENT_SECRET',
+      'is required when the other Cloudflare Access variable is set',
+    );
   }
-  const backoff = Object.fromEntries(CHILD_NAMES.map((child) => {
-    const minMs = num(`supervision.backoff.${child}.minMs`);
-    const maxMs = num(`supervision.backoff.${child}.maxMs`);
-    if (maxMs < minMs) throw new ConfigError(envOf(`supervision.backoff.${child}.maxMs`), 'must not be below the matching _MIN_MS');
-    return [child, { minMs, maxMs, randomFactor: num('supervision.backoffRandomFactor'), resetAfterMs: num('supervision.backoffResetAfterMs') }];
-  })) as Record<ChildName, BackoffSettings>;
+  const backoff = Object.fromEntries(
+    CHILD_NAMES.map((child) => {
+      const minMs = num(`supervision.backoff.${child}.minMs`);
+      const maxMs = num(`supervision.backoff.${child}.maxMs`);
+      if (maxMs < minMs)
+        throw new ConfigError(envOf(`supervision.backoff.${child}.maxMs`), 'must not be below the matching _MIN_MS');
+      return [
+        child,
+        {
+          minMs,
+          maxMs,
+          randomFactor: num('supervision.backoffRandomFactor'),
+          resetAfterMs: num('supervision.backoffResetAfterMs'),
+        },
+      ];
+    }),
+  ) as Record<ChildName, BackoffSettings>;
 
   const dataDir = path.resolve(str('agent.dataDir').trim());
   const caFile = str('master.caFile').trim();
@@ -140,11 +179,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
       enabled: bool('chaos.enabled'),
       meanIntervalMs: Math.round(num('chaos.meanIntervalSeconds') * 1000),
       deviation: num('chaos.deviation'),
-      targets: str('chaos.targets').split(',').map((s) => s.trim()).filter(Boolean),
+      targets: str('chaos.targets')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       seed: str('chaos.seed').trim() === '' ? null : Number(str('chaos.seed').trim()),
       polite: bool('chaos.polite'),
     },
-    log: { level: str('log.level') as LogLevelName, healthIntervalMs: Math.round(num('log.healthIntervalSeconds') * 1000) },
+    log: {
+      level: str('log.level') as LogLevelName,
+      healthIntervalMs: Math.round(num('log.healthIntervalSeconds') * 1000),
+    },
     supervision: {
       root: { intensity: num('supervision.rootIntensity'), periodMs: num('supervision.rootPeriodMs') },
       workers: { intensity: num('supervision.workersIntensity'), periodMs: num('supervision.workersPeriodMs') },
@@ -164,7 +209,8 @@ export function describeVariables(): { env: string; default: unknown; doc: strin
       out.push({ env: node.env, default: node.default, doc: String(node.doc), sensitive: node.sensitive === true });
       return;
     }
-    for (const child of Object.values(node)) if (child && typeof child === 'object') walk(child as Record<string, unknown>);
+    for (const child of Object.values(node))
+      if (child && typeof child === 'object') walk(child as Record<string, unknown>);
   };
   walk(schema);
   return out;

@@ -8,21 +8,34 @@ import convict from 'convict';
 import { sanitizeImageRef } from './image-ref.js';
 import { unbracketed } from '../../domain/address.js';
 
-interface Bounded { min?: number; max?: number }
+interface Bounded {
+  min?: number;
+  max?: number;
+}
 
 function numberIn(value: unknown, node: Bounded, integer: boolean): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(integer ? 'must be a whole number' : 'must be a number');
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new Error(integer ? 'must be a whole number' : 'must be a number');
   if (integer && !Number.isInteger(value)) throw new Error('must be a whole number');
   if (node.min !== undefined && value < node.min) throw new Error(`must be at least ${node.min}`);
   if (node.max !== undefined && value > node.max) throw new Error(`must be at most ${node.max}`);
 }
 
-const strictNumber = (pattern: RegExp) => (raw: string): number => (pattern.test(raw.trim()) ? Number(raw.trim()) : Number.NaN);
+const strictNumber =
+  (pattern: RegExp) =>
+  (raw: string): number =>
+    pattern.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
 
 export const LOG_LEVEL_ALIASES: Readonly<Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = {
-  trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error', fatal: 'fatal',
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  fatal: 'fatal',
   // Python logging names, so an .env written for the original agent keeps working.
-  warning: 'warn', critical: 'fatal',
+  warning: 'warn',
+  critical: 'fatal',
 };
 
 let registered = false;
@@ -33,11 +46,15 @@ export function registerFormats(): void {
   convict.addFormats({
     'strict-int': {
       coerce: strictNumber(/^[+-]?\d+$/),
-      validate: (v: unknown, node: object) => { numberIn(v, node, true); },
+      validate: (v: unknown, node: object) => {
+        numberIn(v, node, true);
+      },
     },
     'strict-number': {
       coerce: strictNumber(/^[+-]?(\d+(\.\d*)?|\.\d+)$/),
-      validate: (v: unknown, node: object) => { numberIn(v, node, false); },
+      validate: (v: unknown, node: object) => {
+        numberIn(v, node, false);
+      },
     },
     'strict-boolean': {
       coerce: (raw: string) => {
@@ -46,19 +63,29 @@ export function registerFormats(): void {
         if (['false', '0', 'no', 'off'].includes(v)) return false;
         return raw;
       },
-      validate: (v: unknown) => { if (typeof v !== 'boolean') throw new Error('must be true or false'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'boolean') throw new Error('must be true or false');
+      },
     },
     'required-string': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || v.trim() === '') throw new Error('is required'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || v.trim() === '') throw new Error('is required');
+      },
     },
     'master-url': {
       validate: (v: unknown) => {
         if (typeof v !== 'string' || v.trim() === '') throw new Error('is required');
         let url: URL;
-        try { url = new URL(v.trim()); } catch { throw new Error('is not a valid URL'); }
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must start with http:// or https://');
+        try {
+          url = new URL(v.trim());
+        } catch {
+          throw new Error('is not a valid URL');
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          throw new Error('must start with http:// or https://');
         // A bare trailing '?' or '#' leaves search and hash empty but would still end up in every request URL.
-        if (url.search !== '' || url.hash !== '' || /[?#]/.test(v)) throw new Error('must not contain a query or fragment');
+        if (url.search !== '' || url.hash !== '' || /[?#]/.test(v))
+          throw new Error('must not contain a query or fragment');
         // node-fetch refuses URLs with credentials; the agent authenticates with its key (and Access headers).
         if (url.username !== '' || url.password !== '') throw new Error('must not contain user:password@ credentials');
       },
@@ -66,11 +93,21 @@ export function registerFormats(): void {
     'docker-host': {
       validate: (v: unknown) => {
         // As docker-py read it: tcp://host defaults to port 2375, and an IPv6 literal goes in brackets.
-        const bad = (): never => { throw new Error('must be unix:///path/to/docker.sock or tcp://host[:port]'); };
-        if (typeof v !== 'string' || !/^(unix:\/\/\/.+|(tcp|https?):\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?)$/.test(v.trim())) bad();
+        const bad = (): never => {
+          throw new Error('must be unix:///path/to/docker.sock or tcp://host[:port]');
+        };
+        if (
+          typeof v !== 'string' ||
+          !/^(unix:\/\/\/.+|(tcp|https?):\/\/([^/:[\]]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?)$/.test(v.trim())
+        )
+          bad();
         // What the client will do with it must work too: a port over 65535 or a malformed IPv6 literal.
         if (typeof v === 'string' && !v.trim().startsWith('unix:')) {
-          try { new URL(v.trim().replace(/^tcp:/, 'http:')); } catch { bad(); }
+          try {
+            new URL(v.trim().replace(/^tcp:/, 'http:'));
+          } catch {
+            bad();
+          }
         }
       },
     },
@@ -84,7 +121,8 @@ export function registerFormats(): void {
     },
     'network-name': {
       validate: (v: unknown) => {
-        if (typeof v !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/.test(v)) throw new Error('is not a valid Docker network name');
+        if (typeof v !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/.test(v))
+          throw new Error('is not a valid Docker network name');
       },
     },
     'log-level': {
@@ -105,31 +143,50 @@ export function registerFormats(): void {
     'bind-address': {
       validate: (v: unknown) => {
         const a = typeof v === 'string' ? unbracketed(v.trim()) : '';
-        if (isIP(a) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(a)) {
+        if (
+          isIP(a) === 0 &&
+          !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+            a,
+          )
+        ) {
           throw new Error('must be an IP address or a host name');
         }
       },
     },
     'absolute-path': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || !v.trim().startsWith('/')) throw new Error('must be an absolute path'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || !v.trim().startsWith('/')) throw new Error('must be an absolute path');
+      },
     },
     'optional-absolute-path': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || (v.trim() !== '' && !v.trim().startsWith('/'))) throw new Error('must be an absolute path'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v.trim() !== '' && !v.trim().startsWith('/')))
+          throw new Error('must be an absolute path');
+      },
     },
     'chaos-targets': {
       validate: (v: unknown, node: object) => {
         const allowed = (node as { allowedNames?: readonly string[] }).allowedNames ?? [];
         if (typeof v !== 'string') throw new Error('must be a comma-separated list of actor names');
-        for (const name of v.split(',').map((s) => s.trim()).filter(Boolean)) {
-          if (!allowed.includes(name)) throw new Error(`names an unknown actor (${name.slice(0, 40)}); known: ${allowed.join(', ')}`);
+        for (const name of v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
+          if (!allowed.includes(name))
+            throw new Error(`names an unknown actor (${name.slice(0, 40)}); known: ${allowed.join(', ')}`);
         }
       },
     },
     'optional-int': {
-      validate: (v: unknown) => { if (typeof v !== 'string' || (v.trim() !== '' && !/^\d{1,10}$/.test(v.trim()))) throw new Error('must be a whole number or empty'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'string' || (v.trim() !== '' && !/^\d{1,10}$/.test(v.trim())))
+          throw new Error('must be a whole number or empty');
+      },
     },
     'optional-string': {
-      validate: (v: unknown) => { if (typeof v !== 'string') throw new Error('must be a string'); },
+      validate: (v: unknown) => {
+        if (typeof v !== 'string') throw new Error('must be a string');
+      },
     },
   });
 }

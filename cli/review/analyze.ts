@@ -17,7 +17,11 @@ export interface ActorReview {
   lastCrash: { at: string; reason: string } | null;
 }
 
-export interface Span { from: number; to: number | null; kind: string }
+export interface Span {
+  from: number;
+  to: number | null;
+  kind: string;
+}
 
 export interface RunReview {
   run: number;
@@ -35,7 +39,11 @@ export interface RunReview {
   verdict: 'healthy' | 'degraded' | 'unhealthy';
   reasons: string[];
   /** For the HTML timeline. */
-  timeline: { crashes: { actor: string; at: number; chaos: boolean }[]; backoffs: (Span & { actor: string })[]; outages: Span[] };
+  timeline: {
+    crashes: { actor: string; at: number; chaos: boolean }[];
+    backoffs: (Span & { actor: string })[];
+    outages: Span[];
+  };
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -50,18 +58,35 @@ function countHidden(a: ActorReview, missing: number): void {
 }
 
 function emptyActor(): ActorReview {
-  return { crashes: 0, chaosKills: 0, realCrashes: 0, restarts: 0, mtbfSeconds: null, restartLatencyMs: { mean: null, max: null }, backingOffMs: 0, droppedMessages: 0, lastCrash: null };
+  return {
+    crashes: 0,
+    chaosKills: 0,
+    realCrashes: 0,
+    restarts: 0,
+    mtbfSeconds: null,
+    restartLatencyMs: { mean: null, max: null },
+    backingOffMs: 0,
+    droppedMessages: 0,
+    lastCrash: null,
+  };
 }
 
 /** Failure streaks of one master endpoint: first failure → recovery record (or the end of the run). */
 function outages(records: readonly LogRecord[], end: number): Span[] {
-  const pairs: [string, string][] = [['commands_failed', 'commands_recovered'], ['event_send_failed', 'events_recovered'], ['registration_failed', 'registered']];
+  const pairs: [string, string][] = [
+    ['commands_failed', 'commands_recovered'],
+    ['event_send_failed', 'events_recovered'],
+    ['registration_failed', 'registered'],
+  ];
   const spans: Span[] = [];
   for (const [fail, recover] of pairs) {
     let open: number | null = null;
     for (const r of records) {
       if (r.event === fail && open === null) open = r.time;
-      if (r.event === recover && open !== null) { spans.push({ from: open, to: r.time, kind: fail }); open = null; }
+      if (r.event === recover && open !== null) {
+        spans.push({ from: open, to: r.time, kind: fail });
+        open = null;
+      }
     }
     if (open !== null) spans.push({ from: open, to: null, kind: fail });
   }
@@ -70,7 +95,8 @@ function outages(records: readonly LogRecord[], end: number): Span[] {
   const merged: Span[] = [];
   for (const s of spans) {
     const last = merged.at(-1);
-    if (last && s.from <= (last.to ?? end)) last.to = last.to === null || s.to === null ? null : Math.max(last.to, s.to);
+    if (last && s.from <= (last.to ?? end))
+      last.to = last.to === null || s.to === null ? null : Math.max(last.to, s.to);
     else merged.push({ from: s.from, to: s.to, kind: 'master' });
   }
   return merged;
@@ -100,9 +126,13 @@ export function reviewRun(run: Run): RunReview {
         const a = actor(name);
         const chaos = str((f.err as { name?: unknown } | undefined)?.name) === 'InjectedCrash';
         a.crashes++;
-        if (chaos) a.chaosKills++; else a.realCrashes++;
+        if (chaos) a.chaosKills++;
+        else a.realCrashes++;
         loopSeen.set(name, num(f.repeats) === null ? 1 : (loopSeen.get(name) ?? 0) + 1);
-        a.lastCrash = { at: new Date(r.time).toISOString(), reason: str((f.err as { message?: unknown } | undefined)?.message) };
+        a.lastCrash = {
+          at: new Date(r.time).toISOString(),
+          reason: str((f.err as { message?: unknown } | undefined)?.message),
+        };
         (crashTimes[name] ??= []).push(r.time);
         pendingCrash.set(name, r.time);
         timeline.crashes.push({ actor: name, at: r.time, chaos });
@@ -128,11 +158,21 @@ export function reviewRun(run: Run): RunReview {
         loopSeen.delete(name);
         break;
       }
-      case 'messages_dropped': actor(str(f.actor)).droppedMessages += num(f.count) ?? 0; break;
-      case 'intensity_exceeded': escalations++; break;
-      case 'process_crash': processCrashes++; break;
-      case 'agent_fatal': exitCode = num(f.exitCode); break;
-      case 'shutdown_complete': exitCode = num(f.exitCode); break;
+      case 'messages_dropped':
+        actor(str(f.actor)).droppedMessages += num(f.count) ?? 0;
+        break;
+      case 'intensity_exceeded':
+        escalations++;
+        break;
+      case 'process_crash':
+        processCrashes++;
+        break;
+      case 'agent_fatal':
+        exitCode = num(f.exitCode);
+        break;
+      case 'shutdown_complete':
+        exitCode = num(f.exitCode);
+        break;
       case 'tunnel_started': {
         const cause = str(f.cause) || 'unknown';
         tunnel.count++;
@@ -162,11 +202,15 @@ export function reviewRun(run: Run): RunReview {
     const a = actor(name);
     countHidden(a, total - a.restarts);
   }
-  for (const [name, since] of pendingCrash) timeline.backoffs.push({ actor: name, from: since, to: null, kind: 'backoff' });
+  for (const [name, since] of pendingCrash)
+    timeline.backoffs.push({ actor: name, from: since, to: null, kind: 'backoff' });
   const durationSeconds = Math.max(0, (run.end - run.start) / 1000);
   for (const [name, a] of Object.entries(actors)) {
     const l = latencies[name] ?? [];
-    a.restartLatencyMs = { mean: l.length ? Math.round(l.reduce((s, x) => s + x, 0) / l.length) : null, max: l.length ? Math.max(...l) : null };
+    a.restartLatencyMs = {
+      mean: l.length ? Math.round(l.reduce((s, x) => s + x, 0) / l.length) : null,
+      max: l.length ? Math.max(...l) : null,
+    };
     const open = pendingCrash.get(name);
     a.backingOffMs = l.reduce((s, x) => s + x, 0) + (open !== undefined ? run.end - open : 0);
     a.mtbfSeconds = a.realCrashes > 0 ? Math.round(durationSeconds / a.realCrashes) : null;
@@ -174,11 +218,25 @@ export function reviewRun(run: Run): RunReview {
   timeline.outages = outages(run.records, run.end);
   const outageSecs = timeline.outages.map((s) => ((s.to ?? run.end) - s.from) / 1000);
   const review: RunReview = {
-    run: run.index, pid: run.pid, from: new Date(run.start).toISOString(), to: new Date(run.end).toISOString(), durationSeconds,
-    actors, escalations, processCrashes, exitCode,
-    masterOutages: { count: outageSecs.length, totalSeconds: Math.round(outageSecs.reduce((s, x) => s + x, 0)), longestSeconds: Math.round(Math.max(0, ...outageSecs)) },
+    run: run.index,
+    pid: run.pid,
+    from: new Date(run.start).toISOString(),
+    to: new Date(run.end).toISOString(),
+    durationSeconds,
+    actors,
+    escalations,
+    processCrashes,
+    exitCode,
+    masterOutages: {
+      count: outageSecs.length,
+      totalSeconds: Math.round(outageSecs.reduce((s, x) => s + x, 0)),
+      longestSeconds: Math.round(Math.max(0, ...outageSecs)),
+    },
     maxContactGapSeconds: maxContactGap === null ? null : Math.round(maxContactGap),
-    tunnelRestarts: tunnel, verdict: 'healthy', reasons: [], timeline,
+    tunnelRestarts: tunnel,
+    verdict: 'healthy',
+    reasons: [],
+    timeline,
   };
   return judge(review);
 }
@@ -195,7 +253,8 @@ function judge(r: RunReview): RunReview {
     if (a.realCrashes > 0) meh.push(`${name}: ${a.realCrashes} crash(es) not caused by chaos`);
     if (a.droppedMessages > 0) meh.push(`${name}: ${a.droppedMessages} message(s) dropped`);
   }
-  if (r.masterOutages.count > 0 && !open) meh.push(`${r.masterOutages.count} master outage(s), ${r.masterOutages.totalSeconds} s in all`);
+  if (r.masterOutages.count > 0 && !open)
+    meh.push(`${r.masterOutages.count} master outage(s), ${r.masterOutages.totalSeconds} s in all`);
   r.reasons = [...bad, ...meh];
   r.verdict = bad.length > 0 ? 'unhealthy' : meh.length > 0 ? 'degraded' : 'healthy';
   return r;

@@ -30,15 +30,23 @@ export function parseLine(line: string): LogRecord | null {
   const start = line.indexOf('{');
   if (start < 0) return null;
   let raw: unknown;
-  try { raw = JSON.parse(line.slice(start)); } catch { return null; }
+  try {
+    raw = JSON.parse(line.slice(start));
+  } catch {
+    return null;
+  }
   if (typeof raw !== 'object' || raw === null) return null;
   const r = raw as Record<string, unknown>;
   if (typeof r.time !== 'string' || typeof r.level !== 'number' || r.v !== 0) return null;
   const time = Date.parse(r.time);
   if (Number.isNaN(time)) return null;
   return {
-    time, level: r.level, msg: typeof r.msg === 'string' ? r.msg : '', pid: typeof r.pid === 'number' ? r.pid : null,
-    event: typeof r.event === 'string' ? r.event : null, fields: r,
+    time,
+    level: r.level,
+    msg: typeof r.msg === 'string' ? r.msg : '',
+    pid: typeof r.pid === 'number' ? r.pid : null,
+    event: typeof r.event === 'string' ? r.event : null,
+    fields: r,
   };
 }
 
@@ -50,15 +58,23 @@ export function parseLog(text: string): ParsedLog {
     if (line.trim() === '') continue;
     total++;
     const rec = parseLine(line);
-    if (!rec) { skipped++; continue; }
+    if (!rec) {
+      skipped++;
+      continue;
+    }
     const current = runs.at(-1);
     const lastPid = current?.at(-1)?.pid ?? null;
-    if (!current || rec.event === 'agent_starting' || (rec.pid !== null && lastPid !== null && rec.pid !== lastPid)) runs.push([rec]);
+    if (!current || rec.event === 'agent_starting' || (rec.pid !== null && lastPid !== null && rec.pid !== lastPid))
+      runs.push([rec]);
     else current.push(rec);
   }
   return {
     runs: runs.map((records, index) => ({
-      index, pid: records[0]?.pid ?? null, records, start: records[0]?.time ?? 0, end: records.at(-1)?.time ?? 0,
+      index,
+      pid: records[0]?.pid ?? null,
+      records,
+      start: records[0]?.time ?? 0,
+      end: records.at(-1)?.time ?? 0,
     })),
     skipped,
     total,

@@ -5,7 +5,9 @@ import { Timers } from '../../supervisor/timers.js';
 import type { ManualClock } from './manual-clock.js';
 
 /** A stand-in that fails the spec when called: for what an actor under test must not use. */
-export const failing = (owner: string, what: string) => (): never => { throw new Error(`${owner}: unexpected ${what}`); };
+export const failing = (owner: string, what: string) => (): never => {
+  throw new Error(`${owner}: unexpected ${what}`);
+};
 
 /**
  * The context an actor's definition gets from the host, for driving a definition directly in a unit spec: its own
@@ -24,8 +26,17 @@ export function actorContext<M extends Message>(opts: {
 }): ActorContext<M> {
   const fail = (what: string): (() => never) => failing(`${opts.name} context`, what);
   return {
-    self: callbackRef(opts.name, opts.toSelf), name: opts.name, gen: opts.gen ?? 1, log: opts.log, clock: opts.clock,
-    signal: opts.signal ?? new AbortController().signal, timers: new Timers(opts.clock, opts.toSelf),
-    pipe: opts.pipe ?? fail('pipe'), stopSelf: fail('stopSelf'), restartSelf: opts.restartSelf ?? fail('restartSelf'), toSelf: opts.toSelf, runtimeHandle: null,
+    self: callbackRef(opts.name, opts.toSelf),
+    name: opts.name,
+    gen: opts.gen ?? 1,
+    log: opts.log,
+    clock: opts.clock,
+    signal: opts.signal ?? new AbortController().signal,
+    timers: new Timers(opts.clock, opts.toSelf),
+    pipe: opts.pipe ?? fail('pipe'),
+    stopSelf: fail('stopSelf'),
+    restartSelf: opts.restartSelf ?? fail('restartSelf'),
+    toSelf: opts.toSelf,
+    runtimeHandle: null,
   };
 }

@@ -12,7 +12,12 @@ import { LogSink } from './log-sink.js';
 export const TEST_NETWORK = 'dockflare-test-net';
 
 /** The environment of an agent under test, in-process or as a process: test master, test engine, short intervals. */
-export function testAgentEnv(opts: { masterUrl: string; key: string; dataDir: string; env?: Record<string, string> }): Record<string, string> {
+export function testAgentEnv(opts: {
+  masterUrl: string;
+  key: string;
+  dataDir: string;
+  env?: Record<string, string>;
+}): Record<string, string> {
   return {
     DOCKFLARE_MASTER_URL: opts.masterUrl,
     DOCKFLARE_API_KEY: opts.key,
@@ -56,18 +61,29 @@ export async function startInProcessAgent(opts: {
   dataDir?: string;
   outboxCapacity?: number;
 }): Promise<InProcessAgent> {
-  const dataDir = opts.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'dfa-agent-'));
-  const config = loadConfig(testAgentEnv({ masterUrl: opts.master.url, key: opts.key, dataDir, ...(opts.env ? { env: opts.env } : {}) }));
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'dfa-agent-')));
+  const config = loadConfig(
+    testAgentEnv({ masterUrl: opts.master.url, key: opts.key, dataDir, ...(opts.env ? { env: opts.env } : {}) }),
+  );
   const sink = new LogSink(new Redactor([config.master.apiKey]));
   const fatal: Error[] = [];
   const agent = await assembleAgent(config, {
-    log: sink.log, redactor: sink.redactor, clock: systemClock, version: '2.0.0-test',
+    log: sink.log,
+    redactor: sink.redactor,
+    clock: systemClock,
+    version: '2.0.0-test',
     ...(opts.outboxCapacity !== undefined ? { outboxCapacity: opts.outboxCapacity } : {}),
-    onFatal: (err) => { fatal.push(err); },
+    onFatal: (err) => {
+      fatal.push(err);
+    },
   });
   let stopped: Promise<'ok' | 'timeout'> | undefined;
   return {
-    agent, sink, config, dataDir, fatal,
+    agent,
+    sink,
+    config,
+    dataDir,
+    fatal,
     async registered(timeoutMs = 10_000) {
       const rec = await sink.waitFor((r) => r.event === 'registered', timeoutMs, 'registration');
       return String(rec.agentId);

@@ -18,7 +18,8 @@ export function startAgentProcess(args: string[], env: Record<string, string>): 
   const lines: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';
-  const waiters: { pred: (r: Record<string, unknown>) => boolean; resolve: (r: Record<string, unknown>) => void }[] = [];
+  const waiters: { pred: (r: Record<string, unknown>) => boolean; resolve: (r: Record<string, unknown>) => void }[] =
+    [];
   child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl;
@@ -26,24 +27,46 @@ export function startAgentProcess(args: string[], env: Record<string, string>): 
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       let rec: Record<string, unknown>;
-      try { rec = JSON.parse(line) as Record<string, unknown>; } catch { rec = { unparsed: line }; }
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        rec = { unparsed: line };
+      }
       lines.push(rec);
-      for (const w of [...waiters]) if (w.pred(rec)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(rec); }
+      for (const w of [...waiters])
+        if (w.pred(rec)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(rec);
+        }
     }
   });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
-    child.on('exit', (code, signal) => { resolve({ code, signal, at: Date.now() }); });
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal, at: Date.now() });
+    });
   });
   return {
-    child, lines, exited,
+    child,
+    lines,
+    exited,
     stderr: () => err,
     waitFor(pred, timeoutMs = 10_000) {
       const found = lines.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { reject(new Error(`agent log wait timed out; stderr: ${err.slice(-500)}`)); }, timeoutMs);
-        waiters.push({ pred, resolve: (r) => { clearTimeout(timer); resolve(r); } });
+        const timer = setTimeout(() => {
+          reject(new Error(`agent log wait timed out; stderr: ${err.slice(-500)}`));
+        }, timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+        });
       });
     },
   };

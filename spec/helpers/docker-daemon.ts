@@ -36,8 +36,13 @@ export function pingDaemon(socketPath: string): Promise<boolean> {
       res.resume();
       resolve(res.statusCode === 200);
     });
-    req.on('error', () => { resolve(false); });
-    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('error', () => {
+      resolve(false);
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
     req.end();
   });
 }
@@ -51,7 +56,10 @@ function alive(pid: number): boolean {
   }
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+const pause = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 async function tail(file: string, lines = 30): Promise<string> {
   try {
@@ -66,21 +74,32 @@ export async function stopDaemon(d: PrivateDaemon, timeoutMs = 30_000): Promise<
   const pid = Number((await readFile(path.join(d.dir, 'docker.pid'), 'utf8')).trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`docker-daemon: no valid pid in ${d.dir}/docker.pid`);
   const child = children.get(pid);
-  const exited = child && child.exitCode === null && child.signalCode === null
-    ? new Promise<void>((resolve) => { child.once('exit', () => { resolve(); }); })
-    : null;
+  const exited =
+    child && child.exitCode === null && child.signalCode === null
+      ? new Promise<void>((resolve) => {
+          child.once('exit', () => {
+            resolve();
+          });
+        })
+      : null;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   if (exited) {
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => { resolve('timeout'); }, timeoutMs); });
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs);
+    });
     const outcome = await Promise.race([exited.then(() => 'exited' as const), timedOut]);
     clearTimeout(timer);
-    if (outcome === 'timeout') throw new Error(`docker-daemon: dockerd ${pid} still running ${timeoutMs} ms after SIGTERM`);
+    if (outcome === 'timeout')
+      throw new Error(`docker-daemon: dockerd ${pid} still running ${timeoutMs} ms after SIGTERM`);
     children.delete(pid);
   } else {
     while (alive(pid)) {
-      if (Date.now() > deadline) throw new Error(`docker-daemon: dockerd ${pid} still running ${timeoutMs} ms after SIGTERM`);
+      if (Date.now() > deadline)
+        throw new Error(`docker-daemon: dockerd ${pid} still running ${timeoutMs} ms after SIGTERM`);
       await pause(100);
     }
   }
@@ -99,7 +118,9 @@ export async function startDaemon(d: PrivateDaemon, timeoutMs = 30_000): Promise
   } finally {
     closeSync(logFd);
   }
-  const spawnError = new Promise<Error>((resolve) => { child.once('error', resolve); });
+  const spawnError = new Promise<Error>((resolve) => {
+    child.once('error', resolve);
+  });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`docker-daemon: could not start dockerd: ${(await spawnError).message}`);
@@ -108,10 +129,15 @@ export async function startDaemon(d: PrivateDaemon, timeoutMs = 30_000): Promise
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       children.delete(pid);
-      throw new Error(`docker-daemon: dockerd exited (${child.exitCode ?? child.signalCode}) while starting:\n${await tail(path.join(d.dir, 'dockerd.log'))}`);
+      throw new Error(
+        `docker-daemon: dockerd exited (${child.exitCode ?? child.signalCode}) while starting:\n${await tail(path.join(d.dir, 'dockerd.log'))}`,
+      );
     }
     if (await pingDaemon(d.socketPath)) return pid;
-    if (Date.now() > deadline) throw new Error(`docker-daemon: dockerd did not answer /_ping within ${timeoutMs} ms:\n${await tail(path.join(d.dir, 'dockerd.log'))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `docker-daemon: dockerd did not answer /_ping within ${timeoutMs} ms:\n${await tail(path.join(d.dir, 'dockerd.log'))}`,
+      );
     await pause(100);
   }
 }

@@ -5,8 +5,17 @@ import type { ManualClock } from './manual-clock.js';
 /** Docker keeps this many events for `since` replays (daemon/events/events.go, eventsLimit). */
 const REPLAY_BUFFER = 256;
 
-interface Subscription { readonly queue: DockerEvent[]; closed: boolean; readonly handlers: EventHandlers; readonly actions: readonly string[] }
-interface PendingList { resolve: (list: ContainerInfo[]) => void; reject: (err: Error) => void; done: boolean }
+interface Subscription {
+  readonly queue: DockerEvent[];
+  closed: boolean;
+  readonly handlers: EventHandlers;
+  readonly actions: readonly string[];
+}
+interface PendingList {
+  resolve: (list: ContainerInfo[]) => void;
+  reject: (err: Error) => void;
+  done: boolean;
+}
 
 /**
  * A Docker daemon reduced to what the event watcher sees: containers that start and stop, an event log with
@@ -49,8 +58,12 @@ export class DockerEventModel {
   }
 
   /** Streams with an event on its way; lists waiting for an answer. */
-  get deliverable(): number { return this.subs.filter((s) => !s.closed && s.queue.length > 0).length; }
-  get listsOut(): number { return this.lists.filter((l) => !l.done).length; }
+  get deliverable(): number {
+    return this.subs.filter((s) => !s.closed && s.queue.length > 0).length;
+  }
+  get listsOut(): number {
+    return this.lists.filter((l) => !l.done).length;
+  }
 
   /** Delivers the next event of the first stream that has one. */
   deliverOne(): boolean {
@@ -70,33 +83,65 @@ export class DockerEventModel {
   }
 
   port(): DockerPort {
-    const unexpected = (what: string) => (): never => { throw new Error(`fake Docker: unexpected call ${what}`); };
+    const unexpected = (what: string) => (): never => {
+      throw new Error(`fake Docker: unexpected call ${what}`);
+    };
     return {
-      listManagedContainers: (signal?: AbortSignal) => new Promise<ContainerInfo[]>((resolve, reject) => {
-        const pending: PendingList = { resolve, reject, done: false };
-        signal?.addEventListener('abort', () => { if (!pending.done) { pending.done = true; reject(new Error('aborted')); } }, { once: true });
-        this.lists.push(pending);
-      }),
-      subscribeEvents: (sinceNano: bigint | null, actions: readonly string[], handlers: EventHandlers, signal?: AbortSignal): Promise<EventSubscription> => {
+      listManagedContainers: (signal?: AbortSignal) =>
+        new Promise<ContainerInfo[]>((resolve, reject) => {
+          const pending: PendingList = { resolve, reject, done: false };
+          signal?.addEventListener(
+            'abort',
+            () => {
+              if (!pending.done) {
+                pending.done = true;
+                reject(new Error('aborted'));
+              }
+            },
+            { once: true },
+          );
+          this.lists.push(pending);
+        }),
+      subscribeEvents: (
+        sinceNano: bigint | null,
+        actions: readonly string[],
+        handlers: EventHandlers,
+        signal?: AbortSignal,
+      ): Promise<EventSubscription> => {
         if (sinceNano === null) throw new Error('fake Docker: the watcher always subscribes with a since');
         // Docker's since has the port's millisecond precision, less its 1 ms margin.
         const fromNano = (sinceNano / 1_000_000n - 1n) * 1_000_000n;
-        const replay = this.log.slice(-REPLAY_BUFFER).filter((e) => e.timeNano >= fromNano && actions.includes(e.action));
+        const replay = this.log
+          .slice(-REPLAY_BUFFER)
+          .filter((e) => e.timeNano >= fromNano && actions.includes(e.action));
         const sub: Subscription = { queue: replay, closed: false, handlers, actions };
         this.subs.push(sub);
-        const close = (): void => { sub.closed = true; };
+        const close = (): void => {
+          sub.closed = true;
+        };
         signal?.addEventListener('abort', close, { once: true });
         return Promise.resolve({ close });
       },
-      inspectContainer: unexpected('inspectContainer'), imageExists: unexpected('imageExists'), pullImage: unexpected('pullImage'),
-      networkExists: unexpected('networkExists'), createNetwork: unexpected('createNetwork'), createAndStart: unexpected('createAndStart'),
-      stopAndRemove: unexpected('stopAndRemove'), execFirstLine: unexpected('execFirstLine'), logTail: unexpected('logTail'),
+      inspectContainer: unexpected('inspectContainer'),
+      imageExists: unexpected('imageExists'),
+      pullImage: unexpected('pullImage'),
+      networkExists: unexpected('networkExists'),
+      createNetwork: unexpected('createNetwork'),
+      createAndStart: unexpected('createAndStart'),
+      stopAndRemove: unexpected('stopAndRemove'),
+      execFirstLine: unexpected('execFirstLine'),
+      logTail: unexpected('logTail'),
     };
   }
 
   private emit(action: string, id: string, labels: Record<string, string>): DockerEvent {
     // Docker's times are unique in practice: nanoseconds within the clock's millisecond.
-    const e: DockerEvent = { action, id, attributes: { ...labels, name: `c-${id}` }, timeNano: BigInt(this.clock.now()) * 1_000_000n + (this.nanoTick++ % 1_000_000n) };
+    const e: DockerEvent = {
+      action,
+      id,
+      attributes: { ...labels, name: `c-${id}` },
+      timeNano: BigInt(this.clock.now()) * 1_000_000n + (this.nanoTick++ % 1_000_000n),
+    };
     this.log.push(e);
     for (const s of this.subs) if (!s.closed && s.actions.includes(action)) s.queue.push(e);
     return e;

@@ -23,12 +23,16 @@ export function isAccepted(r: RecordedRequest): boolean {
 
 export function containerOf(b: Body): SentContainer | undefined {
   const c = b.container;
-  return typeof c === 'object' && c !== null ? c as SentContainer : undefined;
+  return typeof c === 'object' && c !== null ? (c as SentContainer) : undefined;
 }
 
 /** Accepted container_start / container_stop events, in the order the master processed them. */
-export function containerEvents(master: TestMaster, agentId?: string): { type: 'container_start' | 'container_stop'; container: SentContainer; at: number }[] {
-  return master.acceptedEvents(agentId)
+export function containerEvents(
+  master: TestMaster,
+  agentId?: string,
+): { type: 'container_start' | 'container_stop'; container: SentContainer; at: number }[] {
+  return master
+    .acceptedEvents(agentId)
     .filter((e) => e.type === 'container_start' || e.type === 'container_stop')
     .map((e) => ({ type: e.type as 'container_start' | 'container_stop', container: containerOf(e.body)!, at: e.at }));
 }
@@ -38,8 +42,22 @@ export function countFor(master: TestMaster, type: 'container_start' | 'containe
   return containerEvents(master).filter((e) => e.type === type && e.container.id === id).length;
 }
 
-/** Waits until the master has accepted `count` events of `type` (optionally: about container `id`, received after `after`). */
-export function waitForAccepted(master: TestMaster, type: string, opts: { id?: string; count?: number; timeoutMs?: number; what?: string; where?: (b: Body) => boolean; after?: number } = {}): Promise<RecordedRequest[]> {
+/**
+ * Waits until the master has accepted `count` events of `type` (optionally: about container `id`, received after
+ * `after`).
+ */
+export function waitForAccepted(
+  master: TestMaster,
+  type: string,
+  opts: {
+    id?: string;
+    count?: number;
+    timeoutMs?: number;
+    what?: string;
+    where?: (b: Body) => boolean;
+    after?: number;
+  } = {},
+): Promise<RecordedRequest[]> {
   const { id, count = 1, timeoutMs = 10_000, where } = opts;
   const pred = (r: RecordedRequest): boolean => {
     if (!isAccepted(r) || (opts.after !== undefined && r.at <= opts.after)) return false;

@@ -19,21 +19,27 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-/** A HEALTHCHECK running `true` every `everyMs`: Docker runs each check as an exec (exec_* events) and reports health_status. */
+/**
+ * A HEALTHCHECK running `true` every `everyMs`: Docker runs each check as an exec (exec_* events) and reports
+ * health_status.
+ */
 export function trueHealthcheck(everyMs: number): Docker.HealthConfig {
   return { Test: ['CMD', 'true'], Interval: everyMs * 1_000_000, Timeout: 1_000_000_000, Retries: 1 };
 }
 
 /** Creates (and by default starts) a busybox container that sleeps until stopped, labelled for cleanup. */
-export async function runLabelled(docker: Docker, opts: {
-  name?: string;
-  labels: Record<string, string>;
-  start?: boolean;
-  restart?: 'no' | 'always' | 'unless-stopped';
-  cmd?: string[];
-  /** With trueHealthcheck(healthEveryMs). */
-  healthEveryMs?: number;
-}): Promise<TestContainer> {
+export async function runLabelled(
+  docker: Docker,
+  opts: {
+    name?: string;
+    labels: Record<string, string>;
+    start?: boolean;
+    restart?: 'no' | 'always' | 'unless-stopped';
+    cmd?: string[];
+    /** With trueHealthcheck(healthEveryMs). */
+    healthEveryMs?: number;
+  },
+): Promise<TestContainer> {
   const name = opts.name ?? uniqueName('dfa-ds');
   const container = await docker.createContainer({
     name,
@@ -65,14 +71,16 @@ export function inspectOrNull(docker: Docker, idOrName: string): Promise<Docker.
 /** Force-removes every container carrying TEST_LABEL; a container already gone is fine. */
 export async function removeTestContainers(docker: Docker): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
-  await Promise.all(list.map(async (c) => {
-    try {
-      await docker.getContainer(c.Id).remove({ force: true });
-    } catch (err) {
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status !== 404 && status !== 409) throw err;
-    }
-  }));
+  await Promise.all(
+    list.map(async (c) => {
+      try {
+        await docker.getContainer(c.Id).remove({ force: true });
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status !== 404 && status !== 409) throw err;
+      }
+    }),
+  );
 }
 
 export async function removeTunnelContainer(docker: Docker): Promise<void> {
@@ -84,13 +92,21 @@ export async function removeTunnelContainer(docker: Docker): Promise<void> {
   }
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+const pause = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /**
  * Polls `probe` until it returns something other than undefined/null/false, for Docker state that has no event
  * a spec could await. Rejects with `what` (and the probe's last error, if any) after `timeoutMs`.
  */
-export async function pollUntil<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
+export async function pollUntil<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let probeError: unknown;
@@ -109,9 +125,17 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined | null | f
 }
 
 /** The tunnel container's inspect once it runs (optionally: a different one than `notId`). */
-export function waitForTunnelRunning(docker: Docker, timeoutMs: number, notId?: string): Promise<Docker.ContainerInspectInfo> {
-  return pollUntil(async () => {
-    const info = await inspectOrNull(docker, TUNNEL_CONTAINER);
-    return info?.State.Running === true && info.Id !== notId ? info : null;
-  }, timeoutMs, `${TUNNEL_CONTAINER} running${notId ? ` as a container other than ${notId.slice(0, 12)}` : ''}`);
+export function waitForTunnelRunning(
+  docker: Docker,
+  timeoutMs: number,
+  notId?: string,
+): Promise<Docker.ContainerInspectInfo> {
+  return pollUntil(
+    async () => {
+      const info = await inspectOrNull(docker, TUNNEL_CONTAINER);
+      return info?.State.Running === true && info.Id !== notId ? info : null;
+    },
+    timeoutMs,
+    `${TUNNEL_CONTAINER} running${notId ? ` as a container other than ${notId.slice(0, 12)}` : ''}`,
+  );
 }

@@ -13,7 +13,13 @@ export type Exit = Awaited<AgentProcess['exited']>;
 export async function exitWithin(proc: AgentProcess, timeoutMs: number, what: string): Promise<Exit> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what}: the agent process had not exited after ${timeoutMs} ms; stderr: ${proc.stderr().slice(-500)}`)); }, timeoutMs);
+    timer = setTimeout(() => {
+      reject(
+        new Error(
+          `${what}: the agent process had not exited after ${timeoutMs} ms; stderr: ${proc.stderr().slice(-500)}`,
+        ),
+      );
+    }, timeoutMs);
   });
   try {
     return await Promise.race([proc.exited, timeout]);
@@ -31,15 +37,32 @@ export async function killIfRunning(proc: AgentProcess | undefined): Promise<voi
 
 /** Log lines at fatal level (bunyan 60) or naming a process-level failure. */
 export function fatalLines(lines: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  return lines.filter((r) => (typeof r.level === 'number' && r.level >= 60) || r.event === 'process_crash' || r.event === 'agent_fatal' || r.event === 'intensity_exceeded');
+  return lines.filter(
+    (r) =>
+      (typeof r.level === 'number' && r.level >= 60) ||
+      r.event === 'process_crash' ||
+      r.event === 'agent_fatal' ||
+      r.event === 'intensity_exceeded',
+  );
 }
 
 /** proc.waitFor with a failure message that says what was awaited and which events came last. */
-export async function waitForLine(proc: AgentProcess, pred: (r: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+export async function waitForLine(
+  proc: AgentProcess,
+  pred: (r: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<Record<string, unknown>> {
   try {
     return await proc.waitFor(pred, timeoutMs);
   } catch (err) {
-    const last = proc.lines.slice(-8).map((r) => String(r.event ?? r.msg ?? r.unparsed)).join(', ');
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events: ${last}; stderr: ${proc.stderr().slice(-300)}`, { cause: err });
+    const last = proc.lines
+      .slice(-8)
+      .map((r) => String(r.event ?? r.msg ?? r.unparsed))
+      .join(', ');
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${what}; last events: ${last}; stderr: ${proc.stderr().slice(-300)}`,
+      { cause: err },
+    );
   }
 }

@@ -11,7 +11,13 @@ export class LogSink {
   readonly log: Logger;
 
   constructor(readonly redactor = new Redactor()) {
-    this.log = createLogger({ level: 'trace', redactor, write: (line) => { this.push(line); } });
+    this.log = createLogger({
+      level: 'trace',
+      redactor,
+      write: (line) => {
+        this.push(line);
+      },
+    });
   }
 
   events(name: string): LogRecord[] {
@@ -23,10 +29,23 @@ export class LogSink {
     const found = this.records.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const waiter = { pred, resolve: (r: LogRecord) => { clearTimeout(timer); resolve(r); } };
+      const waiter = {
+        pred,
+        resolve: (r: LogRecord) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events: ${this.records.slice(-8).map((r) => r.event ?? r.msg).join(', ')}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last events: ${this.records
+              .slice(-8)
+              .map((r) => r.event ?? r.msg)
+              .join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.push(waiter);
     });
@@ -37,7 +56,13 @@ export class LogSink {
     let seen = this.records.filter(pred).length;
     if (seen < count) {
       await new Promise<void>((resolve, reject) => {
-        const waiter = { pred: (r: LogRecord) => pred(r) && ++seen >= count, resolve: () => { clearTimeout(timer); resolve(); } };
+        const waiter = {
+          pred: (r: LogRecord) => pred(r) && ++seen >= count,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
         const timer = setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
           reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} records (saw ${seen})`));
@@ -63,12 +88,18 @@ export class LogSink {
 
 /** Lets nact (setImmediate-driven) run every message that is ready, a bounded number of turns. */
 export async function drain(turns = 20): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => { setImmediate(resolve); });
+  for (let i = 0; i < turns; i++)
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
 }
 
 /** The last records of a run, one line each, to print when a spec fails. */
 export function tail(source: LogSink | readonly Record<string, unknown>[], count = 40): string {
   const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
   const records = source instanceof LogSink ? source.records : source;
-  return records.slice(-count).map((r) => `${str(r.time)} ${str(r.actor) || '-'} ${str(r.event)} ${str(r.msg)} ${str(r.reason)}`).join('\n');
+  return records
+    .slice(-count)
+    .map((r) => `${str(r.time)} ${str(r.actor) || '-'} ${str(r.event)} ${str(r.msg)} ${str(r.reason)}`)
+    .join('\n');
 }

@@ -1,6 +1,11 @@
 import type { Clock, TimerHandle } from '../../supervisor/clock.js';
 
-interface Pending { at: number; seq: number; fn: () => void; cancelled: boolean }
+interface Pending {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
 
 /**
  * A clock that moves only when a test says so. Timers fire in due order (ties in creation order), and a timer
@@ -34,7 +39,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const entry: Pending = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
     this.pending.push(entry);
-    return { cancel: () => { entry.cancelled = true; } };
+    return {
+      cancel: () => {
+        entry.cancelled = true;
+      },
+    };
   }
 
   /** Number of timers not yet fired or cancelled. */
@@ -51,7 +60,9 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const target = this.current + ms;
     for (;;) {
-      const live = this.pending.filter((p) => !p.cancelled && p.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const live = this.pending
+        .filter((p) => !p.cancelled && p.at <= target)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq);
       const next = live[0];
       if (!next) break;
       this.pending = this.pending.filter((p) => p !== next);

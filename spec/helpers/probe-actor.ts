@@ -12,7 +12,10 @@ export type ProbeMsg =
   | { readonly type: 'probe.restart' }
   | { readonly type: 'probe.pipe'; readonly work: Promise<string>; readonly mapError: boolean };
 
-export interface ProbeState { readonly seen: readonly string[]; readonly gen: number }
+export interface ProbeState {
+  readonly seen: readonly string[];
+  readonly gen: number;
+}
 
 export interface ProbeJournal {
   readonly seen: string[];
@@ -25,7 +28,11 @@ export function newJournal(): ProbeJournal {
   return { seen: [], inits: [], releases: [], shutdowns: [] };
 }
 
-export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?: () => boolean } = {}): ActorDef<ProbeState, ProbeMsg> {
+export function probeDef(
+  name: string,
+  journal: ProbeJournal,
+  opts: { failInit?: () => boolean } = {},
+): ActorDef<ProbeState, ProbeMsg> {
   return {
     init(ctx) {
       journal.inits.push(ctx.gen);
@@ -46,7 +53,10 @@ export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?:
         const onAbort = msg.onAbort ?? 'resolve';
         return new Promise<ProbeState>((resolve, reject) => {
           if (onAbort === 'ignore') return;
-          ctx.signal.addEventListener('abort', () => { if (onAbort === 'resolve') resolve(state); else reject(new Error('aborted')); });
+          ctx.signal.addEventListener('abort', () => {
+            if (onAbort === 'resolve') resolve(state);
+            else reject(new Error('aborted'));
+          });
         });
       },
       'probe.get'(state, msg) {
@@ -58,8 +68,11 @@ export function probeDef(name: string, journal: ProbeJournal, opts: { failInit?:
         return state;
       },
       'probe.pipe'(state, msg, ctx) {
-        ctx.pipe(msg.work, (value) => ({ type: 'probe.record', value: `ok:${value}` }),
-          msg.mapError ? (err) => ({ type: 'probe.record', value: `err:${(err as Error).message}` }) : undefined);
+        ctx.pipe(
+          msg.work,
+          (value) => ({ type: 'probe.record', value: `ok:${value}` }),
+          msg.mapError ? (err) => ({ type: 'probe.record', value: `err:${(err as Error).message}` }) : undefined,
+        );
         return state;
       },
       'probe.restart'(state, _msg, ctx) {

@@ -14,8 +14,18 @@ import { startAgentProcess, type AgentProcess } from './agent-process.js';
 import { agentProcessEnv, killIfRunning } from './docker-process.js';
 import { tail } from './log-sink.js';
 
-export interface InProcessOptions { env?: Record<string, string>; dataDir?: string; key?: string; outboxCapacity?: number }
-export interface ProcessOptions { env?: Record<string, string>; dataDir?: string; key?: string; args?: string[] }
+export interface InProcessOptions {
+  env?: Record<string, string>;
+  dataDir?: string;
+  key?: string;
+  outboxCapacity?: number;
+}
+export interface ProcessOptions {
+  env?: Record<string, string>;
+  dataDir?: string;
+  key?: string;
+  args?: string[];
+}
 
 export interface SpecSession {
   /** Starts a test master (v2 unless told), stopped after the test; later calls to agent() use the latest one. */
@@ -50,7 +60,11 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
     latest = undefined;
     const errors: unknown[] = [];
     for (const stop of pending) {
-      try { await stop(); } catch (err) { errors.push(err); }
+      try {
+        await stop();
+      } catch (err) {
+        errors.push(err);
+      }
     }
     if (cleanup) await cleanup();
     if (errors.length > 0) throw new AggregateError(errors, 'spec session clean-up failed');
@@ -73,12 +87,16 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
       latest = master;
       return master;
     },
-    get current() { return current(); },
+    get current() {
+      return current();
+    },
     async agent(opts = {}) {
       const master = current();
       const agent = await startInProcessAgent({
-        master, key: opts.key ?? master.generateKey(),
-        ...(opts.env ? { env: opts.env } : {}), ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+        master,
+        key: opts.key ?? master.generateKey(),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
         ...(opts.outboxCapacity !== undefined ? { outboxCapacity: opts.outboxCapacity } : {}),
       });
       stoppers.push(() => agent.stop());
@@ -87,8 +105,16 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
     },
     async process(opts = {}) {
       const master = current();
-      const dataDir = opts.dataDir ?? await tempDir('dfa-proc-');
-      const proc = startAgentProcess(opts.args ?? [], agentProcessEnv({ masterUrl: master.url, key: opts.key ?? master.generateKey(), dataDir, ...(opts.env ? { env: opts.env } : {}) }));
+      const dataDir = opts.dataDir ?? (await tempDir('dfa-proc-'));
+      const proc = startAgentProcess(
+        opts.args ?? [],
+        agentProcessEnv({
+          masterUrl: master.url,
+          key: opts.key ?? master.generateKey(),
+          dataDir,
+          ...(opts.env ? { env: opts.env } : {}),
+        }),
+      );
       stoppers.push(() => killIfRunning(proc));
       processes.push(proc);
       return proc;

@@ -11,7 +11,12 @@ class SummaryReporter extends Mocha.reporters.Spec {
       const file = process.env.TEST_TALLY_FILE;
       if (!file) return;
       const s = runner.stats || {};
-      const line = JSON.stringify({ suite: process.env.TEST_STAGE || 'mocha', passed: s.passes || 0, failed: s.failures || 0, pending: s.pending || 0 });
+      const line = JSON.stringify({
+        suite: process.env.TEST_STAGE || 'mocha',
+        passed: s.passes || 0,
+        failed: s.failures || 0,
+        pending: s.pending || 0,
+      });
       fs.appendFileSync(file, line + '\n');
     });
   }

@@ -7,7 +7,13 @@ import { LogSink } from './log-sink.js';
 import { ManualClock } from './manual-clock.js';
 import { newJournal, probeDef, type ProbeJournal, type ProbeMsg, type ProbeState } from './probe-actor.js';
 
-export interface ProbeOptions { restart?: RestartType; backoff?: Partial<BackoffPolicy>; failInit?: () => boolean; stash?: number; shutdownTimeoutMs?: number }
+export interface ProbeOptions {
+  restart?: RestartType;
+  backoff?: Partial<BackoffPolicy>;
+  failInit?: () => boolean;
+  stash?: number;
+  shutdownTimeoutMs?: number;
+}
 
 export interface Harness {
   clock: ManualClock;
@@ -51,22 +57,40 @@ export function startProbeTree(opts: {
   });
   const fatal: Error[] = [];
   const tree = startTree({
-    root: { id: 'root', strategy: opts.strategy, limit: { intensity: opts.intensity ?? 3, periodMs: opts.periodMs ?? 5000 }, children },
+    root: {
+      id: 'root',
+      strategy: opts.strategy,
+      limit: { intensity: opts.intensity ?? 3, periodMs: opts.periodMs ?? 5000 },
+      children,
+    },
     rootCell,
     registry,
     runtime: { clock, handlerTimeoutMs: opts.handlerTimeoutMs ?? 1000, random: () => 0.5 },
     log: sink.log,
-    onFatal: (err) => { fatal.push(err); },
+    onFatal: (err) => {
+      fatal.push(err);
+    },
     ...(opts.teardown ? { teardown: opts.teardown } : {}),
   });
   return {
-    clock, sink, tree, journal, cells, rootCell, fatal,
+    clock,
+    sink,
+    tree,
+    journal,
+    cells,
+    rootCell,
+    fatal,
     get: (name) => {
       const cell = cells[name];
       if (!cell) throw new Error(`no probe ${name}`);
       return ask<ProbeMsg, ProbeState>(cell, (replyTo) => ({ type: 'probe.get', replyTo }), 2000);
     },
-    started: (name, gen) => sink.waitFor((r) => r.event === 'actor_started' && r.child === name && r.gen === gen, 3000, `${name} gen ${gen} started`),
+    started: (name, gen) =>
+      sink.waitFor(
+        (r) => r.event === 'actor_started' && r.child === name && r.gen === gen,
+        3000,
+        `${name} gen ${gen} started`,
+      ),
   };
 }
 

@@ -27,7 +27,9 @@ export class TunnelDockerModel {
   /** Holds every container creation until the returned function is called (a slow engine, an image pull). */
   holdCreates(): () => void {
     let open: () => void = () => undefined;
-    this.gate = new Promise<void>((resolve) => { open = resolve; });
+    this.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     return open;
   }
 
@@ -38,7 +40,9 @@ export class TunnelDockerModel {
   }
 
   port(): DockerPort {
-    const unexpected = (what: string) => (): never => { throw new Error(`fake Docker: unexpected call ${what}`); };
+    const unexpected = (what: string) => (): never => {
+      throw new Error(`fake Docker: unexpected call ${what}`);
+    };
     return {
       inspectContainer: (idOrName: string) => {
         const c = this.container;
@@ -57,20 +61,32 @@ export class TunnelDockerModel {
       networkExists: () => Promise.resolve(true),
       createAndStart: async (spec: TunnelContainerSpec) => {
         await this.gate;
-        if (this.container !== null) throw new Error('fake Docker: name conflict (the keeper must remove the old container first)');
+        if (this.container !== null)
+          throw new Error('fake Docker: name conflict (the keeper must remove the old container first)');
         if (spec.name !== TUNNEL_CONTAINER) throw new Error(`fake Docker: unexpected container name ${spec.name}`);
         const id = `tunnel-${++this.next}`;
         this.created.push(id);
         this.container = {
-          id, name: spec.name, status: 'running', running: true, restarting: false, image: spec.image, env: [...spec.env],
-          startedAt: this.now(), restartCount: 0, exitCode: null, labels: { ...spec.labels },
+          id,
+          name: spec.name,
+          status: 'running',
+          running: true,
+          restarting: false,
+          image: spec.image,
+          env: [...spec.env],
+          startedAt: this.now(),
+          restartCount: 0,
+          exitCode: null,
+          labels: { ...spec.labels },
         };
         return id;
       },
       execFirstLine: () => Promise.resolve('cloudflared version 2026.1.0'),
       logTail: () => Promise.resolve(['ERR Provided Tunnel token is not valid']),
-      listManagedContainers: unexpected('listManagedContainers'), subscribeEvents: unexpected('subscribeEvents'),
-      pullImage: unexpected('pullImage'), createNetwork: unexpected('createNetwork'),
+      listManagedContainers: unexpected('listManagedContainers'),
+      subscribeEvents: unexpected('subscribeEvents'),
+      pullImage: unexpected('pullImage'),
+      createNetwork: unexpected('createNetwork'),
     };
   }
 

@@ -25,10 +25,15 @@ describe('bundle: dist/dockflare-agent.mjs outside the checkout', function () {
     await run(process.execPath, ['scripts/bundle.mjs'], { env: { ...process.env, BUNDLE_OUTFILE: script } });
     await copyFile('package.json', path.join(dir, 'package.json'));
   });
-  after(async () => { await rm(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('prints its version with the image flags and nothing on stderr', async () => {
-    const { stdout, stderr } = await run(process.execPath, [...flags, script, 'version'], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+    const { stdout, stderr } = await run(process.execPath, [...flags, script, 'version'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
     expect(stdout.trim()).to.equal(pkg.version);
     expect(stderr).to.equal('');
@@ -39,18 +44,32 @@ describe('bundle: dist/dockflare-agent.mjs outside the checkout', function () {
     const child = spawn(process.execPath, [...flags, script, 'run'], {
       cwd: dir,
       env: {
-        PATH: process.env.PATH ?? '', DOCKFLARE_MASTER_URL: master.url, DOCKFLARE_API_KEY: master.generateKey(),
-        AGENT_DATA_DIR: path.join(dir, 'data'), DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', HEALTH_CHECK_PORT: '0',
+        PATH: process.env.PATH ?? '',
+        DOCKFLARE_MASTER_URL: master.url,
+        DOCKFLARE_API_KEY: master.generateKey(),
+        AGENT_DATA_DIR: path.join(dir, 'data'),
+        DOCKER_HOST: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+        HEALTH_CHECK_PORT: '0',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => { resolve(code); }); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
+        resolve(code);
+      });
+    });
     try {
       await master.waitFor((r) => r.endpoint === 'register' && r.status < 300, 20_000, 'registration from the bundle');
       // A status report needs the Docker client (dockerode, bundled with its unused transports stubbed out).
-      const report = await master.waitFor((r) => r.endpoint === 'events' && (r.body as { type?: string }).type === 'status_report', 20_000, 'a status report');
+      const report = await master.waitFor(
+        (r) => r.endpoint === 'events' && (r.body as { type?: string }).type === 'status_report',
+        20_000,
+        'a status report',
+      );
       const body = report.body as { inventory_complete?: unknown; containers?: unknown };
       expect(body.inventory_complete, 'the Docker scan succeeded').to.equal(true);
       expect(body.containers).to.be.an('array');

@@ -8,14 +8,25 @@ const KEY = 'kq3Xr8mV1pZ0aB7cD9eF2gH4iJ6kL8mN0oP2qR4sT6u';
 
 describe('cli: the agent as a process', () => {
   let dataDir: string;
-  beforeEach(async () => { dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-cli-')); });
-  afterEach(async () => { await rm(dataDir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'dfa-cli-'));
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   it('exits 78 with one line naming the variable on bad configuration, and never prints the key', async () => {
-    const agent = startAgentProcess([], { DOCKFLARE_MASTER_URL: 'https://m.example.com', DOCKFLARE_API_KEY: KEY, REPORT_INTERVAL_SECONDS: 'soon', AGENT_DATA_DIR: dataDir });
+    const agent = startAgentProcess([], {
+      DOCKFLARE_MASTER_URL: 'https://m.example.com',
+      DOCKFLARE_API_KEY: KEY,
+      REPORT_INTERVAL_SECONDS: 'soon',
+      AGENT_DATA_DIR: dataDir,
+    });
     const { code } = await agent.exited;
     expect(code).to.equal(78);
-    expect(agent.stderr().trimEnd().split('\n')).to.deep.equal(['dockflare-agent: configuration error: REPORT_INTERVAL_SECONDS: must be a number']);
+    expect(agent.stderr().trimEnd().split('\n')).to.deep.equal([
+      'dockflare-agent: configuration error: REPORT_INTERVAL_SECONDS: must be a number',
+    ]);
     expect(agent.lines).to.be.empty;
     expect(agent.stderr()).not.to.include(KEY);
   });
@@ -28,7 +39,9 @@ describe('cli: the agent as a process', () => {
 
   it('runs from environment variables alone and shuts down cleanly on SIGTERM within the budget', async () => {
     const agent = startAgentProcess([], {
-      DOCKFLARE_MASTER_URL: 'http://127.0.0.1:9', DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: path.join(dataDir, 'nested'),
+      DOCKFLARE_MASTER_URL: 'http://127.0.0.1:9',
+      DOCKFLARE_API_KEY: KEY,
+      AGENT_DATA_DIR: path.join(dataDir, 'nested'),
     });
     await agent.waitFor((r) => r.event === 'agent_started');
     await agent.waitFor((r) => r.event === 'actor_started' && r.child === 'workers');
@@ -39,14 +52,25 @@ describe('cli: the agent as a process', () => {
     expect(at - sent).to.be.below(8000);
     expect(agent.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
     // Reverse start order: the workers' children, the workers, then registration.
-    expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal(['reporter', 'command-poller', 'event-watcher', 'tunnel-keeper', 'workers', 'registration']);
+    expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal([
+      'reporter',
+      'command-poller',
+      'event-watcher',
+      'tunnel-keeper',
+      'workers',
+      'registration',
+    ]);
     const all = JSON.stringify(agent.lines);
     expect(all).not.to.include(KEY);
     expect(await readdir(path.join(dataDir, 'nested'))).to.deep.equal([]);
   });
 
   it('refuses credentials in the master URL without printing them', async () => {
-    const agent = startAgentProcess([], { DOCKFLARE_MASTER_URL: 'https://admin:s3cr3tpass@m.example.com', DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: dataDir });
+    const agent = startAgentProcess([], {
+      DOCKFLARE_MASTER_URL: 'https://admin:s3cr3tpass@m.example.com',
+      DOCKFLARE_API_KEY: KEY,
+      AGENT_DATA_DIR: dataDir,
+    });
     expect((await agent.exited).code).to.equal(78);
     expect(agent.stderr()).to.include('DOCKFLARE_MASTER_URL').and.not.include('s3cr3tpass');
   });

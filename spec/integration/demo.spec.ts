@@ -5,11 +5,20 @@ import { expect } from 'chai';
 describe('npm run demo', function () {
   this.timeout(90_000);
   it('shows registration, the sample container, the tunnel coming up, heartbeats, and cleans up after itself', async () => {
-    const child = spawn('npm', ['run', '--silent', 'demo'], { env: { ...process.env, DEMO_SECONDS: '7' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'demo'], {
+      env: { ...process.env, DEMO_SECONDS: '7' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', resolve);
+    });
     expect(code, out).to.equal(0);
     expect(out).to.match(/master ← register\s+demo-host → agent \S+, protocol v2 \(201\)/);
     expect(out).to.match(/master ← container_start dockflare-demo-web .*dockflare\.hostname=demo\.example\.com/);

@@ -20,7 +20,13 @@ describe('test Docker Engine', () => {
   });
 
   async function runOnce(cmd: string[], env: string[]): Promise<{ code: number; logs: string }> {
-    const c = await docker.createContainer({ Image: CLOUDFLARED_IMAGE, Cmd: cmd, Env: env, Labels: { [TEST_LABEL]: 'engine' }, HostConfig: { NetworkMode: 'none' } });
+    const c = await docker.createContainer({
+      Image: CLOUDFLARED_IMAGE,
+      Cmd: cmd,
+      Env: env,
+      Labels: { [TEST_LABEL]: 'engine' },
+      HostConfig: { NetworkMode: 'none' },
+    });
     try {
       await c.start();
       const { StatusCode } = (await c.wait()) as { StatusCode: number };

@@ -23,22 +23,58 @@ describe('image: the Dockerfile built and run against the test master', function
   before(async () => {
     await run('bash', ['scripts/make-node-base.sh', BASE], { maxBuffer: 1 << 24 });
     // --network host: `npm ci` in the build needs the registry; the private engine has no default bridge.
-    await run('docker', ['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${BASE}`, '--build-arg', 'INSTALL_TINI=0', '-t', IMAGE, '.'], { maxBuffer: 1 << 26 });
+    await run(
+      'docker',
+      [
+        'build',
+        '--network',
+        'host',
+        '--build-arg',
+        `NODE_IMAGE=${BASE}`,
+        '--build-arg',
+        'INSTALL_TINI=0',
+        '-t',
+        IMAGE,
+        '.',
+      ],
+      { maxBuffer: 1 << 26 },
+    );
   });
   afterEach(async () => {
-    await docker.getContainer(NAME).remove({ force: true }).catch(() => undefined);
-    await docker.getContainer('dockflare-agent-tunnel').remove({ force: true }).catch(() => undefined);
-    await docker.getVolume(VOLUME).remove().catch(() => undefined);
+    await docker
+      .getContainer(NAME)
+      .remove({ force: true })
+      .catch(() => undefined);
+    await docker
+      .getContainer('dockflare-agent-tunnel')
+      .remove({ force: true })
+      .catch(() => undefined);
+    await docker
+      .getVolume(VOLUME)
+      .remove()
+      .catch(() => undefined);
     await master?.stop();
     master = undefined;
   });
 
   it('declares a HEALTHCHECK through the agent itself, the data volume, and user 65532', async () => {
     const info = await docker.getImage(IMAGE).inspect();
-    expect(info.Config.Healthcheck?.Test).to.deep.equal(['CMD', 'node', '/app/dist/dockflare-agent.mjs', 'healthcheck']);
+    expect(info.Config.Healthcheck?.Test).to.deep.equal([
+      'CMD',
+      'node',
+      '/app/dist/dockflare-agent.mjs',
+      'healthcheck',
+    ]);
     expect(info.Config.User).to.equal('65532:65532');
     expect(info.Config.Volumes).to.have.property('/app/data');
-    expect(info.Config.Entrypoint).to.deep.equal(['/usr/bin/tini', '--', 'node', '--lite-mode', '--no-expose-wasm', '/app/dist/dockflare-agent.mjs']);
+    expect(info.Config.Entrypoint).to.deep.equal([
+      '/usr/bin/tini',
+      '--',
+      'node',
+      '--lite-mode',
+      '--no-expose-wasm',
+      '/app/dist/dockflare-agent.mjs',
+    ]);
   });
 
   it('registers and heartbeats as uid 65532, keeps its id across a restart, turns healthy, and stops within 10 s removing the tunnel', async () => {
@@ -47,22 +83,43 @@ describe('image: the Dockerfile built and run against the test master', function
     const socketGid = (await stat(socket)).gid;
     const port = String(21000 + Math.floor(Math.random() * 9000));
     const container = await docker.createContainer({
-      name: NAME, Image: IMAGE,
-      Env: [`DOCKFLARE_MASTER_URL=${master.url}`, `DOCKFLARE_API_KEY=${master.generateKey()}`, `CLOUDFLARED_IMAGE=${CLOUDFLARED_IMAGE}`,
-        'CLOUDFLARED_NETWORK_NAME=dfa-smoke-net', `HEALTH_CHECK_PORT=${port}`, 'REPORT_INTERVAL_SECONDS=1', 'COMMAND_POLL_INTERVAL_SECONDS=1'],
+      name: NAME,
+      Image: IMAGE,
+      Env: [
+        `DOCKFLARE_MASTER_URL=${master.url}`,
+        `DOCKFLARE_API_KEY=${master.generateKey()}`,
+        `CLOUDFLARED_IMAGE=${CLOUDFLARED_IMAGE}`,
+        'CLOUDFLARED_NETWORK_NAME=dfa-smoke-net',
+        `HEALTH_CHECK_PORT=${port}`,
+        'REPORT_INTERVAL_SECONDS=1',
+        'COMMAND_POLL_INTERVAL_SECONDS=1',
+      ],
       Healthcheck: { Interval: 1e9, Timeout: 3e9, StartPeriod: 1e9, Retries: 2 },
-      HostConfig: { NetworkMode: 'host', Binds: [`${VOLUME}:/app/data`, `${socket}:/var/run/docker.sock`], GroupAdd: [String(socketGid)] },
+      HostConfig: {
+        NetworkMode: 'host',
+        Binds: [`${VOLUME}:/app/data`, `${socket}:/var/run/docker.sock`],
+        GroupAdd: [String(socketGid)],
+      },
     });
     await container.start();
-    const reg = await master.waitFor((r) => r.endpoint === 'register' && r.status >= 200 && r.status < 300, 60_000, 'registration from the image');
+    const reg = await master.waitFor(
+      (r) => r.endpoint === 'register' && r.status >= 200 && r.status < 300,
+      60_000,
+      'registration from the image',
+    );
     const agentId = (reg.response as { agent_id: string }).agent_id;
-    await master.waitFor((r) => r.endpoint === 'events' && (r.body as { type?: string }).type === 'heartbeat', 20_000, 'a heartbeat');
+    await master.waitFor(
+      (r) => r.endpoint === 'events' && (r.body as { type?: string }).type === 'heartbeat',
+      20_000,
+      'a heartbeat',
+    );
     // The runtime flags must not make V8 or Node print anything of their own (users read these logs).
     const stderr = (await container.logs({ stdout: false, stderr: true, follow: false })).toString('utf8');
     expect(stderr, 'stderr of the agent').not.to.match(/warning|error/i);
 
     const pid = (await container.inspect()).State.Pid;
-    const uids = async (p: number): Promise<string> => ((await readFile(`/proc/${p}/status`, 'utf8')).match(/^Uid:\s+(\d+)/m)?.[1] ?? '');
+    const uids = async (p: number): Promise<string> =>
+      (await readFile(`/proc/${p}/status`, 'utf8')).match(/^Uid:\s+(\d+)/m)?.[1] ?? '';
     expect(await uids(pid), 'PID 1 (tini)').to.equal('65532');
     const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
     expect(children.length).to.be.at.least(1);
@@ -70,11 +127,21 @@ describe('image: the Dockerfile built and run against the test master', function
 
     master.enroll(agentId, 'smoke-tunnel');
     await waitForTunnelRunning(docker, 30_000);
-    await pollUntil(async () => ((await container.inspect()).State.Health?.Status === 'healthy' ? true : undefined), 60_000, 'HEALTHCHECK healthy');
+    await pollUntil(
+      async () => ((await container.inspect()).State.Health?.Status === 'healthy' ? true : undefined),
+      60_000,
+      'HEALTHCHECK healthy',
+    );
 
     const registrations = master.requests.filter((r) => r.endpoint === 'register').length;
     await container.restart({ t: 10 });
-    const again = await master.waitFor((r) => r.endpoint === 'register' && master!.requests.filter((x) => x.endpoint === 'register').indexOf(r) >= registrations, 60_000, 'registration after the restart');
+    const again = await master.waitFor(
+      (r) =>
+        r.endpoint === 'register' &&
+        master!.requests.filter((x) => x.endpoint === 'register').indexOf(r) >= registrations,
+      60_000,
+      'registration after the restart',
+    );
     expect((again.body as { agent_id?: string }).agent_id, 'the stored id is proposed again').to.equal(agentId);
     await waitForTunnelRunning(docker, 30_000);
 
@@ -84,7 +151,10 @@ describe('image: the Dockerfile built and run against the test master', function
     const state = (await container.inspect()).State;
     expect(took, 'docker stop').to.be.below(10_000);
     expect(state.ExitCode).to.equal(0);
-    const tunnel = await docker.getContainer('dockflare-agent-tunnel').inspect().catch((e: unknown) => (e as { statusCode?: number }).statusCode);
+    const tunnel = await docker
+      .getContainer('dockflare-agent-tunnel')
+      .inspect()
+      .catch((e: unknown) => (e as { statusCode?: number }).statusCode);
     expect(tunnel, 'tunnel container removed on stop').to.equal(404);
   });
 
@@ -95,14 +165,23 @@ describe('image: the Dockerfile built and run against the test master', function
       await copyFile('.env.example', path.join(dir, '.env'));
       // Substitution prefers the shell's variables: give compose only what a user's shell would have.
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-      const { stdout } = await run('docker-compose', ['-f', path.join(dir, 'docker-compose.yml'), '--project-directory', dir, 'config'], { env });
+      const { stdout } = await run(
+        'docker-compose',
+        ['-f', path.join(dir, 'docker-compose.yml'), '--project-directory', dir, 'config'],
+        { env },
+      );
       expect(stdout).to.include('DOCKER_HOST: tcp://docker-socket-proxy:2375');
       expect(stdout).to.include('DOCKFLARE_MASTER_URL: https://dockflare.example.com');
-      expect(stdout).to.match(/agent_data/).and.match(/\/app\/data/);
-      await run('docker-compose', ['-f', path.join(dir, 'docker-compose.yml'), '--project-directory', dir, 'config', '-q'], { env });
+      expect(stdout)
+        .to.match(/agent_data/)
+        .and.match(/\/app\/data/);
+      await run(
+        'docker-compose',
+        ['-f', path.join(dir, 'docker-compose.yml'), '--project-directory', dir, 'config', '-q'],
+        { env },
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 });
-

@@ -1,6 +1,14 @@
 import net from 'node:net';
 import { expect } from 'chai';
-import { TestMaster, agentPaths, call, type CallOptions, type HttpResult, type MasterMode, type TestMasterOptions } from '../master/index.js';
+import {
+  TestMaster,
+  agentPaths,
+  call,
+  type CallOptions,
+  type HttpResult,
+  type MasterMode,
+  type TestMasterOptions,
+} from '../master/index.js';
 
 const ADMIN = 'test-master-admin-key';
 const ID_A = 'a'.repeat(64);
@@ -8,7 +16,10 @@ const ID_B = 'b'.repeat(64);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const managed = (id: string, extra: Record<string, string> = {}): Record<string, unknown> => ({
-  id, name: `web-${id.slice(0, 4)}`, status: 'running', labels: { 'dockflare.enable': 'true', 'dockflare.hostname': 'web.example.com', ...extra },
+  id,
+  name: `web-${id.slice(0, 4)}`,
+  status: 'running',
+  labels: { 'dockflare.enable': 'true', 'dockflare.hostname': 'web.example.com', ...extra },
 });
 
 describe('spec/master: the test master', () => {
@@ -18,7 +29,8 @@ describe('spec/master: the test master', () => {
     master = await TestMaster.start({ mode, ...opts });
     key = master.generateKey('spec');
   };
-  const req = (method: string, path: string, opts: CallOptions = {}): Promise<HttpResult> => call(master.url, method, path, { key, ...opts });
+  const req = (method: string, path: string, opts: CallOptions = {}): Promise<HttpResult> =>
+    call(master.url, method, path, { key, ...opts });
   const register = (body: Record<string, unknown> = {}, k = key): Promise<HttpResult> =>
     req('POST', agentPaths.register, { key: k, body: { display_name: 'nas-01', version: '2.0.0', ...body } });
   const registerV2 = async (): Promise<{ id: string; session: string }> => {
@@ -27,13 +39,19 @@ describe('spec/master: the test master', () => {
     return { id: body.agent_id, session: body.agent_session_id };
   };
   const poll = (id: string, k = key): Promise<HttpResult> => req('GET', agentPaths.commands(id), { key: k });
-  const post = (id: string, body: unknown, k = key): Promise<HttpResult> => req('POST', agentPaths.events(id), { key: k, body });
-  const admin = (method: string, path: string, body?: unknown, k = ADMIN): Promise<HttpResult> => call(master.url, method, `/api/v2/agents${path}`, { key: k, body });
+  const post = (id: string, body: unknown, k = key): Promise<HttpResult> =>
+    req('POST', agentPaths.events(id), { key: k, body });
+  const admin = (method: string, path: string, body?: unknown, k = ADMIN): Promise<HttpResult> =>
+    call(master.url, method, `/api/v2/agents${path}`, { key: k, body });
 
-  afterEach(async () => { await master.stop(); });
+  afterEach(async () => {
+    await master.stop();
+  });
 
   describe('v2 registration', () => {
-    beforeEach(async () => { await start('v2'); });
+    beforeEach(async () => {
+      await start('v2');
+    });
 
     it('creates a record (201) with a new id and session, then refreshes it (200) with a new session', async () => {
       const first = await register({ supported_protocol_versions: [2, 1] });
@@ -42,18 +60,28 @@ describe('spec/master: the test master', () => {
       expect(body).to.include({ status: 'success', code: 'registered', protocol_version: 2 });
       expect(body.agent_id).to.match(UUID);
       expect(body.agent_session_id).to.be.a('string').with.lengthOf(43);
-      const again = await register({ supported_protocol_versions: [2, 1], agent_id: body.agent_id, display_name: 'renamed' });
+      const again = await register({
+        supported_protocol_versions: [2, 1],
+        agent_id: body.agent_id,
+        display_name: 'renamed',
+      });
       expect(again.status).to.equal(200);
       expect(again.json).to.include({ agent_id: body.agent_id, protocol_version: 2 });
       expect((again.json as Record<string, unknown>).agent_session_id).not.to.equal(body.agent_session_id);
       const rec = master.agent(body.agent_id as string)!;
       expect(rec).to.include({ status: 'pending', displayName: 'renamed', version: '2.0.0', key, protocolVersion: 2 });
       expect(rec.lastSeen).to.be.a('number');
-      expect(master.requests.map((r) => [r.endpoint, r.agentId, r.status])).to.deep.equal([['register', body.agent_id, 201], ['register', body.agent_id, 200]]);
+      expect(master.requests.map((r) => [r.endpoint, r.agentId, r.status])).to.deep.equal([
+        ['register', body.agent_id, 201],
+        ['register', body.agent_id, 200],
+      ]);
     });
 
     it('gives an unbound key a fresh id even when an agent_id is proposed', async () => {
-      const res = await register({ supported_protocol_versions: [2, 1], agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12' });
+      const res = await register({
+        supported_protocol_versions: [2, 1],
+        agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12',
+      });
       expect(res.status).to.equal(201);
       const id = (res.json as { agent_id: string }).agent_id;
       expect(id).to.match(UUID).and.not.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
@@ -62,7 +90,10 @@ describe('spec/master: the test master', () => {
 
     it('answers 403 agent_key_mismatch when a bound key proposes another id, or its record was removed', async () => {
       const { id } = await registerV2();
-      const other = await register({ supported_protocol_versions: [2, 1], agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12' });
+      const other = await register({
+        supported_protocol_versions: [2, 1],
+        agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12',
+      });
       expect(other.status).to.equal(403);
       expect(other.json).to.include({ status: 'error', code: 'agent_key_mismatch' });
       master.removeAgent(id);
@@ -74,7 +105,12 @@ describe('spec/master: the test master', () => {
     it('falls back to v1 semantics without supported_protocol_versions', async () => {
       const res = await register({});
       expect(res.status).to.equal(201);
-      expect(res.json).to.include({ status: 'success', code: 'registered', protocol_version: 1, agent_session_id: null });
+      expect(res.json).to.include({
+        status: 'success',
+        code: 'registered',
+        protocol_version: 1,
+        agent_session_id: null,
+      });
       const id = (res.json as { agent_id: string }).agent_id;
       expect(master.agent(id)).to.include({ protocolVersion: 1, sessionId: null, displayName: 'nas-01' });
       // Its events take the legacy path: no session or sequence, the closed type set, and reports never delete.
@@ -95,17 +131,26 @@ describe('spec/master: the test master', () => {
       const disjoint = await register({ supported_protocol_versions: [3, 4] });
       expect(disjoint.status).to.equal(409);
       expect(disjoint.json).to.include({ code: 'unsupported_protocol' });
-      const notObject = await req('POST', agentPaths.register, { raw: '[1]', headers: { 'content-type': 'application/json' } });
+      const notObject = await req('POST', agentPaths.register, {
+        raw: '[1]',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(notObject.status).to.equal(400);
       expect(master.agents()).to.be.empty;
     });
 
     it('answers 401 unauthorized to unknown and revoked keys and to malformed headers', async () => {
       expect((await register({}, 'not-a-key')).json).to.include({ status: 'error', code: 'unauthorized' });
-      const lower = await call(master.url, 'POST', agentPaths.register, { headers: { authorization: `bearer   ${key}` }, body: {} });
+      const lower = await call(master.url, 'POST', agentPaths.register, {
+        headers: { authorization: `bearer   ${key}` },
+        body: {},
+      });
       expect(lower.status).to.equal(201);
       for (const authorization of [`Token ${key}`, `Bearer ${key} extra`, key]) {
-        expect((await call(master.url, 'POST', agentPaths.register, { headers: { authorization }, body: {} })).status, authorization).to.equal(401);
+        expect(
+          (await call(master.url, 'POST', agentPaths.register, { headers: { authorization }, body: {} })).status,
+          authorization,
+        ).to.equal(401);
       }
       master.revokeKey(key);
       expect((await register({})).status).to.equal(401);
@@ -122,7 +167,10 @@ describe('spec/master: the test master', () => {
         master.queueCommand(id.agent_id, { action: 'update_tunnel_config', rules: {} });
         const first = await poll(id.agent_id);
         expect(first.status).to.equal(200);
-        expect(first.json).to.deep.equal({ status: 'success', commands: [{ action: 'stop_tunnel' }, { action: 'update_tunnel_config', rules: {} }] });
+        expect(first.json).to.deep.equal({
+          status: 'success',
+          commands: [{ action: 'stop_tunnel' }, { action: 'update_tunnel_config', rules: {} }],
+        });
         expect((await poll(id.agent_id)).json).to.deep.equal({ status: 'success', commands: [] });
         const unknown = await poll('00000000-0000-4000-8000-000000000000');
         expect(unknown.status).to.equal(404);
@@ -136,12 +184,22 @@ describe('spec/master: the test master', () => {
     let id: string;
     let session: string;
     const event = (type: string, seq: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-      type, protocol_version: 2, agent_session_id: session, [type === 'status_report' ? 'report_sequence' : 'event_sequence']: seq,
-      timestamp: '2026-01-15T09:30:00.000000+00:00', ...extra,
+      type,
+      protocol_version: 2,
+      agent_session_id: session,
+      [type === 'status_report' ? 'report_sequence' : 'event_sequence']: seq,
+      timestamp: '2026-01-15T09:30:00.000000+00:00',
+      ...extra,
     });
     const report = (seq: number, containers: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> =>
-      event('status_report', seq, { inventory_complete: true, inventory_scope: 'dockflare_enabled_running', containers, ...extra });
-    const states = (): Record<string, string> => Object.fromEntries([...master.agent(id)!.containers].map(([k, v]) => [k, v.state]));
+      event('status_report', seq, {
+        inventory_complete: true,
+        inventory_scope: 'dockflare_enabled_running',
+        containers,
+        ...extra,
+      });
+    const states = (): Record<string, string> =>
+      Object.fromEntries([...master.agent(id)!.containers].map(([k, v]) => [k, v.state]));
 
     beforeEach(async () => {
       await start('v2', { maxContainers: 3 });
@@ -181,8 +239,16 @@ describe('spec/master: the test master', () => {
       for (const seq of [0, -1, 1.5, true, '3', null, 2 ** 64]) {
         expect((await post(id, { ...event('heartbeat', 1), event_sequence: seq })).status, String(seq)).to.equal(400);
       }
-      const noEnable = { ...managed(ID_A), labels: { 'dockflare.enable': 'no', 'dockflare.hostname': 'x.example.com' } };
-      for (const container of [noEnable, { ...managed(ID_A), id: '' }, { ...managed(ID_A), labels: { 'dockflare.enable': 1 } }, undefined]) {
+      const noEnable = {
+        ...managed(ID_A),
+        labels: { 'dockflare.enable': 'no', 'dockflare.hostname': 'x.example.com' },
+      };
+      for (const container of [
+        noEnable,
+        { ...managed(ID_A), id: '' },
+        { ...managed(ID_A), labels: { 'dockflare.enable': 1 } },
+        undefined,
+      ]) {
         expect((await post(id, event('container_start', 1, { container }))).status).to.equal(400);
       }
       expect((await post('00000000-0000-4000-8000-000000000000', event('heartbeat', 1))).status).to.equal(403);
@@ -195,7 +261,9 @@ describe('spec/master: the test master', () => {
       (container.labels as Record<string, string>)['dockflare.enable'] = 'YES';
       expect((await post(id, event('container_start', 1, { container }))).status).to.equal(200);
       expect(master.agent(id)!.containers.get(ID_A)).to.deep.equal({
-        name: 'web-aaaa', state: 'active', labels: { 'dockflare.enable': 'YES', 'dockflare.hostname': 'web.example.com', 'cloudflare.tunnel.path': '/x' },
+        name: 'web-aaaa',
+        state: 'active',
+        labels: { 'dockflare.enable': 'YES', 'dockflare.hostname': 'web.example.com', 'cloudflare.tunnel.path': '/x' },
       });
       expect((await post(id, event('container_stop', 2, { container: managed(ID_A) }))).status).to.equal(200);
       expect(states()).to.deep.equal({ [ID_A]: 'pending_deletion' });
@@ -213,19 +281,39 @@ describe('spec/master: the test master', () => {
       let seq = 0;
       for (const extra of incomplete) {
         const res = await post(id, report(++seq, [managed(ID_A)], extra));
-        expect([res.status, (res.json as { code: string }).code], JSON.stringify(extra)).to.deep.equal([202, 'inventory_incomplete']);
+        expect([res.status, (res.json as { code: string }).code], JSON.stringify(extra)).to.deep.equal([
+          202,
+          'inventory_incomplete',
+        ]);
         expect(states()).to.deep.equal({ [ID_A]: 'active', [ID_B]: 'active' });
       }
       const complete = await post(id, report(++seq, [managed(ID_A)]));
       expect([complete.status, (complete.json as { code: string }).code]).to.deep.equal([200, 'accepted']);
       expect(states()).to.deep.equal({ [ID_A]: 'active', [ID_B]: 'pending_deletion' });
-      const tooMany = await post(id, report(seq + 1, ['1', '2', '3', '4'].map((c) => managed(c.repeat(64)))));
+      const tooMany = await post(
+        id,
+        report(
+          seq + 1,
+          ['1', '2', '3', '4'].map((c) => managed(c.repeat(64))),
+        ),
+      );
       expect([tooMany.status, (tooMany.json as { code: string }).code]).to.deep.equal([413, 'payload_too_large']);
     });
 
     it('stores tunnel_status from the top level, from payload.tunnel, and with the state alias', async () => {
-      await post(id, event('tunnel_status', 1, { status: 'running', name: 'nas-01-tunnel', version: 'cloudflared version 2025.9.0' }));
-      expect(master.agent(id)!.tunnelStatus).to.deep.equal({ status: 'running', name: 'nas-01-tunnel', version: 'cloudflared version 2025.9.0' });
+      await post(
+        id,
+        event('tunnel_status', 1, {
+          status: 'running',
+          name: 'nas-01-tunnel',
+          version: 'cloudflared version 2025.9.0',
+        }),
+      );
+      expect(master.agent(id)!.tunnelStatus).to.deep.equal({
+        status: 'running',
+        name: 'nas-01-tunnel',
+        version: 'cloudflared version 2025.9.0',
+      });
       await post(id, event('tunnel_status', 2, { tunnel: { state: 'stopped', name: 't' } }));
       expect(master.agent(id)!.tunnelStatus).to.deep.equal({ status: 'stopped', name: 't', version: null });
       expect(master.agent(id)!.lastEvent).to.include({ type: 'tunnel_status', event_sequence: 2 });
@@ -234,7 +322,9 @@ describe('spec/master: the test master', () => {
 
   describe('v1 mode', () => {
     const AGENT = '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12';
-    beforeEach(async () => { await start('v1'); });
+    beforeEach(async () => {
+      await start('v1');
+    });
 
     it('accepts a proposed id, echoes the full record, and refuses another key for a bound record', async () => {
       const first = await register({ agent_id: AGENT });
@@ -243,23 +333,44 @@ describe('spec/master: the test master', () => {
       const again = await register({ agent_id: AGENT });
       expect(again.status).to.equal(200);
       const body = again.json as { agent: Record<string, unknown> };
-      expect(again.json).to.include({ status: 'success', agent_id: AGENT }).and.not.have.any.keys('code', 'protocol_version', 'agent_session_id');
-      expect(body.agent).to.include({ api_key: key, status: 'enrolled', assigned_tunnel_id: tunnelId, assigned_tunnel_token: token });
+      expect(again.json)
+        .to.include({ status: 'success', agent_id: AGENT })
+        .and.not.have.any.keys('code', 'protocol_version', 'agent_session_id');
+      expect(body.agent).to.include({
+        api_key: key,
+        status: 'enrolled',
+        assigned_tunnel_id: tunnelId,
+        assigned_tunnel_token: token,
+      });
       const other = await register({ agent_id: AGENT }, master.generateKey());
-      expect([other.status, other.json]).to.deep.equal([403, { status: 'error', message: 'API key mismatch for agent.' }]);
+      expect([other.status, other.json]).to.deep.equal([
+        403,
+        { status: 'error', message: 'API key mismatch for agent.' },
+      ]);
       const fresh = await register({});
       expect((fresh.json as { agent_id: string }).agent_id).to.match(UUID);
-      expect((await register({}, 'nope')).json).to.deep.equal({ status: 'error', message: 'Missing or invalid Authorization header.' });
+      expect((await register({}, 'nope')).json).to.deep.equal({
+        status: 'error',
+        message: 'Missing or invalid Authorization header.',
+      });
     });
 
     it('answers 202 to any event type, 400 to {} and bad JSON, 404 to an unknown agent', async () => {
       await register({ agent_id: AGENT });
       for (const type of ['container_die', 'heartbeat', 'whatever']) {
         const res = await post(AGENT, { type, timestamp: '2026-01-15T09:30:00.000000+00:00' });
-        expect([res.status, res.json]).to.deep.equal([202, { status: 'success', message: 'Event received and processed.' }]);
+        expect([res.status, res.json]).to.deep.equal([
+          202,
+          { status: 'success', message: 'Event received and processed.' },
+        ]);
       }
-      expect(await post(AGENT, {})).to.include({ status: 400 }).and.have.nested.property('json.message', 'Empty payload.');
-      expect((await req('POST', agentPaths.events(AGENT), { raw: '{nope', headers: { 'content-type': 'application/json' } })).status).to.equal(400);
+      expect(await post(AGENT, {}))
+        .to.include({ status: 400 })
+        .and.have.nested.property('json.message', 'Empty payload.');
+      expect(
+        (await req('POST', agentPaths.events(AGENT), { raw: '{nope', headers: { 'content-type': 'application/json' } }))
+          .status,
+      ).to.equal(400);
       expect((await post('00000000-0000-4000-8000-000000000000', { type: 'heartbeat' })).status).to.equal(404);
       expect(master.acceptedEvents(AGENT)).to.have.lengthOf(3);
     });
@@ -287,7 +398,11 @@ describe('spec/master: the test master', () => {
     it('answers a status fault with its body and Retry-After, applies nothing, and expires after `times`', async () => {
       master.addFault({ endpoint: 'commands', fault: { kind: 'status', status: 503, retryAfterSeconds: 7 }, times: 1 });
       const outage = await poll(id);
-      expect([outage.status, outage.headers.get('retry-after'), outage.json]).to.deep.equal([503, '7', { status: 'error', code: 'persistence_failed', message: 'Could not persist agent state.' }]);
+      expect([outage.status, outage.headers.get('retry-after'), outage.json]).to.deep.equal([
+        503,
+        '7',
+        { status: 'error', code: 'persistence_failed', message: 'Could not persist agent state.' },
+      ]);
       expect((await poll(id)).json).to.deep.equal({ status: 'success', commands: [{ action: 'stop_tunnel' }] });
       master.addFault({ fault: { kind: 'status', status: 429, body: { slow: 'down' } } });
       expect([(await poll(id)).json, (await register()).status]).to.deep.equal([{ slow: 'down' }, 429]);
@@ -298,7 +413,11 @@ describe('spec/master: the test master', () => {
     it('drop: the client sees a network error, nothing is applied, and the request is recorded with status 0', async () => {
       master.addFault({ endpoint: 'commands', fault: { kind: 'drop' }, times: 1 });
       let failure: unknown;
-      try { await poll(id); } catch (err) { failure = err; }
+      try {
+        await poll(id);
+      } catch (err) {
+        failure = err;
+      }
       expect(failure).to.be.instanceOf(Error);
       expect((await master.waitFor((r) => r.endpoint === 'commands', 2000)).status).to.equal(0);
       expect(master.agent(id)!.commands).to.deep.equal([{ action: 'stop_tunnel' }]);
@@ -307,10 +426,17 @@ describe('spec/master: the test master', () => {
     it('drop-after-apply on commands loses the queue: the poll fails and the next one is empty', async () => {
       master.addFault({ endpoint: 'commands', fault: { kind: 'drop-after-apply' }, times: 1 });
       let failed = false;
-      try { await poll(id); } catch { failed = true; }
+      try {
+        await poll(id);
+      } catch {
+        failed = true;
+      }
       expect(failed).to.equal(true);
       const rec = await master.waitFor((r) => r.endpoint === 'commands', 2000);
-      expect([rec.status, rec.response]).to.deep.equal([0, { status: 'success', commands: [{ action: 'stop_tunnel' }] }]);
+      expect([rec.status, rec.response]).to.deep.equal([
+        0,
+        { status: 'success', commands: [{ action: 'stop_tunnel' }] },
+      ]);
       expect((await poll(id)).json).to.deep.equal({ status: 'success', commands: [] });
       expect(master.requests.filter((r) => r.endpoint === 'commands').map((r) => r.status)).to.deep.equal([0, 200]);
     });
@@ -318,10 +444,17 @@ describe('spec/master: the test master', () => {
     it('slow: a client that times out gets nothing (the poll is applied anyway); a patient one gets the reply late', async () => {
       master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 300 }, times: 2 });
       let aborted = false;
-      try { await call(master.url, 'GET', agentPaths.commands(id), { key, timeoutMs: 100 }); } catch { aborted = true; }
+      try {
+        await call(master.url, 'GET', agentPaths.commands(id), { key, timeoutMs: 100 });
+      } catch {
+        aborted = true;
+      }
       expect(aborted).to.equal(true);
       const late = await master.waitFor((r) => r.endpoint === 'commands', 2000);
-      expect([late.status, late.response]).to.deep.equal([0, { status: 'success', commands: [{ action: 'stop_tunnel' }] }]);
+      expect([late.status, late.response]).to.deep.equal([
+        0,
+        { status: 'success', commands: [{ action: 'stop_tunnel' }] },
+      ]);
       expect(master.agent(id)!.commands).to.deep.equal([]);
       master.queueCommand(id, { action: 'start_tunnel' });
       const t0 = Date.now();
@@ -331,7 +464,10 @@ describe('spec/master: the test master', () => {
 
     it('stop() cancels a pending slow reply promptly and records it with status 0', async () => {
       master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 60_000 } });
-      const pending = poll(id).then(() => 'answered', () => 'failed');
+      const pending = poll(id).then(
+        () => 'answered',
+        () => 'failed',
+      );
       await new Promise((r) => setTimeout(r, 100));
       const t0 = Date.now();
       await master.stop();
@@ -364,7 +500,9 @@ describe('spec/master: the test master', () => {
       const { session } = await registerV2();
       const env = { protocol_version: 2, agent_session_id: session };
       expect((await post(id, { ...env, type: 'heartbeat', event_sequence: 1 })).status).to.equal(202);
-      expect((await post(id, { ...env, type: 'status_report', report_sequence: 1, inventory_complete: false })).json).to.include({ code: 'processing_failed' });
+      expect(
+        (await post(id, { ...env, type: 'status_report', report_sequence: 1, inventory_complete: false })).json,
+      ).to.include({ code: 'processing_failed' });
       const big = await post(id, { ...env, type: 'heartbeat', event_sequence: 2, pad: 'x'.repeat(2000) });
       expect([big.status, (big.json as { code: string }).code]).to.deep.equal([413, 'payload_too_large']);
       expect((await post(id, { ...env, type: 'heartbeat', event_sequence: 2 })).status).to.equal(202);
@@ -372,28 +510,52 @@ describe('spec/master: the test master', () => {
   });
 
   describe('hostile input and admin routes', () => {
-    beforeEach(async () => { await start('v2'); });
+    beforeEach(async () => {
+      await start('v2');
+    });
 
     it('answers wrong methods, unknown paths, bad JSON and raw garbage without falling over', async () => {
       const wrong = await req('GET', agentPaths.register);
       expect([wrong.status, wrong.headers.get('allow')]).to.deep.equal([405, 'POST']);
       expect((await req('DELETE', agentPaths.commands('x'))).status).to.equal(405);
       expect((await req('GET', '/api/v2/nothing')).status).to.equal(404);
-      expect((await req('POST', agentPaths.register, { raw: '{"a":', headers: { 'content-type': 'application/json' } })).status).to.equal(400);
-      expect((await req('POST', agentPaths.register, { raw: '{}', headers: { 'content-type': 'text/plain' } })).status).to.equal(415);
-      expect((await req('POST', agentPaths.register, { raw: '['.repeat(100_000), headers: { 'content-type': 'application/json' } })).status).to.equal(413);
+      expect(
+        (await req('POST', agentPaths.register, { raw: '{"a":', headers: { 'content-type': 'application/json' } }))
+          .status,
+      ).to.equal(400);
+      expect(
+        (await req('POST', agentPaths.register, { raw: '{}', headers: { 'content-type': 'text/plain' } })).status,
+      ).to.equal(415);
+      expect(
+        (
+          await req('POST', agentPaths.register, {
+            raw: '['.repeat(100_000),
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).to.equal(413);
       await new Promise<void>((resolve, reject) => {
-        const socket = net.connect(Number(new URL(master.url).port), '127.0.0.1', () => { socket.end('\x00\x01 NOT HTTP\r\n\r\n'); });
-        socket.on('close', () => { resolve(); });
+        const socket = net.connect(Number(new URL(master.url).port), '127.0.0.1', () => {
+          socket.end('\x00\x01 NOT HTTP\r\n\r\n');
+        });
+        socket.on('close', () => {
+          resolve();
+        });
         socket.on('error', reject);
-        socket.setTimeout(2000, () => { socket.destroy(new Error('garbage connection stayed open')); });
+        socket.setTimeout(2000, () => {
+          socket.destroy(new Error('garbage connection stayed open'));
+        });
       });
       expect((await register({ supported_protocol_versions: [2] })).status).to.equal(201);
     });
 
     it('requires the master key on admin routes and never lists keys or tokens', async () => {
       expect((await admin('GET', '')).status).to.equal(200);
-      for (const k of [key, 'wrong']) expect((await admin('POST', '/generate-key', {}, k)).json).to.deep.equal({ status: 'error', message: 'unauthorized' });
+      for (const k of [key, 'wrong'])
+        expect((await admin('POST', '/generate-key', {}, k)).json).to.deep.equal({
+          status: 'error',
+          message: 'unauthorized',
+        });
       const gen = await admin('POST', '/generate-key', { owner: 'ops' });
       expect(gen.status).to.equal(201);
       const newKey = (gen.json as { key: string }).key;
@@ -426,10 +588,18 @@ describe('spec/master: the test master', () => {
       const { tunnel } = master.agent(id)!;
       expect(tunnel!.id).to.match(UUID);
       expect((await admin('POST', `/${id}/redeploy-tunnel`)).status).to.equal(200);
-      expect((await poll(id)).json).to.deep.equal({ status: 'success', commands: [
-        { action: 'start_tunnel', tunnel_name: 'nas-01-tunnel', tunnel_id: tunnel!.id, token: tunnel!.token },
-        { action: 'restart_tunnel', tunnel_name: 'nas-01-tunnel', tunnel_id: tunnel!.id, tunnel_token: tunnel!.token },
-      ] });
+      expect((await poll(id)).json).to.deep.equal({
+        status: 'success',
+        commands: [
+          { action: 'start_tunnel', tunnel_name: 'nas-01-tunnel', tunnel_id: tunnel!.id, token: tunnel!.token },
+          {
+            action: 'restart_tunnel',
+            tunnel_name: 'nas-01-tunnel',
+            tunnel_id: tunnel!.id,
+            tunnel_token: tunnel!.token,
+          },
+        ],
+      });
       expect(master.agent(id)!.status).to.equal('enrolled');
     });
 
@@ -441,7 +611,15 @@ describe('spec/master: the test master', () => {
       expect((await poll(id, newKey)).status).to.equal(200);
       expect((await admin('POST', `/${id}/remove`)).status).to.equal(200);
       expect((await poll(id, newKey)).status).to.equal(404);
-      expect((await post(id, { type: 'heartbeat', protocol_version: 2, agent_session_id: session, event_sequence: 1 }, newKey)).status).to.equal(403);
+      expect(
+        (
+          await post(
+            id,
+            { type: 'heartbeat', protocol_version: 2, agent_session_id: session, event_sequence: 1 },
+            newKey,
+          )
+        ).status,
+      ).to.equal(403);
       expect((await register({ supported_protocol_versions: [2, 1] }, newKey)).status).to.equal(403);
     });
 
@@ -450,8 +628,14 @@ describe('spec/master: the test master', () => {
       await register({});
       expect((await waiting).seq).to.equal(1);
       let message = '';
-      try { await master.waitFor((r) => r.endpoint === 'events', 50, 'an event'); } catch (err) { message = (err as Error).message; }
-      expect(message).to.match(/timed out after 50 ms waiting for an event .*#1 POST \/api\/v2\/agents\/register → 201/);
+      try {
+        await master.waitFor((r) => r.endpoint === 'events', 50, 'an event');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).to.match(
+        /timed out after 50 ms waiting for an event .*#1 POST \/api\/v2\/agents\/register → 201/,
+      );
       expect(await master.waitForCount((r) => r.endpoint === 'register', 1, 100)).to.have.lengthOf(1);
     });
   });

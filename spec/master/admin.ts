@@ -14,7 +14,13 @@ import { nonEmptyString } from './state.js';
 /** How long after last_seen an agent still counts as online (the master's AGENT_HEARTBEAT_TIMEOUT default). */
 const ONLINE_WINDOW_MS = 60_000;
 
-export function handleAdmin(state: MasterState, masterKey: string, ctx: RequestContext, action: AdminAction, agentId: string | null): Reply {
+export function handleAdmin(
+  state: MasterState,
+  masterKey: string,
+  ctx: RequestContext,
+  action: AdminAction,
+  agentId: string | null,
+): Reply {
   if (!isMasterKey(ctx, masterKey)) return v1Error(401, 'unauthorized');
   // Admin bodies are optional (redeploy, roll-key, remove send none); if present they must be a JSON object.
   let body: Record<string, unknown> = {};
@@ -24,7 +30,8 @@ export function handleAdmin(state: MasterState, masterKey: string, ctx: RequestC
   }
   switch (action) {
     case 'generate-key': {
-      if (body.owner !== undefined && body.owner !== null && typeof body.owner !== 'string') return v1Error(400, 'owner must be a string.');
+      if (body.owner !== undefined && body.owner !== null && typeof body.owner !== 'string')
+        return v1Error(400, 'owner must be a string.');
       const key = state.generateKey(nonEmptyString(body.owner));
       return { status: 201, body: { status: 'success', key, meta: keyMeta(state, key) } };
     }
@@ -54,7 +61,10 @@ function agentAction(state: MasterState, action: AdminAction, agentId: string, b
       const tunnelName = nonEmptyString(body.tunnel_name);
       if (tunnelName === undefined) return v1Error(400, 'tunnel_name is required.');
       const { tunnelId } = state.enroll(agentId, tunnelName);
-      return { status: 200, body: { status: 'success', agent_id: agentId, tunnel_name: tunnelName, tunnel_id: tunnelId } };
+      return {
+        status: 200,
+        body: { status: 'success', agent_id: agentId, tunnel_name: tunnelName, tunnel_id: tunnelId },
+      };
     }
     case 'redeploy-tunnel':
       if (!state.canRedeploy(agent)) return v1Error(409, 'Agent is not enrolled or has no assigned tunnel.');
@@ -80,7 +90,12 @@ function agentAction(state: MasterState, action: AdminAction, agentId: string, b
 
 function keyMeta(state: MasterState, key: string): Record<string, unknown> {
   const rec = state.keys.get(key)!;
-  return { owner: rec.owner, status: rec.status, agent_id: rec.boundAgentId, created_at: new Date(rec.createdAt).toISOString() };
+  return {
+    owner: rec.owner,
+    status: rec.status,
+    agent_id: rec.boundAgentId,
+    created_at: new Date(rec.createdAt).toISOString(),
+  };
 }
 
 function listView(agent: StoredAgent): Record<string, unknown> {

@@ -29,7 +29,12 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+  });
   const text = await res.text();
   let json: unknown;
   try {

@@ -33,13 +33,17 @@ export function isEnabled(labels: Record<string, string>): boolean {
 }
 
 /** v2: a well-formed container object with filtered labels, or the reason it is malformed. */
-export function parseContainerV2(v: unknown, requireStatus = false): { ok: true; container: ContainerInfo } | { ok: false; reason: string } {
+export function parseContainerV2(
+  v: unknown,
+  requireStatus = false,
+): { ok: true; container: ContainerInfo } | { ok: false; reason: string } {
   const r = containerV2.safeParse(v);
   if (!r.success) {
     const issue = r.error.issues[0];
     return { ok: false, reason: `container.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
   }
-  if (requireStatus && r.data.status === undefined) return { ok: false, reason: 'container.status: required in a status report' };
+  if (requireStatus && r.data.status === undefined)
+    return { ok: false, reason: 'container.status: required in a status report' };
   return { ok: true, container: { id: r.data.id, name: r.data.name, labels: filterLabels(r.data.labels) } };
 }
 

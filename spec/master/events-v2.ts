@@ -7,7 +7,15 @@ import type { RequestContext } from './request.js';
 import type { MasterState } from './state.js';
 import type { AgentRecord, Reply } from './types.js';
 import { authenticateAgent, keyFitsAgent } from './auth.js';
-import { applyTunnelStatus, isEnabled, markUnreported, parseContainerV2, stopContainer, upsertContainer, type ContainerInfo } from './containers.js';
+import {
+  applyTunnelStatus,
+  isEnabled,
+  markUnreported,
+  parseContainerV2,
+  stopContainer,
+  upsertContainer,
+  type ContainerInfo,
+} from './containers.js';
 import { invalidPayload, keyMismatch, tooLarge, v2Error, v2Reply } from './replies.js';
 import { isRecord, objectBody } from './request.js';
 
@@ -26,11 +34,15 @@ export function eventsV2(state: MasterState, ctx: RequestContext, agentId: strin
   if (!agent || !keyFitsAgent('v2', auth.key, agentId, agent.key)) return keyMismatch('v2');
 
   const legacy = agent.protocolVersion === 1 && !('protocol_version' in body) && !('agent_session_id' in body);
-  if (!legacy && (agent.sessionId === null || body.agent_session_id !== agent.sessionId || body.protocol_version !== 2)) {
+  if (
+    !legacy &&
+    (agent.sessionId === null || body.agent_session_id !== agent.sessionId || body.protocol_version !== 2)
+  ) {
     return v2Error(409, 'registration_required', 'Unknown or expired agent session; register again.');
   }
   const type = body.type;
-  if (typeof type !== 'string' || !TYPES.has(type)) return invalidPayload('v2', `Unsupported event type: ${JSON.stringify(type) ?? 'none'}.`);
+  if (typeof type !== 'string' || !TYPES.has(type))
+    return invalidPayload('v2', `Unsupported event type: ${JSON.stringify(type) ?? 'none'}.`);
 
   const field = type === 'status_report' ? 'report_sequence' : 'event_sequence';
   let sequence = 0;
@@ -46,7 +58,8 @@ export function eventsV2(state: MasterState, ctx: RequestContext, agentId: strin
       agent.lastSeen = Date.now();
       return v2Reply(200, 'duplicate_sequence');
     }
-    if (sequence < last) return v2Error(409, 'stale_sequence', `${field} ${sequence} is below the last accepted ${last}.`);
+    if (sequence < last)
+      return v2Error(409, 'stale_sequence', `${field} ${sequence} is below the last accepted ${last}.`);
   }
 
   const reply = applyEvent(agent, type, body, legacy, maxContainers);
@@ -58,7 +71,13 @@ export function eventsV2(state: MasterState, ctx: RequestContext, agentId: strin
 }
 
 /** Validates fully before changing anything, so a 4xx leaves the record as it was. */
-function applyEvent(agent: AgentRecord, type: string, body: Record<string, unknown>, legacy: boolean, maxContainers: number): Reply {
+function applyEvent(
+  agent: AgentRecord,
+  type: string,
+  body: Record<string, unknown>,
+  legacy: boolean,
+  maxContainers: number,
+): Reply {
   switch (type) {
     case 'heartbeat':
     case 'hello':
@@ -70,7 +89,8 @@ function applyEvent(agent: AgentRecord, type: string, body: Record<string, unkno
       if (type === 'container_stop') {
         stopContainer(agent, c.container.id);
       } else {
-        if (!isEnabled(c.container.labels)) return invalidPayload('v2', 'container_start without a truthy enable label.');
+        if (!isEnabled(c.container.labels))
+          return invalidPayload('v2', 'container_start without a truthy enable label.');
         upsertContainer(agent, c.container);
       }
       return v2Reply(200, 'accepted');

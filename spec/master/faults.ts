@@ -49,10 +49,15 @@ export class FaultList {
 
 function validate(rule: FaultRule): void {
   const f = rule.fault;
-  const bad = (why: string): never => { throw new Error(`test master: addFault: ${why}`); };
-  if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) bad('times must be an integer >= 1');
-  if (f.kind === 'status' && (!Number.isInteger(f.status) || f.status < 200 || f.status > 599)) bad('status must be 200..599');
-  if (f.kind === 'status' && f.retryAfterSeconds !== undefined && !(f.retryAfterSeconds >= 0)) bad('retryAfterSeconds must be >= 0');
+  const bad = (why: string): never => {
+    throw new Error(`test master: addFault: ${why}`);
+  };
+  if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1))
+    bad('times must be an integer >= 1');
+  if (f.kind === 'status' && (!Number.isInteger(f.status) || f.status < 200 || f.status > 599))
+    bad('status must be 200..599');
+  if (f.kind === 'status' && f.retryAfterSeconds !== undefined && !(f.retryAfterSeconds >= 0))
+    bad('retryAfterSeconds must be >= 0');
   if (f.kind === 'slow' && !(Number.isFinite(f.delayMs) && f.delayMs >= 0)) bad('delayMs must be a finite number >= 0');
   if (f.kind === 'huge' && (!Number.isInteger(f.bytes) || f.bytes < 2)) bad('bytes must be an integer >= 2');
 }
@@ -80,9 +85,19 @@ export function faultOutgoing(fault: ReplyFault, endpoint: AgentEndpoint): Outgo
       return { status: 200, headers: { 'content-type': 'application/json' }, text, recorded: text };
     }
     case 'html':
-      return { status: fault.status ?? 200, headers: { 'content-type': 'text/html; charset=utf-8' }, text: ACCESS_LOGIN_PAGE, recorded: '<html login page>' };
+      return {
+        status: fault.status ?? 200,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        text: ACCESS_LOGIN_PAGE,
+        recorded: '<html login page>',
+      };
     case 'huge':
-      return { status: 200, headers: { 'content-type': 'application/json' }, text: hugeJson(fault.bytes), recorded: `<${fault.bytes} bytes of JSON>` };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        text: hugeJson(fault.bytes),
+        recorded: `<${fault.bytes} bytes of JSON>`,
+      };
     case 'wrong-types':
       return jsonOutgoing({ status: 200, body: WRONG_TYPES[endpoint] });
   }
@@ -97,7 +112,14 @@ function hugeJson(bytes: number): string {
 }
 
 const WRONG_TYPES: Record<AgentEndpoint, Record<string, unknown>> = {
-  register: { status: 'success', code: 'registered', agent_id: 42, protocol_version: '2', agent_session_id: 7, agent: 'x' },
+  register: {
+    status: 'success',
+    code: 'registered',
+    agent_id: 42,
+    protocol_version: '2',
+    agent_session_id: 7,
+    agent: 'x',
+  },
   commands: { status: 'success', commands: 'x' },
   events: { status: 1, code: 200, message: ['x'] },
 };

@@ -7,7 +7,14 @@ import type { RequestContext } from './request.js';
 import type { MasterState, StoredAgent } from './state.js';
 import type { AgentRecord, Reply } from './types.js';
 import { authenticateAgent, keyFitsAgent } from './auth.js';
-import { applyTunnelStatus, markUnreported, parseContainerV1, stopContainer, upsertContainer, isEnabled } from './containers.js';
+import {
+  applyTunnelStatus,
+  markUnreported,
+  parseContainerV1,
+  stopContainer,
+  upsertContainer,
+  isEnabled,
+} from './containers.js';
 import { agentNotFound, keyMismatch, v1Error } from './replies.js';
 import { isRecord, objectBody } from './request.js';
 import { nonEmptyString } from './state.js';
@@ -21,14 +28,19 @@ export function registerV1(state: MasterState, ctx: RequestContext): Reply {
   const proposed = nonEmptyString(body.agent_id);
   let agent = proposed === undefined ? undefined : state.records.get(proposed);
   const created = agent === undefined;
-  if (agent && !keyFitsAgent('v1', auth.key, agent.agentId, agent.key)) return { ...keyMismatch('v1'), agentId: agent.agentId };
+  if (agent && !keyFitsAgent('v1', auth.key, agent.agentId, agent.key))
+    return { ...keyMismatch('v1'), agentId: agent.agentId };
   agent ??= state.createAgent(proposed ?? randomUUID());
   agent.key = auth.key.key;
   auth.key.boundAgentId = agent.agentId;
   agent.protocolVersion = 1;
   agent.sessionId = null;
   state.refreshFromRegistration(agent, body);
-  return { status: created ? 201 : 200, body: { status: 'success', agent_id: agent.agentId, agent: v1AgentView(agent) }, agentId: agent.agentId };
+  return {
+    status: created ? 201 : 200,
+    body: { status: 'success', agent_id: agent.agentId, agent: v1AgentView(agent) },
+    agentId: agent.agentId,
+  };
 }
 
 /** The whole record, secrets included: v1 masters really echo the key and the tunnel token here. */
@@ -78,7 +90,8 @@ function applyEventV1(agent: AgentRecord, body: Record<string, unknown>): void {
     }
     case 'status_report': {
       // A missing or empty list is still "the truth": everything unreported goes (why the agent must skip bad scans).
-      const list = isRecord(body.container) && Array.isArray(body.container.containers) ? body.container.containers : [];
+      const list =
+        isRecord(body.container) && Array.isArray(body.container.containers) ? body.container.containers : [];
       const reported = new Set<string>();
       for (const entry of list) {
         const c = parseContainerV1(entry);

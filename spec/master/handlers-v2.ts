@@ -49,7 +49,9 @@ export function registerV2(state: MasterState, ctx: RequestContext): Reply {
   state.refreshFromRegistration(agent, body);
   return {
     ...v2Reply(created ? 201 : 200, 'registered', {
-      agent_id: agent.agentId, protocol_version: negotiated, agent_session_id: agent.sessionId,
+      agent_id: agent.agentId,
+      protocol_version: negotiated,
+      agent_session_id: agent.sessionId,
     }),
     agentId: agent.agentId,
   };
@@ -61,8 +63,11 @@ export function registerV2(state: MasterState, ctx: RequestContext): Reply {
  */
 function negotiate(offered: unknown): 1 | 2 | Reply {
   if (offered === undefined || offered === null) return 1;
-  if (!Array.isArray(offered) || offered.length === 0
-    || !offered.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
+  if (
+    !Array.isArray(offered) ||
+    offered.length === 0 ||
+    !offered.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)
+  ) {
     return invalidPayload('v2', 'supported_protocol_versions must be a non-empty array of integers >= 1.');
   }
   const common = MASTER_VERSIONS.find((v) => offered.includes(v));

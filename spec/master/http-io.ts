@@ -34,8 +34,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead>
       ended = true;
       resolve({ text: Buffer.concat(chunks).toString('utf8'), bytes, oversize: bytes > limit });
     });
-    req.on('error', (err) => { reject(err); });
-    req.on('close', () => { if (!ended) reject(new Error('client closed the connection before the body ended')); });
+    req.on('error', (err) => {
+      reject(err);
+    });
+    req.on('close', () => {
+      if (!ended) reject(new Error('client closed the connection before the body ended'));
+    });
   });
 }
 

@@ -2,5 +2,14 @@
 export { MASTER_IDLE_CONNECTION_MS, TestMaster } from './server.js';
 export { agentPaths, call, type CallOptions, type HttpResult } from './client.js';
 export type {
-  AcceptedEvent, AgentRecord, ContainerRecord, Endpoint, Fault, FaultEndpoint, FaultRule, MasterMode, RecordedRequest, TestMasterOptions,
+  AcceptedEvent,
+  AgentRecord,
+  ContainerRecord,
+  Endpoint,
+  Fault,
+  FaultEndpoint,
+  FaultRule,
+  MasterMode,
+  RecordedRequest,
+  TestMasterOptions,
 } from './types.js';

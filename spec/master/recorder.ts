@@ -26,25 +26,36 @@ export class RequestLog {
     for (const w of [...this.waiters]) this.check(w);
   }
 
-  waitForCount(pred: (r: RecordedRequest) => boolean, count: number, timeoutMs = DEFAULT_TIMEOUT_MS, what?: string): Promise<RecordedRequest[]> {
+  waitForCount(
+    pred: (r: RecordedRequest) => boolean,
+    count: number,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    what?: string,
+  ): Promise<RecordedRequest[]> {
     return new Promise((resolve, reject) => {
       const label = what ?? `${count} matching request(s)`;
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
         const seen = this.requests.filter(safe(pred)).length;
-        reject(new Error(`test master: timed out after ${timeoutMs} ms waiting for ${label} (${seen}/${count} matched); ${this.summary()}`));
+        reject(
+          new Error(
+            `test master: timed out after ${timeoutMs} ms waiting for ${label} (${seen}/${count} matched); ${this.summary()}`,
+          ),
+        );
       }, timeoutMs);
       const waiter: Waiter = { pred, count, resolve, reject, timer };
       this.waiters.add(waiter);
       if (this.check(waiter)) return;
-      if (this.closed) this.fail(waiter, new Error(`test master: stopped while waiting for ${label}; ${this.summary()}`));
+      if (this.closed)
+        this.fail(waiter, new Error(`test master: stopped while waiting for ${label}; ${this.summary()}`));
     });
   }
 
   /** Pending waits fail at once rather than running into their timeouts; later waits see only the final log. */
   close(): void {
     this.closed = true;
-    for (const w of [...this.waiters]) this.fail(w, new Error(`test master: stopped while a wait was pending; ${this.summary()}`));
+    for (const w of [...this.waiters])
+      this.fail(w, new Error(`test master: stopped while a wait was pending; ${this.summary()}`));
   }
 
   /** The last few requests, for failure messages. Never the bodies: they hold keys and tokens. */

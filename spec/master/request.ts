@@ -31,12 +31,22 @@ export function parseJson(text: string): Parsed {
  * The JSON object an agent POST must carry. The master reads the body only as JSON: Flask's get_json refuses
  * another content type (protocol.md §2 leaves 400 vs 415 open; we answer 415 so a missing header is noticed).
  */
-export function objectBody(mode: MasterMode, ctx: RequestContext): { ok: true; body: Record<string, unknown> } | { ok: false; reply: Reply } {
+export function objectBody(
+  mode: MasterMode,
+  ctx: RequestContext,
+): { ok: true; body: Record<string, unknown> } | { ok: false; reply: Reply } {
   const type = (ctx.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (ctx.rawBody.trim() !== '' && type !== 'application/json') {
     const message = 'Content-Type must be application/json.';
-    return { ok: false, reply: { status: 415, body: mode === 'v2' ? { status: 'error', code: 'invalid_payload', message } : { status: 'error', message } } };
+    return {
+      ok: false,
+      reply: {
+        status: 415,
+        body: mode === 'v2' ? { status: 'error', code: 'invalid_payload', message } : { status: 'error', message },
+      },
+    };
   }
-  if (!ctx.parsed.ok || !isRecord(ctx.parsed.value)) return { ok: false, reply: invalidPayload(mode, 'Invalid JSON payload.') };
+  if (!ctx.parsed.ok || !isRecord(ctx.parsed.value))
+    return { ok: false, reply: invalidPayload(mode, 'Invalid JSON payload.') };
   return { ok: true, body: ctx.parsed.value };
 }

@@ -4,7 +4,8 @@
  */
 import type { Endpoint } from './types.js';
 
-export type AdminAction = 'generate-key' | 'revoke-key' | 'list' | 'enroll' | 'redeploy-tunnel' | 'roll-key' | 'rename' | 'remove';
+export type AdminAction =
+  'generate-key' | 'revoke-key' | 'list' | 'enroll' | 'redeploy-tunnel' | 'roll-key' | 'rename' | 'remove';
 
 export interface Route {
   endpoint: Endpoint;
@@ -16,15 +17,21 @@ export interface Route {
 
 const BASE = '/api/v2/agents';
 const AGENT_ACTIONS: Record<string, AdminAction> = {
-  enroll: 'enroll', 'redeploy-tunnel': 'redeploy-tunnel', 'roll-key': 'roll-key', rename: 'rename', remove: 'remove',
+  enroll: 'enroll',
+  'redeploy-tunnel': 'redeploy-tunnel',
+  'roll-key': 'roll-key',
+  rename: 'rename',
+  remove: 'remove',
 };
 
 export function routeOf(target: string): Route {
   const pathname = target.split('?')[0]!;
   if (pathname === BASE) return { endpoint: 'admin', method: 'GET', agentId: null, action: 'list' };
   if (pathname === `${BASE}/register`) return { endpoint: 'register', method: 'POST', agentId: null };
-  if (pathname === `${BASE}/generate-key`) return { endpoint: 'admin', method: 'POST', agentId: null, action: 'generate-key' };
-  if (pathname === `${BASE}/revoke-key`) return { endpoint: 'admin', method: 'POST', agentId: null, action: 'revoke-key' };
+  if (pathname === `${BASE}/generate-key`)
+    return { endpoint: 'admin', method: 'POST', agentId: null, action: 'generate-key' };
+  if (pathname === `${BASE}/revoke-key`)
+    return { endpoint: 'admin', method: 'POST', agentId: null, action: 'revoke-key' };
   const m = /^\/api\/v2\/agents\/([^/]+)\/([^/]+)$/.exec(pathname);
   const agentId = m ? decode(m[1]!) : undefined;
   if (!m || agentId === undefined) return { endpoint: 'other', method: null, agentId: null };

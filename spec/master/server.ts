@@ -6,7 +6,15 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { MAX_TIMER_MS } from '../../supervisor/clock.js';
-import type { AcceptedEvent, AgentRecord, FaultRule, MasterMode, RecordedRequest, Reply, TestMasterOptions } from './types.js';
+import type {
+  AcceptedEvent,
+  AgentRecord,
+  FaultRule,
+  MasterMode,
+  RecordedRequest,
+  Reply,
+  TestMasterOptions,
+} from './types.js';
 import { handleAdmin } from './admin.js';
 import { handleCommands } from './commands.js';
 import { eventsV2 } from './events-v2.js';
@@ -49,21 +57,33 @@ export class TestMaster {
   private accepted = 0;
   private stopping: Promise<void> | null = null;
 
-  private constructor(private readonly server: http.Server, port: number, mode: MasterMode, private readonly settings: Settings, enrollmentRequired: boolean) {
+  private constructor(
+    private readonly server: http.Server,
+    port: number,
+    mode: MasterMode,
+    private readonly settings: Settings,
+    enrollmentRequired: boolean,
+  ) {
     this.url = `http://127.0.0.1:${port}`;
     this.mode = mode;
     this.state = new MasterState(enrollmentRequired);
     server.on('connection', (socket: Socket) => {
       this.accepted++;
       this.sockets.add(socket);
-      socket.on('close', () => { this.sockets.delete(socket); });
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+      });
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       // handle() catches its own errors; this is the last line of defence against an unhandled rejection.
-      this.handle(req, res).catch(() => { req.socket.destroy(); });
+      this.handle(req, res).catch(() => {
+        req.socket.destroy();
+      });
     });
     // Garbage that is not even HTTP: close the connection; the server itself must survive it.
-    server.on('clientError', (_err, socket: Socket) => { socket.destroy(); });
+    server.on('clientError', (_err, socket: Socket) => {
+      socket.destroy();
+    });
   }
 
   static async start(options: TestMasterOptions): Promise<TestMaster> {
@@ -72,15 +92,24 @@ export class TestMaster {
     server.keepAliveTimeout = options.keepAliveTimeoutMs ?? MASTER_IDLE_CONNECTION_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('test master: no TCP address');
-    return new TestMaster(server, address.port, options.mode, {
-      masterKey: options.masterKey ?? 'test-master-admin-key',
-      maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
-      maxContainers: options.maxContainers ?? 500,
-    }, options.enrollmentRequired ?? true);
+    return new TestMaster(
+      server,
+      address.port,
+      options.mode,
+      {
+        masterKey: options.masterKey ?? 'test-master-admin-key',
+        maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
+        maxContainers: options.maxContainers ?? 500,
+      },
+      options.enrollmentRequired ?? true,
+    );
   }
 
   /** TCP connections accepted so far: shows whether a client reuses its connections. */
@@ -106,27 +135,61 @@ export class TestMaster {
     return this.log.waitForCount(pred, count, timeoutMs);
   }
 
-  acceptedEvents(agentId?: string): AcceptedEvent[] { return this.state.acceptedEvents(agentId); }
-  generateKey(owner?: string): string { return this.state.generateKey(owner); }
-  revokeKey(key: string): void { this.state.revokeKey(key); }
-  rollKey(agentId: string): string { return this.state.rollKey(agentId); }
-  enroll(agentId: string, tunnelName: string): { tunnelId: string; token: string } { return this.state.enroll(agentId, tunnelName); }
-  redeploy(agentId: string): void { this.state.redeploy(agentId); }
-  queueCommand(agentId: string, command: Record<string, unknown>): void { this.state.queueCommand(agentId, command); }
-  removeAgent(agentId: string): void { this.state.removeAgent(agentId); }
-  dropSession(agentId: string): void { this.state.dropSession(agentId); }
+  acceptedEvents(agentId?: string): AcceptedEvent[] {
+    return this.state.acceptedEvents(agentId);
+  }
+  generateKey(owner?: string): string {
+    return this.state.generateKey(owner);
+  }
+  revokeKey(key: string): void {
+    this.state.revokeKey(key);
+  }
+  rollKey(agentId: string): string {
+    return this.state.rollKey(agentId);
+  }
+  enroll(agentId: string, tunnelName: string): { tunnelId: string; token: string } {
+    return this.state.enroll(agentId, tunnelName);
+  }
+  redeploy(agentId: string): void {
+    this.state.redeploy(agentId);
+  }
+  queueCommand(agentId: string, command: Record<string, unknown>): void {
+    this.state.queueCommand(agentId, command);
+  }
+  removeAgent(agentId: string): void {
+    this.state.removeAgent(agentId);
+  }
+  dropSession(agentId: string): void {
+    this.state.dropSession(agentId);
+  }
   /** The live record (not a copy), so a scenario can also arrange state the API has no hook for. */
-  agent(agentId: string): AgentRecord | undefined { return this.state.records.get(agentId); }
-  agents(): AgentRecord[] { return [...this.state.records.values()]; }
-  addFault(rule: FaultRule): void { this.faults.add(rule); }
+  agent(agentId: string): AgentRecord | undefined {
+    return this.state.records.get(agentId);
+  }
+  agents(): AgentRecord[] {
+    return [...this.state.records.values()];
+  }
+  addFault(rule: FaultRule): void {
+    this.faults.add(rule);
+  }
   /** Resolves once a request on `endpoint` arrives and is held by a `slow` fault: its reply is still to come. */
   waitForHeld(endpoint: AgentEndpoint, timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`test master: no ${endpoint} request held by a slow fault within ${timeoutMs} ms`)); }, timeoutMs);
-      this.held.push({ endpoint, resolve: () => { clearTimeout(timer); resolve(); } });
+      const timer = setTimeout(() => {
+        reject(new Error(`test master: no ${endpoint} request held by a slow fault within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.held.push({
+        endpoint,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
-  clearFaults(): void { this.faults.clear(); }
+  clearFaults(): void {
+    this.faults.clear();
+  }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const seq = ++this.seq;
@@ -139,8 +202,17 @@ export class TestMaster {
     const ctx: RequestContext = { headers, rawBody: '', parsed: { ok: false } };
     const record = (status: number, response: unknown, reply?: Reply): void => {
       this.log.add({
-        seq, at, method, path: target, endpoint: route.endpoint, agentId: reply?.agentId ?? route.agentId ?? proposedId(route, ctx),
-        headers, rawBody: read.text, body: ctx.parsed.ok ? ctx.parsed.value : undefined, status, response,
+        seq,
+        at,
+        method,
+        path: target,
+        endpoint: route.endpoint,
+        agentId: reply?.agentId ?? route.agentId ?? proposedId(route, ctx),
+        headers,
+        rawBody: read.text,
+        body: ctx.parsed.ok ? ctx.parsed.value : undefined,
+        status,
+        response,
       });
     };
     try {
@@ -154,7 +226,9 @@ export class TestMaster {
 
     const endpoint = agentEndpoint(route);
     const fault = endpoint === undefined ? undefined : this.faults.take(endpoint, eventTypeOf(ctx));
-    const respond = (reply: Reply): void => { this.send(res, jsonOutgoing(reply), reply, record); };
+    const respond = (reply: Reply): void => {
+      this.send(res, jsonOutgoing(reply), reply, record);
+    };
     if (fault === undefined || endpoint === undefined) {
       respond(this.dispatch(method, route, ctx, read.oversize));
       return;
@@ -190,7 +264,12 @@ export class TestMaster {
     }
   }
 
-  private send(res: ServerResponse, out: Outgoing, reply: Reply | undefined, record: (status: number, response: unknown, reply?: Reply) => void): void {
+  private send(
+    res: ServerResponse,
+    out: Outgoing,
+    reply: Reply | undefined,
+    record: (status: number, response: unknown, reply?: Reply) => void,
+  ): void {
     const delivered = writeOutgoing(res, out);
     record(delivered ? out.status : 0, out.recorded, reply);
   }
@@ -207,15 +286,23 @@ export class TestMaster {
         case 'commands':
           return handleCommands(this.state, this.mode, ctx, agentId);
         case 'events':
-          return this.mode === 'v2' ? eventsV2(this.state, ctx, agentId, this.settings.maxContainers) : eventsV1(this.state, ctx, agentId);
+          return this.mode === 'v2'
+            ? eventsV2(this.state, ctx, agentId, this.settings.maxContainers)
+            : eventsV1(this.state, ctx, agentId);
         case 'admin':
-          return route.action === undefined ? notFound() : handleAdmin(this.state, this.settings.masterKey, ctx, route.action, route.agentId);
+          return route.action === undefined
+            ? notFound()
+            : handleAdmin(this.state, this.settings.masterKey, ctx, route.action, route.agentId);
         case 'other':
           return notFound();
       }
     } catch (err) {
       // A bug in the test master must show up in the spec, not crash the process: the message lands in `response`.
-      return v2Error(500, 'processing_failed', `test master error: ${err instanceof Error ? err.message : String(err)}`);
+      return v2Error(
+        500,
+        'processing_failed',
+        `test master error: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -228,17 +315,24 @@ export class TestMaster {
         this.delays.delete(cancel);
         resolve(false);
       };
-      const timer = setTimeout(() => {
-        this.delays.delete(cancel);
-        resolve(true);
-      }, Math.min(ms, MAX_TIMER_MS));
+      const timer = setTimeout(
+        () => {
+          this.delays.delete(cancel);
+          resolve(true);
+        },
+        Math.min(ms, MAX_TIMER_MS),
+      );
       this.delays.add(cancel);
     });
   }
 
   private async shutdown(): Promise<void> {
     for (const cancel of [...this.delays]) cancel();
-    const closed = new Promise<void>((resolve) => { this.server.close(() => { resolve(); }); });
+    const closed = new Promise<void>((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+    });
     for (const socket of this.sockets) socket.destroy();
     await closed;
     this.log.close();
@@ -246,11 +340,15 @@ export class TestMaster {
 }
 
 function agentEndpoint(route: Route): AgentEndpoint | undefined {
-  return route.endpoint === 'register' || route.endpoint === 'commands' || route.endpoint === 'events' ? route.endpoint : undefined;
+  return route.endpoint === 'register' || route.endpoint === 'commands' || route.endpoint === 'events'
+    ? route.endpoint
+    : undefined;
 }
 
 function eventTypeOf(ctx: RequestContext): string | undefined {
-  return ctx.parsed.ok && isRecord(ctx.parsed.value) && typeof ctx.parsed.value.type === 'string' ? ctx.parsed.value.type : undefined;
+  return ctx.parsed.ok && isRecord(ctx.parsed.value) && typeof ctx.parsed.value.type === 'string'
+    ? ctx.parsed.value.type
+    : undefined;
 }
 
 /** For a register the master refused, the id the agent asked for is the most useful thing to record. */

@@ -79,11 +79,23 @@ export class MasterState {
 
   createAgent(agentId: string): StoredAgent {
     const agent: StoredAgent = {
-      agentId, key: null, displayName: null, version: null,
+      agentId,
+      key: null,
+      displayName: null,
+      version: null,
       status: this.enrollmentRequired ? 'pending' : 'enrolled',
-      lastSeen: null, commands: [], protocolVersion: 1, sessionId: null, lastEventSequence: 0, lastReportSequence: 0,
-      tunnel: null, tunnelStatus: null, containers: new Map(), lastEvent: null,
-      registeredAt: Date.now(), customName: false,
+      lastSeen: null,
+      commands: [],
+      protocolVersion: 1,
+      sessionId: null,
+      lastEventSequence: 0,
+      lastReportSequence: 0,
+      tunnel: null,
+      tunnelStatus: null,
+      containers: new Map(),
+      lastEvent: null,
+      registeredAt: Date.now(),
+      customName: false,
     };
     this.records.set(agentId, agent);
     return agent;
@@ -107,7 +119,8 @@ export class MasterState {
   /** "Redeploy tunnel": only for an enrolled agent with a tunnel; queues restart_tunnel (note: `tunnel_token`). */
   redeploy(agentId: string): void {
     const agent = this.requireAgent(agentId, 'redeploy');
-    if (!this.canRedeploy(agent)) throw new Error(`test master: redeploy: agent ${agentId} is not enrolled with a tunnel`);
+    if (!this.canRedeploy(agent))
+      throw new Error(`test master: redeploy: agent ${agentId} is not enrolled with a tunnel`);
     const t = agent.tunnel!;
     agent.commands.push({ action: 'restart_tunnel', tunnel_name: t.name, tunnel_id: t.id, tunnel_token: t.token });
   }

@@ -27,7 +27,9 @@ describe('docker side: Docker unreachable for a long time, then back', function 
       env: {
         DOCKER_HOST: `unix://${socket}`,
         // Rounds every ≤200 ms instead of ≤30 s; the intensity window shrinks with them, so they stay below it.
-        AGENT_BACKOFF_EVENT_WATCHER_MIN_MS: '50', AGENT_BACKOFF_EVENT_WATCHER_MAX_MS: '200', AGENT_BACKOFF_RESET_AFTER_MS: '2000',
+        AGENT_BACKOFF_EVENT_WATCHER_MIN_MS: '50',
+        AGENT_BACKOFF_EVENT_WATCHER_MAX_MS: '200',
+        AGENT_BACKOFF_RESET_AFTER_MS: '2000',
         AGENT_SUPERVISION_WORKERS_PERIOD_MS: '1000',
       },
     });
@@ -35,8 +37,10 @@ describe('docker side: Docker unreachable for a long time, then back', function 
     // Enrolled, so the tunnel keeper also has something to do against the missing engine.
     master.enroll(await agent.registered(), 'dfa-unreachable');
     const tunnelFailures = (): LogRecord[] => sink.events('tunnel_reconcile_failed');
-    const watcherCrashes = (): LogRecord[] => sink.records.filter((r) => r.event === 'actor_crashed' && r.actor === 'event-watcher');
-    const loud = (): string[] => sink.records.filter((r) => r.level >= WARN).map((r) => `${r.event ?? r.msg}:${r.level}`);
+    const watcherCrashes = (): LogRecord[] =>
+      sink.records.filter((r) => r.event === 'actor_crashed' && r.actor === 'event-watcher');
+    const loud = (): string[] =>
+      sink.records.filter((r) => r.level >= WARN).map((r) => `${r.event ?? r.msg}:${r.level}`);
 
     await sink.waitFor(() => watcherCrashes().length >= 3, 10_000, 'three event-watcher crashes');
     await sink.waitFor(() => sink.events('inventory_failed').length >= 2, 10_000, 'two failed container scans');
@@ -52,14 +56,34 @@ describe('docker side: Docker unreachable for a long time, then back', function 
     const crashes = watcherCrashes();
     // The first crash is loud (error), the first repeat says repeats go quiet (warn), then debug.
     expect(crashes.slice(0, 3).map((r) => r.level)).to.deep.equal([50, WARN, 20]);
-    expect(crashes.slice(3).every((r) => r.level === 20), 'later repeats at debug').to.equal(true);
-    expect(sink.events('inventory_failed').map((r) => r.level).slice(0, 3)).to.deep.equal([WARN, 20, 20]);
-    expect(tunnelFailures().map((r) => r.level).slice(0, 3)).to.deep.equal([50, 20, 20]);
+    expect(
+      crashes.slice(3).every((r) => r.level === 20),
+      'later repeats at debug',
+    ).to.equal(true);
+    expect(
+      sink
+        .events('inventory_failed')
+        .map((r) => r.level)
+        .slice(0, 3),
+    ).to.deep.equal([WARN, 20, 20]);
+    expect(
+      tunnelFailures()
+        .map((r) => r.level)
+        .slice(0, 3),
+    ).to.deep.equal([50, 20, 20]);
 
     await symlink(realHost.slice('unix://'.length), socket);
-    await sink.waitFor((r) => r.event === 'event_stream_subscribed', 10_000, 'event stream subscribed once Docker is back');
+    await sink.waitFor(
+      (r) => r.event === 'event_stream_subscribed',
+      10_000,
+      'event stream subscribed once Docker is back',
+    );
     await sink.waitFor((r) => r.event === 'inventory_recovered', 10_000, 'inventory_recovered');
-    const recovered = await sink.waitFor((r) => r.event === 'actor_recovered' && r.child === 'event-watcher', 10_000, 'actor_recovered');
+    const recovered = await sink.waitFor(
+      (r) => r.event === 'actor_recovered' && r.child === 'event-watcher',
+      10_000,
+      'actor_recovered',
+    );
     expect(recovered.level).to.equal(30);
     expect(recovered.crashes, 'crashes counted in the loop').to.equal(watcherCrashes().length);
     expect(String(recovered.lastCrash)).to.match(/ENOENT/);

@@ -17,7 +17,10 @@ describe('docker port: event subscription filtered by action', () => {
     await removeTestContainers();
   });
 
-  interface Watch { seen: DockerEvent[]; next: (pred: (e: DockerEvent) => boolean, what: string) => Promise<DockerEvent> }
+  interface Watch {
+    seen: DockerEvent[];
+    next: (pred: (e: DockerEvent) => boolean, what: string) => Promise<DockerEvent>;
+  }
   const subscribe = async (actions: string[]): Promise<Watch> => {
     const seen: DockerEvent[] = [];
     const waiters: { pred: (e: DockerEvent) => boolean; resolve: (e: DockerEvent) => void }[] = [];
@@ -26,12 +29,23 @@ describe('docker port: event subscription filtered by action', () => {
         seen.push(e);
         for (const w of waiters.filter((x) => x.pred(e))) w.resolve(e);
       },
-      onEnd: (reason) => { expect.fail(`the event stream ended: ${reason}`); },
+      onEnd: (reason) => {
+        expect.fail(`the event stream ended: ${reason}`);
+      },
     });
-    const next = (pred: (e: DockerEvent) => boolean, what: string): Promise<DockerEvent> => new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`no ${what} within 10 s; seen: ${seen.map((e) => e.action).join(', ')}`)); }, 10_000);
-      waiters.push({ pred, resolve: (e) => { clearTimeout(timer); resolve(e); } });
-    });
+    const next = (pred: (e: DockerEvent) => boolean, what: string): Promise<DockerEvent> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`no ${what} within 10 s; seen: ${seen.map((e) => e.action).join(', ')}`));
+        }, 10_000);
+        waiters.push({
+          pred,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
+      });
     return { seen, next };
   };
 

@@ -9,7 +9,10 @@ const run = promisify(execFile);
 /** The script behind `npm test` and `npm run demo`, pointed at this engine as if it were the user's own. */
 async function withDockerdOnThisEngine(): Promise<{ code: number; stderr: string }> {
   try {
-    const { stderr } = await run('bash', ['scripts/with-dockerd.sh', 'true'], { env: { ...process.env, DOCKER_HOST: process.env.DOCKER_HOST ?? '', DOCKERTEST_NO_PRIVATE: '1' }, timeout: 60_000 });
+    const { stderr } = await run('bash', ['scripts/with-dockerd.sh', 'true'], {
+      env: { ...process.env, DOCKER_HOST: process.env.DOCKER_HOST ?? '', DOCKERTEST_NO_PRIVATE: '1' },
+      timeout: 60_000,
+    });
     return { code: 0, stderr };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -20,9 +23,11 @@ async function withDockerdOnThisEngine(): Promise<{ code: number; stderr: string
 describe('scripts/with-dockerd.sh on an engine it did not start', function () {
   this.timeout(90_000);
   const docker = testDocker();
-  afterEach(async () => { await removeTunnelContainer(docker); });
+  afterEach(async () => {
+    await removeTunnelContainer(docker);
+  });
 
-  it('refuses an engine that has a dockflare-agent-tunnel container: the specs and the demo would remove a real agent\'s tunnel', async () => {
+  it("refuses an engine that has a dockflare-agent-tunnel container: the specs and the demo would remove a real agent's tunnel", async () => {
     await runLabelled(docker, { name: TUNNEL_CONTAINER, labels: {}, start: false });
     const { code, stderr } = await withDockerdOnThisEngine();
     expect(code).to.equal(1);

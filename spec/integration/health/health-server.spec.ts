@@ -7,11 +7,19 @@ import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
 import { startHealthServer, type RunningHealthServer } from '../../../agent/health-server.js';
 
-async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+async function get(
+  port: number,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, signal: AbortSignal.timeout(3000) });
   const text = await res.text();
   let json: Record<string, unknown> = {};
-  try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* metrics are text */ }
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* metrics are text */
+  }
   return { status: res.status, json, text };
 }
 
@@ -25,7 +33,12 @@ describe('health server, metrics and chaos endpoint', () => {
 
   const serve = async (a: InProcessAgent): Promise<number> => {
     server = await startHealthServer({
-      port: 0, bindAddress: '127.0.0.1', log: a.sink.log, chaos: a.agent.chaos, health: () => a.agent.healthReport(), metrics: () => a.agent.metrics(),
+      port: 0,
+      bindAddress: '127.0.0.1',
+      log: a.sink.log,
+      chaos: a.agent.chaos,
+      health: () => a.agent.healthReport(),
+      metrics: () => a.agent.metrics(),
       redact: (text) => a.sink.redactor.redact(text),
     });
     return server.port;
@@ -48,12 +61,18 @@ describe('health server, metrics and chaos endpoint', () => {
     expect(after.json.tunnel).to.include({ state: 'unknown', container_running: false });
     expect(after.json.master_connection).to.include({ url: master.url });
     expect((after.json.master_connection as { seconds_since_contact: number }).seconds_since_contact).to.be.below(5);
-    expect(after.json.threads).to.deep.equal({ command_poller: 'running', reporter: 'running', event_watcher: 'running', tunnel_monitor: 'running', registration: 'running' });
+    expect(after.json.threads).to.deep.equal({
+      command_poller: 'running',
+      reporter: 'running',
+      event_watcher: 'running',
+      tunnel_monitor: 'running',
+      registration: 'running',
+    });
     expect(JSON.stringify(after.json)).not.to.include(agent.config.master.apiKey);
     expect((await get(port, '/other')).status).to.equal(404);
   });
 
-  it('never serves a secret that reached an error text (an actor\'s last crash reason)', async () => {
+  it("never serves a secret that reached an error text (an actor's last crash reason)", async () => {
     await harness.master();
     const agent = await harness.agent();
     await agent.registered();
@@ -109,7 +128,14 @@ describe('health server, metrics and chaos endpoint', () => {
   it('healthcheck and chaos verbs of the CLI talk to a running agent process', async () => {
     const master = await harness.master();
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const proc = await harness.process({ env: { HEALTH_CHECK_PORT: port, HEALTH_BIND_ADDRESS: '127.0.0.1', CHAOS_ENABLED: 'true', CHAOS_MEAN_INTERVAL_SECONDS: '3600' } });
+    const proc = await harness.process({
+      env: {
+        HEALTH_CHECK_PORT: port,
+        HEALTH_BIND_ADDRESS: '127.0.0.1',
+        CHAOS_ENABLED: 'true',
+        CHAOS_MEAN_INTERVAL_SECONDS: '3600',
+      },
+    });
     await proc.waitFor((r) => r.event === 'registered');
     await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
     const hc = startAgentProcess(['healthcheck'], { HEALTH_CHECK_PORT: port });

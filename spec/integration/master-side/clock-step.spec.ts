@@ -9,15 +9,31 @@ import { TestMaster } from '../../master/index.js';
 
 describe('master client: the age of the last contact across a step of the system clock', () => {
   let master: TestMaster | undefined;
-  afterEach(async () => { await master?.stop(); master = undefined; });
+  afterEach(async () => {
+    await master?.stop();
+    master = undefined;
+  });
 
   it('a clock set back an hour does not make a contact 200 s old look fresh to /health', async () => {
     master = await TestMaster.start({ mode: 'v2' });
     const clock = new ManualClock();
     const client = new HttpMasterClient({
-      baseUrl: master.url, apiKey: master.generateKey(), access: undefined, timeoutMs: 3000, caFile: undefined, userAgent: 'spec', clock, log: new LogSink().log, redactor: new Redactor(),
+      baseUrl: master.url,
+      apiKey: master.generateKey(),
+      access: undefined,
+      timeoutMs: 3000,
+      caFile: undefined,
+      userAgent: 'spec',
+      clock,
+      log: new LogSink().log,
+      redactor: new Redactor(),
     });
-    const reg = await client.register({ display_name: 'clock', version: '1', agent_version: '1', supported_protocol_versions: [2, 1] });
+    const reg = await client.register({
+      display_name: 'clock',
+      version: '1',
+      agent_version: '1',
+      supported_protocol_versions: [2, 1],
+    });
     expect(reg.ok, 'registered').to.equal(true);
     expect(client.lastSuccessAgeMs).to.equal(0);
 
@@ -28,7 +44,12 @@ describe('master client: the age of the last contact across a step of the system
     const board = new StatusBoard(master.url);
     board.publish('registration', { registered: true, agentId: 'a' });
     board.publish('tunnel', { desiredState: 'stopped', containerRunning: false });
-    const report = healthReport({ snapshot: { at: '', uptimeMs: 0, actors: {} }, facts: board.read(), masterLastSuccessAt: client.lastSuccessAt, masterContactAgeMs: client.lastSuccessAgeMs });
+    const report = healthReport({
+      snapshot: { at: '', uptimeMs: 0, actors: {} },
+      facts: board.read(),
+      masterLastSuccessAt: client.lastSuccessAt,
+      masterContactAgeMs: client.lastSuccessAgeMs,
+    });
     expect([report.httpStatus, report.body.reasons]).to.deep.equal([503, ['no master contact for 200 s']]);
   });
 });

@@ -6,7 +6,10 @@ import { useSpecSession } from '../../helpers/spec-session.js';
 
 const docker = testDocker();
 async function removeTunnel(): Promise<void> {
-  await docker.getContainer('dockflare-agent-tunnel').remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer('dockflare-agent-tunnel')
+    .remove({ force: true })
+    .catch(() => undefined);
 }
 
 describe('master side: commands', () => {
@@ -19,7 +22,12 @@ describe('master side: commands', () => {
     master.queueCommand(id, { action: 'start_tunnel', tunnel_id: 'broken' });
     master.queueCommand(id, { action: 'reticulate_splines' });
     master.queueCommand(id, { action: 'update_tunnel_config', rules: { a: {} } });
-    master.queueCommand(id, { action: 'start_tunnel', tunnel_id: 'tid-1', tunnel_name: 'batch', token: 'batch-token-value-0001' });
+    master.queueCommand(id, {
+      action: 'start_tunnel',
+      tunnel_id: 'tid-1',
+      tunnel_name: 'batch',
+      token: 'batch-token-value-0001',
+    });
     await agent.sink.waitFor((r) => r.event === 'tunnel_started', 15_000, 'tunnel start');
     expect(agent.sink.events('command_rejected')[0]).to.include({ level: 50 });
     expect(String(agent.sink.events('command_rejected')[0]!.reason)).to.match(/start_tunnel: (tunnel_name|token)/);
@@ -32,14 +40,22 @@ describe('master side: commands', () => {
   it('does not lose a command when the CommandPoller crashes while the poll that carries it is in flight', async () => {
     const master = await harness.master();
     // Restarted at once, so that its first poll would go out while the killed one's is still held.
-    const agent = await harness.agent({ env: { AGENT_BACKOFF_COMMAND_POLLER_MIN_MS: '100', AGENT_BACKOFF_COMMAND_POLLER_MAX_MS: '200' } });
+    const agent = await harness.agent({
+      env: { AGENT_BACKOFF_COMMAND_POLLER_MIN_MS: '100', AGENT_BACKOFF_COMMAND_POLLER_MAX_MS: '200' },
+    });
     const id = await agent.registered();
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 200);
     master.addFault({ endpoint: 'commands', fault: { kind: 'slow', delayMs: 1500 }, times: 1 });
     const { token } = master.enroll(id, 'crash-test');
     // The slow poll is answered after the poller has died; the reply must still reach the TunnelKeeper.
-    const polling = master.waitFor((r) => r.endpoint === 'commands' && Array.isArray((r.response as { commands?: unknown[] } | undefined)?.commands)
-      && ((r.response as { commands: unknown[] }).commands.length > 0), 10_000, 'the poll carrying start_tunnel');
+    const polling = master.waitFor(
+      (r) =>
+        r.endpoint === 'commands' &&
+        Array.isArray((r.response as { commands?: unknown[] } | undefined)?.commands) &&
+        (r.response as { commands: unknown[] }).commands.length > 0,
+      10_000,
+      'the poll carrying start_tunnel',
+    );
     // The poll is at the master, its reply held back: now the poller dies with it in flight.
     await master.waitForHeld('commands');
     tell(agent.agent.cells.workers, injectCrash('command-poller', 'spec: crash right after the poll went out'));
@@ -47,7 +63,11 @@ describe('master side: commands', () => {
     const held = await polling;
     // The restarted poller's first poll waits for the held one: two polls out at once could hand their commands
     // over in the wrong order.
-    const next = await master.waitFor((r) => r.endpoint === 'commands' && r.seq > held.seq, 10_000, 'the restarted poller\'s first poll');
+    const next = await master.waitFor(
+      (r) => r.endpoint === 'commands' && r.seq > held.seq,
+      10_000,
+      "the restarted poller's first poll",
+    );
     expect(next.at - held.at, 'sent after the held poll was answered (1500 ms)').to.be.at.least(1450);
     await agent.sink.waitFor((r) => r.event === 'tunnel_started', 15_000, 'tunnel start despite the poller crash');
     const info = await docker.getContainer('dockflare-agent-tunnel').inspect();
@@ -60,9 +80,16 @@ describe('master side: commands', () => {
     const id = await agent.registered();
     master.removeAgent(id);
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 404, 5000);
-    const again = await master.waitFor((r) => r.endpoint === 'register' && r.status >= 200 && r.status < 300 && r.seq > 1, 10_000, 'second registration');
+    const again = await master.waitFor(
+      (r) => r.endpoint === 'register' && r.status >= 200 && r.status < 300 && r.seq > 1,
+      10_000,
+      'second registration',
+    );
     expect((again.body as { agent_id?: string }).agent_id).to.equal(id);
-    expect(agent.sink.events('reregistration_required')[0]!.cause).to.be.oneOf(['commands_not_found', 'events_not_found']);
+    expect(agent.sink.events('reregistration_required')[0]!.cause).to.be.oneOf([
+      'commands_not_found',
+      'events_not_found',
+    ]);
     await agent.sink.waitFor((r) => r.event === 'actor_started' && r.child === 'command-poller' && r.gen === 2, 5000);
     expect(agent.sink.events('intensity_exceeded')).to.be.empty;
     await master.waitFor((r) => r.endpoint === 'commands' && r.status === 200 && r.seq > again.seq, 5000);

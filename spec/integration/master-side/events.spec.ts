@@ -10,9 +10,12 @@ import { tell } from '../../../supervisor/actor-ref.js';
 
 type Body = Record<string, unknown>;
 const body = (r: { body: unknown }): Body => (r.body ?? {}) as Body;
-const containerId = (r: { body: unknown }): string | undefined => (body(r).container as { id?: string } | undefined)?.id;
-const isEvent = (type: string, id?: string) => (r: RecordedRequest): boolean =>
-  r.endpoint === 'events' && body(r).type === type && (id === undefined || containerId(r) === id);
+const containerId = (r: { body: unknown }): string | undefined =>
+  (body(r).container as { id?: string } | undefined)?.id;
+const isEvent =
+  (type: string, id?: string) =>
+  (r: RecordedRequest): boolean =>
+    r.endpoint === 'events' && body(r).type === type && (id === undefined || containerId(r) === id);
 /** Processed by the master (a faulted reply can be a 200 too, but never says `accepted`). */
 const accepted = (r: RecordedRequest): boolean => (r.response as { code?: unknown } | undefined)?.code === 'accepted';
 
@@ -20,8 +23,10 @@ describe('master side: events and the outbox', () => {
   const harness = useSpecSession(removeTestContainers);
   /** Agents of one test share its master's key: a second one is the first one restarted. */
   let key: string | undefined;
-  const start = (env: Record<string, string> = {}, extra: { dataDir?: string; outboxCapacity?: number } = {}): Promise<InProcessAgent> =>
-    harness.agent({ env, key: key!, ...extra });
+  const start = (
+    env: Record<string, string> = {},
+    extra: { dataDir?: string; outboxCapacity?: number } = {},
+  ): Promise<InProcessAgent> => harness.agent({ env, key: key!, ...extra });
 
   it('delivers every event exactly once in effect across a master outage (503 with Retry-After)', async () => {
     const master = await harness.master();
@@ -33,18 +38,29 @@ describe('master side: events and the outbox', () => {
     const a = await startLabelled('outage-a');
     const b = await startLabelled('outage-b');
     await stopContainer(a);
-    await agent.sink.waitFor((r) => r.event === 'event_queued' && r.type === 'container_stop', 10_000, 'the stop queued during the outage');
+    await agent.sink.waitFor(
+      (r) => r.event === 'event_queued' && r.type === 'container_stop',
+      10_000,
+      'the stop queued during the outage',
+    );
     master.clearFaults();
-    await master.waitFor((r) => isEvent('container_stop', a)(r) && r.status === 200, 15_000, 'the stop delivered after recovery');
+    await master.waitFor(
+      (r) => isEvent('container_stop', a)(r) && r.status === 200,
+      15_000,
+      'the stop delivered after recovery',
+    );
     const accepted = master.acceptedEvents(id);
-    const count = (type: string, cid: string): number => accepted.filter((e) => e.type === type && (e.body.container as { id: string }).id === cid).length;
+    const count = (type: string, cid: string): number =>
+      accepted.filter((e) => e.type === type && (e.body.container as { id: string }).id === cid).length;
     expect(count('container_start', a)).to.equal(1);
     expect(count('container_stop', a)).to.equal(1);
     expect(count('container_start', b)).to.equal(1);
     expect(master.agent(id)!.containers.get(b)?.state).to.equal('active');
     expect(master.agent(id)!.containers.get(a)?.state).to.equal('pending_deletion');
     // Retries reused their numbers: sent sequences never go backwards.
-    const seqs = master.requests.filter((r) => r.endpoint === 'events' && body(r).type !== 'status_report').map((r) => Number(body(r).event_sequence));
+    const seqs = master.requests
+      .filter((r) => r.endpoint === 'events' && body(r).type !== 'status_report')
+      .map((r) => Number(body(r).event_sequence));
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).to.be.at.least(seqs[i - 1]!);
     const attempts = master.requests.filter((r) => isEvent('container_start', a)(r)).map((r) => r.at);
     if (attempts.length > 1) expect(attempts[1]! - attempts[0]!).to.be.at.least(900);
@@ -60,9 +76,17 @@ describe('master side: events and the outbox', () => {
     master.dropSession(id);
     const c = await startLabelled('session-c');
     await master.waitFor((r) => r.endpoint === 'events' && r.status === 409, 10_000);
-    const delivered = await master.waitFor((r) => isEvent('container_start', c)(r) && r.status === 200, 15_000, 'the start under the new session');
+    const delivered = await master.waitFor(
+      (r) => isEvent('container_start', c)(r) && r.status === 200,
+      15_000,
+      'the start under the new session',
+    );
     expect(body(delivered).agent_session_id).to.equal(master.agent(id)!.sessionId).and.not.equal(firstSession);
-    expect(master.acceptedEvents(id).filter((e) => e.type === 'container_start' && (e.body.container as { id: string }).id === c)).to.have.length(1);
+    expect(
+      master
+        .acceptedEvents(id)
+        .filter((e) => e.type === 'container_start' && (e.body.container as { id: string }).id === c),
+    ).to.have.length(1);
     expect(agent.sink.events('reregistration_required')[0]).to.include({ cause: 'registration_required' });
     expect(agent.fatal).to.be.empty;
   });
@@ -85,14 +109,18 @@ describe('master side: events and the outbox', () => {
       master.addFault({ endpoint: 'events', eventType: 'container_start', fault, times: 2 });
       const c = await startLabelled('hostile');
       await master.waitFor((r) => isEvent('container_start', c)(r) && accepted(r), 20_000, 'delivery after the faults');
-      expect(master.acceptedEvents(id).filter((e) => e.type === 'container_start' && (e.body.container as { id: string }).id === c)).to.have.length(1);
+      expect(
+        master
+          .acceptedEvents(id)
+          .filter((e) => e.type === 'container_start' && (e.body.container as { id: string }).id === c),
+      ).to.have.length(1);
       expect(agent.sink.events('event_send_failed').length).to.be.at.least(1);
       expect(agent.fatal).to.be.empty;
       expect(agent.sink.events('actor_crashed')).to.be.empty;
     });
   }
 
-  it('continues the session\'s numbering when the Reporter alone is restarted (no stale sequences)', async () => {
+  it("continues the session's numbering when the Reporter alone is restarted (no stale sequences)", async () => {
     const master = await harness.master();
     key = master.generateKey();
     const agent = await start();
@@ -111,7 +139,12 @@ describe('master side: events and the outbox', () => {
     const agent = await start();
     await agent.registered();
     await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
-    master.addFault({ endpoint: 'events', eventType: 'container_start', times: 1, fault: { kind: 'status', status: 400, body: { status: 'error', code: 'invalid_payload' } } });
+    master.addFault({
+      endpoint: 'events',
+      eventType: 'container_start',
+      times: 1,
+      fault: { kind: 'status', status: 400, body: { status: 'error', code: 'invalid_payload' } },
+    });
     const c = await startLabelled('invalid-c');
     await master.waitFor((r) => isEvent('container_start', c)(r) && r.status === 400);
     const d = await startLabelled('invalid-d');
@@ -132,13 +165,22 @@ describe('master side: events and the outbox', () => {
     await stopContainer(c);
     await first.sink.waitFor((r) => r.event === 'event_send_failed', 10_000);
     await first.stop({ keepData: true });
-    const saved = JSON.parse(await readFile(path.join(first.dataDir, 'outbox.json'), 'utf8')) as { entries: { event: { type: string } }[] };
+    const saved = JSON.parse(await readFile(path.join(first.dataDir, 'outbox.json'), 'utf8')) as {
+      entries: { event: { type: string } }[];
+    };
     expect(saved.entries.map((e) => e.event.type)).to.deep.equal(['container_start', 'container_stop']);
     master.clearFaults();
     const second = await start({}, { dataDir: first.dataDir });
     await second.registered();
-    await master.waitFor((r) => isEvent('container_stop', c)(r) && r.status === 200, 15_000, 'the stop from the last run');
-    const accepted = master.acceptedEvents(id).filter((e) => (e.body.container as { id?: string } | undefined)?.id === c).map((e) => e.type);
+    await master.waitFor(
+      (r) => isEvent('container_stop', c)(r) && r.status === 200,
+      15_000,
+      'the stop from the last run',
+    );
+    const accepted = master
+      .acceptedEvents(id)
+      .filter((e) => (e.body.container as { id?: string } | undefined)?.id === c)
+      .map((e) => e.type);
     expect(accepted).to.deep.equal(['container_start', 'container_stop']);
   });
 
@@ -154,7 +196,10 @@ describe('master side: events and the outbox', () => {
     const dropped = agent.sink.events('outbox_overflow').reduce((n, r) => n + Number(r.dropped), 0);
     expect(dropped).to.be.at.least(1);
     expect(agent.agent.outbox.dropped).to.equal(dropped);
-    expect(agent.sink.events('outbox_overflow').filter((r) => r.level === 40), 'one warning per episode, the rest at debug').to.have.length(1);
+    expect(
+      agent.sink.events('outbox_overflow').filter((r) => r.level === 40),
+      'one warning per episode, the rest at debug',
+    ).to.have.length(1);
     const reportsBefore = master.requests.filter((r) => body(r).type === 'status_report').length;
     master.clearFaults();
     await master.waitForCount((r) => body(r).type === 'status_report' && r.status === 200, reportsBefore + 1, 10_000);

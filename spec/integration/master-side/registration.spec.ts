@@ -15,19 +15,42 @@ describe('master side: registration', () => {
     const id = await agent.registered();
     expect(await readFile(path.join(agent.dataDir, 'agent_id.txt'), 'utf8')).to.equal(id);
     const reg = master.requests.find((r) => r.endpoint === 'register')!;
-    expect(body(reg)).to.deep.include({ supported_protocol_versions: [2, 1], display_name: 'dockflare-agent', version: '2.0.0-test', agent_version: '2.0.0-test' });
+    expect(body(reg)).to.deep.include({
+      supported_protocol_versions: [2, 1],
+      display_name: 'dockflare-agent',
+      version: '2.0.0-test',
+      agent_version: '2.0.0-test',
+    });
     expect(reg.headers.authorization).to.match(/^Bearer \S{43}$/);
-    const beats = await master.waitForCount((r) => r.endpoint === 'events' && body(r).type === 'heartbeat' && r.status === 202, 2, 8000);
+    const beats = await master.waitForCount(
+      (r) => r.endpoint === 'events' && body(r).type === 'heartbeat' && r.status === 202,
+      2,
+      8000,
+    );
     const session = master.agent(id)!.sessionId;
     for (const b of beats) expect(body(b)).to.include({ protocol_version: 2, agent_session_id: session });
-    const seqs = master.requests.filter((r) => r.endpoint === 'events' && body(r).type !== 'status_report').map((r) => body(r).event_sequence as number);
+    const seqs = master.requests
+      .filter((r) => r.endpoint === 'events' && body(r).type !== 'status_report')
+      .map((r) => body(r).event_sequence as number);
     expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).to.equal(seqs.length);
     const health = body(beats[0]!).health as Record<string, unknown>;
-    expect(health.actors).to.have.keys(['root', 'registration', 'workers', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter']);
+    expect(health.actors).to.have.keys([
+      'root',
+      'registration',
+      'workers',
+      'tunnel-keeper',
+      'event-watcher',
+      'command-poller',
+      'reporter',
+    ]);
     expect(JSON.stringify(health).length).to.be.below(2048);
     const report = await master.waitFor((r) => body(r).type === 'status_report' && r.status === 200);
-    expect(body(report)).to.include({ inventory_complete: true, inventory_scope: 'dockflare_enabled_running', report_sequence: body(report).report_sequence });
+    expect(body(report)).to.include({
+      inventory_complete: true,
+      inventory_scope: 'dockflare_enabled_running',
+      report_sequence: body(report).report_sequence,
+    });
   });
 
   it('v1 master: falls back to protocol 1 (no session, no sequence, nested report)', async () => {
@@ -48,7 +71,10 @@ describe('master side: registration', () => {
     await writeFile(path.join(dataDir, 'agent_id.txt'), '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12\n');
     const agent = await harness.agent({ dataDir });
     expect(await agent.registered()).to.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
-    expect(body(master.requests[0]!)).to.include({ agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12', display_name: 'agent-3f1c2a9e' });
+    expect(body(master.requests[0]!)).to.include({
+      agent_id: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12',
+      display_name: 'agent-3f1c2a9e',
+    });
   });
 
   it('v2 master hands an unbound key a new id: the agent stores it and warns with both ids', async () => {

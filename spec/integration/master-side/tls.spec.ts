@@ -20,24 +20,66 @@ describe('master client: TLS', () => {
   let url = '';
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-tls-'));
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
-    server = https.createServer({ key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) }, (req, res) => {
-      req.resume();
-      res.writeHead(201, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ status: 'success', code: 'registered', agent_id: 'tls-agent', protocol_version: 2, agent_session_id: 's'.repeat(43) }));
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    server = https.createServer(
+      { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
+      (req, res) => {
+        req.resume();
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            status: 'success',
+            code: 'registered',
+            agent_id: 'tls-agent',
+            protocol_version: 2,
+            agent_session_id: 's'.repeat(43),
+          }),
+        );
+      },
+    );
+    await new Promise<void>((resolve) => {
+      server!.listen(0, '127.0.0.1', resolve);
     });
-    await new Promise<void>((resolve) => { server!.listen(0, '127.0.0.1', resolve); });
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
-    await new Promise<void>((resolve) => { server?.close(() => { resolve(); }); });
+    await new Promise<void>((resolve) => {
+      server?.close(() => {
+        resolve();
+      });
+    });
     await rm(dir, { recursive: true, force: true });
   });
 
   const client = (caFile: string | undefined): HttpMasterClient => {
     const sink = new LogSink();
-    return new HttpMasterClient({ baseUrl: url, apiKey: 'k'.repeat(43), access: undefined, timeoutMs: 3000, caFile, userAgent: 'spec', clock: systemClock, log: sink.log, redactor: new Redactor() });
+    return new HttpMasterClient({
+      baseUrl: url,
+      apiKey: 'k'.repeat(43),
+      access: undefined,
+      timeoutMs: 3000,
+      caFile,
+      userAgent: 'spec',
+      clock: systemClock,
+      log: sink.log,
+      redactor: new Redactor(),
+    });
   };
   const body = { display_name: 'x', version: '1', agent_version: '1', supported_protocol_versions: [2, 1] };
 

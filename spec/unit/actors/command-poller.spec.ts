@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { commandPollerDef, newPollLogMemory, type CommandPollerState } from '../../../actors/command-poller/command-poller.js';
+import {
+  commandPollerDef,
+  newPollLogMemory,
+  type CommandPollerState,
+} from '../../../actors/command-poller/command-poller.js';
 import { newTurns } from '../../../supervisor/turns.js';
 import type { MasterClient } from '../../../master/client.js';
 import type { MasterResult } from '../../../domain/master-result.js';
@@ -31,42 +35,76 @@ function pollerRun() {
   const reply = { value: FORBIDDEN };
   const toRegistration: RegistrationMsg[] = [];
   const client: MasterClient = {
-    register: failing('poller spec', 'register'), postEvent: failing('poller spec', 'postEvent'), lastSuccessAt: null,
+    register: failing('poller spec', 'register'),
+    postEvent: failing('poller spec', 'postEvent'),
+    lastSuccessAt: null,
     fetchCommands: () => Promise.resolve(reply.value),
   };
   const def = commandPollerDef({
-    client, registration: callbackRef<RegistrationMsg>('registration', (m) => { toRegistration.push(m); }),
-    tunnelKeeper: callbackRef<TunnelKeeperMsg>('tunnel-keeper', (m) => { throw new Error(`keeper: unexpected ${m.type}`); }),
-    pollIntervalMs: 30_000, retryCapMs: 60_000, seenDecommissions: new Set(), polls: newTurns(), pollLog: newPollLogMemory(), random: () => 0.5,
+    client,
+    registration: callbackRef<RegistrationMsg>('registration', (m) => {
+      toRegistration.push(m);
+    }),
+    tunnelKeeper: callbackRef<TunnelKeeperMsg>('tunnel-keeper', (m) => {
+      throw new Error(`keeper: unexpected ${m.type}`);
+    }),
+    pollIntervalMs: 30_000,
+    retryCapMs: 60_000,
+    seenDecommissions: new Set(),
+    polls: newTurns(),
+    pollLog: newPollLogMemory(),
+    random: () => 0.5,
   });
   const incarnation = async () => {
     const mailbox: CommandPollerMsg[] = [];
     let pending = 0;
-    const toSelf = (msg: CommandPollerMsg): void => { mailbox.push(msg); };
+    const toSelf = (msg: CommandPollerMsg): void => {
+      mailbox.push(msg);
+    };
     const ctx = actorContext<CommandPollerMsg>({
-      name: 'command-poller', log: sink.log, clock, toSelf,
+      name: 'command-poller',
+      log: sink.log,
+      clock,
+      toSelf,
       pipe: (work, onOk) => {
         pending++;
-        void work.then((v) => { mailbox.push(onOk(v)); }).finally(() => { pending--; });
+        void work
+          .then((v) => {
+            mailbox.push(onOk(v));
+          })
+          .finally(() => {
+            pending--;
+          });
       },
     });
     let state: CommandPollerState = await def.init(ctx);
     const settle = async (): Promise<void> => {
       for (;;) {
         for (let msg = mailbox.shift(); msg !== undefined; msg = mailbox.shift()) {
-          const handler = def.handlers[msg.type] as (s: CommandPollerState, m: CommandPollerMsg, c: ActorContext<CommandPollerMsg>) => CommandPollerState;
+          const handler = def.handlers[msg.type] as (
+            s: CommandPollerState,
+            m: CommandPollerMsg,
+            c: ActorContext<CommandPollerMsg>,
+          ) => CommandPollerState;
           state = handler(state, msg, ctx);
         }
         if (pending === 0 && mailbox.length === 0) return;
-        await new Promise<void>((resolve) => { setImmediate(resolve); });
+        await new Promise<void>((resolve) => {
+          setImmediate(resolve);
+        });
       }
     };
     return {
-      send: async (msg: CommandPollerMsg): Promise<void> => { mailbox.push(msg); await settle(); },
+      send: async (msg: CommandPollerMsg): Promise<void> => {
+        mailbox.push(msg);
+        await settle();
+      },
       advance: (ms: number): Promise<void> => clock.advanceSettling(ms, settle),
-      close: (): void => { ctx.timers.close(); },
+      close: (): void => {
+        ctx.timers.close();
+      },
     };
-  }
+  };
   return { sink, reply, toRegistration, incarnation };
 }
 
@@ -76,13 +114,22 @@ describe('command poller: a lasting failure across its restarts', () => {
     const first = await run.incarnation();
     await first.send(identityChanged(IDENTITY));
     await first.advance(0);
-    expect(run.toRegistration.map((m) => m.type), 'a 403 asks for a re-registration').to.include('registration.required');
+    expect(
+      run.toRegistration.map((m) => m.type),
+      'a 403 asks for a re-registration',
+    ).to.include('registration.required');
     first.close(); // The re-registration restarts the workers.
 
     const second = await run.incarnation();
     await second.send(identityChanged(IDENTITY));
     await second.advance(0);
-    expect(run.sink.events('commands_failed').map((r) => [r.level, r.failures]), 'loud once, then quiet').to.deep.equal([[ERROR, 1], [DEBUG, 2]]);
+    expect(
+      run.sink.events('commands_failed').map((r) => [r.level, r.failures]),
+      'loud once, then quiet',
+    ).to.deep.equal([
+      [ERROR, 1],
+      [DEBUG, 2],
+    ]);
 
     run.reply.value = EMPTY;
     await second.advance(60_000);

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS, type EventWatcherState } from '../../../actors/event-watcher/event-watcher.js';
+import {
+  EventStreamEnded,
+  eventWatcherDef,
+  LONG_STREAM_MS,
+  type EventWatcherState,
+} from '../../../actors/event-watcher/event-watcher.js';
 import { newWatcherMemory, type WatcherMemory } from '../../../actors/event-watcher/watcher-memory.js';
 import type { DockerPort } from '../../../docker/port.js';
 import type { EventWatcherMsg } from '../../../messages/event-watcher.js';
@@ -13,7 +18,10 @@ import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
 const MANAGED = { 'dockflare.enable': 'true' };
-const turn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
+const turn = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve);
+  });
 
 interface Incarnation {
   readonly gen: number;
@@ -47,32 +55,57 @@ class WatcherRun {
   constructor() {
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
       if (msg.type === 'reporter.report-now') return;
-      if (msg.type !== 'reporter.enqueue' || msg.event.type === 'tunnel_status') throw new Error(`reporter: unexpected ${msg.type}`);
+      if (msg.type !== 'reporter.enqueue' || msg.event.type === 'tunnel_status')
+        throw new Error(`reporter: unexpected ${msg.type}`);
       const id = msg.event.container.id;
       const kind = msg.event.type === 'container_start' ? 'start' : 'stop';
       this.trace.push(`told ${kind} ${id}`);
       this.told.set(id, [...(this.told.get(id) ?? []), kind]);
     });
-    const tunnelKeeper = callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); });
+    const tunnelKeeper = callbackRef('tunnel-keeper', () => {
+      throw new Error('tunnel keeper: unexpected message');
+    });
     this.def = eventWatcherDef({ docker: this.docker.port(), reporter, tunnelKeeper, memory: this.memory });
   }
 
-  get alive(): boolean { return this.current !== null; }
+  get alive(): boolean {
+    return this.current !== null;
+  }
 
   spawn(): void {
     // A restart waits out its backoff, and Docker and the agent stamp time in different units (ns, ms): an event in
     // the millisecond of a scan can fall either side of it, and taking it for a later one may flap, not mislead.
     this.clock.advance(1);
     if (this.memory.sinceNano !== null) this.resumingSinceNano ??= BigInt(this.clock.now()) * 1_000_000n;
-    const inc: Incarnation = { gen: ++this.gen, abort: new AbortController(), mailbox: this.stash, state: undefined, alive: true };
+    const inc: Incarnation = {
+      gen: ++this.gen,
+      abort: new AbortController(),
+      mailbox: this.stash,
+      state: undefined,
+      alive: true,
+    };
     this.stash = [];
     this.current = inc;
     this.trace.push(`spawn ${inc.gen} at ${this.clock.now()}`);
     const ctx = actorContext<EventWatcherMsg>({
-      name: 'event-watcher', gen: inc.gen, log: this.sink.log, clock: this.clock, signal: inc.abort.signal,
-      toSelf: (msg) => { if (inc.alive) inc.mailbox.push(msg); },
+      name: 'event-watcher',
+      gen: inc.gen,
+      log: this.sink.log,
+      clock: this.clock,
+      signal: inc.abort.signal,
+      toSelf: (msg) => {
+        if (inc.alive) inc.mailbox.push(msg);
+      },
     });
-    Promise.resolve(this.def.init(ctx)).then((s) => { if (inc.alive) inc.state = s; else s.subscription?.close(); }, () => { this.kill(inc); });
+    Promise.resolve(this.def.init(ctx)).then(
+      (s) => {
+        if (inc.alive) inc.state = s;
+        else s.subscription?.close();
+      },
+      () => {
+        this.kill(inc);
+      },
+    );
   }
 
   kill(inc: Incarnation | null = this.current): void {
@@ -128,7 +161,10 @@ async function chaosRun(seed: number, noise = false): Promise<WatcherRun> {
     const r = random();
     if (r < 0.12) {
       const stopped = ids.filter((id) => !run.docker.running.has(id));
-      const id = stopped.length > 0 && random() < 0.3 ? stopped[Math.floor(random() * stopped.length)]! : `c${ids.push(`c${ids.length}`) - 1}`;
+      const id =
+        stopped.length > 0 && random() < 0.3
+          ? stopped[Math.floor(random() * stopped.length)]!
+          : `c${ids.push(`c${ids.length}`) - 1}`;
       run.trace.push(`docker start ${id}`);
       run.docker.start(id, MANAGED);
     } else if (r < 0.22 && run.docker.running.size > 0) {
@@ -158,18 +194,22 @@ async function chaosRun(seed: number, noise = false): Promise<WatcherRun> {
 
 /** End state right, at most one start told per real start, starts and stops alternating; `gaps`: see below. */
 function checkRun(seed: number, run: WatcherRun, gaps: boolean): void {
-  const why = (id: string): string => `seed ${seed}, ${id}: told ${(run.told.get(id) ?? []).join(',')}\n${run.trace.filter((l) => l.endsWith(` ${id}`) || /^(spawn|kill)/.test(l)).join('\n')}`;
+  const why = (id: string): string =>
+    `seed ${seed}, ${id}: told ${(run.told.get(id) ?? []).join(',')}\n${run.trace.filter((l) => l.endsWith(` ${id}`) || /^(spawn|kill)/.test(l)).join('\n')}`;
   for (const id of run.docker.starts.keys()) {
     const told = run.told.get(id) ?? [];
     const expected = run.docker.running.has(id) ? 'start' : 'stop';
     // Once an incarnation starts that knows a handled event, every restart replays from before the gap: a
     // container started after that is told even if it came and went while no incarnation was looking (while
     // Docker's buffer still holds its story). One that came and went before may never be mentioned.
-    const replayable = gaps && run.resumingSinceNano !== null && run.docker.firstStartNano.get(id)! > run.resumingSinceNano;
+    const replayable =
+      gaps && run.resumingSinceNano !== null && run.docker.firstStartNano.get(id)! > run.resumingSinceNano;
     if (told.length === 0 && expected === 'stop' && !replayable) continue;
     expect(told.at(-1), why(id)).to.equal(expected);
     expect(told.filter((t) => t === 'start').length, why(id)).to.be.at.most(run.docker.starts.get(id)!);
-    told.forEach((t, i) => { expect(t, why(id)).to.equal(i % 2 === 0 ? 'start' : 'stop'); });
+    told.forEach((t, i) => {
+      expect(t, why(id)).to.equal(i % 2 === 0 ? 'start' : 'stop');
+    });
   }
 }
 
@@ -201,7 +241,7 @@ describe('event watcher under restarts at any point', () => {
     expect(run.told.get('b'), run.trace.join('\n')).to.deep.equal(['start']);
   });
 
-  it('tells a start whose stop has left Docker\'s replay buffer together with a stop: the scan saw it gone', async () => {
+  it("tells a start whose stop has left Docker's replay buffer together with a stop: the scan saw it gone", async () => {
     const run = new WatcherRun();
     run.spawn();
     run.docker.start('warmup', MANAGED);
@@ -216,7 +256,7 @@ describe('event watcher under restarts at any point', () => {
     expect(run.told.get('x'), run.trace.join('\n')).to.deep.equal(['start', 'stop']);
   });
 
-  it('tells a start from an earlier incarnation\'s mailbox that is older than the stream it resumes together with a stop', async () => {
+  it("tells a start from an earlier incarnation's mailbox that is older than the stream it resumes together with a stop", async () => {
     const run = new WatcherRun();
     run.spawn();
     await run.settle(); // Nothing handled yet: the next incarnation starts afresh from its own scan.
@@ -229,42 +269,78 @@ describe('event watcher under restarts at any point', () => {
     expect(run.told.get('y'), run.trace.join('\n')).to.deep.equal(['start', 'stop']);
   });
 
-  it('tells the master each container\'s real end state, a start only for a real start, and what came and went in a gap, whatever the interleaving', async function () {
+  it("tells the master each container's real end state, a start only for a real start, and what came and went in a gap, whatever the interleaving", async function () {
     this.timeout(60_000);
     for (let seed = 1; seed <= 400; seed++) checkRun(seed, await chaosRun(seed), true);
   });
 
-  it('tells each container\'s real end state also when its story has left Docker\'s replay buffer', async function () {
+  it("tells each container's real end state also when its story has left Docker's replay buffer", async function () {
     this.timeout(60_000);
     for (let seed = 1; seed <= 400; seed++) checkRun(seed, await chaosRun(seed, true), false);
   });
 });
 
 describe('event watcher: the end of its stream', () => {
-  async function subscribed(): Promise<{ clock: ManualClock; sink: LogSink; restarts: string[]; end: (reason: string) => EventWatcherState }> {
+  async function subscribed(): Promise<{
+    clock: ManualClock;
+    sink: LogSink;
+    restarts: string[];
+    end: (reason: string) => EventWatcherState;
+  }> {
     const clock = new ManualClock();
     const sink = new LogSink();
     const restarts: string[] = [];
-    const fail = (what: string): (() => never) => () => { throw new Error(`fake Docker: unexpected call ${what}`); };
+    const fail =
+      (what: string): (() => never) =>
+      () => {
+        throw new Error(`fake Docker: unexpected call ${what}`);
+      };
     let onEnd: ((reason: string) => void) | undefined;
     const docker: DockerPort = {
       listManagedContainers: () => Promise.resolve([]),
-      subscribeEvents: (_since, _actions, handlers) => { onEnd = (reason) => { handlers.onEnd(reason); }; return Promise.resolve({ close: () => undefined }); },
-      inspectContainer: fail('inspectContainer'), imageExists: fail('imageExists'), pullImage: fail('pullImage'), networkExists: fail('networkExists'),
-      createNetwork: fail('createNetwork'), createAndStart: fail('createAndStart'), stopAndRemove: fail('stopAndRemove'), execFirstLine: fail('execFirstLine'), logTail: fail('logTail'),
+      subscribeEvents: (_since, _actions, handlers) => {
+        onEnd = (reason) => {
+          handlers.onEnd(reason);
+        };
+        return Promise.resolve({ close: () => undefined });
+      },
+      inspectContainer: fail('inspectContainer'),
+      imageExists: fail('imageExists'),
+      pullImage: fail('pullImage'),
+      networkExists: fail('networkExists'),
+      createNetwork: fail('createNetwork'),
+      createAndStart: fail('createAndStart'),
+      stopAndRemove: fail('stopAndRemove'),
+      execFirstLine: fail('execFirstLine'),
+      logTail: fail('logTail'),
     };
     const mailbox: EventWatcherMsg[] = [];
     const ctx = actorContext<EventWatcherMsg>({
-      name: 'event-watcher', log: sink.log, clock, toSelf: (msg) => { mailbox.push(msg); }, restartSelf: (why) => { restarts.push(why); },
+      name: 'event-watcher',
+      log: sink.log,
+      clock,
+      toSelf: (msg) => {
+        mailbox.push(msg);
+      },
+      restartSelf: (why) => {
+        restarts.push(why);
+      },
     });
     const def = eventWatcherDef({
-      docker, memory: newWatcherMemory(),
-      reporter: callbackRef<ReporterMsg>('reporter', (msg) => { throw new Error(`reporter: unexpected ${msg.type}`); }),
-      tunnelKeeper: callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); }),
+      docker,
+      memory: newWatcherMemory(),
+      reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
+        throw new Error(`reporter: unexpected ${msg.type}`);
+      }),
+      tunnelKeeper: callbackRef('tunnel-keeper', () => {
+        throw new Error('tunnel keeper: unexpected message');
+      }),
     });
     const state = await def.init(ctx);
     return {
-      clock, sink, restarts,
+      clock,
+      sink,
+      restarts,
       end: (reason) => {
         onEnd!(reason);
         const msg = mailbox.shift()!;
@@ -280,12 +356,14 @@ describe('event watcher: the end of its stream', () => {
     expect(run.restarts).to.deep.equal([]);
   });
 
-  it('a stream closed after a long run (a proxy\'s 10-minute timeout) is subscribed again as a restart, at info, not a crash', async () => {
+  it("a stream closed after a long run (a proxy's 10-minute timeout) is subscribed again as a restart, at info, not a crash", async () => {
     const run = await subscribed();
     run.clock.advance(10 * 60_000);
     run.end('closed');
     expect(run.restarts).to.have.length(1);
-    expect(run.sink.events('event_stream_closed').map((r) => [r.level, r.reason, r.ranMs])).to.deep.equal([[30, 'closed', 600_000]]);
+    expect(run.sink.events('event_stream_closed').map((r) => [r.level, r.reason, r.ranMs])).to.deep.equal([
+      [30, 'closed', 600_000],
+    ]);
   });
 
   it('a line no daemon sends is a crash however long the stream ran', async () => {
@@ -303,10 +381,22 @@ describe('event watcher: the end of its stream', () => {
       subscribeEvents: () => Promise.resolve({ close: () => undefined }),
     } as unknown as DockerPort;
     const def = eventWatcherDef({
-      docker, memory, tunnelKeeper: callbackRef('tunnel-keeper', () => { throw new Error('tunnel keeper: unexpected message'); }),
-      reporter: callbackRef<ReporterMsg>('reporter', (msg) => { reports.push(msg.type); }),
+      docker,
+      memory,
+      tunnelKeeper: callbackRef('tunnel-keeper', () => {
+        throw new Error('tunnel keeper: unexpected message');
+      }),
+      reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
+        reports.push(msg.type);
+      }),
     });
-    const ctx = () => actorContext<EventWatcherMsg>({ name: 'event-watcher', log: new LogSink().log, clock: new ManualClock(), toSelf: () => undefined });
+    const ctx = () =>
+      actorContext<EventWatcherMsg>({
+        name: 'event-watcher',
+        log: new LogSink().log,
+        clock: new ManualClock(),
+        toSelf: () => undefined,
+      });
     await def.init(ctx());
     expect(reports, 'the first stream: the scan says it all').to.deep.equal([]);
     await def.init(ctx());

@@ -20,7 +20,12 @@ type Body = Readonly<Record<string, unknown>>;
 const ACCEPTED: MasterResult<{ code: string | null }> = { ok: true, status: 200, value: { code: 'accepted' } };
 const STALE: MasterResult<{ code: string | null }> = { ok: false, failure: { kind: 'stale_sequence', status: 409 } };
 const session = (id: string) => ({ agentId: 'agent-1', protocolVersion: 2 as const, sessionId: id });
-const start = (id: string) => reporterEnqueue({ type: 'container_start', container: { id, name: id, status: 'running', labels: {} }, timestamp: '2026-11-29T10:00:00.000000+00:00' });
+const start = (id: string) =>
+  reporterEnqueue({
+    type: 'container_start',
+    container: { id, name: id, status: 'running', labels: {} },
+    timestamp: '2026-11-29T10:00:00.000000+00:00',
+  });
 
 /**
  * The real Reporter definition, driven as the actor host does (init, then its mailbox in order; piped requests come
@@ -49,7 +54,9 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   const toRegistration: RegistrationMsg[] = [];
   const fail = (what: string): (() => never) => failing('reporter spec', what);
   const client: MasterClient = {
-    register: fail('register'), fetchCommands: fail('fetchCommands'), lastSuccessAt: null,
+    register: fail('register'),
+    fetchCommands: fail('fetchCommands'),
+    lastSuccessAt: null,
     postEvent: (_agentId, body) => {
       sent.push(body);
       sentAt.push(clock.now());
@@ -58,33 +65,73 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   };
   const docker = { listManagedContainers: () => Promise.resolve([]) } as unknown as DockerPort;
   const def = reporterDef({
-    client, docker, outbox: await Outbox.open(opts.dir ?? null, opts.capacity ?? 100, sink.log, clock), registration: callbackRef<RegistrationMsg>('registration', (m) => { toRegistration.push(m); }),
-    board: new StatusBoard('https://master.example'), healthSummary: () => undefined, reportIntervalMs: 30_000, retryCapMs: 60_000, random: () => 0.5,
+    client,
+    docker,
+    outbox: await Outbox.open(opts.dir ?? null, opts.capacity ?? 100, sink.log, clock),
+    registration: callbackRef<RegistrationMsg>('registration', (m) => {
+      toRegistration.push(m);
+    }),
+    board: new StatusBoard('https://master.example'),
+    healthSummary: () => undefined,
+    reportIntervalMs: 30_000,
+    retryCapMs: 60_000,
+    random: () => 0.5,
   });
   const mailbox: ReporterMsg[] = [];
   let pending = 0;
-  const toSelf = (msg: ReporterMsg): void => { mailbox.push(msg); };
+  const toSelf = (msg: ReporterMsg): void => {
+    mailbox.push(msg);
+  };
   const ctx = actorContext<ReporterMsg>({
-    name: 'reporter', log: sink.log, clock, toSelf,
+    name: 'reporter',
+    log: sink.log,
+    clock,
+    toSelf,
     pipe: (work, onOk, onErr) => {
       pending++;
-      work.then((v) => { mailbox.push(onOk(v)); }, (e: unknown) => { if (!onErr) throw e; mailbox.push(onErr(e)); }).finally(() => { pending--; }).catch(() => undefined);
+      work
+        .then(
+          (v) => {
+            mailbox.push(onOk(v));
+          },
+          (e: unknown) => {
+            if (!onErr) throw e;
+            mailbox.push(onErr(e));
+          },
+        )
+        .finally(() => {
+          pending--;
+        })
+        .catch(() => undefined);
     },
   });
   let state: ReporterState = await def.init(ctx);
   const settle = async (): Promise<void> => {
     for (;;) {
       for (let msg = mailbox.shift(); msg !== undefined; msg = mailbox.shift()) {
-        const handler = def.handlers[msg.type] as (s: ReporterState, m: ReporterMsg, c: ActorContext<ReporterMsg>) => ReporterState | Promise<ReporterState>;
+        const handler = def.handlers[msg.type] as (
+          s: ReporterState,
+          m: ReporterMsg,
+          c: ActorContext<ReporterMsg>,
+        ) => ReporterState | Promise<ReporterState>;
         state = await handler(state, msg, ctx);
       }
       if (pending === 0 && mailbox.length === 0) return;
-      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
     }
   };
   return {
-    sent, sentAt, toRegistration, refuse, reply,
-    send: async (msg) => { mailbox.push(msg); await settle(); },
+    sent,
+    sentAt,
+    toRegistration,
+    refuse,
+    reply,
+    send: async (msg) => {
+      mailbox.push(msg);
+      await settle();
+    },
     advance: (ms) => clock.advanceSettling(ms, settle),
   };
 }
@@ -95,14 +142,27 @@ describe('reporter: a session the master refuses', () => {
     await run.send(identityChanged(session('s1')));
     run.refuse.add('s1');
     for (const id of ['c1', 'c2', 'c3']) await run.send(start(id));
-    const events = (s: string): unknown[] => run.sent.filter((b) => b.agent_session_id === s && b.type === 'container_start').map((b) => (b.container as { id: string }).id);
+    const events = (s: string): unknown[] =>
+      run.sent
+        .filter((b) => b.agent_session_id === s && b.type === 'container_start')
+        .map((b) => (b.container as { id: string }).id);
     expect(events('s1'), 'the refused one only').to.deep.equal(['c1']);
-    expect(run.toRegistration.filter((m) => m.type === 'registration.required').map((m) => m.type === 'registration.required' && m.cause)).to.deep.equal(['stale_sequence']);
+    expect(
+      run.toRegistration
+        .filter((m) => m.type === 'registration.required')
+        .map((m) => m.type === 'registration.required' && m.cause),
+    ).to.deep.equal(['stale_sequence']);
 
     await run.send(identityChanged(session('s2')));
     expect(events('s2'), 'the held ones, in order, under the new session').to.deep.equal(['c2', 'c3']);
-    const s2 = run.sent.filter((b) => b.agent_session_id === 's2' && b.event_sequence !== undefined).map((b) => [b.type, b.event_sequence]);
-    expect(s2, 'a new session starts with a heartbeat, then numbers on').to.deep.equal([['heartbeat', 1], ['container_start', 2], ['container_start', 3]]);
+    const s2 = run.sent
+      .filter((b) => b.agent_session_id === 's2' && b.event_sequence !== undefined)
+      .map((b) => [b.type, b.event_sequence]);
+    expect(s2, 'a new session starts with a heartbeat, then numbers on').to.deep.equal([
+      ['heartbeat', 1],
+      ['container_start', 2],
+      ['container_start', 3],
+    ]);
   });
 
   it('writes the queue to disk while there is no session yet, so that a kill -9 does not lose it', async () => {
@@ -111,7 +171,9 @@ describe('reporter: a session the master refuses', () => {
       const run = await reporterRun({ dir });
       await run.send(start('c1'));
       await run.advance(250);
-      const saved = JSON.parse(await readFile(path.join(dir, 'outbox.json'), 'utf8')) as { entries: { event: { container: { id: string } } }[] };
+      const saved = JSON.parse(await readFile(path.join(dir, 'outbox.json'), 'utf8')) as {
+        entries: { event: { container: { id: string } } }[];
+      };
       expect(saved.entries.map((e) => e.event.container.id)).to.deep.equal(['c1']);
       expect(run.sent, 'nothing sent without a session').to.deep.equal([]);
     } finally {
@@ -122,8 +184,16 @@ describe('reporter: a session the master refuses', () => {
   it('still owes the full report after an overflow when the master ignored a report as a duplicate number', async () => {
     const run = await reporterRun({ capacity: 1 });
     await run.send(identityChanged(session('s1')));
-    const failing: MasterResult<{ code: string | null }> = { ok: false, failure: { kind: 'transient', status: 503, retryAfterMs: null, reason: 'persistence_failed' } };
-    run.reply.fn = (b) => (b.type === 'container_start' ? failing : b.type === 'status_report' ? { ok: true, status: 200, value: { code: 'duplicate_sequence' } } : null) ?? ACCEPTED;
+    const failing: MasterResult<{ code: string | null }> = {
+      ok: false,
+      failure: { kind: 'transient', status: 503, retryAfterMs: null, reason: 'persistence_failed' },
+    };
+    run.reply.fn = (b) =>
+      (b.type === 'container_start'
+        ? failing
+        : b.type === 'status_report'
+          ? { ok: true, status: 200, value: { code: 'duplicate_sequence' } }
+          : null) ?? ACCEPTED;
     await run.send(start('c1'));
     await run.send(start('c2')); // The outbox holds one: c1 goes, a full report is owed.
     await run.advance(30_000); // The periodic report: ignored by the master as a duplicate number.
@@ -132,7 +202,9 @@ describe('reporter: a session the master refuses', () => {
     const lastStart = run.sent.map((b) => b.type).lastIndexOf('container_start');
     const report = run.sent.findIndex((b, i) => i > lastStart && b.type === 'status_report');
     expect(report, 'a report after the delivery').to.be.above(lastStart);
-    expect(run.sentAt[report], 'the owed report follows the delivery at once, not at the next tick').to.equal(run.sentAt[lastStart]);
+    expect(run.sentAt[report], 'the owed report follows the delivery at once, not at the next tick').to.equal(
+      run.sentAt[lastStart],
+    );
   });
 });
 
@@ -143,8 +215,11 @@ describe('reporter: the outbox at shutdown', () => {
       const sink = new LogSink();
       const outbox = await Outbox.open(dir, 10, sink.log, new ManualClock());
       const before = start('queued-before');
-      if (before.type === 'reporter.enqueue') outbox.push(before.event); // Queued by the crashed incarnation; its 250 ms write died with it.
-      const cell = new ActorCell<ReporterMsg>('reporter', 'agent/reporter', 10, () => { throw new Error('no drop expected'); });
+      // Queued by the crashed incarnation; its 250 ms write died with it.
+      if (before.type === 'reporter.enqueue') outbox.push(before.event);
+      const cell = new ActorCell<ReporterMsg>('reporter', 'agent/reporter', 10, () => {
+        throw new Error('no drop expected');
+      });
       cell.status = 'backing_off';
       tell(cell, start('stashed'));
       tell(cell, reporterTick());

@@ -7,35 +7,56 @@ import { LogSink } from '../../helpers/log-sink.js';
 
 /** The server with a fixed report; chaos fails the spec if it is reached. */
 async function server(sink: LogSink): Promise<RunningHealthServer> {
-  const chaos = { kill: () => { throw new Error('chaos: unexpected call'); } } as unknown as ChaosMonkey;
+  const chaos = {
+    kill: () => {
+      throw new Error('chaos: unexpected call');
+    },
+  } as unknown as ChaosMonkey;
   return startHealthServer({
-    port: 0, bindAddress: '127.0.0.1', log: sink.log, chaos, redact: (t) => t,
-    health: () => ({ httpStatus: 200, body: { status: 'healthy' } }), metrics: () => 'm 1\n',
+    port: 0,
+    bindAddress: '127.0.0.1',
+    log: sink.log,
+    chaos,
+    redact: (t) => t,
+    health: () => ({ httpStatus: 200, body: { status: 'healthy' } }),
+    metrics: () => 'm 1\n',
   });
 }
 
 /** A request written by hand, as a hostile or broken peer would send it; resolves with the raw answer. */
 function raw(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.end(text); });
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.end(text);
+    });
     let got = '';
     s.setEncoding('utf8');
-    s.on('data', (c: string) => { got += c; });
-    s.on('end', () => { resolve(got); });
+    s.on('data', (c: string) => {
+      got += c;
+    });
+    s.on('end', () => {
+      resolve(got);
+    });
     s.on('error', reject);
   });
 }
 
 describe('agent/health-server', () => {
   let running: RunningHealthServer | undefined;
-  afterEach(async () => { await running?.close(); running = undefined; });
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+  });
 
   it('answers a request target it cannot parse with 400, without an error line per request', async () => {
     const sink = new LogSink();
     running = await server(sink);
     const answer = await raw(running.port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 400 Bad Request');
-    expect(sink.records.filter((r) => r.level >= 40), 'no warn or error lines').to.deep.equal([]);
+    expect(
+      sink.records.filter((r) => r.level >= 40),
+      'no warn or error lines',
+    ).to.deep.equal([]);
   });
 
   it('answers HEAD /health like GET, without a body', async () => {
@@ -52,13 +73,26 @@ describe('agent/health-server', () => {
   it('still answers /health while a neighbour holds many idle connections open', async () => {
     running = await server(new LogSink());
     const port = running.port;
-    const idle = await Promise.all(Array.from({ length: 80 }, () => new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => { resolve(s); });
-      s.on('error', reject);
-    })));
+    const idle = await Promise.all(
+      Array.from(
+        { length: 80 },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect(port, '127.0.0.1', () => {
+              resolve(s);
+            });
+            s.on('error', reject);
+          }),
+      ),
+    );
     try {
       const status = await new Promise<number | undefined>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port, path: '/health' }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port, path: '/health' }, (res) => {
+            res.resume();
+            resolve(res.statusCode);
+          })
+          .on('error', reject);
       });
       expect(status).to.equal(200);
     } finally {

@@ -6,12 +6,20 @@ import { LagProbe } from '../../../agent/lag-probe.js';
 class HandClock implements Clock {
   current = 1000;
   readonly timers: { fn: () => void; cancelled: boolean }[] = [];
-  now(): number { return this.current; }
-  monotonic(): number { return this.current; }
+  now(): number {
+    return this.current;
+  }
+  monotonic(): number {
+    return this.current;
+  }
   setTimeout(fn: () => void, _ms: number): { cancel: () => void } {
     const t = { fn, cancelled: false };
     this.timers.push(t);
-    return { cancel: () => { t.cancelled = true; } };
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
   }
   fire(index: number, at: number): void {
     const t = this.timers[index];
@@ -27,9 +35,15 @@ describe('LagProbe', () => {
     const probe = new LagProbe();
     const clock = probe.wrap(base);
     const ran: string[] = [];
-    clock.setTimeout(() => { ran.push('a'); }, 100); // due 1100
-    clock.setTimeout(() => { ran.push('b'); }, 200); // due 1200
-    clock.setTimeout(() => { ran.push('c'); }, 300); // due 1300
+    clock.setTimeout(() => {
+      ran.push('a');
+    }, 100); // due 1100
+    clock.setTimeout(() => {
+      ran.push('b');
+    }, 200); // due 1200
+    clock.setTimeout(() => {
+      ran.push('c');
+    }, 300); // due 1300
     base.fire(0, 1102);
     base.fire(1, 1240);
     base.fire(2, 1301);
@@ -45,7 +59,9 @@ describe('LagProbe', () => {
     const h = clock.setTimeout(() => undefined, 10);
     h.cancel();
     base.fire(0, 1049);
-    expect(() => { base.fire(1, 1100); }).to.throw(/no live timer/);
+    expect(() => {
+      base.fire(1, 1100);
+    }).to.throw(/no live timer/);
     expect(probe.snapshot()).to.deep.equal({ p50: 0, max: 0, samples: 1 });
   });
 

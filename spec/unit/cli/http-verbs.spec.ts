@@ -4,32 +4,58 @@ import { expect } from 'chai';
 import { healthcheck } from '../../../cli/http-verbs.js';
 
 /** A stand-in for the agent's /health server on `host`; it answers only GET /health. */
-async function healthServer(host: string, answer: (res: http.ServerResponse) => void): Promise<{ port: number; hits: string[]; close: () => Promise<void> }> {
+async function healthServer(
+  host: string,
+  answer: (res: http.ServerResponse) => void,
+): Promise<{ port: number; hits: string[]; close: () => Promise<void> }> {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
-    if (req.method !== 'GET' || req.url !== '/health') { res.writeHead(404).end(); return; }
+    if (req.method !== 'GET' || req.url !== '/health') {
+      res.writeHead(404).end();
+      return;
+    }
     answer(res);
   });
-  await new Promise<void>((resolve) => { server.listen(0, host, resolve); });
+  await new Promise<void>((resolve) => {
+    server.listen(0, host, resolve);
+  });
   return {
-    port: (server.address() as AddressInfo).port, hits,
-    close: () => { server.closeAllConnections(); return new Promise<void>((resolve) => { server.close(() => { resolve(); }); }); },
+    port: (server.address() as AddressInfo).port,
+    hits,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    },
   };
 }
 
 describe('cli/http-verbs: healthcheck', () => {
   it('with the health server turned off (HEALTH_CHECK_PORT=0) passes without asking anything', async () => {
     const out: string[] = [];
-    expect(await healthcheck({ HEALTH_CHECK_PORT: '0' }, (l) => { out.push(l); })).to.equal(0);
+    expect(
+      await healthcheck({ HEALTH_CHECK_PORT: '0' }, (l) => {
+        out.push(l);
+      }),
+    ).to.equal(0);
     expect(out.join('')).to.match(/health server off/);
   });
 
   it('asks the address the server is bound to when it is a specific one', async () => {
-    const server = await healthServer('127.0.0.2', (res) => { res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"healthy"}'); });
+    const server = await healthServer('127.0.0.2', (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"healthy"}');
+    });
     try {
       const out: string[] = [];
-      expect(await healthcheck({ HEALTH_CHECK_PORT: String(server.port), HEALTH_BIND_ADDRESS: '127.0.0.2' }, (l) => { out.push(l); })).to.equal(0);
+      expect(
+        await healthcheck({ HEALTH_CHECK_PORT: String(server.port), HEALTH_BIND_ADDRESS: '127.0.0.2' }, (l) => {
+          out.push(l);
+        }),
+      ).to.equal(0);
       expect(server.hits).to.deep.equal(['GET /health']);
       expect(out).to.deep.equal(['healthy\n']);
     } finally {
@@ -42,7 +68,9 @@ describe('cli/http-verbs: healthcheck', () => {
     let timer: NodeJS.Timeout | undefined;
     const server = await healthServer('127.0.0.1', (res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      timer = setInterval(() => { res.write(' '); }, 200); // Never idle long enough for an idle timeout.
+      timer = setInterval(() => {
+        res.write(' ');
+      }, 200); // Never idle long enough for an idle timeout.
     });
     try {
       const began = Date.now();

@@ -7,12 +7,22 @@ import { EXIT } from '../../../agent/exit-codes.js';
 
 describe('cli/review: arguments and files', () => {
   let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-review-')); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-review-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const call = async (args: string[]): Promise<{ code: number; err: string }> => {
     let err = '';
-    const code = await review(args, () => undefined, (s) => { err += s; });
+    const code = await review(
+      args,
+      () => undefined,
+      (s) => {
+        err += s;
+      },
+    );
     return { code, err };
   };
 

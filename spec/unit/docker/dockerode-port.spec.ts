@@ -30,16 +30,30 @@ class FakeDaemon {
       }
       route(req, res);
     });
-    this.server.on('connection', (s: Socket) => { this.closed.push(new Promise((resolve) => { s.on('close', () => { resolve(); }); })); });
+    this.server.on('connection', (s: Socket) => {
+      this.closed.push(
+        new Promise((resolve) => {
+          s.on('close', () => {
+            resolve();
+          });
+        }),
+      );
+    });
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve) => { this.server.listen(this.socketPath, resolve); });
+    return new Promise((resolve) => {
+      this.server.listen(this.socketPath, resolve);
+    });
   }
 
   close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => { this.server.close(() => { resolve(); }); });
+    return new Promise((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+    });
   }
 
   port(callTimeoutMs: number): DockerodePort {
@@ -48,9 +62,16 @@ class FakeDaemon {
 }
 
 // timeNano is past 2^53: written as Docker writes it, digits that a JS number could not hold.
-const eventLine = (attributes: Record<string, string>): Buffer => Buffer.from(`${JSON.stringify({
-  Type: 'container', Action: 'start', Actor: { ID: 'a'.repeat(64), Attributes: attributes }, time: 1736933400,
-}).slice(0, -1)},"timeNano":1736933400123456789}\n`, 'utf8');
+const eventLine = (attributes: Record<string, string>): Buffer =>
+  Buffer.from(
+    `${JSON.stringify({
+      Type: 'container',
+      Action: 'start',
+      Actor: { ID: 'a'.repeat(64), Attributes: attributes },
+      time: 1736933400,
+    }).slice(0, -1)},"timeNano":1736933400123456789}\n`,
+    'utf8',
+  );
 
 describe('docker/dockerode-port against a stand-in daemon', () => {
   let daemon: FakeDaemon | undefined;
@@ -62,14 +83,21 @@ describe('docker/dockerode-port against a stand-in daemon', () => {
   });
 
   it('gives up on a call the daemon does not answer, and aborts the request instead of leaving its connection open', async () => {
-    daemon = new FakeDaemon({ '/containers/json': () => { /* a wedged daemon: never answers */ } });
+    daemon = new FakeDaemon({
+      '/containers/json': () => {
+        /* a wedged daemon: never answers */
+      },
+    });
     await daemon.listen();
     const port = daemon.port(200);
     let failure: unknown;
-    await port.listManagedContainers().catch((err: unknown) => { failure = err; });
+    await port.listManagedContainers().catch((err: unknown) => {
+      failure = err;
+    });
     expect(String(failure)).to.match(/no answer within 200 ms/);
     expect(daemon.closed, 'one connection').to.have.length(1);
-    await daemon.closed[0]; // Settles only if the agent's side closed the connection; mocha's timeout fails it otherwise.
+    // Settles only if the agent's side closed the connection; mocha's timeout fails it otherwise.
+    await daemon.closed[0];
   });
 
   it('decodes a character split across two chunks of the event stream', async () => {
@@ -79,13 +107,28 @@ describe('docker/dockerode-port against a stand-in daemon', () => {
       '/events': (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         const cut = line.indexOf(Buffer.from('ü', 'utf8')) + 1; // Inside the two bytes of 'ü'.
-        res.write(line.subarray(0, cut), () => { res.write(line.subarray(cut)); });
+        res.write(line.subarray(0, cut), () => {
+          res.write(line.subarray(cut));
+        });
       },
     });
     await daemon.listen();
     const life = new AbortController();
     const got = await new Promise<DockerEvent>((resolve, reject) => {
-      daemon!.port(1000).subscribeEvents(null, ['start'], { onEvent: resolve, onEnd: (r) => { reject(new Error(`ended: ${r}`)); } }, life.signal).catch(reject);
+      daemon!
+        .port(1000)
+        .subscribeEvents(
+          null,
+          ['start'],
+          {
+            onEvent: resolve,
+            onEnd: (r) => {
+              reject(new Error(`ended: ${r}`));
+            },
+          },
+          life.signal,
+        )
+        .catch(reject);
     });
     life.abort();
     expect(got.attributes['dockflare.access.name']).to.equal(label);
@@ -101,7 +144,15 @@ describe('docker/dockerode-port against a stand-in daemon', () => {
     });
     await daemon.listen();
     const reason = await new Promise<string>((resolve, reject) => {
-      daemon!.port(1000).subscribeEvents(null, ['start'], { onEvent: () => { reject(new Error('no event expected')); }, onEnd: resolve }).catch(reject);
+      daemon!
+        .port(1000)
+        .subscribeEvents(null, ['start'], {
+          onEvent: () => {
+            reject(new Error('no event expected'));
+          },
+          onEnd: resolve,
+        })
+        .catch(reject);
     });
     expect(reason).to.match(/^an event line over \d+ characters$/);
   });
@@ -109,7 +160,8 @@ describe('docker/dockerode-port against a stand-in daemon', () => {
 
 describe('docker/dockerode-port: dockerFromHost', () => {
   it('reads tcp:// addresses as docker-py did: 2375 without a port, IPv6 literals without brackets', () => {
-    const modem = (host: string): { host?: string; port?: number } => (dockerFromHost(host) as unknown as { modem: { host?: string; port?: number } }).modem;
+    const modem = (host: string): { host?: string; port?: number } =>
+      (dockerFromHost(host) as unknown as { modem: { host?: string; port?: number } }).modem;
     expect(modem('tcp://docker-socket-proxy')).to.include({ host: 'docker-socket-proxy', port: 2375 });
     expect(modem('tcp://[::1]:2380')).to.include({ host: '::1', port: 2380 });
     expect(modem('https://engine.example:2376')).to.include({ host: 'engine.example', port: 2376 });

@@ -13,16 +13,36 @@ describe('log/logger', () => {
     const redactor = new Redactor([API_KEY, ACCESS_SECRET]);
     const sink = new LogSink(redactor);
     redactor.addSecret(TUNNEL_TOKEN);
-    const cause = new Error(`request to https://admin:pa55word@master.example.com failed with Authorization: Bearer ${UNKNOWN_BEARER}`);
+    const cause = new Error(
+      `request to https://admin:pa55word@master.example.com failed with Authorization: Bearer ${UNKNOWN_BEARER}`,
+    );
     const err = new Error(`register failed for key ${API_KEY}`, { cause });
     sink.log.error({ err }, 'registration failed');
-    sink.log.info({ headers: { Authorization: `Bearer ${API_KEY}`, 'CF-Access-Client-Secret': ACCESS_SECRET } }, 'request');
-    sink.log.info({ body: { agent: { api_key: 'zzzzzzzzzzzz-unknown-key', tunnel_token: TUNNEL_TOKEN } } }, 'v1 register reply');
-    sink.log.warn({ env: [`TUNNEL_TOKEN=${TUNNEL_TOKEN}`], cmd: ['cloudflared', '--token', 'anothertokenvalue1234'] }, 'container spec');
+    sink.log.info(
+      { headers: { Authorization: `Bearer ${API_KEY}`, 'CF-Access-Client-Secret': ACCESS_SECRET } },
+      'request',
+    );
+    sink.log.info(
+      { body: { agent: { api_key: 'zzzzzzzzzzzz-unknown-key', tunnel_token: TUNNEL_TOKEN } } },
+      'v1 register reply',
+    );
+    sink.log.warn(
+      { env: [`TUNNEL_TOKEN=${TUNNEL_TOKEN}`], cmd: ['cloudflared', '--token', 'anothertokenvalue1234'] },
+      'container spec',
+    );
     sink.log.info({ text: JSON.stringify({ token: 'json-encoded-token-value' }) }, 'nested json');
     expect(sink.lines).to.have.length(5);
     for (const line of sink.lines) {
-      for (const secret of [API_KEY, TUNNEL_TOKEN, ACCESS_SECRET, UNKNOWN_BEARER, 'pa55word', 'zzzzzzzzzzzz-unknown-key', 'anothertokenvalue1234', 'json-encoded-token-value']) {
+      for (const secret of [
+        API_KEY,
+        TUNNEL_TOKEN,
+        ACCESS_SECRET,
+        UNKNOWN_BEARER,
+        'pa55word',
+        'zzzzzzzzzzzz-unknown-key',
+        'anothertokenvalue1234',
+        'json-encoded-token-value',
+      ]) {
         expect(line, `line leaks ${secret}`).not.to.include(secret);
       }
     }
@@ -33,7 +53,10 @@ describe('log/logger', () => {
     const sink = new LogSink();
     const root = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     sink.log.error({ err: new Error('poll failed', { cause: new Error('fetch failed', { cause: root }) }) }, 'x');
-    const err = sink.records[0]!.err as { message: string; cause: { message: string; cause: { message: string; code: string } } };
+    const err = sink.records[0]!.err as {
+      message: string;
+      cause: { message: string; cause: { message: string; code: string } };
+    };
     expect(err.message).to.equal('poll failed');
     expect(err.cause.message).to.equal('fetch failed');
     expect(err.cause.cause).to.include({ message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' });

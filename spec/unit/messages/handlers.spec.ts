@@ -13,9 +13,24 @@ const noop = (s: Noop): Noop => s;
 const incomplete: Handlers<Noop, TunnelKeeperMsg> = { 'tunnel.start': noop };
 
 const complete: Handlers<Noop, TunnelKeeperMsg> = {
-  'tunnel.start': noop, 'tunnel.restart': noop, 'tunnel.stop': noop, 'tunnel.update-config': noop,
-  'tunnel.check': noop, 'tunnel.container-event': noop, 'identity.changed': noop,
-  'tunnel.get': (s, msg) => { tell(msg.replyTo, { desiredState: 'unknown', name: null, id: null, containerId: null, containerRunning: false, version: null }); return s; },
+  'tunnel.start': noop,
+  'tunnel.restart': noop,
+  'tunnel.stop': noop,
+  'tunnel.update-config': noop,
+  'tunnel.check': noop,
+  'tunnel.container-event': noop,
+  'identity.changed': noop,
+  'tunnel.get': (s, msg) => {
+    tell(msg.replyTo, {
+      desiredState: 'unknown',
+      name: null,
+      id: null,
+      containerId: null,
+      containerRunning: false,
+      version: null,
+    });
+    return s;
+  },
 };
 
 describe('messages: typed refs and handler tables', () => {
@@ -23,14 +38,19 @@ describe('messages: typed refs and handler tables', () => {
     const got: TunnelKeeperMsg[] = [];
     const ref: ActorRef<TunnelKeeperMsg> = callbackRef('t', (m) => got.push(m));
     tell(ref, tunnelStop());
+    const wrong: RegistrationMsg = { type: 'registration.attempt' };
     // @ts-expect-error a registration message is not a tunnel message
-    const wrong: RegistrationMsg = { type: 'registration.attempt' }; tell(ref, wrong);
+    tell(ref, wrong);
     expect(got.map((m) => m.type)).to.deep.equal(['tunnel.stop', 'registration.attempt']);
   });
 
   it('narrows each handler to its own message', () => {
     const views: TunnelView[] = [];
-    void complete['tunnel.get']({}, { type: 'tunnel.get', replyTo: callbackRef('r', (v) => views.push(v)) }, undefined as never);
+    void complete['tunnel.get'](
+      {},
+      { type: 'tunnel.get', replyTo: callbackRef('r', (v) => views.push(v)) },
+      undefined as never,
+    );
     expect(views).to.have.length(1);
     expect(incomplete).to.be.an('object');
   });

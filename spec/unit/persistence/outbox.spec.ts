@@ -6,7 +6,11 @@ import { Outbox } from '../../../persistence/outbox.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
-const start = (id: string) => ({ type: 'container_start' as const, container: { id, name: id, status: 'running', labels: {} }, timestamp: '2026-11-29T10:00:00.000000+00:00' });
+const start = (id: string) => ({
+  type: 'container_start' as const,
+  container: { id, name: id, status: 'running', labels: {} },
+  timestamp: '2026-11-29T10:00:00.000000+00:00',
+});
 
 describe('persistence/outbox', () => {
   let dir: string;
@@ -15,7 +19,9 @@ describe('persistence/outbox', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-outbox-'));
     sink = new LogSink();
   });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('clears the temp file of an interrupted write at open and keeps the last good queue', async () => {
     const first = await Outbox.open(dir, 10, sink.log, new ManualClock());
@@ -52,14 +58,22 @@ describe('persistence/outbox', () => {
     box.push(start('a'));
     await box.persist();
     expect(await readFile(path.join(String(aside!.movedTo), 'keep'), 'utf8'), 'kept').to.equal('whatever was there');
-    expect((await Outbox.open(dir, 10, sink.log, new ManualClock())).head()?.event, 'and the new queue is durable').to.deep.equal(start('a'));
+    expect(
+      (await Outbox.open(dir, 10, sink.log, new ManualClock())).head()?.event,
+      'and the new queue is durable',
+    ).to.deep.equal(start('a'));
   });
 
   it('does not read a file far larger than its capacity can need: moves it aside', async () => {
-    await writeFile(path.join(dir, 'outbox.json'), `{"version":1,"entries":[],"dropped":0,"pad":"${'x'.repeat(200 * 1024)}"}`);
+    await writeFile(
+      path.join(dir, 'outbox.json'),
+      `{"version":1,"entries":[],"dropped":0,"pad":"${'x'.repeat(200 * 1024)}"}`,
+    );
     const box = await Outbox.open(dir, 2, sink.log, new ManualClock());
     expect(box.size).to.equal(0);
-    expect(String(sink.events('state_file_corrupt')[0]!.reason)).to.match(/^\d+ bytes, over the 131072 an outbox of 2 entries can take$/);
+    expect(String(sink.events('state_file_corrupt')[0]!.reason)).to.match(
+      /^\d+ bytes, over the 131072 an outbox of 2 entries can take$/,
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith('outbox.json.corrupt-'))).to.have.length(1);
   });
 });

@@ -14,52 +14,88 @@ const TOKEN = 'eyJhIjoiYWNjb3VudCIsInQiOiJ0dW5uZWwiLCJzIjoic2VjcmV0In0=';
 describe('persistence/state-files', () => {
   let dir: string;
   let sink: LogSink;
-  const open = async (): Promise<FileStateStore> => FileStateStore.open({ dir, log: sink.log, clock: new ManualClock(), redactor: sink.redactor });
+  const open = async (): Promise<FileStateStore> =>
+    FileStateStore.open({ dir, log: sink.log, clock: new ManualClock(), redactor: sink.redactor });
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-state-'));
     sink = new LogSink();
   });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('starts from defaults when no file exists', async () => {
     const store = await open();
     expect(store.writable).to.equal(true);
     expect(await store.loadAgentId()).to.equal(undefined);
-    expect(await store.loadTunnelState()).to.deep.equal({ token: null, id: null, name: null, desired_state: 'unknown' });
+    expect(await store.loadTunnelState()).to.deep.equal({
+      token: null,
+      id: null,
+      name: null,
+      desired_state: 'unknown',
+    });
   });
 
   it('round-trips both files, written atomically with mode 0600 and nothing left behind', async () => {
     const store = await open();
-    const state = { token: TOKEN, id: '8d2e6f0a-1b3c-4d5e-9f70-112233445566', name: 'nas-01-tunnel', desired_state: 'running' as const };
+    const state = {
+      token: TOKEN,
+      id: '8d2e6f0a-1b3c-4d5e-9f70-112233445566',
+      name: 'nas-01-tunnel',
+      desired_state: 'running' as const,
+    };
     expect(await store.saveAgentId('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12')).to.equal(true);
     expect(await store.saveTunnelState(state)).to.equal(true);
     const again = await open();
     expect(await again.loadAgentId()).to.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
     expect(await again.loadTunnelState()).to.deep.equal(state);
-    for (const f of ['agent_id.txt', 'tunnel_state.json']) expect((await stat(path.join(dir, f))).mode & 0o777, f).to.equal(0o600);
+    for (const f of ['agent_id.txt', 'tunnel_state.json'])
+      expect((await stat(path.join(dir, f))).mode & 0o777, f).to.equal(0o600);
     expect((await readdir(dir)).sort()).to.deep.equal(['agent_id.txt', 'tunnel_state.json']);
   });
 
   it('writes byte for byte what the original agent writes', async () => {
     const store = await open();
     await store.saveAgentId('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
-    await store.saveTunnelState({ token: TOKEN, id: '8d2e6f0a-1b3c-4d5e-9f70-112233445566', name: 'näs-01', desired_state: 'running' });
+    await store.saveTunnelState({
+      token: TOKEN,
+      id: '8d2e6f0a-1b3c-4d5e-9f70-112233445566',
+      name: 'näs-01',
+      desired_state: 'running',
+    });
     expect(await readFile(path.join(dir, 'agent_id.txt'), 'utf8')).to.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
     expect(await readFile(path.join(dir, 'tunnel_state.json'), 'utf8')).to.equal(
-      `{"token": "${TOKEN}", "id": "8d2e6f0a-1b3c-4d5e-9f70-112233445566", "name": "n\\u00e4s-01", "desired_state": "running"}`);
+      `{"token": "${TOKEN}", "id": "8d2e6f0a-1b3c-4d5e-9f70-112233445566", "name": "n\\u00e4s-01", "desired_state": "running"}`,
+    );
     await store.saveTunnelState({ token: null, id: null, name: null, desired_state: 'stopped' });
-    expect(await readFile(path.join(dir, 'tunnel_state.json'), 'utf8')).to.equal('{"token": null, "id": null, "name": null, "desired_state": "stopped"}');
+    expect(await readFile(path.join(dir, 'tunnel_state.json'), 'utf8')).to.equal(
+      '{"token": null, "id": null, "name": null, "desired_state": "stopped"}',
+    );
   });
 
   it('reads files written by hand in the original format, trimming the id and ignoring unknown keys', async () => {
     await writeFile(path.join(dir, 'agent_id.txt'), '  3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12\n');
-    await writeFile(path.join(dir, 'tunnel_state.json'), JSON.stringify({ token: TOKEN, id: 'abc', name: 'n', desired_state: 'stopped', future_field: 42 }, null, 2), { mode: 0o644 });
+    await writeFile(
+      path.join(dir, 'tunnel_state.json'),
+      JSON.stringify({ token: TOKEN, id: 'abc', name: 'n', desired_state: 'stopped', future_field: 42 }, null, 2),
+      { mode: 0o644 },
+    );
     const store = await open();
     expect(await store.loadAgentId()).to.equal('3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12');
-    expect(await store.loadTunnelState()).to.deep.equal({ token: TOKEN, id: 'abc', name: 'n', desired_state: 'stopped' });
+    expect(await store.loadTunnelState()).to.deep.equal({
+      token: TOKEN,
+      id: 'abc',
+      name: 'n',
+      desired_state: 'stopped',
+    });
     expect((await stat(path.join(dir, 'tunnel_state.json'))).mode & 0o777).to.equal(0o600);
-    expect(sink.events('state_mode_tightened').map((r) => path.basename(String(r.file))).sort()).to.deep.equal(['agent_id.txt', 'tunnel_state.json']);
+    expect(
+      sink
+        .events('state_mode_tightened')
+        .map((r) => path.basename(String(r.file)))
+        .sort(),
+    ).to.deep.equal(['agent_id.txt', 'tunnel_state.json']);
   });
 
   it('keeps any id the original agent may have stored: spaces and non-ASCII inside are not corruption', async () => {
@@ -75,7 +111,10 @@ describe('persistence/state-files', () => {
   });
 
   it('reads an empty token in tunnel_state.json as no token', async () => {
-    await writeFile(path.join(dir, 'tunnel_state.json'), '{"token": "", "id": "t", "name": "n", "desired_state": "running"}');
+    await writeFile(
+      path.join(dir, 'tunnel_state.json'),
+      '{"token": "", "id": "t", "name": "n", "desired_state": "running"}',
+    );
     expect((await (await open()).loadTunnelState()).token).to.equal(null);
   });
 
@@ -86,7 +125,10 @@ describe('persistence/state-files', () => {
   });
 
   it('ignores and removes the temp file of a torn write, keeping the last good state', async () => {
-    await writeFile(path.join(dir, 'tunnel_state.json'), '{"token": null, "id": "good", "name": "n", "desired_state": "running"}');
+    await writeFile(
+      path.join(dir, 'tunnel_state.json'),
+      '{"token": null, "id": "good", "name": "n", "desired_state": "running"}',
+    );
     await writeFile(path.join(dir, '.tunnel_state.json.tmp-4242-deadbeef'), '{"token": null, "id": "half');
     const store = await open();
     expect((await store.loadTunnelState()).id).to.equal('good');
@@ -98,7 +140,11 @@ describe('persistence/state-files', () => {
     ['corrupt JSON', 'tunnel_state.json', '{"token": "abc", "id": '],
     ['a JSON array', 'tunnel_state.json', '[1, 2]'],
     ['wrong types', 'tunnel_state.json', '{"token": 12, "id": null, "name": null, "desired_state": "running"}'],
-    ['an unknown desired_state', 'tunnel_state.json', '{"token": null, "id": null, "name": null, "desired_state": "paused"}'],
+    [
+      'an unknown desired_state',
+      'tunnel_state.json',
+      '{"token": null, "id": null, "name": null, "desired_state": "paused"}',
+    ],
     ['binary garbage as id', 'agent_id.txt', 'abc\u0000def'],
     ['an id with a line break inside', 'agent_id.txt', 'two\nlines'],
   ];
@@ -107,7 +153,9 @@ describe('persistence/state-files', () => {
       await writeFile(path.join(dir, file), content);
       const store = await open();
       const value = file === 'agent_id.txt' ? await store.loadAgentId() : await store.loadTunnelState();
-      expect(value).to.deep.equal(file === 'agent_id.txt' ? undefined : { token: null, id: null, name: null, desired_state: 'unknown' });
+      expect(value).to.deep.equal(
+        file === 'agent_id.txt' ? undefined : { token: null, id: null, name: null, desired_state: 'unknown' },
+      );
       const aside = (await readdir(dir)).filter((f) => f.startsWith(`${file}.corrupt-`));
       expect(aside).to.have.length(1);
       expect(aside[0]).to.match(/\.corrupt-\d{8}T\d{9}Z$/);
@@ -126,7 +174,10 @@ describe('persistence/state-files', () => {
   });
 
   it('registers a loaded tunnel token as a secret, so it can never be logged', async () => {
-    await writeFile(path.join(dir, 'tunnel_state.json'), `{"token": "${TOKEN}", "id": null, "name": null, "desired_state": "running"}`);
+    await writeFile(
+      path.join(dir, 'tunnel_state.json'),
+      `{"token": "${TOKEN}", "id": null, "name": null, "desired_state": "running"}`,
+    );
     await (await open()).loadTunnelState();
     sink.log.info({ leaked: TOKEN }, 'attempt');
     expect(sink.lines.at(-1)).not.to.include(TOKEN);
@@ -137,15 +188,30 @@ describe('persistence/state-files', () => {
     const asRoot = process.getuid?.() === 0;
     await chmod(dir, 0o755);
     if (!asRoot) await chmod(dir, 0o555);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve('spec/fixtures/store-probe.ts'), dir], {
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}), cwd: process.cwd(), env: { ...process.env, HOME: '/tmp' },
-    });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.resolve('spec/fixtures/store-probe.ts'), dir],
+      {
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+        cwd: process.cwd(),
+        env: { ...process.env, HOME: '/tmp' },
+      },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const notWritable = lines.find((l) => l.event === 'data_dir_not_writable');
     expect(notWritable, 'a loud start-up error').to.include({ level: 50, dir });
     expect(String(notWritable!.msg)).to.match(/will NOT survive a restart/);
     expect(lines.some((l) => l.event === 'state_write_failed')).to.equal(true);
-    expect(lines.at(-1)!.result).to.include({ writable: false, saved: false, savedTunnel: false, loaded: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12', tunnelId: 'tunnel-2' });
+    expect(lines.at(-1)!.result).to.include({
+      writable: false,
+      saved: false,
+      savedTunnel: false,
+      loaded: '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12',
+      tunnelId: 'tunnel-2',
+    });
     expect(await readdir(dir)).to.deep.equal([]);
   });
 
@@ -155,11 +221,23 @@ describe('persistence/state-files', () => {
     await writeFile(file, 'the-original-identity', { mode: 0o600 });
     await chmod(dir, 0o777); // Writable for the probe's uid: only the file is out of its reach.
     if (!asRoot) await chmod(file, 0o000);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.resolve('spec/fixtures/store-probe.ts'), dir, 'unreadable'], {
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}), cwd: process.cwd(), env: { ...process.env, HOME: '/tmp' },
-    });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.find((l) => l.event === 'state_file_unreadable'), 'a loud error').to.include({ level: 50, code: 'EACCES' });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.resolve('spec/fixtures/store-probe.ts'), dir, 'unreadable'],
+      {
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+        cwd: process.cwd(),
+        env: { ...process.env, HOME: '/tmp' },
+      },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      lines.find((l) => l.event === 'state_file_unreadable'),
+      'a loud error',
+    ).to.include({ level: 50, code: 'EACCES' });
     expect(lines.at(-1)!.result).to.deep.equal({ loaded: null, saved: false, again: 'a-new-identity' });
     if (!asRoot) await chmod(file, 0o600);
     expect(await readFile(file, 'utf8'), 'untouched').to.equal('the-original-identity');
@@ -181,7 +259,12 @@ describe('persistence/state-files', () => {
     const tunnel = (token: string) => ({ token, id: 't1', name: 'home', desired_state: 'running' as const });
     for (let round = 0; round < 30; round++) {
       const roundDir = await mkdtemp(path.join(dir, 'r-'));
-      const store = await FileStateStore.open({ dir: roundDir, log: sink.log, clock: new ManualClock(), redactor: sink.redactor });
+      const store = await FileStateStore.open({
+        dir: roundDir,
+        log: sink.log,
+        clock: new ManualClock(),
+        redactor: sink.redactor,
+      });
       const blocker = path.join(roundDir, 'tunnel_state.json');
       await mkdir(blocker);
       await writeFile(path.join(blocker, 'x'), 'x');
@@ -195,8 +278,15 @@ describe('persistence/state-files', () => {
   });
 
   it('reads a tunnel_state.json that starts with a byte-order mark', async () => {
-    await writeFile(path.join(dir, 'tunnel_state.json'), `\uFEFF{"token": "${TOKEN}", "id": "t1", "name": "home", "desired_state": "running"}`);
-    expect(await (await open()).loadTunnelState()).to.deep.include({ token: TOKEN, id: 't1', desired_state: 'running' });
+    await writeFile(
+      path.join(dir, 'tunnel_state.json'),
+      `\uFEFF{"token": "${TOKEN}", "id": "t1", "name": "home", "desired_state": "running"}`,
+    );
+    expect(await (await open()).loadTunnelState()).to.deep.include({
+      token: TOKEN,
+      id: 't1',
+      desired_state: 'running',
+    });
     expect(sink.events('state_file_corrupt')).to.deep.equal([]);
   });
 });

@@ -5,8 +5,16 @@ import { IntensityWindow } from '../../../supervisor/intensity.js';
 describe('supervisor/backoff', () => {
   const policy: BackoffPolicy = { minMs: 1000, maxMs: 60_000, randomFactor: 0.2, resetAfterMs: 30_000 };
   const table: [attempt: number, random: number, expected: number][] = [
-    [0, 0, 1000], [1, 0, 2000], [2, 0, 4000], [5, 0, 32_000], [6, 0, 60_000], [60, 0, 60_000],
-    [0, 1, 1200], [3, 0.5, 8800], [6, 1, 72_000], [1000, 0.25, 63_000],
+    [0, 0, 1000],
+    [1, 0, 2000],
+    [2, 0, 4000],
+    [5, 0, 32_000],
+    [6, 0, 60_000],
+    [60, 0, 60_000],
+    [0, 1, 1200],
+    [3, 0.5, 8800],
+    [6, 1, 72_000],
+    [1000, 0.25, 63_000],
   ];
   for (const [attempt, random, expected] of table) {
     it(`attempt ${attempt}, random ${random} → ${expected} ms`, () => {

@@ -13,17 +13,24 @@ const DEBUG = 20;
 
 describe('supervisor/crash-loop: one failure repeating is told once, not every round', () => {
   let h: Harness | undefined;
-  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+  afterEach(async () => {
+    await h?.tree.shutdown(1000);
+    h = undefined;
+  });
 
   /** Crashes `a` with `why`, waits for its restart and lets the backoff pass; returns the generation started. */
   async function crashAndRestart(harness: Harness, why: string, gen: number): Promise<void> {
     crash(harness, 'a', why);
-    const scheduled = await harness.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'a', gen - 1);
+    const scheduled = await harness.sink.waitForCount(
+      (r) => r.event === 'restart_scheduled' && r.child === 'a',
+      gen - 1,
+    );
     harness.clock.advance(Number(scheduled[gen - 2]!.delayMs));
     await harness.started('a', gen);
   }
 
-  const levels = (harness: Harness, pred: (r: LogRecord) => boolean): number[] => harness.sink.records.filter(pred).map((r) => r.level);
+  const levels = (harness: Harness, pred: (r: LogRecord) => boolean): number[] =>
+    harness.sink.records.filter(pred).map((r) => r.level);
   const crashes = (r: LogRecord): boolean => r.event === 'actor_crashed' && r.actor === 'a';
   const restarts = (r: LogRecord): boolean => r.event === 'restart_scheduled' && r.child === 'a';
   const starts = (r: LogRecord): boolean => r.event === 'actor_started' && r.child === 'a';
@@ -43,14 +50,23 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     const board = new StatusBoard('https://master.example');
     board.publish('registration', { registered: true, agentId: 'agent-1' });
     board.publish('tunnel', { desiredState: 'stopped', containerRunning: false });
-    const health = () => healthReport({ snapshot: h!.tree.health(), facts: board.read(), masterLastSuccessAt: h!.clock.now(), masterContactAgeMs: 0 });
+    const health = () =>
+      healthReport({
+        snapshot: h!.tree.health(),
+        facts: board.read(),
+        masterLastSuccessAt: h!.clock.now(),
+        masterContactAgeMs: 0,
+      });
     await h.started('a', 1);
     for (let gen = 2; gen <= 3; gen++) await crashAndRestart(h, 'daemon gone', gen);
     expect(health().httpStatus, 'two crashes: not yet a loop').to.equal(200);
     await crashAndRestart(h, 'daemon gone', 4);
     const looping = health();
     expect(h.tree.health().actors.a!.status, 'running between crashes').to.equal('running');
-    expect([looping.httpStatus, looping.body.reasons]).to.deep.equal([503, ['a is in a crash loop (3 crashes in a row with the same error)']]);
+    expect([looping.httpStatus, looping.body.reasons]).to.deep.equal([
+      503,
+      ['a is in a crash loop (3 crashes in a row with the same error)'],
+    ]);
     h.clock.advance(DEFAULT_BACKOFF.resetAfterMs);
     await h.sink.waitFor((r) => r.event === 'actor_recovered');
     expect(health().httpStatus, 'recovered').to.equal(200);
@@ -76,7 +92,10 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     for (let gen = 5; gen <= 7; gen++) {
       h.clock.advance(DEFAULT_BACKOFF.resetAfterMs * 0.4);
       tell(h.cells.a!, { type: 'probe.restart' });
-      const scheduled = await h.sink.waitForCount((r) => r.event === 'restart_scheduled' && r.child === 'a' && r.cause === 'requested', gen - 4);
+      const scheduled = await h.sink.waitForCount(
+        (r) => r.event === 'restart_scheduled' && r.child === 'a' && r.cause === 'requested',
+        gen - 4,
+      );
       h.clock.advance(Number(scheduled[gen - 5]!.delayMs));
       await h.started('a', gen);
     }
@@ -162,6 +181,12 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     expect(h.tree.health().actors.a!.crashLoop?.crashes, 'still the loop of three').to.equal(3);
     await crashAndRestart(h, 'daemon gone', 6);
     expect(h.tree.health().actors.a!.crashLoop?.crashes, 'the loop goes on').to.equal(4);
-    expect(levels(h, crashes), 'the chaos kill loud, the loop quiet as before').to.deep.equal([ERROR, WARN, DEBUG, ERROR, DEBUG]);
+    expect(levels(h, crashes), 'the chaos kill loud, the loop quiet as before').to.deep.equal([
+      ERROR,
+      WARN,
+      DEBUG,
+      ERROR,
+      DEBUG,
+    ]);
   });
 });

@@ -6,7 +6,10 @@ import { crash, startProbeTree, type Harness } from '../../helpers/tree-harness.
 
 describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
   let h: Harness | undefined;
-  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+  afterEach(async () => {
+    await h?.tree.shutdown(1000);
+    h = undefined;
+  });
 
   it('keeps messages sent while a child backs off and delivers them in order after the restart', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} } });
@@ -52,7 +55,10 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
 
   it('thins the overflow lines per episode: the first drop after a restart is logged at once again', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: { stash: 1 } }, intensity: 10 });
-    const overflowLines = (): number => h!.sink.events('messages_dropped').filter((r) => r.actor === 'a' && r.cause === 'stash_overflow' && r.msg === 'messages dropped').length;
+    const overflowLines = (): number =>
+      h!.sink
+        .events('messages_dropped')
+        .filter((r) => r.actor === 'a' && r.cause === 'stash_overflow' && r.msg === 'messages dropped').length;
     for (let gen = 2; gen <= 3; gen++) {
       await h.started('a', gen - 1);
       crash(h, 'a');
@@ -75,7 +81,10 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
       h.clock.advance(Number(scheduled[gen - 2]!.delayMs));
     }
     await h.started('a', 4);
-    const levels = h.sink.events('messages_dropped').filter((r) => r.actor === 'a').map((r) => r.level);
+    const levels = h.sink
+      .events('messages_dropped')
+      .filter((r) => r.actor === 'a')
+      .map((r) => r.level);
     expect(levels.slice(-2), 'the third episode').to.deep.equal([20, 20]);
     expect(levels.slice(0, 2), 'the first').to.deep.equal([40, 40]);
   });
@@ -136,7 +145,9 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
     tell(h.cells.slow!, { type: 'probe.hang' });
     await drain();
     const done = h.tree.shutdown(2000);
-    await h.sink.waitFor((r) => r.actor === 'b' && r.event === 'actor_stopped' || r.child === 'b' && r.event === 'actor_stopped');
+    await h.sink.waitFor(
+      (r) => (r.actor === 'b' && r.event === 'actor_stopped') || (r.child === 'b' && r.event === 'actor_stopped'),
+    );
     h.clock.advance(300);
     expect(await done).to.equal('ok');
     expect(h.sink.events('shutdown_timeout').map((r) => r.actor)).to.deep.equal(['slow']);
@@ -169,13 +180,20 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
       expect(calls[0]!.deadline, 'the whole budget is its deadline').to.equal(begun + budgetMs);
       expect(calls[0]!.deadline - calls[0]!.at, 'what is left for it').to.be.at.least(share);
       expect(calls[0]!.statuses, 'after every actor stopped').to.deep.equal(['stopped', 'stopped']);
-      expect(h.sink.events('shutdown_timeout').map((r) => r.actor), 'the stuck one was stopped').to.include('stuck');
+      expect(
+        h.sink.events('shutdown_timeout').map((r) => r.actor),
+        'the stuck one was stopped',
+      ).to.include('stuck');
       h = undefined;
     });
   }
 
   it('does not wait past the budget for a teardown that does not end', async () => {
-    h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, teardown: () => new Promise<void>(() => undefined) });
+    h = startProbeTree({
+      strategy: 'one_for_one',
+      probes: { a: {} },
+      teardown: () => new Promise<void>(() => undefined),
+    });
     await h.started('a', 1);
     const done = h.tree.shutdown(2000);
     await drain();
@@ -207,7 +225,9 @@ describe('supervisor lifecycle: stash, watchdog, shutdown, health', () => {
       crash(h, name);
       await h.sink.waitForCount((r) => r.event === 'restart_scheduled', i + 1);
       h.clock.advance(2000);
-      await h.sink.waitFor(() => Object.values(h!.cells).every((c) => c.status === 'running'), 10).catch(() => undefined);
+      await h.sink
+        .waitFor(() => Object.values(h!.cells).every((c) => c.status === 'running'), 10)
+        .catch(() => undefined);
       await drain();
     }
     await drain();

@@ -20,15 +20,35 @@ describe('supervisor: a supervisor killed with its children', () => {
     const subCell = registry.create<SupervisorMsg>('sub');
     const a = registry.create<ProbeMsg>('a');
     const b = registry.create<ProbeMsg>('b');
-    const probe = (cell: typeof a, name: string) => childSpec({ cell, def: probeDef(name, journal), restart: 'permanent', backoff: DEFAULT_BACKOFF, shutdownTimeoutMs: 500 });
+    const probe = (cell: typeof a, name: string) =>
+      childSpec({
+        cell,
+        def: probeDef(name, journal),
+        restart: 'permanent',
+        backoff: DEFAULT_BACKOFF,
+        shutdownTimeoutMs: 500,
+      });
     const sub = childSpec({
       cell: subCell,
-      def: supervisorDef({ id: 'sub', strategy: 'one_for_one', limit: { intensity: 5, periodMs: 5000 }, children: [probe(a, 'a'), probe(b, 'b')], runtime, baseLog: sink.log }),
-      restart: 'permanent', backoff: DEFAULT_BACKOFF, shutdownTimeoutMs: 1000,
+      def: supervisorDef({
+        id: 'sub',
+        strategy: 'one_for_one',
+        limit: { intensity: 5, periodMs: 5000 },
+        children: [probe(a, 'a'), probe(b, 'b')],
+        runtime,
+        baseLog: sink.log,
+      }),
+      restart: 'permanent',
+      backoff: DEFAULT_BACKOFF,
+      shutdownTimeoutMs: 1000,
     });
     const tree = startTree({
       root: { id: 'root', strategy: 'one_for_one', limit: { intensity: 5, periodMs: 5000 }, children: [sub] },
-      rootCell, registry, runtime, log: sink.log, onFatal: () => undefined,
+      rootCell,
+      registry,
+      runtime,
+      log: sink.log,
+      onFatal: () => undefined,
     });
     try {
       await sink.waitFor((r) => r.event === 'actor_started' && r.child === 'b');

@@ -6,13 +6,19 @@ import { crash, startProbeTree, type Harness } from '../../helpers/tree-harness.
 function deferred(): { promise: Promise<string>; resolve: (v: string) => void; reject: (e: Error) => void } {
   let resolve!: (v: string) => void;
   let reject!: (e: Error) => void;
-  const promise = new Promise<string>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<string>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
 describe('supervisor/actor-host: pipe to self', () => {
   let h: Harness | undefined;
-  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+  afterEach(async () => {
+    await h?.tree.shutdown(1000);
+    h = undefined;
+  });
 
   it('delivers a resolved result as a message to the actor', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} } });

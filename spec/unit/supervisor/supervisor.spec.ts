@@ -3,10 +3,12 @@ import { tell } from '../../../supervisor/actor-ref.js';
 import { drain } from '../../helpers/log-sink.js';
 import { crash, startProbeTree, type Harness } from '../../helpers/tree-harness.js';
 
-
 describe('supervisor/supervisor', () => {
   let h: Harness | undefined;
-  afterEach(async () => { await h?.tree.shutdown(1000); h = undefined; });
+  afterEach(async () => {
+    await h?.tree.shutdown(1000);
+    h = undefined;
+  });
 
   it('one_for_one: a crash restarts only that child; its sibling keeps its generation and state', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {}, b: {} } });
@@ -26,7 +28,11 @@ describe('supervisor/supervisor', () => {
   it('restarts not before minMs, exactly at minMs without jitter, then doubling', async () => {
     h = startProbeTree({ strategy: 'one_for_one', probes: { a: {} }, intensity: 10 });
     await h.started('a', 1);
-    for (const [gen, delay] of [[2, 100], [3, 200], [4, 400]] as const) {
+    for (const [gen, delay] of [
+      [2, 100],
+      [3, 200],
+      [4, 400],
+    ] as const) {
       crash(h, 'a');
       const rec = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === gen - 1);
       expect(rec.delayMs).to.equal(delay);
@@ -39,7 +45,11 @@ describe('supervisor/supervisor', () => {
   });
 
   it('applies jitter as (1 + random * randomFactor) and caps at maxMs', async () => {
-    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { backoff: { minMs: 100, maxMs: 300, randomFactor: 0.2 } } }, intensity: 10 });
+    h = startProbeTree({
+      strategy: 'one_for_one',
+      probes: { a: { backoff: { minMs: 100, maxMs: 300, randomFactor: 0.2 } } },
+      intensity: 10,
+    });
     await h.started('a', 1);
     const delays: unknown[] = [];
     for (let gen = 2; gen <= 4; gen++) {
@@ -82,7 +92,13 @@ describe('supervisor/supervisor', () => {
     }
     crash(h, 'a');
     const rec = await h.sink.waitFor((r) => r.event === 'intensity_exceeded');
-    expect(rec).to.include({ supervisor: 'root', restartsInWindow: 3, intensity: 2, periodMs: 5000, lastOffender: 'a' });
+    expect(rec).to.include({
+      supervisor: 'root',
+      restartsInWindow: 3,
+      intensity: 2,
+      periodMs: 5000,
+      lastOffender: 'a',
+    });
     expect(rec.level).to.equal(60);
     await h.sink.waitFor((r) => r.event === 'actor_crashed' && r.actor === 'root');
     expect(h.fatal).to.have.length(1);
@@ -92,7 +108,12 @@ describe('supervisor/supervisor', () => {
   });
 
   it('does not escalate when the same crashes are spaced beyond the period', async () => {
-    h = startProbeTree({ strategy: 'one_for_one', probes: { a: { backoff: { resetAfterMs: 100_000 } } }, intensity: 2, periodMs: 5000 });
+    h = startProbeTree({
+      strategy: 'one_for_one',
+      probes: { a: { backoff: { resetAfterMs: 100_000 } } },
+      intensity: 2,
+      periodMs: 5000,
+    });
     await h.started('a', 1);
     for (let gen = 2; gen <= 5; gen++) {
       crash(h, 'a');
@@ -136,11 +157,14 @@ describe('supervisor/supervisor', () => {
       await drain();
       await drain();
       expect(h.journal.seen, 'each once, in order').to.deep.equal(['b:x', 'b:y']);
-      expect(h.sink.events('actor_crashed').map((r) => r.actor), 'only the crash that was asked for').to.deep.equal(['a']);
+      expect(
+        h.sink.events('actor_crashed').map((r) => r.actor),
+        'only the crash that was asked for',
+      ).to.deep.equal(['a']);
     });
   }
 
-  it('rest_for_one: a dependant whose restart comes first waits for the earlier child\'s, then starts after it', async () => {
+  it("rest_for_one: a dependant whose restart comes first waits for the earlier child's, then starts after it", async () => {
     h = startProbeTree({ strategy: 'rest_for_one', probes: { registration: {}, workers: {} } });
     await h.started('workers', 1);
     crash(h, 'workers'); // Its restart is due in 100 ms.
@@ -153,7 +177,10 @@ describe('supervisor/supervisor', () => {
     expect(h.cells.workers!.status, 'not on the old registration').to.equal('backing_off');
     h.clock.advance(50);
     await h.started('workers', 2);
-    const started = h.sink.events('actor_started').filter((r) => r.gen === 2).map((r) => r.child);
+    const started = h.sink
+      .events('actor_started')
+      .filter((r) => r.gen === 2)
+      .map((r) => r.child);
     expect(started, 'in start order').to.deep.equal(['registration', 'workers']);
   });
 
@@ -185,7 +212,10 @@ describe('supervisor/supervisor', () => {
     await h.started('worker', 1);
     for (let gen = 2; gen <= 4; gen++) {
       tell(h.cells.registration!, { type: 'probe.restart' });
-      const rec = await h.sink.waitFor((r) => r.event === 'restart_scheduled' && r.attempt === 0 && h!.sink.events('restart_scheduled').length === gen - 1);
+      const rec = await h.sink.waitFor(
+        (r) =>
+          r.event === 'restart_scheduled' && r.attempt === 0 && h!.sink.events('restart_scheduled').length === gen - 1,
+      );
       expect(rec).to.include({ cause: 'requested', delayMs: 100 });
       h.clock.advance(100);
       await h.started('registration', gen);

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { decideReregistration, LOOP_CAP_MS, type ReregistrationPacer } from '../../../../actors/registration/reregistration-pacer.js';
+import {
+  decideReregistration,
+  LOOP_CAP_MS,
+  type ReregistrationPacer,
+} from '../../../../actors/registration/reregistration-pacer.js';
 
 const SETTINGS = { minIntervalMs: 5000, retryCapMs: 60_000 };
 
@@ -31,7 +35,7 @@ describe('re-registration pacing (protocol.md §3.4)', () => {
     const gaps = loop('commands_not_found', 12);
     expect(gaps.slice(0, 8)).to.deep.equal([10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, LOOP_CAP_MS]);
     expect(gaps.slice(8)).to.deep.equal([LOOP_CAP_MS, LOOP_CAP_MS, LOOP_CAP_MS]);
-    const perDay = 24 * 3600_000 / LOOP_CAP_MS;
+    const perDay = (24 * 3600_000) / LOOP_CAP_MS;
     expect(perDay, 'at most this many a day once the loop is established').to.equal(96);
   });
 
@@ -51,7 +55,10 @@ describe('re-registration pacing (protocol.md §3.4)', () => {
 
   it('a trigger right after a registration is deferred, not dropped', () => {
     const pacer: ReregistrationPacer = { lastActedAt: null, streak: 0 };
-    expect(decideReregistration(pacer, 'stale_sequence', 1000, 1000, SETTINGS)).to.deep.equal({ act: false, delayMs: 4000 });
+    expect(decideReregistration(pacer, 'stale_sequence', 1000, 1000, SETTINGS)).to.deep.equal({
+      act: false,
+      delayMs: 4000,
+    });
     expect(pacer.streak, 'nothing counted for a deferral').to.equal(0);
   });
 });

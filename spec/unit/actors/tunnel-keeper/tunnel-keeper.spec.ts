@@ -46,7 +46,12 @@ class KeeperRun {
   private readonly memory = newKeeperMemory();
   /** The process's removal of the container at shutdown, on the same memory as the keeper's incarnations. */
   readonly teardown = tunnelTeardown({
-    docker: this.docker.port(), turns: this.memory, removeOnShutdown: true, shutdownStopTimeoutS: 5, clock: this.clock, log: this.sink.log,
+    docker: this.docker.port(),
+    turns: this.memory,
+    removeOnShutdown: true,
+    shutdownStopTimeoutS: 5,
+    clock: this.clock,
+    log: this.sink.log,
   });
   private current: Incarnation | null = null;
   private gen = 0;
@@ -54,26 +59,49 @@ class KeeperRun {
   constructor() {
     const fail = (what: string): (() => never) => failing('keeper spec', what);
     const store: StateStore = {
-      writable: true, loadAgentId: fail('loadAgentId'), saveAgentId: fail('saveAgentId'),
+      writable: true,
+      loadAgentId: fail('loadAgentId'),
+      saveAgentId: fail('saveAgentId'),
       loadTunnelState: () => Promise.resolve(this.saved),
-      saveTunnelState: (s) => { this.saved = s; return Promise.resolve(true); },
+      saveTunnelState: (s) => {
+        this.saved = s;
+        return Promise.resolve(true);
+      },
     };
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
-      if (msg.type !== 'reporter.enqueue' || msg.event.type !== 'tunnel_status') throw new Error(`reporter: unexpected ${msg.type}`);
+      if (msg.type !== 'reporter.enqueue' || msg.event.type !== 'tunnel_status')
+        throw new Error(`reporter: unexpected ${msg.type}`);
       this.told.push(msg.event.status);
     });
     this.def = tunnelKeeperDef({
-      docker: this.docker.port(), memory: this.memory, store, reporter, board: new StatusBoard('https://master.example'),
-      image: 'cloudflare/cloudflared:test', network: 'cloudflare-net', createNetwork: false, checkIntervalMs: 30_000,
-      startConfirmMs: CONFIRM_MS, stopTimeoutS: 10, random: () => 0.5,
+      docker: this.docker.port(),
+      memory: this.memory,
+      store,
+      reporter,
+      board: new StatusBoard('https://master.example'),
+      image: 'cloudflare/cloudflared:test',
+      network: 'cloudflare-net',
+      createNetwork: false,
+      checkIntervalMs: 30_000,
+      startConfirmMs: CONFIRM_MS,
+      stopTimeoutS: 10,
+      random: () => 0.5,
     });
   }
 
   /** A new incarnation: init, then what its first timer (the check at 0) brings. */
   async start(): Promise<void> {
     const mailbox: TunnelKeeperMsg[] = [];
-    const toSelf = (msg: TunnelKeeperMsg): void => { if (inc.alive) mailbox.push(msg); };
-    const ctx = actorContext<TunnelKeeperMsg>({ name: 'tunnel-keeper', gen: ++this.gen, log: this.sink.log, clock: this.clock, toSelf });
+    const toSelf = (msg: TunnelKeeperMsg): void => {
+      if (inc.alive) mailbox.push(msg);
+    };
+    const ctx = actorContext<TunnelKeeperMsg>({
+      name: 'tunnel-keeper',
+      gen: ++this.gen,
+      log: this.sink.log,
+      clock: this.clock,
+      toSelf,
+    });
     const inc: Incarnation = { mailbox, ctx, timers: ctx.timers, state: undefined, alive: true };
     this.current = inc;
     inc.state = await this.def.init(ctx);
@@ -104,12 +132,18 @@ class KeeperRun {
 
   /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
   advance(ms: number): Promise<void> {
-    return this.clock.advanceSettling(ms, async () => { if (this.current) await this.drain(this.current); });
+    return this.clock.advanceSettling(ms, async () => {
+      if (this.current) await this.drain(this.current);
+    });
   }
 
   private async drain(inc: Incarnation): Promise<void> {
     for (let msg = inc.mailbox.shift(); msg !== undefined && inc.alive; msg = inc.mailbox.shift()) {
-      const handler = this.def.handlers[msg.type] as (s: TunnelKeeperState, m: TunnelKeeperMsg, c: ActorContext<TunnelKeeperMsg>) => TunnelKeeperState | Promise<TunnelKeeperState>;
+      const handler = this.def.handlers[msg.type] as (
+        s: TunnelKeeperState,
+        m: TunnelKeeperMsg,
+        c: ActorContext<TunnelKeeperMsg>,
+      ) => TunnelKeeperState | Promise<TunnelKeeperState>;
       const next = await handler(inc.state!, msg, inc.ctx);
       if (inc.alive) inc.state = next;
     }
@@ -186,14 +220,20 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     await run.advance(0);
     run.kill();
     const next = run.start(); // Its first check must wait for the killed keeper's call.
-    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); // Let it get as far as it can.
+    for (let i = 0; i < 5; i++)
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      }); // Let it get as far as it can.
     expect(run.docker.created, 'nothing created while the first call is out').to.deep.equal([]);
     open();
     await Promise.all([first, next]);
     await run.advance(CONFIRM_MS);
     expect(run.docker.created, 'one container').to.deep.equal(['tunnel-1']);
     expect(run.told).to.deep.equal(['running']);
-    expect(run.sink.events('tunnel_started').map((r) => r.containerId), 'confirmed as the one this process made').to.deep.equal(['tunnel-1']);
+    expect(
+      run.sink.events('tunnel_started').map((r) => r.containerId),
+      'confirmed as the one this process made',
+    ).to.deep.equal(['tunnel-1']);
   });
 });
 
@@ -210,7 +250,12 @@ async function killedWhileCreating(): Promise<{ run: KeeperRun; open: () => void
 
 describe('tunnel keeper: the removal at shutdown', () => {
   /** Lets every promise that can settle without the clock do so. */
-  const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => { setImmediate(resolve); }); };
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++)
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
+  };
 
   it('removes the running container when no keeper runs (one backing off after a crash)', async () => {
     const run = await assigned();
@@ -237,7 +282,9 @@ describe('tunnel keeper: the removal at shutdown', () => {
   it('does not wait past the budget for a call that does not end: removes in time and says so', async () => {
     const { run, open, first } = await killedWhileCreating();
     let done = false;
-    const removal = run.teardown(run.clock.now() + 8000).then(() => { done = true; });
+    const removal = run.teardown(run.clock.now() + 8000).then(() => {
+      done = true;
+    });
     await run.advance(8000 - REMOVAL_RESERVE_MS - 1);
     await settle();
     expect(done, 'still waiting for the create').to.equal(false);
@@ -249,7 +296,7 @@ describe('tunnel keeper: the removal at shutdown', () => {
     await first;
   });
 
-  it('sizes cloudflared\'s stop grace to what is left of the budget, down to a kill at once', async () => {
+  it("sizes cloudflared's stop grace to what is left of the budget, down to a kill at once", async () => {
     const run = await assigned();
     await run.advance(CONFIRM_MS);
     await run.teardown(run.clock.now() + 1500);
