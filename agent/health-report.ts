@@ -1,5 +1,5 @@
 /**
- * What /health answers (protocol.md §12, extended with the supervision tree) and what /metrics exposes.
+ * What /health answers (docs/protocol.md §12, extended with the supervision tree) and what /metrics exposes.
  * healthy (200): registered, master contact within 120 s, tunnel in its desired state, no actor failed, restarting
  * at its maximum backoff or in a crash loop (running between crashes, as often as not, so its status alone would
  * let /health flap between 200 and 503). degraded (503): contact within 300 s but one of those is not true.

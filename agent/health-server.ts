@@ -1,5 +1,5 @@
 /**
- * The local HTTP server: GET /health (protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
+ * The local HTTP server: GET /health (docs/protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
  * POST /chaos/kill/<actor> (only with chaos mode on, and only from loopback). Anything else: 404.
  */
 import http from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The agent's supervision tree (design.md §1):
+ * The agent's supervision tree (docs/architecture.md §1):
  *
  *   root      rest_for_one   registration, workers   (a new identity restarts the workers with it)
  *   └ workers one_for_one    tunnel-keeper, event-watcher, command-poller, reporter

@@ -1,6 +1,6 @@
 /**
  * One line of Docker's event stream (chunked NDJSON) decoded. The id comes from `Actor.ID`, falling back to the
- * legacy `id` that Engine API 1.52 no longer sends (protocol.md §5.6, A4).
+ * legacy `id` that Engine API 1.52 no longer sends (docs/protocol.md §5.6, A4).
  */
 import * as z from 'zod';
 import type { DockerEvent } from '../domain/container.js';

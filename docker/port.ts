@@ -1,5 +1,5 @@
 /**
- * The Docker boundary as the actors see it (protocol.md §7.3). One implementation (dockerode) lives beside it;
+ * The Docker boundary as the actors see it (docs/protocol.md §7.3). One implementation (dockerode) lives beside it;
  * unit specs use fakes that fail loudly on anything they were not set up for.
  */
 import type { ContainerInfo, DockerEvent } from '../domain/container.js';
@@ -41,7 +41,7 @@ export interface EventHandlers {
 }
 
 export interface DockerPort {
-  /** Running containers whose enable label is truthy, labels filtered to the two prefixes (protocol.md §5.5). */
+  /** Running containers whose enable label is truthy, labels filtered to the two prefixes (docs/protocol.md §5.5). */
   listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]>;
   /** null when there is no such container. */
   inspectContainer(idOrName: string, signal?: AbortSignal): Promise<ContainerState | null>;
@@ -71,7 +71,7 @@ export interface DockerPort {
 
 export type DockerErrorKind = 'not_found' | 'conflict' | 'unavailable' | 'failed';
 
-/** docker-modem errors mapped to the taxonomy the actors react to (design.md §4.4). */
+/** docker-modem errors mapped to the taxonomy the actors react to (docs/architecture.md §4.4). */
 export class DockerError extends Error {
   override readonly name = 'DockerError';
   constructor(

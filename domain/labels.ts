@@ -1,5 +1,5 @@
 /**
- * The enable rule the master applies (protocol.md §5.6): `dockflare.enable` or `cloudflare.tunnel.enable` is one
+ * The enable rule the master applies (docs/protocol.md §5.6): `dockflare.enable` or `cloudflare.tunnel.enable` is one
  * of true/1/t/yes in any case. Docker's own label filter is an exact match and would miss `True` or `yes`.
  */
 export const LABEL_PREFIXES = ['dockflare.', 'cloudflare.tunnel.'] as const;

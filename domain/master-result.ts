@@ -1,5 +1,5 @@
 /**
- * The outcome of one master request, as the actors react to it (protocol.md §3.2, §4, §5.2). A union instead
+ * The outcome of one master request, as the actors react to it (docs/protocol.md §3.2, §4, §5.2). A union instead
  * of exceptions: every caller must decide what each kind means for it, and the compiler checks it did.
  *
  *   transient    5xx, 429, timeouts, network errors, non-JSON or undecodable 2xx replies, 4xx replies that are not

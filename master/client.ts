@@ -1,5 +1,5 @@
 /**
- * The master boundary: three endpoints over node-fetch (protocol.md §2–§5). Every request has a timeout that
+ * The master boundary: three endpoints over node-fetch (docs/protocol.md §2–§5). Every request has a timeout that
  * covers connect and the whole body, carries the Bearer key and the optional Access headers, follows no
  * redirects (an Access login page is a failure, not a reply), and caps the reply size. Replies are decoded from
  * `unknown`; failures come back as a MasterFailure, never as an exception and never with a secret in them.
@@ -36,7 +36,7 @@ export interface MasterClient {
     body: Readonly<Record<string, unknown>>,
     signal?: AbortSignal,
   ): Promise<MasterResult<{ code: string | null }>>;
-  /** Time of the last 2xx from any endpoint, for /health (protocol.md §12). */
+  /** Time of the last 2xx from any endpoint, for /health (docs/protocol.md §12). */
   readonly lastSuccessAt: number | null;
 }
 
@@ -125,7 +125,7 @@ export class HttpMasterClient implements MasterClient {
   async register(body: RegisterRequest, signal?: AbortSignal): Promise<MasterResult<RegisterReply>> {
     const res = await this.request('POST', '/api/v2/agents/register', body, signal);
     if (!res.ok) return res;
-    // protocol.md §3.3: success is 200 or 201 with an agent id; any other 2xx is not a registration.
+    // docs/protocol.md §3.3: success is 200 or 201 with an agent id; any other 2xx is not a registration.
     if (res.status !== 200 && res.status !== 201)
       return transient(res.status, `unexpected ${res.status} reply to register`);
     const decoded = decodeRegisterReply(res.value);

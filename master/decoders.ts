@@ -1,5 +1,5 @@
 /**
- * Decoding of master replies and commands from `unknown` (design.md §4.3). A reply that does not decode is a
+ * Decoding of master replies and commands from `unknown` (docs/architecture.md §4.3). A reply that does not decode is a
  * named failure with a readable reason, never a cast. Unknown keys are ignored: masters add fields.
  */
 import * as z from 'zod';
@@ -36,7 +36,7 @@ export function decodeRegisterReply(body: unknown): Decoded<RegisterReply> {
   };
 }
 
-/** `commands` missing or not an array is treated as empty (protocol.md §4), but reported. */
+/** `commands` missing or not an array is treated as empty (docs/protocol.md §4), but reported. */
 export function decodeCommandsReply(body: unknown): { commands: unknown[]; warning: string | null } {
   if (typeof body !== 'object' || body === null) return { commands: [], warning: 'reply is not an object' };
   const commands = (body as { commands?: unknown }).commands;
@@ -48,7 +48,7 @@ export function decodeCommandsReply(body: unknown): { commands: unknown[]; warni
 const Assignment = z.object({ tunnel_id: nonEmpty, tunnel_name: nonEmpty });
 
 /**
- * Accept `token` and `tunnel_token` in both tunnel commands (protocol.md §4.1 note): the first that holds a usable
+ * Accept `token` and `tunnel_token` in both tunnel commands (docs/protocol.md §4.1 note): the first that holds a usable
  * string, so an empty or null `token` beside a good `tunnel_token` does not hide it.
  */
 function tokenOf(raw: Record<string, unknown>): Decoded<string> {

@@ -1,5 +1,5 @@
 /**
- * Event bodies as the master reads them (protocol.md §5): the v2 envelope with session and sequence, or the
+ * Event bodies as the master reads them (docs/protocol.md §5): the v2 envelope with session and sequence, or the
  * v1 shape; status reports in the v2 top-level form or the v1 nested form; tunnel_status fields at the top level.
  */
 import type { ContainerInfo } from '../domain/container.js';

@@ -1,5 +1,5 @@
 /**
- * What to do with an event whose request ended with this result (protocol.md §5.2, §3.4). Pure, so the whole
+ * What to do with an event whose request ended with this result (docs/protocol.md §5.2, §3.4). Pure, so the whole
  * table is tested in one place; the Reporter only carries it out.
  */
 import type { ReregisterCause } from '../domain/identity.js';

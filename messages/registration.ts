@@ -1,4 +1,4 @@
-/** Registration's protocol: identity with the master (protocol.md §3) and the triggers to renew it (§3.4). */
+/** Registration's protocol: identity with the master (docs/protocol.md §3) and the triggers to renew it (§3.4). */
 import type { Identity, RegisterReply, ReregisterCause } from '../domain/identity.js';
 import type { MasterResult } from '../domain/master-result.js';
 import type { ActorRef } from '../supervisor/actor-ref.js';

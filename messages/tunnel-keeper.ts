@@ -1,5 +1,5 @@
 /**
- * TunnelKeeper's protocol: the one serialised owner of the cloudflared container (protocol.md §4.2), fed by the
+ * TunnelKeeper's protocol: the one serialised owner of the cloudflared container (docs/protocol.md §4.2), fed by the
  * CommandPoller, the EventWatcher (its container's Docker events), Registration and its own check timer.
  */
 import type { ActorRef } from '../supervisor/actor-ref.js';

@@ -1,5 +1,5 @@
 /**
- * The on-disk formats of the original agent (protocol.md §8.1), decoded with a schema and written byte for byte
+ * The on-disk formats of the original agent (docs/protocol.md §8.1), decoded with a schema and written byte for byte
  * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
  */
 import * as z from 'zod';

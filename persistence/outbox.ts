@@ -1,7 +1,7 @@
 /**
  * The durable outbox of container and tunnel events (outbox.json in the data directory). Bounded: on overflow
  * the oldest entry goes, counted, and the Reporter forces a full status report after recovery. Entries keep the
- * sequence number and session they were first sent with, so a retry reuses its number (protocol.md §5.1).
+ * sequence number and session they were first sent with, so a retry reuses its number (docs/protocol.md §5.1).
  * Writes are batched by the Reporter (after failures, and on shutdown): a crash can lose only events that the
  * post-restart scan and status report re-derive anyway.
  */
@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import type { Clock } from '../supervisor/clock.js';
 import type { Logger } from '../log/logger.js';
+import { loudOnce } from '../log/loud-once.js';
 import type { OutboundEvent } from '../domain/outbound.js';
 import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
 
@@ -57,7 +58,7 @@ const FileSchema = z.object({
   dropped: z.number().int().nonnegative(),
 });
 
-/** The v2 sequence counters of one session (protocol.md §5.1). */
+/** The v2 sequence counters of one session (docs/protocol.md §5.1). */
 export interface SequenceCounters {
   session: string | null;
   event: number;
@@ -162,12 +163,8 @@ export class Outbox {
       this.writeFailing = false;
     } catch (err) {
       const fields = { event: 'outbox_write_failed', file: this.file, err, queued: this.entries.length };
-      if (this.writeFailing) this.log.debug(fields, 'could not persist the outbox (again)');
-      else
-        this.log.error(
-          fields,
-          'could not persist the outbox; events stay in memory (repeats are logged at debug until a write works)',
-        );
+      // Events stay in memory and are written with the next write that works.
+      loudOnce(this.log, this.writeFailing ? 'failing' : null, 'failing', 'error', fields, 'outbox write failed');
       this.writeFailing = true;
     }
   }

@@ -13,6 +13,7 @@ import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../supervisor/clock.js';
 import type { Logger } from '../log/logger.js';
+import { loudOnce } from '../log/loud-once.js';
 import type { Redactor } from '../log/redact.js';
 import { atomicWrite, moveAside, removeStaleTempFiles } from './atomic-write.js';
 import {
@@ -217,12 +218,16 @@ export class FileStateStore implements StateStore {
       return true;
     } catch (err) {
       // Loud when the directory stops taking writes; while it stays so (a read-only volume, every registration
-      // saving the id again), at debug.
-      const level = loud && this.isWritable ? 'error' : 'debug';
+      // saving the id again), at debug. The state is kept in memory and written once the directory takes writes.
+      const before = loud && this.isWritable ? null : 'unwritable';
       this.isWritable = false;
-      this.deps.log[level](
+      loudOnce(
+        this.deps.log,
+        before,
+        'unwritable',
+        'error',
         { event: 'state_write_failed', file, err },
-        'could not persist state; keeping it in memory (written once the directory is writable again)',
+        'state write failed',
       );
       return false;
     }

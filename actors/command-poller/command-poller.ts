@@ -1,11 +1,11 @@
 /**
- * CommandPoller: fetches the master's command queue (protocol.md §4) every COMMAND_POLL_INTERVAL_SECONDS with
+ * CommandPoller: fetches the master's command queue (docs/protocol.md §4) every COMMAND_POLL_INTERVAL_SECONDS with
  * jitter, backing off on failure. The master clears the queue when it answers, so commands are handed to the
  * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
  * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
  */
 import { inTurn, type Turns } from '../../supervisor/turns.js';
-import { logOnChange } from '../../log/loud-once.js';
+import { loudOnce } from '../../log/loud-once.js';
 import type { Logger } from '../../log/logger.js';
 import type { MasterClient } from '../../master/client.js';
 import { decodeCommand } from '../../master/decoders.js';
@@ -31,7 +31,7 @@ export interface CommandPollerDeps {
   tunnelKeeper: ActorRef<TunnelKeeperMsg>;
   pollIntervalMs: number;
   retryCapMs: number;
-  /** Decommission commands are re-served on every poll until acknowledged (protocol.md §4.3): warn once per id. */
+  /** Decommission commands are re-served on every poll until acknowledged (docs/protocol.md §4.3): warn once per id. */
   seenDecommissions: Set<string>;
   /** Kept by the composition root: one poll out at a time, whichever incarnation sent it. */
   polls: Turns;
@@ -64,7 +64,7 @@ const FIRST_RETRY_MS = 1000;
 /** A poll ends by its own request timeout (MASTER_REQUEST_TIMEOUT_SECONDS, at most 300 s): never waited on longer. */
 const PREVIOUS_POLL_WAIT_MS = 300_000;
 
-/** Decodes and forwards one batch in order; one bad command never stops the rest (protocol.md §4, A14). */
+/** Decodes and forwards one batch in order; one bad command never stops the rest (docs/protocol.md §4, A14). */
 const SEEN_LIMIT = 100;
 
 export function handOffCommands(
@@ -221,7 +221,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         const f = msg.result.failure;
         const failures = state.failures + 1;
         const fields = { event: 'commands_failed', failure: f.kind, failures: said.failures + 1, agentId: msg.agentId };
-        logOnChange(
+        loudOnce(
           ctx.log,
           said.lastFailureKind,
           f.kind,

@@ -1,8 +1,8 @@
 /**
- * EventWatcher: labelled containers coming and going (protocol.md §5.6). At start it scans, reconciles with what
+ * EventWatcher: labelled containers coming and going (docs/protocol.md §5.6). At start it scans, reconciles with what
  * it reported before (containers that started or vanished while it was away), then follows Docker's event stream
  * from the last event it handled. A break of the stream is a crash, so the supervisor re-subscribes with backoff,
- * unless the stream had run for a while: older socket proxies close /events after 10 minutes (protocol.md §5.6),
+ * unless the stream had run for a while: older socket proxies close /events after 10 minutes (docs/protocol.md §5.6),
  * and that is a deliberate restart (logged at info), not a crash at error every 10 minutes. The memory of what is
  * running and of the last event survives restarts (watcher-memory.ts), so across the gap nothing is reported twice
  * (a die followed by a stop is one container_stop), no old event contradicts what the master was told since, and
@@ -124,7 +124,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         { event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size },
         'following Docker events',
       );
-      // After a gap the master gets the whole inventory at once (protocol.md §5.6).
+      // After a gap the master gets the whole inventory at once (docs/protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
       return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.monotonic() };
     },

@@ -1,10 +1,10 @@
 /**
- * Registration: the agent's identity with the master (protocol.md §3). Registers at start and in the
+ * Registration: the agent's identity with the master (docs/protocol.md §3). Registers at start and in the
  * background, never blocking the tunnel; negotiates v2 or falls back to v1; persists a new or changed id;
  * hands the identity to the workers. A trigger from a worker (404 on commands, 409 on events, 403) makes it
  * restart itself, which by the root's rest_for_one restarts the workers with the new identity.
  */
-import { logOnChange } from '../../log/loud-once.js';
+import { loudOnce } from '../../log/loud-once.js';
 import type { Logger } from '../../log/logger.js';
 import type { MasterClient, RegisterRequest } from '../../master/client.js';
 import { describeFailure, type MasterFailure } from '../../domain/master-result.js';
@@ -80,14 +80,7 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         : failure.kind === 'forbidden'
           ? `master refused this identity (403): the key is bound to another agent than ${state.storedId ?? '(none)'}; retrying slowly`
           : `registration failed: ${describeFailure(failure)}`;
-    logOnChange(
-      log,
-      state.lastFailureKind,
-      failure.kind,
-      failure.kind === 'transient' ? 'warn' : 'error',
-      fields,
-      text,
-    );
+    loudOnce(log, state.lastFailureKind, failure.kind, failure.kind === 'transient' ? 'warn' : 'error', fields, text);
   };
 
   return {

@@ -1,6 +1,6 @@
 /**
  * When a worker's trigger (a 404 on commands, a 409 on events, a 403) may make Registration re-register
- * (protocol.md §3.4). Each re-registration restarts every worker, so a master that refuses something right after
+ * (docs/protocol.md §3.4). Each re-registration restarts every worker, so a master that refuses something right after
  * every new registration (a record it cannot keep, a rule in front of /commands only) must not get one every
  * minute forever: the interval doubles per trigger in a row, up to LOOP_CAP_MS, and a quiet spell resets it.
  */

@@ -1,10 +1,10 @@
 /**
- * Reporter: everything the agent tells the master (protocol.md §5). A heartbeat and a status report every
+ * Reporter: everything the agent tells the master (docs/protocol.md §5). A heartbeat and a status report every
  * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
  * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
  */
 import type { DockerPort } from '../../docker/port.js';
-import { logOnChange } from '../../log/loud-once.js';
+import { loudOnce } from '../../log/loud-once.js';
 import type { MasterClient } from '../../master/client.js';
 import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../master/envelope.js';
 import { reactionTo } from '../../master/reaction.js';
@@ -70,7 +70,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     const session = identity.sessionId ?? 'v1';
     const head = outbox.head();
     // One number may be out at a time and it is retried before any new one is issued: a later number landing
-    // first would make the earlier one stale (protocol.md §5.1).
+    // first would make the earlier one stale (docs/protocol.md §5.1).
     const headHoldsNumber = head !== undefined && head.session === session && head.seq !== null;
     if (s.heartbeat && (s.heartbeat.seq !== null || !headHoldsNumber)) {
       const counters = outbox.countersFor(session);
@@ -117,7 +117,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
   };
 
   /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
-  const loudOnce = (
+  const noteReject = (
     s: ReporterState,
     ctx: Ctx,
     level: 'warn' | 'error',
@@ -125,8 +125,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     text: string,
   ): ReporterState => {
     const kind = `${String(fields.event)}:${String(fields.reason)}`;
-    logOnChange(ctx.log, s.lastReject, kind, level, fields, text);
-    return { ...s, lastReject: kind };
+    return { ...s, lastReject: loudOnce(ctx.log, s.lastReject, kind, level, fields, text) };
   };
 
   /**
@@ -165,7 +164,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       'identity.changed'(state, msg, ctx) {
         const sameSession =
           state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
-        // A new session is announced at once: heartbeat, then the full inventory (protocol.md §3.3 step 5).
+        // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5).
         const next: ReporterState = sameSession
           ? { ...state, identity: msg.identity }
           : {
@@ -195,12 +194,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             droppedTotal: outbox.dropped,
             capacity: outbox.capacity,
           };
-          if (state.overflowing) ctx.log.debug(fields, 'outbox full: oldest event dropped');
-          else
-            ctx.log.warn(
-              fields,
-              'outbox full: oldest events dropped (further drops are logged at debug); a full status report will follow recovery',
-            );
+          loudOnce(ctx.log, state.overflowing ? 'overflow' : null, 'overflow', 'warn', fields, 'outbox full');
         }
         publish();
         const containerId = msg.event.type === 'tunnel_status' ? null : msg.event.container.id.slice(0, 12);
@@ -232,7 +226,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         if (current.waitingForIdentity) return { ...current, reporting: false };
         let state = current;
         if (!msg.scan.ok) {
-          logOnChange(
+          loudOnce(
             ctx.log,
             state.scanFailure,
             msg.scan.reason,
@@ -292,7 +286,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = needRegistration(next, reaction.cause);
             break;
           case 'drop':
-            next = loudOnce(
+            next = noteReject(
               next,
               ctx,
               reaction.level,
@@ -366,7 +360,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               outbox.remove(entry.id);
               outbox.countDrop();
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
-            next = loudOnce(
+            next = noteReject(
               next,
               ctx,
               reaction.level,

@@ -1,5 +1,5 @@
 /**
- * The managed cloudflared container (protocol.md §7): exactly one, named dockflare-agent-tunnel, token in the
+ * The managed cloudflared container (docs/protocol.md §7): exactly one, named dockflare-agent-tunnel, token in the
  * environment only, `unless-stopped`, on the shared network. `ensureTunnel` is the start sequence of §7.2: adopt
  * a running container that matches, otherwise remove whatever is there (the original looped on the name
  * conflict forever), make sure image and network exist, create, start. Whether a container counts as running is

@@ -1,5 +1,5 @@
 /**
- * TunnelKeeper: the one serialised owner of the cloudflared container and of tunnel_state.json (protocol.md §7,
+ * TunnelKeeper: the one serialised owner of the cloudflared container and of tunnel_state.json (docs/protocol.md §7,
  * §8). Brings the tunnel back from cached state at start, before the master is reachable; obeys start/restart/
  * stop; reacts at once to its container's die/destroy events, with a periodic check as the safety net; retries
  * Docker failures with backoff instead of crashing. The removal at shutdown is the process's (tunnel-shutdown.ts).
@@ -9,6 +9,7 @@ import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from './container.js';
 import { masterTimestamp } from '../../master/envelope.js';
 import { inTurn } from '../../supervisor/turns.js';
 import { REDACTED } from '../../log/redact.js';
+import { loudOnce } from '../../log/loud-once.js';
 import { failureDelay } from '../../supervisor/backoff.js';
 import { reporterEnqueue, type ReporterMsg } from '../../messages/reporter.js';
 import { TUNNEL_WATCHED_ACTIONS, tunnelCheck, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
@@ -31,14 +32,14 @@ export interface TunnelKeeperDeps {
   network: string;
   createNetwork: boolean;
   checkIntervalMs: number;
-  /** How long a container's run must last before it counts as running and is reported (protocol.md §7.2 step 5). */
+  /** How long a container's run must last before it counts as running and is reported (docs/protocol.md §7.2 step 5). */
   startConfirmMs: number;
   /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is tunnel-shutdown.ts's. */
   stopTimeoutS: number;
   random: () => number;
 }
 
-/** Docker's own restarts get this many checks before the keeper replaces the container (protocol.md §7.2 step 2). */
+/** Docker's own restarts get this many checks before the keeper replaces the container (docs/protocol.md §7.2 step 2). */
 const RESTARTING_CHECKS = 3;
 
 type Ctx = ActorContext<TunnelKeeperMsg>;
@@ -103,13 +104,8 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   ): TunnelKeeperState => {
     const failures = s.failures + 1;
     const all = { ...fields, failures, ...(retryInMs === null ? {} : { retryInMs }) };
-    if (failures === 1)
-      ctx.log.error(
-        all,
-        `${text}; retrying${retryInMs === null ? '' : ' with backoff'} (the same failure again is logged at debug)`,
-      );
-    else if (reason === s.lastFailure) ctx.log.debug(all, text);
-    else ctx.log.warn(all, text);
+    // The first failure of a run is an error; a different one after it a warning.
+    loudOnce(ctx.log, s.failures === 0 ? null : s.lastFailure, reason, s.failures === 0 ? 'error' : 'warn', all, text);
     return { ...s, running: false, probation: null, failures, lastFailure: reason };
   };
 
@@ -355,7 +351,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       return s;
     }
     const changed = a.token !== s.tunnel.token || a.tunnelId !== s.tunnel.id;
-    // Persist first: a crash half-way is then repaired by the check, not lost (protocol.md §4).
+    // Persist first: a crash half-way is then repaired by the check, not lost (docs/protocol.md §4).
     const tunnel: TunnelState = { token: a.token, id: a.tunnelId, name: a.tunnelName, desired_state: 'running' };
     await persist(tunnel);
     ctx.log.info(
@@ -426,7 +422,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         }),
 
       'tunnel.update-config'(s, msg, ctx) {
-        // The master pushes ingress to Cloudflare itself (protocol.md §4.1, A11): nothing to do here.
+        // The master pushes ingress to Cloudflare itself (docs/protocol.md §4.1, A11): nothing to do here.
         ctx.log.info(
           { event: 'command_noop', action: 'update_tunnel_config', rules: msg.ruleCount },
           'update_tunnel_config accepted; the master applies ingress itself',
@@ -470,7 +466,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       },
 
       'identity.changed'(s, _msg, ctx) {
-        // After every (re-)registration the master hears the tunnel's state at once (protocol.md §3.3).
+        // After every (re-)registration the master hears the tunnel's state at once (docs/protocol.md §3.3).
         if (s.tunnel.desired_state === 'running' && s.running) report(ctx, 'running', s.tunnel.name, s.version);
         else if (s.tunnel.desired_state === 'stopped') report(ctx, 'stopped', s.tunnel.name, null);
         // Down at this moment: the new session hears about the container once it is confirmed again.

@@ -1,5 +1,5 @@
 /**
- * CLOUDFLARED_IMAGE sanitising (protocol.md §7.1): trim, first whitespace-separated token, drop from the first
+ * CLOUDFLARED_IMAGE sanitising (docs/protocol.md §7.1): trim, first whitespace-separated token, drop from the first
  * `#`, then accept `repo[:tag]` or `repo@sha256:<64 hex>` (digest lower-cased). Returns undefined when invalid;
  * the config layer turns that into a start-up error rather than silently using the default.
  */

@@ -1,11 +1,11 @@
 /**
- * The one configuration schema (design.md §4.8). Names follow protocol.md §9; additions carry their unit in the
+ * The one configuration schema (docs/architecture.md §4.8). Names follow docs/protocol.md §9; additions carry their unit in the
  * name. Only agent/main.ts loads it; actors receive the typed slices of agent/config/config.ts.
  */
 export const CHILD_NAMES = ['registration', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'] as const;
 export type ChildName = (typeof CHILD_NAMES)[number];
 
-/** design.md §1 defaults: [minMs, maxMs]. */
+/** docs/architecture.md §1 defaults: [minMs, maxMs]. */
 export const BACKOFF_DEFAULTS: Readonly<Record<ChildName, readonly [number, number]>> = {
   registration: [1000, 60000],
   'tunnel-keeper': [2000, 120000],

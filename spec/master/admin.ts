@@ -1,5 +1,5 @@
 /**
- * The master's admin routes used for scenario setup (protocol.md §10), guarded by the master key. They call the
+ * The master's admin routes used for scenario setup (docs/protocol.md §10), guarded by the master key. They call the
  * same MasterState methods as the in-process hooks. The agent list never carries keys or tunnel tokens.
  */
 import type { RequestContext } from './request.js';

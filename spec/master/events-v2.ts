@@ -29,7 +29,7 @@ export function eventsV2(state: MasterState, ctx: RequestContext, agentId: strin
   const parsed = objectBody('v2', ctx);
   if (!parsed.ok) return parsed.reply;
   const body = parsed.body;
-  // Unknown agent → 403, not 404: that is how a v2 agent learns it was removed (protocol.md §10).
+  // Unknown agent → 403, not 404: that is how a v2 agent learns it was removed (docs/protocol.md §10).
   const agent = state.records.get(agentId);
   if (!agent || !keyFitsAgent('v2', auth.key, agentId, agent.key)) return keyMismatch('v2');
 

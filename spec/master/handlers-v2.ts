@@ -33,7 +33,7 @@ export function registerV2(state: MasterState, ctx: RequestContext): Reply {
   if (key.boundAgentId !== null) {
     if (proposed !== undefined && proposed !== key.boundAgentId) return { ...keyMismatch('v2'), agentId: proposed };
     agent = state.records.get(key.boundAgentId);
-    // Bound to a removed record: the key cannot mint a new identity (protocol.md §10, agent removal).
+    // Bound to a removed record: the key cannot mint a new identity (docs/protocol.md §10, agent removal).
     if (!agent) return { ...keyMismatch('v2'), agentId: key.boundAgentId };
   } else {
     // A proposed id is ignored for an unbound key: the agent gets a new one.

@@ -1,5 +1,5 @@
 /**
- * Reply bodies, exact where protocol.md quotes them. v2 bodies always carry `status` and `code`; v1 bodies have a
+ * Reply bodies, exact where docs/protocol.md quotes them. v2 bodies always carry `status` and `code`; v1 bodies have a
  * `message` instead of a code.
  */
 import type { MasterMode, Reply } from './types.js';
@@ -28,7 +28,7 @@ export function keyMismatch(mode: MasterMode): Reply {
     : v1Error(403, 'API key mismatch for agent.');
 }
 
-/** The same body from both masters; protocol.md §4 tells agents not to require a code here. */
+/** The same body from both masters; docs/protocol.md §4 tells agents not to require a code here. */
 export function agentNotFound(): Reply {
   return v1Error(404, 'Agent not found.');
 }

@@ -29,7 +29,7 @@ export function parseJson(text: string): Parsed {
 
 /**
  * The JSON object an agent POST must carry. The master reads the body only as JSON: Flask's get_json refuses
- * another content type (protocol.md §2 leaves 400 vs 415 open; we answer 415 so a missing header is noticed).
+ * another content type (docs/protocol.md §2 leaves 400 vs 415 open; we answer 415 so a missing header is noticed).
  */
 export function objectBody(
   mode: MasterMode,

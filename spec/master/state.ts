@@ -9,7 +9,7 @@ export interface KeyRecord {
   key: string;
   owner: string | null;
   status: 'active' | 'revoked';
-  /** Set on first use; survives the removal of the record (protocol.md §10: re-registration then gets 403). */
+  /** Set on first use; survives the removal of the record (docs/protocol.md §10: re-registration then gets 403). */
   boundAgentId: string | null;
   createdAt: number;
 }
@@ -53,7 +53,7 @@ export class MasterState {
     return rec?.status === 'active' ? rec : undefined;
   }
 
-  /** Agents using the key lose their binding and return to `pending` (protocol.md §10). */
+  /** Agents using the key lose their binding and return to `pending` (docs/protocol.md §10). */
   revokeKey(key: string): void {
     const rec = this.keys.get(key);
     if (!rec) throw new Error('test master: revokeKey: unknown key');

@@ -44,7 +44,7 @@ describe('health server, metrics and chaos endpoint', () => {
     return server.port;
   };
 
-  it('answers 503 unhealthy before any master contact, then 200 healthy once registered, with the protocol.md §12 shape', async () => {
+  it('answers 503 unhealthy before any master contact, then 200 healthy once registered, with the docs/protocol.md §12 shape', async () => {
     const master = await harness.master();
     master.addFault({ endpoint: 'register', fault: { kind: 'status', status: 503 }, times: 1 });
     const agent = await harness.agent();

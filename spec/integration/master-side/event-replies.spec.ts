@@ -13,7 +13,7 @@ const startOf =
     body(r).type === 'container_start' &&
     (body(r).container as { id?: string } | undefined)?.id === id;
 
-/** protocol.md §5.2: every reply to an event, and what the agent must do about it. */
+/** docs/protocol.md §5.2: every reply to an event, and what the agent must do about it. */
 const table: {
   reply: string;
   fault: Fault;

@@ -16,7 +16,7 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('agent/config/config', () => {
-  it('applies the protocol.md §9 defaults', () => {
+  it('applies the docs/protocol.md §9 defaults', () => {
     const c = loadConfig(base);
     expect(c.tunnel).to.deep.equal({
       image: 'cloudflare/cloudflared:2025.9.0',
@@ -96,7 +96,7 @@ describe('agent/config/config', () => {
     expect(c.supervision.backoff['event-watcher'].minMs).to.equal(250);
   });
 
-  it('documents every variable of protocol.md §9', () => {
+  it('documents every variable of docs/protocol.md §9', () => {
     const names = describeVariables().map((v) => v.env);
     for (const v of [
       'DOCKFLARE_MASTER_URL',

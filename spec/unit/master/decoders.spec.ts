@@ -202,7 +202,7 @@ describe('master/envelope', () => {
 
 describe('master/reaction', () => {
   const fail = (failure: MasterFailure) => reactionTo({ ok: false, failure });
-  it('maps every reply to the protocol.md §5.2 reaction', () => {
+  it('maps every reply to the docs/protocol.md §5.2 reaction', () => {
     expect(reactionTo({ ok: true, status: 200, value: { code: 'accepted' } })).to.deep.equal({
       kind: 'delivered',
       duplicate: false,

@@ -30,7 +30,7 @@ function loop(cause: 'commands_not_found' | 'forbidden', rounds: number, trigger
   return acted.slice(1).map((t, i) => t - acted[i]!);
 }
 
-describe('re-registration pacing (protocol.md §3.4)', () => {
+describe('re-registration pacing (docs/protocol.md §3.4)', () => {
   it('a refusal after every registration: the interval doubles from 5 s to fifteen minutes, not a minute forever', () => {
     const gaps = loop('commands_not_found', 12);
     expect(gaps.slice(0, 8)).to.deep.equal([10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, LOOP_CAP_MS]);
