@@ -1,4 +1,6 @@
-/** Reporter's protocol: the periodic heartbeat/status report and events handed to it for delivery (docs/protocol.md §5). */
+/**
+ * Reporter's protocol: the periodic heartbeat/status report and events handed to it for delivery (docs/protocol.md §5).
+ */
 import type { OutboundEvent, Scan } from '../domain/outbound.js';
 import type { MasterResult } from '../domain/master-result.js';
 import type { IdentityChanged } from './registration.js';

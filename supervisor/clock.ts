@@ -1,6 +1,7 @@
 /**
  * Time as a dependency. Every timer and every "now" in the agent goes through a Clock so that backoff, intensity
- * windows and watchdogs can be tested deterministically (docs/architecture.md §4.5) without faking Node's own timers, which
+ * windows and watchdogs can be tested deterministically (docs/architecture.md §4.5) without faking Node's own timers,
+ * which
  * would also freeze nact's setImmediate-driven mailboxes.
  */
 export interface TimerHandle {

@@ -32,14 +32,18 @@ export interface TunnelKeeperDeps {
   network: string;
   createNetwork: boolean;
   checkIntervalMs: number;
-  /** How long a container's run must last before it counts as running and is reported (docs/protocol.md §7.2 step 5). */
+  /**
+   * How long a container's run must last before it counts as running and is reported (docs/protocol.md §7.2 step 5).
+   */
   startConfirmMs: number;
   /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is tunnel-shutdown.ts's. */
   stopTimeoutS: number;
   random: () => number;
 }
 
-/** Docker's own restarts get this many checks before the keeper replaces the container (docs/protocol.md §7.2 step 2). */
+/**
+ * Docker's own restarts get this many checks before the keeper replaces the container (docs/protocol.md §7.2 step 2).
+ */
 const RESTARTING_CHECKS = 3;
 
 type Ctx = ActorContext<TunnelKeeperMsg>;

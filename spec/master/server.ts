@@ -1,5 +1,6 @@
 /**
- * TestMaster: an in-process imitation of a DockFlare master's agent API (docs/protocol.md, as the master implements it) on 127.0.0.1,
+ * TestMaster: an in-process imitation of a DockFlare master's agent API (docs/protocol.md, as the master implements it)
+ * on 127.0.0.1,
  * speaking either v1 or v2. Every request is recorded, faults can be injected per endpoint, and the scenario hooks
  * change state exactly as the admin routes do. It answers hostile input with 4xx and never throws out of a handler.
  */
