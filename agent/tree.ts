@@ -6,17 +6,17 @@
  *
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
  */
-import { commandPollerDef, newPollLogMemory } from '../actors/command-poller/command-poller.js';
+import { commandPollerDef, type PollerMemory } from '../actors/command-poller/command-poller.js';
 import { eventWatcherDef } from '../actors/event-watcher/event-watcher.js';
-import { newWatcherMemory } from '../actors/event-watcher/watcher-memory.js';
+import type { WatcherMemory } from '../actors/event-watcher/watcher-memory.js';
 import { registrationDef } from '../actors/registration/registration.js';
+import type { ReregistrationPacer } from '../actors/registration/reregistration-pacer.js';
 import { keepUndelivered, reporterDef } from '../actors/reporter/reporter.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper/tunnel-keeper.js';
-import { newKeeperMemory } from '../actors/tunnel-keeper/probation.js';
+import { newKeeperMemory, type KeeperMemory } from '../actors/tunnel-keeper/probation.js';
 import { tunnelTeardown } from '../actors/tunnel-keeper/teardown.js';
 import type { AgentConfig } from './config/config.js';
 import type { DockerPort } from '../docker/port.js';
-import { newTurns } from '../supervisor/turns.js';
 import type { Logger } from '../log/logger.js';
 import type { MasterClient } from '../master/client.js';
 import type { CommandPollerMsg } from '../messages/command-poller.js';
@@ -62,10 +62,10 @@ export interface AgentTree {
   root: TreeOptions['root'];
   cells: {
     workers: ActorCell<SupervisorMsg>;
-    registration: ActorCell<RegistrationMsg>;
-    tunnelKeeper: ActorCell<TunnelKeeperMsg>;
-    eventWatcher: ActorCell<EventWatcherMsg>;
-    commandPoller: ActorCell<CommandPollerMsg>;
+    registration: ActorCell<RegistrationMsg, ReregistrationPacer>;
+    tunnelKeeper: ActorCell<TunnelKeeperMsg, KeeperMemory>;
+    eventWatcher: ActorCell<EventWatcherMsg, WatcherMemory>;
+    commandPoller: ActorCell<CommandPollerMsg, PollerMemory>;
     reporter: ActorCell<ReporterMsg>;
   };
   /** The tunnel container's removal and the outbox's last write at shutdown (TreeOptions.teardown). */
@@ -77,22 +77,20 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const sup = config.supervision;
   const registry = new CellRegistry(log, sup.stashCapacity);
   const rootCell = registry.create<SupervisorMsg>('root');
-  const registration = registry.create<RegistrationMsg>('registration');
+  const registration = registry.create<RegistrationMsg, ReregistrationPacer>('registration');
   const workersCell = registry.create<SupervisorMsg>('workers');
-  const tunnelKeeper = registry.create<TunnelKeeperMsg>('tunnel-keeper');
-  const eventWatcher = registry.create<EventWatcherMsg>('event-watcher');
-  const commandPoller = registry.create<CommandPollerMsg>('command-poller');
+  const tunnelKeeper = registry.create<TunnelKeeperMsg, KeeperMemory>('tunnel-keeper');
+  const eventWatcher = registry.create<EventWatcherMsg, WatcherMemory>('event-watcher');
+  const commandPoller = registry.create<CommandPollerMsg, PollerMemory>('command-poller');
   const reporter = registry.create<ReporterMsg>('reporter');
   const random = runtime.random;
 
   const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
-  const keeperMemory = newKeeperMemory();
   const workerChildren: ChildSpec[] = [
     childSpec({
       cell: tunnelKeeper,
       def: tunnelKeeperDef({
         docker: deps.docker,
-        memory: keeperMemory,
         store: deps.store,
         reporter,
         board: deps.board,
@@ -114,7 +112,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: eventWatcher,
-      def: eventWatcherDef({ docker: deps.docker, reporter, tunnelKeeper, memory: newWatcherMemory() }),
+      def: eventWatcherDef({ docker: deps.docker, reporter, tunnelKeeper }),
       restart: 'permanent',
       backoff: sup.backoff['event-watcher'],
       shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
@@ -127,9 +125,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         tunnelKeeper,
         pollIntervalMs: config.intervals.commandPollMs,
         retryCapMs: 60_000,
-        seenDecommissions: new Set(),
-        polls: newTurns(),
-        pollLog: newPollLogMemory(),
         random,
       }),
       restart: 'permanent',
@@ -184,7 +179,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       retryCapMs: config.intervals.registerRetryMs,
       minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
       subscribers: [tunnelKeeper, commandPoller, reporter],
-      pacer: { lastActedAt: null, streak: 0 },
       random,
     }),
     restart: 'permanent',
@@ -194,7 +188,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
 
   const removeTunnel = tunnelTeardown({
     docker: deps.docker,
-    turns: keeperMemory,
+    turns: () => tunnelKeeper.carry(newKeeperMemory),
     removeOnShutdown: config.tunnel.removeOnShutdown,
     shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)),
     clock: runtime.clock,

@@ -58,10 +58,10 @@ export interface RunningIncarnation<M> extends Incarnation<M> {
   injectCrash(reason: Error): void;
 }
 
-export interface StartOptions<S, M extends Message> {
+export interface StartOptions<S, M extends Message, C> {
   parent: Ref<unknown>;
-  cell: ActorCell<M>;
-  def: ActorDef<S, M>;
+  cell: ActorCell<M, C>;
+  def: ActorDef<S, M, C>;
   gen: number;
   log: Logger;
   runtime: RuntimeSettings;
@@ -72,7 +72,7 @@ function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>): RunningIncarnation<M> {
+export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, M, C>): RunningIncarnation<M> {
   const { cell, def, gen, log, runtime, hooks } = opts;
   const abort = new AbortController();
   let alive = true;
@@ -118,8 +118,9 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
     return true;
   };
 
-  const ctx: ActorContext<M> = {
+  const ctx: ActorContext<M, C> = {
     self: cell,
+    carried: cell.carry(def.carry?.bind(def)),
     name: cell.id,
     gen,
     log,
@@ -198,7 +199,11 @@ export function startIncarnation<S, M extends Message>(opts: StartOptions<S, M>)
       case 'msg': {
         if (!state.ready) throw new Error(`${env.msg.type} arrived before init`);
         // The mapped Handlers type guarantees handlers[T] accepts the message whose type is T.
-        const handler = def.handlers[env.msg.type as M['type']] as (s: S, m: M, c: ActorContext<M>) => S | Promise<S>;
+        const handler = def.handlers[env.msg.type as M['type']] as (
+          s: S,
+          m: M,
+          c: ActorContext<M, C>,
+        ) => S | Promise<S>;
         const next = await watched(handler(state.s, env.msg, ctx), env.msg.type);
         cell.processed++;
         latest = { ready: true, s: next };

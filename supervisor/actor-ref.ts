@@ -92,7 +92,7 @@ export interface CellView {
 /**
  * Health counters live on the cell, so they survive restarts and one snapshot of all cells is the tree's health.
  */
-export class ActorCell<M> implements ActorRef<M>, CellView {
+export class ActorCell<M, C = undefined> implements ActorRef<M>, CellView {
   status: ActorStatus = 'starting';
   gen = 0;
   startedAt: number | undefined;
@@ -118,6 +118,7 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
 
   private current: Incarnation<M> | undefined;
   private stash: M[] = [];
+  private carriedValue: { readonly value: C } | undefined;
 
   constructor(
     readonly id: string,
@@ -137,6 +138,20 @@ export class ActorCell<M> implements ActorRef<M>, CellView {
       this.drop('stash_overflow');
     }
   };
+
+  /**
+   * What the actor's incarnations hand on to each other: made by `make` for the first incarnation, the same value
+   * for every one after it (ActorDef.carry). Kept on the cell, which outlives every incarnation and supervisor.
+   */
+  carry(make: (() => C) | undefined): C {
+    this.carriedValue ??= { value: make ? make() : (undefined as C) };
+    return this.carriedValue.value;
+  }
+
+  /** The carried value, for the owner's teardown; undefined before the first incarnation. */
+  get carried(): C | undefined {
+    return this.carriedValue?.value;
+  }
 
   get stashed(): number {
     return this.stash.length;

@@ -14,7 +14,7 @@ export interface Message {
   readonly type: string;
 }
 
-export interface ActorContext<M extends Message> {
+export interface ActorContext<M extends Message, C = undefined> {
   /** The actor's stable address: replies sent here reach whichever incarnation runs then. */
   readonly self: ActorRef<M>;
   readonly name: string;
@@ -38,30 +38,41 @@ export interface ActorContext<M extends Message> {
   restartSelf(reason: string): void;
   /** Sends a message to this incarnation (stream callbacks); dropped once the incarnation has ended. */
   toSelf(msg: M): void;
+  /**
+   * What this actor's incarnations hand on to each other (`ActorDef.carry`): one value, made when the actor first
+   * starts and given to every incarnation after it, so a restart keeps what a crash must not make it forget.
+   */
+  readonly carried: C;
   /** Opaque runtime handle of this incarnation; only supervisors use it, to place their children under it. */
   readonly runtimeHandle: unknown;
 }
 
-export type Handler<S, M extends Message, K extends M['type']> = (
+export type Handler<S, M extends Message, K extends M['type'], C = undefined> = (
   state: S,
   msg: Extract<M, { type: K }>,
-  ctx: ActorContext<M>,
+  ctx: ActorContext<M, C>,
 ) => S | Promise<S>;
 
-export type Handlers<S, M extends Message> = { readonly [K in M['type']]: Handler<S, M, K> };
+export type Handlers<S, M extends Message, C = undefined> = { readonly [K in M['type']]: Handler<S, M, K, C> };
 
-export interface ActorDef<S, M extends Message> {
+export interface ActorDef<S, M extends Message, C = undefined> {
   /** Start-up work; runs as the first message of each incarnation, so its failure is an ordinary crash. */
-  init(ctx: ActorContext<M>): S | Promise<S>;
-  handlers: Handlers<S, M>;
+  init(ctx: ActorContext<M, C>): S | Promise<S>;
+  handlers: Handlers<S, M, C>;
+  /**
+   * Makes what the incarnations hand on (`ctx.carried`); called once, before the first incarnation. Without it
+   * `carried` is undefined. Keep in it only what must outlive a crash (what was already told, a turn on Docker):
+   * the state a handler returns is the incarnation's own and starts afresh.
+   */
+  carry?(): C;
   /**
    * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops waiting:
    * work that
    * takes time (stopping a container) should size itself to it.
    */
-  shutdown?(state: S, ctx: ActorContext<M>, deadline: number): void | Promise<void>;
+  shutdown?(state: S, ctx: ActorContext<M, C>, deadline: number): void | Promise<void>;
   /** Always runs when an incarnation ends (crash, kill, shutdown): close streams and sockets here. */
-  release?(state: S | undefined, ctx: ActorContext<M>): void;
+  release?(state: S | undefined, ctx: ActorContext<M, C>): void;
 }
 
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -73,9 +84,9 @@ export interface RuntimeSettings {
   random: () => number;
 }
 
-export interface ChildSpec<S = unknown, M extends Message = Message> {
-  readonly cell: ActorCell<M>;
-  readonly def: ActorDef<S, M>;
+export interface ChildSpec<S = unknown, M extends Message = Message, C = unknown> {
+  readonly cell: ActorCell<M, C>;
+  readonly def: ActorDef<S, M, C>;
   readonly restart: RestartType;
   readonly backoff: BackoffPolicy;
   readonly shutdownTimeoutMs: number;
@@ -91,6 +102,6 @@ export interface SupervisorOptions {
 /** Erases the state type so specs of different actors sit in one list. */
 export type AnyChildSpec = ChildSpec<never> | ChildSpec;
 
-export function childSpec<S, M extends Message>(spec: ChildSpec<S, M>): ChildSpec {
+export function childSpec<S, M extends Message, C>(spec: ChildSpec<S, M, C>): ChildSpec {
   return spec as unknown as ChildSpec;
 }

@@ -24,9 +24,9 @@ export class CellRegistry {
     private readonly system = 'agent',
   ) {}
 
-  create<M extends Message>(id: string, capacity = this.defaultCapacity): ActorCell<M> {
+  create<M extends Message, C = undefined>(id: string, capacity = this.defaultCapacity): ActorCell<M, C> {
     if (this.cells.some((c) => c.id === id)) throw new Error(`duplicate actor id ${id}`);
-    const cell = new ActorCell<M>(id, `${this.system}/${id}`, capacity, (c, cause) => {
+    const cell = new ActorCell<M, C>(id, `${this.system}/${id}`, capacity, (c, cause) => {
       this.onDrop(c, cause);
     });
     this.cells.push(cell);

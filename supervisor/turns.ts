@@ -1,7 +1,7 @@
 /**
  * One operation at a time across an actor's incarnations. A killed incarnation's call runs on (nact cannot stop a
  * handler half-way, and some calls are not aborted on purpose), so the next incarnation's operation waits for it.
- * The composition root keeps the `Turns` object, as it keeps the other memories that outlive an incarnation.
+ * An actor keeps its `Turns` in what it carries (ActorDef.carry), so every incarnation takes its turn on one chain.
  */
 import { settlesWithin, type Clock } from './clock.js';
 

@@ -4,7 +4,7 @@
  * TunnelKeeper the moment the reply arrives, outside this actor's mailbox: a poller that crashes right after a
  * poll cannot lose them (the keeper's cell keeps them even while the keeper itself restarts).
  */
-import { inTurn, type Turns } from '../../supervisor/turns.js';
+import { inTurn, newTurns, type Turns } from '../../supervisor/turns.js';
 import { loudOnce } from '../../log/loud-once.js';
 import type { Logger } from '../../log/logger.js';
 import type { MasterClient } from '../../master/client.js';
@@ -31,26 +31,30 @@ export interface CommandPollerDeps {
   tunnelKeeper: ActorRef<TunnelKeeperMsg>;
   pollIntervalMs: number;
   retryCapMs: number;
-  /** Decommission commands are re-served on every poll until acknowledged (docs/protocol.md §4.3): warn once per id. */
-  seenDecommissions: Set<string>;
-  /** Kept by the composition root: one poll out at a time, whichever incarnation sent it. */
-  polls: Turns;
-  /** Kept by the composition root too: what the log has said about polling (PollLogMemory). */
-  pollLog: PollLogMemory;
   random: () => number;
 }
 
 /**
- * The failure the log last reported, and how many polls have failed since the last good one, across incarnations:
- * a lasting failure that makes the master ask for a re-registration restarts this actor each time, and a fresh
- * incarnation must not report the same failure at error again.
+ * What the poller's incarnations hand on (`ctx.carried`). A lasting failure that makes the master ask for a
+ * re-registration restarts this actor each time; a fresh incarnation must not report the same failure at error again,
+ * nor send a second poll while the last one is out, nor warn again about a decommission it already saw.
  */
-export interface PollLogMemory {
+export interface PollerMemory {
+  /** The failure the log last reported, and how many polls have failed since the last good one. */
   lastFailureKind: MasterFailure['kind'] | null;
   failures: number;
+  /** One poll out at a time, whichever incarnation sent it. */
+  readonly polls: Turns;
+  /** Decommission commands are re-served on every poll until acknowledged (docs/protocol.md §4.3): warn once per id. */
+  readonly seenDecommissions: Set<string>;
 }
 
-export const newPollLogMemory = (): PollLogMemory => ({ lastFailureKind: null, failures: 0 });
+export const newPollerMemory = (): PollerMemory => ({
+  lastFailureKind: null,
+  failures: 0,
+  polls: newTurns(),
+  seenDecommissions: new Set(),
+});
 
 export interface CommandPollerState {
   identity: Identity | null;
@@ -155,8 +159,12 @@ function forward(
   }
 }
 
-export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPollerState, CommandPollerMsg> {
+export function commandPollerDef(
+  deps: CommandPollerDeps,
+): ActorDef<CommandPollerState, CommandPollerMsg, PollerMemory> {
   return {
+    carry: newPollerMemory,
+
     init(ctx) {
       tell(deps.registration, registrationGet(ctx.self));
       ctx.timers.once('tick', 0, pollerTick());
@@ -181,7 +189,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
         // So a restarted poller waits for the killed one's poll before it sends its own: two polls out at once
         // could hand their commands to the keeper in the wrong order (a start after the stop that followed it).
         const work = inTurn(
-          deps.polls,
+          ctx.carried.polls,
           ctx.clock,
           PREVIOUS_POLL_WAIT_MS,
           () => {
@@ -198,7 +206,7 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
                   { event: 'commands_reply_odd', warning: result.value.warning },
                   'treating the command reply as empty',
                 );
-              handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, deps.seenDecommissions);
+              handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, ctx.carried.seenDecommissions);
             }
             return result;
           },
@@ -210,11 +218,12 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
       'poller.result'(state, msg, ctx) {
         const next = { ...state, inFlight: false };
         const identity = state.identity;
-        const said = deps.pollLog;
+        const said = ctx.carried;
         if (msg.result.ok) {
           if (said.lastFailureKind !== null)
             ctx.log.info({ event: 'commands_recovered', failures: said.failures }, 'command polling recovered');
-          Object.assign(said, newPollLogMemory());
+          said.lastFailureKind = null;
+          said.failures = 0;
           ctx.timers.once('tick', jittered(deps.pollIntervalMs, deps.random()), pollerTick());
           return { ...next, failures: 0, lastSuccessAt: ctx.clock.now() };
         }
@@ -229,7 +238,8 @@ export function commandPollerDef(deps: CommandPollerDeps): ActorDef<CommandPolle
           fields,
           `command poll failed: ${describeFailure(f)}`,
         );
-        Object.assign(said, { lastFailureKind: f.kind, failures: said.failures + 1 });
+        said.lastFailureKind = f.kind;
+        said.failures++;
         if (identity && msg.agentId === identity.agentId) {
           if (f.kind === 'not_found') tell(deps.registration, registrationRequired('commands_not_found', identity));
           if (f.kind === 'forbidden') tell(deps.registration, registrationRequired('forbidden', identity));

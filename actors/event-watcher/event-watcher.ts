@@ -25,6 +25,7 @@ import {
   knowUpTo,
   noteHandled,
   REPLAY_MARGIN_NANO,
+  newWatcherMemory,
   replayFrom,
   type WatcherMemory,
 } from './watcher-memory.js';
@@ -33,7 +34,6 @@ export interface EventWatcherDeps {
   docker: DockerPort;
   reporter: ActorRef<ReporterMsg>;
   tunnelKeeper: ActorRef<TunnelKeeperMsg>;
-  memory: WatcherMemory;
 }
 
 export interface EventWatcherState {
@@ -61,13 +61,12 @@ const STOP_ACTIONS = new Set(['die', 'stop', 'destroy']);
  */
 const SUBSCRIBED_ACTIONS: readonly string[] = [...new Set(['start', ...STOP_ACTIONS, ...TUNNEL_WATCHED_ACTIONS])];
 
-export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherState, EventWatcherMsg> {
-  const { memory } = deps;
-  const started = (c: ContainerInfo, ms: number): void => {
+export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherState, EventWatcherMsg, WatcherMemory> {
+  const started = (memory: WatcherMemory, c: ContainerInfo, ms: number): void => {
     memory.running.set(c.id, c);
     tell(deps.reporter, reporterEnqueue({ type: 'container_start', container: c, timestamp: masterTimestamp(ms) }));
   };
-  const stopped = (id: string, ms: number): void => {
+  const stopped = (memory: WatcherMemory, id: string, ms: number): void => {
     const known = memory.running.get(id);
     if (!known) return;
     memory.running.delete(id);
@@ -82,7 +81,11 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
   };
 
   return {
+    // What was handled and told survives a restart: a resumed stream replays, and nothing is told twice.
+    carry: newWatcherMemory,
+
     async init(ctx) {
+      const memory = ctx.carried;
       // After any earlier stream, handled events or not (a quiet host): the gap ends with a full report.
       const resumed = memory.subscriptions > 0;
       // Docker stamps an event after the change it reports, so one stamped before this moment is in the scan's
@@ -95,12 +98,12 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       for (const c of containers) {
         seen.add(c.id);
         knowUpTo(memory, c.id, scanNano);
-        if (!memory.running.has(c.id)) started(c, scanMs);
+        if (!memory.running.has(c.id)) started(memory, c, scanMs);
       }
       for (const id of [...memory.running.keys()]) {
         if (seen.has(id)) continue;
         knowUpTo(memory, id, scanNano);
-        stopped(id, scanMs);
+        stopped(memory, id, scanMs);
       }
       // The first incarnation follows from its scan on, a resumed one replays what it missed.
       const since = replayFrom(memory, scanNano);
@@ -130,7 +133,8 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
     },
 
     handlers: {
-      'watcher.event'(state, msg) {
+      'watcher.event'(state, msg, ctx) {
+        const memory = ctx.carried;
         const e = msg.event;
         if (!noteHandled(memory, e)) return state;
         const ms = Number(e.timeNano / 1_000_000n);
@@ -145,6 +149,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         if (e.action === 'start') {
           if (memory.running.has(e.id) || !managed) return state;
           started(
+            memory,
             { id: e.id, name: e.attributes.name ?? '', status: 'running', labels: filterLabels(e.attributes) },
             ms,
           );
@@ -152,11 +157,11 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
             // From before the scan, which did not see it (or it would be accounted for up to the scan): it has
             // stopped since. Its stop may not come (gone from Docker's replay buffer of 256 events), so it is
             // told now.
-            stopped(e.id, Number(state.scanNano / 1_000_000n));
+            stopped(memory, e.id, Number(state.scanNano / 1_000_000n));
             knowUpTo(memory, e.id, state.scanNano);
           }
         } else if (STOP_ACTIONS.has(e.action)) {
-          stopped(e.id, ms);
+          stopped(memory, e.id, ms);
         }
         return state;
       },

@@ -1,5 +1,6 @@
 /**
- * What the event watcher remembers across its restarts (the composition root keeps it), and the rule that decides
+ * What the event watcher remembers across its restarts (what its incarnations hand on: `ctx.carried`), and the rule
+ * that decides
  * whether an event of a labelled container still counts.
  *
  * A resumed stream replays from a margin before the latest handled event, because concurrent containers can reach

@@ -20,7 +20,7 @@ import type { StateStore } from '../../persistence/state-files.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
 import type { StatusBoard } from '../../domain/status-board.js';
-import { decideReregistration, type ReregistrationPacer } from './reregistration-pacer.js';
+import { decideReregistration, newPacer, type ReregistrationPacer } from './reregistration-pacer.js';
 
 export interface RegistrationDeps {
   client: MasterClient;
@@ -33,11 +33,6 @@ export interface RegistrationDeps {
   /** A worker's trigger within this long after a registration is not acted on (no re-registration storms). */
   minReregisterIntervalMs: number;
   subscribers: readonly ActorRef<IdentityChanged>[];
-  /**
-   * Survives this actor's own restarts (re-registering is one): when it last re-registered on a trigger, and how often
-   * in a row.
-   */
-  pacer: ReregistrationPacer;
   random: () => number;
 }
 
@@ -53,7 +48,9 @@ export interface RegistrationState {
 
 const FIRST_RETRY_MS = 1000;
 
-export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationState, RegistrationMsg> {
+export function registrationDef(
+  deps: RegistrationDeps,
+): ActorDef<RegistrationState, RegistrationMsg, ReregistrationPacer> {
   const displayName = (id: string | undefined): string =>
     deps.displayName ?? (id ? `agent-${id.slice(0, 8)}` : 'dockflare-agent');
 
@@ -84,6 +81,10 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
   };
 
   return {
+    // Re-registering is a restart of this actor: when it last did so on a trigger, and how often in a row, must
+    // outlive it.
+    carry: newPacer,
+
     async init(ctx) {
       const storedId = await deps.store.loadAgentId();
       deps.board.publish('registration', { registered: false, agentId: storedId ?? null });
@@ -164,7 +165,7 @@ export function registrationDef(deps: RegistrationDeps): ActorDef<RegistrationSt
         if (!current || current.agentId !== msg.identity.agentId || current.sessionId !== msg.identity.sessionId)
           return state;
         const now = ctx.clock.monotonic();
-        const { pacer } = deps;
+        const pacer = ctx.carried;
         const decision = decideReregistration(
           pacer,
           msg.cause,

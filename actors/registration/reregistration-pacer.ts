@@ -6,11 +6,13 @@
  */
 import type { ReregisterCause } from '../../domain/identity.js';
 
-/** Survives Registration's own restarts (re-registering is one). */
+/** Survives Registration's own restarts (re-registering is one): what its incarnations hand on. */
 export interface ReregistrationPacer {
   lastActedAt: number | null;
   streak: number;
 }
+
+export const newPacer = (): ReregistrationPacer => ({ lastActedAt: null, streak: 0 });
 
 export interface PacerSettings {
   /** The first interval after a registration (no re-registration storms). */

@@ -23,7 +23,10 @@ export interface Probation extends Run {
   created: boolean;
 }
 
-/** Kept by the composition root across keeper restarts; its turns keep one keeper operation on Docker at a time. */
+/**
+ * What the keeper's incarnations hand on (`ctx.carried`); its turns keep one keeper operation on Docker at a time,
+ * across restarts and with the process's teardown.
+ */
 export interface KeeperMemory extends Turns {
   /**
    * The container this process created and has not yet confirmed: a keeper restarted in between confirms it as

@@ -13,8 +13,11 @@ import type { Logger } from '../../log/logger.js';
 
 export interface TunnelTeardownDeps {
   docker: DockerPort;
-  /** The keeper's turns (its KeeperMemory), so the removal comes after any keeper operation still running. */
-  turns: Turns;
+  /**
+   * The keeper's turns (what its incarnations carry), read at shutdown: the removal comes after any keeper
+   * operation still running.
+   */
+  turns: () => Turns;
   removeOnShutdown: boolean;
   /** Cap of cloudflared's `docker stop` grace at shutdown. */
   shutdownStopTimeoutS: number;
@@ -46,7 +49,7 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)',
       );
     };
-    await inTurn(deps.turns, clock, waitMs, onSlow, async () => {
+    await inTurn(deps.turns(), clock, waitMs, onSlow, async () => {
       // Only for the log line: a failing inspect must not cost the removal.
       const found = await deps.docker.inspectContainer(TUNNEL_CONTAINER).catch(() => undefined);
       try {

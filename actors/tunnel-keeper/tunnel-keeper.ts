@@ -2,7 +2,7 @@
  * TunnelKeeper: the one serialised owner of the cloudflared container and of tunnel_state.json (docs/protocol.md §7,
  * §8). Brings the tunnel back from cached state at start, before the master is reachable; obeys start/restart/
  * stop; reacts at once to its container's die/destroy events, with a periodic check as the safety net; retries
- * Docker failures with backoff instead of crashing. The removal at shutdown is the process's (tunnel-shutdown.ts).
+ * Docker failures with backoff instead of crashing. The removal at shutdown is the process's (teardown.ts).
  */
 import { isDockerError, type DockerPort } from '../../docker/port.js';
 import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from './container.js';
@@ -20,11 +20,17 @@ import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorContext, ActorDef } from '../../supervisor/child-spec.js';
 import type { StatusBoard } from '../../domain/status-board.js';
 import { restoredState, tunnelView, type TunnelKeeperState } from './keeper-state.js';
-import { confirmDueIn, probationFor, stillRunning, type KeeperMemory, type Probation } from './probation.js';
+import {
+  confirmDueIn,
+  newKeeperMemory,
+  probationFor,
+  stillRunning,
+  type KeeperMemory,
+  type Probation,
+} from './probation.js';
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;
-  memory: KeeperMemory;
   store: StateStore;
   reporter: ActorRef<ReporterMsg>;
   board: StatusBoard;
@@ -36,7 +42,7 @@ export interface TunnelKeeperDeps {
    * How long a container's run must last before it counts as running and is reported (docs/protocol.md §7.2 step 5).
    */
   startConfirmMs: number;
-  /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is tunnel-shutdown.ts's. */
+  /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is teardown.ts's. */
   stopTimeoutS: number;
   random: () => number;
 }
@@ -46,7 +52,7 @@ export interface TunnelKeeperDeps {
  */
 const RESTARTING_CHECKS = 3;
 
-type Ctx = ActorContext<TunnelKeeperMsg>;
+type Ctx = ActorContext<TunnelKeeperMsg, KeeperMemory>;
 const FIRST_RETRY_MS = 2000;
 const RETRY_CAP_MS = 120_000;
 /** After a die, give Docker's restart policy a moment to claim the container before deciding to recreate it. */
@@ -55,7 +61,7 @@ const WATCHED_ACTIONS = new Set(TUNNEL_WATCHED_ACTIONS);
 /** How long a keeper waits for an earlier incarnation's Docker operation (an image pull may take this long). */
 const PREVIOUS_OPERATION_WAIT_MS = 5 * 60_000;
 
-export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg> {
+export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg, KeeperMemory> {
   const publish = (s: TunnelKeeperState): void => {
     deps.board.publish('tunnel', {
       desiredState: s.tunnel.desired_state,
@@ -81,7 +87,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
    */
   const exclusive = <T>(ctx: Ctx, work: () => Promise<T>): Promise<T> =>
     inTurn(
-      deps.memory,
+      ctx.carried,
       ctx.clock,
       PREVIOUS_OPERATION_WAIT_MS,
       () => {
@@ -140,7 +146,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const confirmed = async (s: TunnelKeeperState, ctx: Ctx, p: Probation): Promise<TunnelKeeperState> => {
     const { tunnel } = s;
     const version = await readVersion(deps.docker, p.containerId);
-    deps.memory.created = null;
+    ctx.carried.created = null;
     if (p.created) {
       deps.board.publish('tunnel', {
         containersStarted: deps.board.read().tunnel.containersStarted + 1,
@@ -293,7 +299,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         }
         if (outcome.containerId !== s.reportedId) {
           // Not yet told to the master: a run of startConfirmMs first.
-          const probation = probationFor(deps.memory, {
+          const probation = probationFor(ctx.carried, {
             run: { containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount },
             created: outcome.kind === 'started',
             cause,
@@ -372,6 +378,9 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   };
 
   return {
+    // Shared with the incarnation before (a Docker call it left running) and with the process's teardown.
+    carry: newKeeperMemory,
+
     async init(ctx) {
       // From the state the earlier incarnation's last operation leaves (it may still be storing a new assignment).
       const tunnel = await exclusive(ctx, () => deps.store.loadTunnelState());

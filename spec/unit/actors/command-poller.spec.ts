@@ -1,18 +1,11 @@
 import { expect } from 'chai';
-import {
-  commandPollerDef,
-  newPollLogMemory,
-  type CommandPollerState,
-} from '../../../actors/command-poller/command-poller.js';
-import { newTurns } from '../../../supervisor/turns.js';
+import { commandPollerDef } from '../../../actors/command-poller/command-poller.js';
 import type { MasterClient } from '../../../master/client.js';
 import type { MasterResult } from '../../../domain/master-result.js';
-import type { CommandPollerMsg } from '../../../messages/command-poller.js';
 import { identityChanged, type RegistrationMsg } from '../../../messages/registration.js';
 import type { TunnelKeeperMsg } from '../../../messages/tunnel-keeper.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
-import type { ActorContext } from '../../../supervisor/child-spec.js';
-import { actorContext, failing } from '../../helpers/actor-context.js';
+import { ActorDriver, failing } from '../../helpers/actor-driver.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
@@ -26,8 +19,8 @@ const DEBUG = 20;
 
 /**
  * The real poller definition against a master whose /commands answers what `reply` says, driven as the host does;
- * each `incarnation()` is a fresh one (as after the workers' restart that a re-registration brings) on the deps
- * the composition root keeps.
+ * each incarnation after a kill is a fresh one (as after the workers' restart that a re-registration brings), with
+ * what the poller carries across.
  */
 function pollerRun() {
   const clock = new ManualClock();
@@ -50,79 +43,28 @@ function pollerRun() {
     }),
     pollIntervalMs: 30_000,
     retryCapMs: 60_000,
-    seenDecommissions: new Set(),
-    polls: newTurns(),
-    pollLog: newPollLogMemory(),
     random: () => 0.5,
   });
-  const incarnation = async () => {
-    const mailbox: CommandPollerMsg[] = [];
-    let pending = 0;
-    const toSelf = (msg: CommandPollerMsg): void => {
-      mailbox.push(msg);
-    };
-    const ctx = actorContext<CommandPollerMsg>({
-      name: 'command-poller',
-      log: sink.log,
-      clock,
-      toSelf,
-      pipe: (work, onOk) => {
-        pending++;
-        void work
-          .then((v) => {
-            mailbox.push(onOk(v));
-          })
-          .finally(() => {
-            pending--;
-          });
-      },
-    });
-    let state: CommandPollerState = await def.init(ctx);
-    const settle = async (): Promise<void> => {
-      for (;;) {
-        for (let msg = mailbox.shift(); msg !== undefined; msg = mailbox.shift()) {
-          const handler = def.handlers[msg.type] as (
-            s: CommandPollerState,
-            m: CommandPollerMsg,
-            c: ActorContext<CommandPollerMsg>,
-          ) => CommandPollerState;
-          state = handler(state, msg, ctx);
-        }
-        if (pending === 0 && mailbox.length === 0) return;
-        await new Promise<void>((resolve) => {
-          setImmediate(resolve);
-        });
-      }
-    };
-    return {
-      send: async (msg: CommandPollerMsg): Promise<void> => {
-        mailbox.push(msg);
-        await settle();
-      },
-      advance: (ms: number): Promise<void> => clock.advanceSettling(ms, settle),
-      close: (): void => {
-        ctx.timers.close();
-      },
-    };
-  };
-  return { sink, reply, toRegistration, incarnation };
+  const driver = new ActorDriver(def, { name: 'command-poller', log: sink.log, clock });
+  return { sink, reply, toRegistration, driver };
 }
 
 describe('command poller: a lasting failure across its restarts', () => {
   it('reports a failure that outlives a restart once, at error; then at debug; and its end once, with the whole count', async () => {
     const run = pollerRun();
-    const first = await run.incarnation();
-    await first.send(identityChanged(IDENTITY));
-    await first.advance(0);
+    const poller = run.driver;
+    await poller.start();
+    await poller.send(identityChanged(IDENTITY));
+    await poller.advance(0);
     expect(
       run.toRegistration.map((m) => m.type),
       'a 403 asks for a re-registration',
     ).to.include('registration.required');
-    first.close(); // The re-registration restarts the workers.
+    poller.kill(); // The re-registration restarts the workers.
 
-    const second = await run.incarnation();
-    await second.send(identityChanged(IDENTITY));
-    await second.advance(0);
+    await poller.start();
+    await poller.send(identityChanged(IDENTITY));
+    await poller.advance(0);
     expect(
       run.sink.events('commands_failed').map((r) => [r.level, r.failures]),
       'loud once, then quiet',
@@ -132,8 +74,8 @@ describe('command poller: a lasting failure across its restarts', () => {
     ]);
 
     run.reply.value = EMPTY;
-    await second.advance(60_000);
+    await poller.advance(60_000);
     expect(run.sink.events('commands_recovered').map((r) => [r.level, r.failures])).to.deep.equal([[INFO, 2]]);
-    second.close();
+    poller.kill();
   });
 });

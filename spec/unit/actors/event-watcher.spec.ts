@@ -5,14 +5,13 @@ import {
   LONG_STREAM_MS,
   type EventWatcherState,
 } from '../../../actors/event-watcher/event-watcher.js';
-import { newWatcherMemory, type WatcherMemory } from '../../../actors/event-watcher/watcher-memory.js';
+import type { WatcherMemory } from '../../../actors/event-watcher/watcher-memory.js';
 import type { DockerPort } from '../../../docker/port.js';
 import type { EventWatcherMsg } from '../../../messages/event-watcher.js';
 import type { ReporterMsg } from '../../../messages/reporter.js';
 import { callbackRef } from '../../../supervisor/actor-ref.js';
-import type { ActorDef } from '../../../supervisor/child-spec.js';
 import { seededRandom } from '../../../agent/chaos.js';
-import { actorContext } from '../../helpers/actor-context.js';
+import { ActorDriver } from '../../helpers/actor-driver.js';
 import { DockerEventModel } from '../../helpers/docker-event-model.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -23,34 +22,23 @@ const turn = (): Promise<void> =>
     setImmediate(resolve);
   });
 
-interface Incarnation {
-  readonly gen: number;
-  readonly abort: AbortController;
-  readonly mailbox: EventWatcherMsg[];
-  state: EventWatcherState | undefined;
-  alive: boolean;
-}
-
 /**
- * Drives the real watcher definition as the actor host does (init first, then the mailbox in order; a kill aborts
- * the incarnation and releases it), against a Docker model whose every delivery, list answer and container change
- * is a step the spec chooses. A killed incarnation's unread stream events go to the next one here; the host drops
- * them (they are the incarnation's own), and handing them on is the harder case, so the model keeps it.
+ * Drives the real watcher definition as the actor host does (spec/helpers/actor-driver.ts: init first, then the
+ * mailbox in order; a kill aborts the incarnation and releases it), against a Docker model whose every delivery, list
+ * answer and container change is a step the spec chooses. A killed incarnation's unread stream events go to the next
+ * one here; the host drops them (they are the incarnation's own), and handing them on is the harder case, so the
+ * model keeps it.
  */
 class WatcherRun {
   readonly clock = new ManualClock();
   readonly docker = new DockerEventModel(this.clock);
   readonly sink = new LogSink();
-  readonly memory: WatcherMemory = newWatcherMemory();
   /** What the master is told, per container, in order. */
   readonly told = new Map<string, ('start' | 'stop')[]>();
   readonly trace: string[] = [];
   /** When the first incarnation that knew a handled event started: from then on every restart replays. */
   resumingSinceNano: bigint | null = null;
-  private readonly def: ActorDef<EventWatcherState, EventWatcherMsg>;
-  private current: Incarnation | null = null;
-  private stash: EventWatcherMsg[] = [];
-  private gen = 0;
+  private readonly driver: ActorDriver<EventWatcherState, EventWatcherMsg, WatcherMemory>;
 
   constructor() {
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
@@ -65,11 +53,23 @@ class WatcherRun {
     const tunnelKeeper = callbackRef('tunnel-keeper', () => {
       throw new Error('tunnel keeper: unexpected message');
     });
-    this.def = eventWatcherDef({ docker: this.docker.port(), reporter, tunnelKeeper, memory: this.memory });
+    const def = eventWatcherDef({ docker: this.docker.port(), reporter, tunnelKeeper });
+    this.driver = new ActorDriver(def, {
+      name: 'event-watcher',
+      log: this.sink.log,
+      clock: this.clock,
+      onCrash: 'kill',
+      handOnOwnMessages: true,
+    });
+  }
+
+  /** What the watcher's incarnations carry. */
+  get memory(): WatcherMemory {
+    return this.driver.carried;
   }
 
   get alive(): boolean {
-    return this.current !== null;
+    return this.driver.alive;
   }
 
   spawn(): void {
@@ -77,45 +77,15 @@ class WatcherRun {
     // the millisecond of a scan can fall either side of it, and taking it for a later one may flap, not mislead.
     this.clock.advance(1);
     if (this.memory.sinceNano !== null) this.resumingSinceNano ??= BigInt(this.clock.now()) * 1_000_000n;
-    const inc: Incarnation = {
-      gen: ++this.gen,
-      abort: new AbortController(),
-      mailbox: this.stash,
-      state: undefined,
-      alive: true,
-    };
-    this.stash = [];
-    this.current = inc;
+    const inc = this.driver.spawn();
     this.trace.push(`spawn ${inc.gen} at ${this.clock.now()}`);
-    const ctx = actorContext<EventWatcherMsg>({
-      name: 'event-watcher',
-      gen: inc.gen,
-      log: this.sink.log,
-      clock: this.clock,
-      signal: inc.abort.signal,
-      toSelf: (msg) => {
-        if (inc.alive) inc.mailbox.push(msg);
-      },
-    });
-    Promise.resolve(this.def.init(ctx)).then(
-      (s) => {
-        if (inc.alive) inc.state = s;
-        else s.subscription?.close();
-      },
-      () => {
-        this.kill(inc);
-      },
-    );
   }
 
-  kill(inc: Incarnation | null = this.current): void {
-    if (!inc?.alive) return;
+  kill(): void {
+    const inc = this.driver.incarnation;
+    if (!inc) return;
     this.trace.push(`kill ${inc.gen}`);
-    inc.alive = false;
-    inc.abort.abort();
-    this.def.release?.(inc.state, undefined as never);
-    this.stash = [...inc.mailbox, ...this.stash];
-    if (this.current === inc) this.current = null;
+    this.driver.kill();
   }
 
   /** Docker answers the oldest container list still out. */
@@ -126,17 +96,11 @@ class WatcherRun {
   }
 
   /** Handles the next message of a ready incarnation; a throw is a crash. */
-  handleOne(): boolean {
-    const inc = this.current;
-    if (!inc?.state || inc.mailbox.length === 0) return false;
-    const msg = inc.mailbox.shift()!;
-    if (msg.type === 'watcher.event') this.trace.push(`handle ${msg.event.action} ${msg.event.id}`);
-    try {
-      inc.state = this.def.handlers[msg.type](inc.state, msg as never, undefined as never) as EventWatcherState;
-    } catch {
-      this.kill(inc);
-    }
-    return true;
+  async handleOne(): Promise<boolean> {
+    const inc = this.driver.incarnation;
+    const next = inc?.state === undefined ? undefined : inc.mailbox[0]?.msg;
+    if (next?.type === 'watcher.event') this.trace.push(`handle ${next.event.action} ${next.event.id}`);
+    return this.driver.handleOne();
   }
 
   /** Lets everything in flight arrive and be handled, with a live incarnation. */
@@ -144,8 +108,8 @@ class WatcherRun {
     for (let rounds = 0; rounds < 10_000; rounds++) {
       if (!this.alive) this.spawn();
       await turn();
-      const moved = this.answerList() || this.docker.deliverOne() || this.handleOne();
-      if (!moved && this.current?.state) return;
+      const moved = this.answerList() || this.docker.deliverOne() || (await this.handleOne());
+      if (!moved && this.driver.incarnation?.state !== undefined) return;
     }
     throw new Error('watcher run did not settle');
   }
@@ -184,7 +148,7 @@ async function chaosRun(seed: number, noise = false): Promise<WatcherRun> {
     } else if (r < 0.8) {
       run.docker.deliverOne();
     } else {
-      run.handleOne();
+      await run.handleOne();
     }
     await turn();
   }
@@ -285,7 +249,7 @@ describe('event watcher: the end of its stream', () => {
     clock: ManualClock;
     sink: LogSink;
     restarts: string[];
-    end: (reason: string) => EventWatcherState;
+    end: (reason: string) => Promise<unknown>;
   }> {
     const clock = new ManualClock();
     const sink = new LogSink();
@@ -314,21 +278,8 @@ describe('event watcher: the end of its stream', () => {
       execFirstLine: fail('execFirstLine'),
       logTail: fail('logTail'),
     };
-    const mailbox: EventWatcherMsg[] = [];
-    const ctx = actorContext<EventWatcherMsg>({
-      name: 'event-watcher',
-      log: sink.log,
-      clock,
-      toSelf: (msg) => {
-        mailbox.push(msg);
-      },
-      restartSelf: (why) => {
-        restarts.push(why);
-      },
-    });
     const def = eventWatcherDef({
       docker,
-      memory: newWatcherMemory(),
       reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
         throw new Error(`reporter: unexpected ${msg.type}`);
       }),
@@ -336,15 +287,26 @@ describe('event watcher: the end of its stream', () => {
         throw new Error('tunnel keeper: unexpected message');
       }),
     });
-    const state = await def.init(ctx);
+    const driver = new ActorDriver(def, {
+      name: 'event-watcher',
+      log: sink.log,
+      clock,
+      restartSelf: (why) => {
+        restarts.push(why);
+      },
+    });
+    await driver.start();
     return {
       clock,
       sink,
       restarts,
-      end: (reason) => {
+      /** The stream ends; what handling that did, or the crash it was. */
+      end: (reason: string): Promise<unknown> => {
         onEnd!(reason);
-        const msg = mailbox.shift()!;
-        return def.handlers[msg.type](state, msg as never, ctx) as EventWatcherState;
+        return driver.settle().then(
+          () => null,
+          (err: unknown) => err,
+        );
       },
     };
   }
@@ -352,14 +314,16 @@ describe('event watcher: the end of its stream', () => {
   it('a stream that breaks soon after it began is a crash, retried with the backoff', async () => {
     const run = await subscribed();
     run.clock.advance(LONG_STREAM_MS - 1);
-    expect(() => run.end('error: aborted')).to.throw(EventStreamEnded, /broke: error: aborted/);
+    const crash = await run.end('error: aborted');
+    expect(crash).to.be.instanceOf(EventStreamEnded);
+    expect((crash as Error).message).to.match(/broke: error: aborted/);
     expect(run.restarts).to.deep.equal([]);
   });
 
   it("a stream closed after a long run (a proxy's 10-minute timeout) is subscribed again as a restart, at info, not a crash", async () => {
     const run = await subscribed();
     run.clock.advance(10 * 60_000);
-    run.end('closed');
+    expect(await run.end('closed')).to.equal(null);
     expect(run.restarts).to.have.length(1);
     expect(run.sink.events('event_stream_closed').map((r) => [r.level, r.reason, r.ranMs])).to.deep.equal([
       [30, 'closed', 600_000],
@@ -369,12 +333,11 @@ describe('event watcher: the end of its stream', () => {
   it('a line no daemon sends is a crash however long the stream ran', async () => {
     const run = await subscribed();
     run.clock.advance(10 * 60_000);
-    expect(() => run.end('an event line over 1048576 characters')).to.throw(EventStreamEnded);
+    expect(await run.end('an event line over 1048576 characters')).to.be.instanceOf(EventStreamEnded);
     expect(run.restarts).to.deep.equal([]);
   });
 
   it('after a gap the master gets a full report, also on a quiet host where no event was handled yet', async () => {
-    const memory = newWatcherMemory();
     const reports: string[] = [];
     const docker = {
       listManagedContainers: () => Promise.resolve([]),
@@ -382,7 +345,6 @@ describe('event watcher: the end of its stream', () => {
     } as unknown as DockerPort;
     const def = eventWatcherDef({
       docker,
-      memory,
       tunnelKeeper: callbackRef('tunnel-keeper', () => {
         throw new Error('tunnel keeper: unexpected message');
       }),
@@ -390,16 +352,11 @@ describe('event watcher: the end of its stream', () => {
         reports.push(msg.type);
       }),
     });
-    const ctx = () =>
-      actorContext<EventWatcherMsg>({
-        name: 'event-watcher',
-        log: new LogSink().log,
-        clock: new ManualClock(),
-        toSelf: () => undefined,
-      });
-    await def.init(ctx());
+    const driver = new ActorDriver(def, { name: 'event-watcher', log: new LogSink().log, clock: new ManualClock() });
+    await driver.start();
     expect(reports, 'the first stream: the scan says it all').to.deep.equal([]);
-    await def.init(ctx());
+    driver.kill();
+    await driver.start();
     expect(reports, 'a stream after a gap').to.deep.equal(['reporter.report-now']);
   });
 });

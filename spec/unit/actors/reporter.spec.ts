@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { keepUndelivered, reporterDef, type ReporterState } from '../../../actors/reporter/reporter.js';
+import { keepUndelivered, reporterDef } from '../../../actors/reporter/reporter.js';
 import type { DockerPort } from '../../../docker/port.js';
 import type { MasterClient } from '../../../master/client.js';
 import type { MasterResult } from '../../../domain/master-result.js';
@@ -10,9 +10,8 @@ import { identityChanged, type RegistrationMsg } from '../../../messages/registr
 import { reporterEnqueue, reporterTick, type ReporterMsg } from '../../../messages/reporter.js';
 import { Outbox } from '../../../persistence/outbox.js';
 import { ActorCell, callbackRef, tell } from '../../../supervisor/actor-ref.js';
-import type { ActorContext } from '../../../supervisor/child-spec.js';
 import { StatusBoard } from '../../../domain/status-board.js';
-import { actorContext, failing } from '../../helpers/actor-context.js';
+import { ActorDriver, failing } from '../../helpers/actor-driver.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
@@ -77,62 +76,16 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
     retryCapMs: 60_000,
     random: () => 0.5,
   });
-  const mailbox: ReporterMsg[] = [];
-  let pending = 0;
-  const toSelf = (msg: ReporterMsg): void => {
-    mailbox.push(msg);
-  };
-  const ctx = actorContext<ReporterMsg>({
-    name: 'reporter',
-    log: sink.log,
-    clock,
-    toSelf,
-    pipe: (work, onOk, onErr) => {
-      pending++;
-      work
-        .then(
-          (v) => {
-            mailbox.push(onOk(v));
-          },
-          (e: unknown) => {
-            if (!onErr) throw e;
-            mailbox.push(onErr(e));
-          },
-        )
-        .finally(() => {
-          pending--;
-        })
-        .catch(() => undefined);
-    },
-  });
-  let state: ReporterState = await def.init(ctx);
-  const settle = async (): Promise<void> => {
-    for (;;) {
-      for (let msg = mailbox.shift(); msg !== undefined; msg = mailbox.shift()) {
-        const handler = def.handlers[msg.type] as (
-          s: ReporterState,
-          m: ReporterMsg,
-          c: ActorContext<ReporterMsg>,
-        ) => ReporterState | Promise<ReporterState>;
-        state = await handler(state, msg, ctx);
-      }
-      if (pending === 0 && mailbox.length === 0) return;
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-    }
-  };
+  const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
+  await driver.start();
   return {
     sent,
     sentAt,
     toRegistration,
     refuse,
     reply,
-    send: async (msg) => {
-      mailbox.push(msg);
-      await settle();
-    },
-    advance: (ms) => clock.advanceSettling(ms, settle),
+    send: (msg) => driver.send(msg),
+    advance: (ms) => driver.advance(ms),
   };
 }
 

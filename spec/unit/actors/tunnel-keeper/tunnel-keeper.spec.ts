@@ -1,17 +1,15 @@
 import { expect } from 'chai';
 import type { TunnelKeeperState } from '../../../../actors/tunnel-keeper/keeper-state.js';
 import { tunnelKeeperDef } from '../../../../actors/tunnel-keeper/tunnel-keeper.js';
-import { newKeeperMemory } from '../../../../actors/tunnel-keeper/probation.js';
+import type { KeeperMemory } from '../../../../actors/tunnel-keeper/probation.js';
 import { REMOVAL_RESERVE_MS, tunnelTeardown } from '../../../../actors/tunnel-keeper/teardown.js';
 import type { ReporterMsg } from '../../../../messages/reporter.js';
 import { tunnelContainerEvent, tunnelStart, type TunnelKeeperMsg } from '../../../../messages/tunnel-keeper.js';
 import { EMPTY_TUNNEL_STATE, type TunnelState } from '../../../../persistence/formats.js';
 import type { StateStore } from '../../../../persistence/state-files.js';
 import { callbackRef } from '../../../../supervisor/actor-ref.js';
-import type { ActorContext, ActorDef } from '../../../../supervisor/child-spec.js';
 import { StatusBoard } from '../../../../domain/status-board.js';
-import { Timers } from '../../../../supervisor/timers.js';
-import { actorContext, failing } from '../../../helpers/actor-context.js';
+import { ActorDriver, failing } from '../../../helpers/actor-driver.js';
 import { LogSink } from '../../../helpers/log-sink.js';
 import { ManualClock } from '../../../helpers/manual-clock.js';
 import { TunnelDockerModel } from '../../../helpers/tunnel-docker-model.js';
@@ -21,19 +19,11 @@ const ASSIGNMENT = { tunnelId: 'tunnel-id-1', tunnelName: 'home', token: 'token-
 const ERROR = 50;
 const DEBUG = 20;
 
-interface Incarnation {
-  readonly mailbox: TunnelKeeperMsg[];
-  readonly ctx: ActorContext<TunnelKeeperMsg>;
-  readonly timers: Timers<TunnelKeeperMsg>;
-  state: TunnelKeeperState | undefined;
-  alive: boolean;
-}
-
 /**
- * Drives the real keeper definition as the actor host does (init, then its mailbox in order, each handler awaited),
- * with its timers on a manual clock that moves only from one due timer to the next, so every check runs at the
- * time it was due. A kill ends an incarnation as the host does: its timers and unread messages go, but a handler
- * already awaiting Docker runs on; the next incarnation shares the memory the composition root keeps.
+ * Drives the real keeper definition as the actor host does (spec/helpers/actor-driver.ts), with its timers on a
+ * manual clock that moves only from one due timer to the next, so every check runs at the time it was due. A kill
+ * ends an incarnation as the host does, but a handler already awaiting Docker runs on; the next incarnation gets
+ * what the keeper carries, and so does the process's teardown.
  */
 class KeeperRun {
   readonly clock = new ManualClock();
@@ -42,19 +32,16 @@ class KeeperRun {
   /** tunnel_status events handed to the Reporter. */
   readonly told: string[] = [];
   saved: TunnelState = EMPTY_TUNNEL_STATE;
-  private readonly def: ActorDef<TunnelKeeperState, TunnelKeeperMsg>;
-  private readonly memory = newKeeperMemory();
-  /** The process's removal of the container at shutdown, on the same memory as the keeper's incarnations. */
+  private readonly driver: ActorDriver<TunnelKeeperState, TunnelKeeperMsg, KeeperMemory>;
+  /** The process's removal of the container at shutdown, on the turns the keeper's incarnations carry. */
   readonly teardown = tunnelTeardown({
     docker: this.docker.port(),
-    turns: this.memory,
+    turns: () => this.driver.carried,
     removeOnShutdown: true,
     shutdownStopTimeoutS: 5,
     clock: this.clock,
     log: this.sink.log,
   });
-  private current: Incarnation | null = null;
-  private gen = 0;
 
   constructor() {
     const fail = (what: string): (() => never) => failing('keeper spec', what);
@@ -73,9 +60,8 @@ class KeeperRun {
         throw new Error(`reporter: unexpected ${msg.type}`);
       this.told.push(msg.event.status);
     });
-    this.def = tunnelKeeperDef({
+    const def = tunnelKeeperDef({
       docker: this.docker.port(),
-      memory: this.memory,
       store,
       reporter,
       board: new StatusBoard('https://master.example'),
@@ -87,41 +73,22 @@ class KeeperRun {
       stopTimeoutS: 10,
       random: () => 0.5,
     });
+    this.driver = new ActorDriver(def, { name: 'tunnel-keeper', log: this.sink.log, clock: this.clock });
   }
 
   /** A new incarnation: init, then what its first timer (the check at 0) brings. */
   async start(): Promise<void> {
-    const mailbox: TunnelKeeperMsg[] = [];
-    const toSelf = (msg: TunnelKeeperMsg): void => {
-      if (inc.alive) mailbox.push(msg);
-    };
-    const ctx = actorContext<TunnelKeeperMsg>({
-      name: 'tunnel-keeper',
-      gen: ++this.gen,
-      log: this.sink.log,
-      clock: this.clock,
-      toSelf,
-    });
-    const inc: Incarnation = { mailbox, ctx, timers: ctx.timers, state: undefined, alive: true };
-    this.current = inc;
-    inc.state = await this.def.init(ctx);
+    await this.driver.start();
     await this.advance(0);
   }
 
   kill(): void {
-    const inc = this.current;
-    if (!inc) return;
-    inc.alive = false;
-    inc.timers.close();
-    inc.mailbox.length = 0;
-    this.current = null;
+    this.driver.kill();
   }
 
-  async send(msg: TunnelKeeperMsg): Promise<void> {
-    const inc = this.current;
-    if (!inc) throw new Error('keeper spec: no incarnation');
-    inc.mailbox.push(msg);
-    await this.drain(inc);
+  send(msg: TunnelKeeperMsg): Promise<void> {
+    if (!this.driver.alive) throw new Error('keeper spec: no incarnation');
+    return this.driver.send(msg);
   }
 
   /** cloudflared exits by itself, Docker's restart policy starts it again, and the keeper hears the die. */
@@ -132,21 +99,7 @@ class KeeperRun {
 
   /** Moves the clock by `ms`, stopping at each due timer to handle what it sent. */
   advance(ms: number): Promise<void> {
-    return this.clock.advanceSettling(ms, async () => {
-      if (this.current) await this.drain(this.current);
-    });
-  }
-
-  private async drain(inc: Incarnation): Promise<void> {
-    for (let msg = inc.mailbox.shift(); msg !== undefined && inc.alive; msg = inc.mailbox.shift()) {
-      const handler = this.def.handlers[msg.type] as (
-        s: TunnelKeeperState,
-        m: TunnelKeeperMsg,
-        c: ActorContext<TunnelKeeperMsg>,
-      ) => TunnelKeeperState | Promise<TunnelKeeperState>;
-      const next = await handler(inc.state!, msg, inc.ctx);
-      if (inc.alive) inc.state = next;
-    }
+    return this.driver.advance(ms);
   }
 }
 
