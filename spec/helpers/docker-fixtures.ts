@@ -1,12 +1,12 @@
 /**
- * Containers for the Docker-side specs: labelled busybox containers that stop at once (docker-init as PID 1
- * forwards TERM), no network, always carrying TEST_LABEL so cleanup finds every one; plus bounded polling for
- * Docker state that has no event to await, and the tunnel container's inspect.
+ * The one container fixture module of the specs: labelled busybox containers that stop at once (docker-init as PID 1
+ * forwards TERM), no network, always carrying TEST_LABEL so cleanup finds every one; their cleanup with the tunnel
+ * container's; bounded polling for Docker state that has no event to await, and the tunnel container's inspect.
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { TUNNEL_CONTAINER } from '../../actors/tunnel-keeper/container.js';
-import { BUSYBOX_IMAGE, TEST_LABEL } from './docker.js';
+import { BUSYBOX_IMAGE, TEST_LABEL, testDocker } from './docker.js';
 
 export { TUNNEL_CONTAINER };
 
@@ -68,8 +68,24 @@ export function inspectOrNull(docker: Docker, idOrName: string): Promise<Docker.
   return absentOn404(() => docker.getContainer(idOrName).inspect());
 }
 
+/** Starts a labelled container (enabled by default) on the specs' engine; its id. */
+export async function startLabelled(
+  name: string,
+  labels: Record<string, string> = { 'dockflare.enable': 'true' },
+): Promise<string> {
+  return (await runLabelled(testDocker(), { name, labels, cmd: ['sleep', '600'] })).id;
+}
+
+/** Stops a container with a short grace; one already gone is fine. */
+export async function stopContainer(id: string, docker: Docker = testDocker()): Promise<void> {
+  await docker
+    .getContainer(id)
+    .stop({ t: 2 })
+    .catch(() => undefined);
+}
+
 /** Force-removes every container carrying TEST_LABEL; a container already gone is fine. */
-export async function removeTestContainers(docker: Docker): Promise<void> {
+export async function removeTestContainers(docker: Docker = testDocker()): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
   await Promise.all(
     list.map(async (c) => {
@@ -83,7 +99,13 @@ export async function removeTestContainers(docker: Docker): Promise<void> {
   );
 }
 
-export async function removeTunnelContainer(docker: Docker): Promise<void> {
+/** The test containers and the tunnel container: what a spec that ran an agent leaves behind. */
+export async function removeSpecContainers(docker: Docker = testDocker()): Promise<void> {
+  await removeTestContainers(docker);
+  await removeTunnelContainer(docker);
+}
+
+export async function removeTunnelContainer(docker: Docker = testDocker()): Promise<void> {
   try {
     await docker.getContainer(TUNNEL_CONTAINER).remove({ force: true });
   } catch (err) {

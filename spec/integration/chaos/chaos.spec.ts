@@ -8,7 +8,7 @@ import { TestMaster } from '../../master/index.js';
 import { startAgentProcess, type AgentProcess } from '../../helpers/agent-process.js';
 import { CLOUDFLARED_IMAGE, testDocker } from '../../helpers/docker.js';
 import { TEST_NETWORK } from '../../helpers/agent-harness.js';
-import { removeTestContainers, startLabelled, stopContainer } from '../../helpers/labelled.js';
+import { removeSpecContainers, startLabelled, stopContainer } from '../../helpers/docker-fixtures.js';
 
 type Body = Record<string, unknown>;
 const body = (r: { body: unknown }): Body => (r.body ?? {}) as Body;
@@ -62,7 +62,7 @@ describe('chaos: killing actors under a workload', function () {
       await proc.exited;
     }
     await master?.stop();
-    await removeTestContainers();
+    await removeSpecContainers();
     await rm(dataDir, { recursive: true, force: true });
     proc = undefined;
     master = undefined;

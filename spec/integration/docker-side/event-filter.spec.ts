@@ -3,8 +3,7 @@ import { DockerodePort } from '../../../docker/dockerode-port.js';
 import type { EventSubscription } from '../../../docker/port.js';
 import type { DockerEvent } from '../../../domain/container.js';
 import { testDocker } from '../../helpers/docker.js';
-import { runLabelled } from '../../helpers/docker-fixtures.js';
-import { removeTestContainers } from '../../helpers/labelled.js';
+import { removeSpecContainers, runLabelled } from '../../helpers/docker-fixtures.js';
 
 /** Docker itself drops the actions the agent does not use: nothing of them reaches the agent to be decoded. */
 describe('docker port: event subscription filtered by action', () => {
@@ -14,7 +13,7 @@ describe('docker port: event subscription filtered by action', () => {
   afterEach(async () => {
     subscription?.close();
     subscription = undefined;
-    await removeTestContainers();
+    await removeSpecContainers();
   });
 
   interface Watch {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { startAgentProcess } from '../../helpers/agent-process.js';
-import { removeTestContainers } from '../../helpers/labelled.js';
+import { removeSpecContainers } from '../../helpers/docker-fixtures.js';
 import { useSpecSession } from '../../helpers/spec-session.js';
 import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
@@ -28,7 +28,7 @@ describe('health server, metrics and chaos endpoint', () => {
   const harness = useSpecSession(async () => {
     await server?.close();
     server = undefined;
-    await removeTestContainers();
+    await removeSpecContainers();
   });
 
   const serve = async (a: InProcessAgent): Promise<number> => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { TestMaster, type Fault, type RecordedRequest } from '../../master/index.js';
 import { startInProcessAgent, type InProcessAgent } from '../../helpers/agent-harness.js';
-import { removeTestContainers, startLabelled } from '../../helpers/labelled.js';
+import { removeSpecContainers, startLabelled } from '../../helpers/docker-fixtures.js';
 import { tail } from '../../helpers/log-sink.js';
 
 type Body = Record<string, unknown>;
@@ -78,7 +78,7 @@ describe('master side: the agent reaction to every event reply', () => {
     await master?.stop();
     agent = undefined;
     master = undefined;
-    await removeTestContainers();
+    await removeSpecContainers();
   });
 
   for (const row of table) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { RecordedRequest, TestMaster } from '../../master/index.js';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
-import { removeTestContainers, startLabelled, stopContainer } from '../../helpers/labelled.js';
+import { removeSpecContainers, startLabelled, stopContainer } from '../../helpers/docker-fixtures.js';
 import { useSpecSession } from '../../helpers/spec-session.js';
 import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
@@ -20,7 +20,7 @@ const isEvent =
 const accepted = (r: RecordedRequest): boolean => (r.response as { code?: unknown } | undefined)?.code === 'accepted';
 
 describe('master side: events and the outbox', () => {
-  const harness = useSpecSession(removeTestContainers);
+  const harness = useSpecSession(removeSpecContainers);
   /** Agents of one test share its master's key: a second one is the first one restarted. */
   let key: string | undefined;
   const start = (

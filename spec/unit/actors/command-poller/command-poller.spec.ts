@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import { commandPollerDef } from '../../../actors/command-poller/command-poller.js';
-import type { MasterClient } from '../../../master/client.js';
-import type { MasterResult } from '../../../domain/master-result.js';
-import { identityChanged, type RegistrationMsg } from '../../../messages/registration.js';
-import type { TunnelKeeperMsg } from '../../../messages/tunnel-keeper.js';
-import { callbackRef } from '../../../supervisor/actor-ref.js';
-import { ActorDriver, failing } from '../../helpers/actor-driver.js';
-import { LogSink } from '../../helpers/log-sink.js';
-import { ManualClock } from '../../helpers/manual-clock.js';
+import { commandPollerDef } from '../../../../actors/command-poller/command-poller.js';
+import type { MasterClient } from '../../../../master/client.js';
+import type { MasterResult } from '../../../../domain/master-result.js';
+import { identityChanged, type RegistrationMsg } from '../../../../messages/registration.js';
+import type { TunnelKeeperMsg } from '../../../../messages/tunnel-keeper.js';
+import { callbackRef } from '../../../../supervisor/actor-ref.js';
+import { ActorDriver, failing } from '../../../helpers/actor-driver.js';
+import { LogSink } from '../../../helpers/log-sink.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 
 type Reply = MasterResult<{ commands: unknown[]; warning: string | null }>;
 const FORBIDDEN: Reply = { ok: false, failure: { kind: 'forbidden', status: 403, code: 'agent_key_mismatch' } };

@@ -4,17 +4,17 @@ import {
   eventWatcherDef,
   LONG_STREAM_MS,
   type EventWatcherState,
-} from '../../../actors/event-watcher/event-watcher.js';
-import type { WatcherMemory } from '../../../actors/event-watcher/watcher-memory.js';
-import type { DockerPort } from '../../../docker/port.js';
-import type { EventWatcherMsg } from '../../../messages/event-watcher.js';
-import type { ReporterMsg } from '../../../messages/reporter.js';
-import { callbackRef } from '../../../supervisor/actor-ref.js';
-import { seededRandom } from '../../../agent/chaos.js';
-import { ActorDriver } from '../../helpers/actor-driver.js';
-import { DockerEventModel } from '../../helpers/docker-event-model.js';
-import { LogSink } from '../../helpers/log-sink.js';
-import { ManualClock } from '../../helpers/manual-clock.js';
+} from '../../../../actors/event-watcher/event-watcher.js';
+import type { WatcherMemory } from '../../../../actors/event-watcher/watcher-memory.js';
+import type { DockerPort } from '../../../../docker/port.js';
+import type { EventWatcherMsg } from '../../../../messages/event-watcher.js';
+import type { ReporterMsg } from '../../../../messages/reporter.js';
+import { callbackRef } from '../../../../supervisor/actor-ref.js';
+import { seededRandom } from '../../../../agent/chaos.js';
+import { ActorDriver } from '../../../helpers/actor-driver.js';
+import { DockerEventModel } from '../../../helpers/docker-event-model.js';
+import { LogSink } from '../../../helpers/log-sink.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 
 const MANAGED = { 'dockflare.enable': 'true' };
 const turn = (): Promise<void> =>
