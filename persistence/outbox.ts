@@ -19,13 +19,17 @@ export const OUTBOX_FILE = 'outbox.json';
 /** Far above what one entry takes (a container's id, name, status and its dockflare labels). */
 const MAX_ENTRY_BYTES = 64 * 1024;
 
+/** An entry as the outbox shows it: only the outbox's own methods change one. */
 export interface OutboxEntry {
   readonly id: string;
   readonly event: OutboundEvent;
-  seq: number | null;
-  session: string | null;
-  attempts: number;
+  /** The number it was sent with under `session`; kept so that a retry reuses it. */
+  readonly seq: number | null;
+  readonly session: string | null;
+  readonly attempts: number;
 }
+
+type StoredEntry = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
 
 const Container = z.object({
   id: z.string(),
@@ -66,7 +70,7 @@ export interface SequenceCounters {
 }
 
 export class Outbox {
-  private entries: OutboxEntry[] = [];
+  private entries: StoredEntry[] = [];
   /**
    * Kept here, not in the Reporter, so that a Reporter restarted on its own (same session) continues the
    * numbering: starting again at 1 would make every following event stale.
@@ -125,8 +129,73 @@ export class Outbox {
     return overflow;
   }
 
-  /** Removes the head when it is the given entry (delivered or dropped). */
-  remove(id: string): boolean {
+  /** The head, if it is still the entry `id` (an overflow may have dropped it while it was being sent). */
+  headIf(id: string | null): OutboxEntry | undefined {
+    const head = this.entries[0];
+    return id !== null && head?.id === id ? head : undefined;
+  }
+
+  /**
+   * The number to send the head with under `session`: the one it already holds there (a retry), or the session's
+   * next event number, which the head then keeps.
+   */
+  numberHead(session: string): number | undefined {
+    const head = this.entries[0];
+    if (head === undefined) return undefined;
+    if (head.session !== session || head.seq === null) {
+      head.seq = this.nextEventNumber(session, null);
+      head.session = session;
+    }
+    return head.seq;
+  }
+
+  /** Whether the head holds a number under `session`, which must be retried before any new number goes out. */
+  headHoldsNumber(session: string): boolean {
+    const head = this.entries[0];
+    return head !== undefined && head.session === session && head.seq !== null;
+  }
+
+  /** An event number of `session` for what is not queued (a heartbeat): `reuse` if a retry, else the next one. */
+  nextEventNumber(session: string, reuse: number | null): number {
+    const counters = this.countersFor(session);
+    const seq = reuse ?? counters.event + 1;
+    counters.event = Math.max(counters.event, seq);
+    return seq;
+  }
+
+  /** A status report number of `session`: `reuse` if a retry, else the next one. */
+  nextReportNumber(session: string, reuse: number | null): number {
+    const counters = this.countersFor(session);
+    const seq = reuse ?? counters.report + 1;
+    counters.report = Math.max(counters.report, seq);
+    return seq;
+  }
+
+  /** The last status report number issued in `session` (to send it again after a failure). */
+  lastReportNumber(session: string): number {
+    return this.countersFor(session).report;
+  }
+
+  /** The master has the head `id`: it leaves the queue. */
+  delivered(id: string): boolean {
+    return this.removeHead(id);
+  }
+
+  /** The master refused the head `id` for good: it leaves the queue and counts as dropped. */
+  rejected(id: string): boolean {
+    if (!this.removeHead(id)) return false;
+    this.droppedTotal++;
+    return true;
+  }
+
+  /** A send of the head `id` failed in a way worth retrying. */
+  attemptFailed(id: string): void {
+    const head = this.entries[0];
+    if (head?.id !== id) return;
+    head.attempts++;
+  }
+
+  private removeHead(id: string): boolean {
     if (this.entries[0]?.id !== id) return false;
     this.entries.shift();
     this.dirty = true;
@@ -134,13 +203,9 @@ export class Outbox {
   }
 
   /** The counters of `session`; a new session starts both at 0 (the master resets its side on registration). */
-  countersFor(session: string): SequenceCounters {
+  private countersFor(session: string): SequenceCounters {
     if (this.counters.session !== session) Object.assign(this.counters, { session, event: 0, report: 0 });
     return this.counters;
-  }
-
-  countDrop(): void {
-    this.droppedTotal++;
   }
 
   async persist(): Promise<void> {

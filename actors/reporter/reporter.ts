@@ -68,14 +68,10 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
     const now = ctx.clock.now();
     const session = identity.sessionId ?? 'v1';
-    const head = outbox.head();
     // One number may be out at a time and it is retried before any new one is issued: a later number landing
     // first would make the earlier one stale (docs/protocol.md §5.1).
-    const headHoldsNumber = head !== undefined && head.session === session && head.seq !== null;
-    if (s.heartbeat && (s.heartbeat.seq !== null || !headHoldsNumber)) {
-      const counters = outbox.countersFor(session);
-      const seq = s.heartbeat.seq ?? counters.event + 1;
-      counters.event = Math.max(counters.event, seq);
+    if (s.heartbeat && (s.heartbeat.seq !== null || !outbox.headHoldsNumber(session))) {
+      const seq = outbox.nextEventNumber(session, s.heartbeat.seq);
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
       ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
         type: 'reporter.event-sent',
@@ -85,13 +81,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       }));
       return { ...s, sending: true, heartbeat: { seq } };
     }
-    if (!head) return s;
-    let seq = head.seq;
-    if (!headHoldsNumber || seq === null) {
-      seq = ++outbox.countersFor(session).event;
-      head.seq = seq;
-      head.session = session;
-    }
+    const head = outbox.head();
+    const seq = outbox.numberHead(session);
+    if (!head || seq === undefined) return s;
     const body = buildEventBody(identity, head.event, seq);
     ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
       type: 'reporter.event-sent',
@@ -241,9 +233,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         }
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };
-        const counters = outbox.countersFor(identity.sessionId ?? 'v1');
-        const seq = state.reportSeqRetry ?? counters.report + 1;
-        counters.report = Math.max(counters.report, seq);
+        const seq = outbox.nextReportNumber(identity.sessionId ?? 'v1', state.reportSeqRetry);
         const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
         if (body === null) {
           ctx.log.warn(
@@ -276,7 +266,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
             break;
           case 'retry':
-            next = { ...next, reportSeqRetry: outbox.countersFor(state.identity?.sessionId ?? 'v1').report };
+            next = { ...next, reportSeqRetry: outbox.lastReportNumber(state.identity?.sessionId ?? 'v1') };
             ctx.log.debug(
               { event: 'status_report_failed', reason: msg.result.ok ? null : describeFailure(msg.result.failure) },
               'status report failed; the next one follows',
@@ -307,15 +297,14 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       async 'reporter.event-sent'(state, msg, ctx) {
         let next: ReporterState = { ...state, sending: false };
         // The head may have changed while the request was out (overflow dropped it): only touch our own entry.
-        const head = outbox.head();
-        const entry = msg.entryId !== null && head?.id === msg.entryId ? head : undefined;
+        const entry = outbox.headIf(msg.entryId);
         const what = entry?.event.type ?? 'heartbeat';
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':
             if (entry) {
               next = { ...next, overflowing: false };
-              outbox.remove(entry.id);
+              outbox.delivered(entry.id);
               deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
             if (next.failures > 0)
@@ -334,7 +323,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             break;
           case 'retry': {
             const failures = next.failures + 1;
-            if (entry) entry.attempts++;
+            if (entry) outbox.attemptFailed(entry.id);
             const delay = failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), reaction.retryAfterMs);
             const fields = {
               event: 'event_send_failed',
@@ -357,8 +346,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             break;
           case 'drop':
             if (entry) {
-              outbox.remove(entry.id);
-              outbox.countDrop();
+              outbox.rejected(entry.id);
             } else if (msg.entryId === null) next = { ...next, heartbeat: null };
             next = noteReject(
               next,

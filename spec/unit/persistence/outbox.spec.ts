@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import type { OutboundEvent } from '../../../domain/outbound.js';
 import { Outbox } from '../../../persistence/outbox.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -75,5 +76,52 @@ describe('persistence/outbox', () => {
       /^\d+ bytes, over the 131072 an outbox of 2 entries can take$/,
     );
     expect((await readdir(dir)).filter((f) => f.startsWith('outbox.json.corrupt-'))).to.have.length(1);
+  });
+});
+
+describe('persistence/outbox: numbering and the head', () => {
+  const event = (id: string): OutboundEvent => ({
+    type: 'container_start',
+    container: { id, name: id, status: 'running', labels: {} },
+    timestamp: '2026-12-07T08:00:00.000000+00:00',
+  });
+
+  it('numbers the head once per session and keeps the number for its retry; a new session numbers afresh', async () => {
+    const box = await Outbox.open(null, 10, new LogSink().log, new ManualClock());
+    box.push(event('a'));
+    box.push(event('b'));
+    expect(box.headHoldsNumber('s1')).to.equal(false);
+    expect(box.numberHead('s1')).to.equal(1);
+    expect(box.numberHead('s1'), 'a retry reuses it').to.equal(1);
+    expect(box.headHoldsNumber('s1')).to.equal(true);
+    expect(box.nextEventNumber('s1', null), 'a heartbeat takes the next').to.equal(2);
+    expect(box.numberHead('s2'), 'a new session starts at 1').to.equal(1);
+    const head = box.head()!;
+    box.attemptFailed(head.id);
+    expect(box.head()!.attempts).to.equal(1);
+    expect(box.delivered(head.id)).to.equal(true);
+    expect(box.delivered(head.id), 'only the head').to.equal(false);
+    expect(box.numberHead('s2')).to.equal(2);
+  });
+
+  it('counts a rejected head as dropped, and ignores an id that is no longer the head', async () => {
+    const box = await Outbox.open(null, 10, new LogSink().log, new ManualClock());
+    box.push(event('a'));
+    const id = box.head()!.id;
+    expect(box.headIf(id)?.id).to.equal(id);
+    expect(box.rejected(id)).to.equal(true);
+    expect(box.dropped).to.equal(1);
+    expect(box.headIf(id)).to.equal(undefined);
+    expect(box.rejected(id)).to.equal(false);
+    expect(box.dropped).to.equal(1);
+  });
+
+  it('issues report numbers apart from event numbers, and gives the last one again for a retry', async () => {
+    const box = await Outbox.open(null, 10, new LogSink().log, new ManualClock());
+    expect(box.nextReportNumber('s1', null)).to.equal(1);
+    expect(box.nextEventNumber('s1', null)).to.equal(1);
+    expect(box.lastReportNumber('s1')).to.equal(1);
+    expect(box.nextReportNumber('s1', box.lastReportNumber('s1'))).to.equal(1);
+    expect(box.nextReportNumber('s1', null)).to.equal(2);
   });
 });

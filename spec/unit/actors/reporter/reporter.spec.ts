@@ -182,7 +182,7 @@ describe('reporter: the outbox at shutdown', () => {
       const ids: string[] = [];
       for (let e = next.head(); e !== undefined; e = next.head()) {
         if (e.event.type !== 'tunnel_status') ids.push(e.event.container.id);
-        next.remove(e.id);
+        next.delivered(e.id);
       }
       expect(ids, 'both survive into the next run').to.deep.equal(['queued-before', 'stashed']);
     } finally {
