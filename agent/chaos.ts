@@ -62,10 +62,7 @@ export class ChaosMonkey {
 
   start(): void {
     if (!this.settings.enabled) return;
-    this.deps.log.warn(
-      { event: 'chaos_enabled', ...this.settings },
-      'chaos mode is on: actors will be killed on purpose',
-    );
+    this.deps.log.warn({ event: 'chaos_enabled', ...this.settings }, 'chaos mode on');
     this.schedule();
   }
 

@@ -66,10 +66,7 @@ export async function runAgent(io: MainIo): Promise<void> {
     clock,
     version,
     onFatal: (reason) => {
-      log.fatal(
-        { event: 'agent_fatal', err: reason, exitCode: EXIT.intensity },
-        'root supervisor gave up; exiting so that Docker restarts the agent',
-      );
+      log.fatal({ event: 'agent_fatal', err: reason, exitCode: EXIT.intensity }, 'root supervisor gave up; exiting');
       io.exit(EXIT.intensity);
     },
   });
@@ -98,10 +95,7 @@ export async function runAgent(io: MainIo): Promise<void> {
       });
     } catch (err) {
       // The agent's job does not depend on it: keep running, say so loudly.
-      log.error(
-        { event: 'health_server_failed', port: config.health.port, err },
-        'could not start the health server; continuing without it',
-      );
+      log.error({ event: 'health_server_failed', port: config.health.port, err }, 'health server failed to start');
     }
   }
   agent.chaos.start();

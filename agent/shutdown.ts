@@ -26,10 +26,7 @@ export function installSignalHandlers(deps: ShutdownDeps): () => void {
     const begun = performance.now();
     deps.log.info({ event: 'shutdown_requested', signal, budgetMs: deps.budgetMs }, 'shutting down');
     const hard = setTimeout(() => {
-      deps.log.error(
-        { event: 'shutdown_budget_exceeded', budgetMs: deps.budgetMs },
-        'shutdown did not finish within its budget; exiting',
-      );
+      deps.log.error({ event: 'shutdown_budget_exceeded', budgetMs: deps.budgetMs }, 'shutdown budget exceeded');
       deps.exit(EXIT.shutdownTimeout);
     }, deps.budgetMs + 500);
     hard.unref();

@@ -91,8 +91,8 @@ export class HttpMasterClient implements MasterClient {
     const url = new URL(this.base);
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
       opts.log.warn(
-        { event: 'master_plain_http', host: url.hostname },
-        'DOCKFLARE_MASTER_URL uses plain http:// to a non-loopback host: the agent key travels unencrypted',
+        { event: 'master_plain_http', host: url.hostname, risk: 'the agent key travels unencrypted' },
+        'master url is plain http',
       );
     }
     // node-fetch sends `Connection: close` whenever no agent is given: every request, every event of a burst,

@@ -97,10 +97,7 @@ export class Outbox {
       // An interrupted write leaves a temp file holding events; it would stay on the volume for good.
       const removed = await removeStaleTempFiles(dir, [OUTBOX_FILE]).catch(() => []);
       if (removed.length > 0)
-        log.warn(
-          { event: 'state_temp_removed', dir, files: removed },
-          'removed temp files of an interrupted outbox write',
-        );
+        log.warn({ event: 'state_temp_removed', dir, files: removed }, 'stale temp files removed');
     }
     await box.load();
     return box;
@@ -265,10 +262,7 @@ export class Outbox {
     this.fileHasEntries = this.entries.length > 0;
     this.droppedTotal = parsed.data.dropped;
     if (this.entries.length > 0)
-      this.log.info(
-        { event: 'outbox_loaded', queued: this.entries.length },
-        'undelivered events from the last run will be sent',
-      );
+      this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'outbox loaded');
   }
 
   /**
@@ -280,16 +274,10 @@ export class Outbox {
     if (file === null) return;
     try {
       const target = await moveAside(file, this.clock.now());
-      this.log.warn(
-        { event: 'state_file_corrupt', file, movedTo: target, reason },
-        'outbox file unusable; moved aside, starting empty',
-      );
+      this.log.warn({ event: 'state_file_corrupt', file, movedTo: target, reason }, 'outbox file corrupt; moved aside');
     } catch (err) {
       this.file = null;
-      this.log.error(
-        { event: 'state_file_corrupt', file, reason, err },
-        'outbox file unusable and could not be moved aside; left as it is, events are kept in memory only this run',
-      );
+      this.log.error({ event: 'state_file_corrupt', file, reason, err }, 'outbox file corrupt; left in place');
     }
   }
 }

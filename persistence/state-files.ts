@@ -112,9 +112,11 @@ export class FileStateStore implements StateStore {
           dir,
           uid: process.getuid?.(),
           gid: process.getgid?.(),
+          persists: false,
+          hint: 'fix the owner or mode of the volume',
           err,
         },
-        'data directory is not writable: the agent id and tunnel state will NOT survive a restart; fix the owner or mode of the volume',
+        'data directory not writable',
       );
     }
   }
@@ -154,8 +156,15 @@ export class FileStateStore implements StateStore {
       }
       this.untouchable.add(name);
       this.deps.log.error(
-        { event: 'state_file_unreadable', file, code, uid: process.getuid?.(), err },
-        'state file exists but cannot be read; leaving it as it is and running without it (fix its owner or mode, then restart)',
+        {
+          event: 'state_file_unreadable',
+          file,
+          code,
+          uid: process.getuid?.(),
+          hint: 'fix its owner or mode, then restart',
+          err,
+        },
+        'state file unreadable',
       );
       return fallback;
     }
@@ -192,7 +201,7 @@ export class FileStateStore implements StateStore {
       if (!this.skipped.has(name))
         this.deps.log.warn(
           { event: 'state_write_skipped', file: path.join(this.deps.dir, name) },
-          'not overwriting a state file that could not be read; keeping the value in memory',
+          'state write skipped',
         );
       this.skipped.add(name);
       return false;
@@ -240,13 +249,10 @@ export class FileStateStore implements StateStore {
       await chmod(target, 0o600).catch(() => undefined);
       this.deps.log.warn(
         { event: 'state_file_corrupt', file, movedTo: target, reason },
-        'state file was corrupt; moved aside, starting from defaults',
+        'state file corrupt; moved aside',
       );
     } catch (err) {
-      this.deps.log.error(
-        { event: 'state_file_corrupt', file, reason, err },
-        'state file was corrupt and could not be moved aside; starting from defaults',
-      );
+      this.deps.log.error({ event: 'state_file_corrupt', file, reason, err }, 'state file corrupt; left in place');
     }
   }
 
@@ -258,7 +264,7 @@ export class FileStateStore implements StateStore {
         await chmod(file, 0o600);
         this.deps.log.warn(
           { event: 'state_mode_tightened', file, was: (st.mode & 0o777).toString(8) },
-          'state file was readable by others; set to 0600',
+          'state file mode tightened to 0600',
         );
       }
     } catch {

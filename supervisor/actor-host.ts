@@ -242,12 +242,8 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
       err: reason,
       ...(repeat ? { repeats: cell.repeatCrashes + 1 } : {}),
     };
-    log[level](
-      fields,
-      level === 'warn'
-        ? 'actor crashed again with the same error; further repeats are logged at debug until it recovers'
-        : 'actor crashed',
-    );
+    // The first repeat says that the loop goes quiet: further repeats are at debug until the actor recovers.
+    log[level](level === 'warn' ? { ...fields, quietUntilRecovered: true } : fields, 'actor crashed');
     hooks.onCrash(reason, msgType, repeat);
   };
 

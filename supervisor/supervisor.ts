@@ -158,7 +158,7 @@ export function supervisorDef(deps: SupervisorDeps): ActorDef<SupervisorState, S
           periodMs: deps.limit.periodMs,
           lastOffender: cell.id,
         },
-        'restart intensity exceeded; stopping children and escalating',
+        'restart intensity exceeded',
       );
       for (const r of [...state.records].reverse()) {
         stopChildNow(r);

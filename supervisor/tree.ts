@@ -89,11 +89,10 @@ async function runTeardown(
   const leftMs = Math.max(0, deadline - clock.monotonic());
   try {
     const done = await settlesWithin(teardown(deadline), clock, leftMs);
-    if (!done)
-      log.error({ event: 'teardown_timeout' }, 'shutdown: the process teardown did not finish within the budget');
+    if (!done) log.error({ event: 'teardown_timeout' }, 'teardown timed out');
     return done;
   } catch (err) {
-    log.error({ event: 'teardown_failed', err }, 'shutdown: the process teardown failed');
+    log.error({ event: 'teardown_failed', err }, 'teardown failed');
     return false;
   }
 }

@@ -149,7 +149,7 @@ function forward(
           commandId: cmd.commandId,
           operationId: cmd.operationId,
         },
-        'decommission command received; its acknowledgement endpoint is not documented, so this agent does not act on it',
+        'decommission command not acted on',
       );
       return false;
     }
@@ -195,7 +195,7 @@ export function commandPollerDef(
           () => {
             ctx.log.warn(
               { event: 'previous_poll_slow', waitedMs: PREVIOUS_POLL_WAIT_MS },
-              'an earlier command poll has not ended; polling without it',
+              'previous poll still out; polling',
             );
           },
           async () => {
@@ -229,14 +229,20 @@ export function commandPollerDef(
         }
         const f = msg.result.failure;
         const failures = state.failures + 1;
-        const fields = { event: 'commands_failed', failure: f.kind, failures: said.failures + 1, agentId: msg.agentId };
+        const fields = {
+          event: 'commands_failed',
+          failure: f.kind,
+          reason: describeFailure(f),
+          failures: said.failures + 1,
+          agentId: msg.agentId,
+        };
         loudOnce(
           ctx.log,
           said.lastFailureKind,
           f.kind,
           f.kind === 'transient' ? 'warn' : 'error',
           fields,
-          `command poll failed: ${describeFailure(f)}`,
+          'command poll failed',
         );
         said.lastFailureKind = f.kind;
         said.failures++;

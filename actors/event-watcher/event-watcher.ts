@@ -175,7 +175,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         // A proxy's timeout, or the daemon going away: the next subscription tells which (a crash if it fails).
         ctx.log.info(
           { event: 'event_stream_closed', reason: msg.reason, ranMs },
-          'the Docker event stream closed after a long run; subscribing again',
+          'docker event stream closed; resubscribing',
         );
         ctx.restartSelf(`event stream closed after ${Math.round(ranMs / 1000)} s: ${msg.reason}`);
         return state;

@@ -71,13 +71,20 @@ export function registrationDef(
       storedId: state.storedId ?? null,
       retryInMs: delayMs,
     };
-    const text =
+    const hint =
       failure.kind === 'unauthorized'
-        ? 'master rejected the agent key (401): check DOCKFLARE_API_KEY; retrying slowly'
+        ? 'check DOCKFLARE_API_KEY'
         : failure.kind === 'forbidden'
-          ? `master refused this identity (403): the key is bound to another agent than ${state.storedId ?? '(none)'}; retrying slowly`
-          : `registration failed: ${describeFailure(failure)}`;
-    loudOnce(log, state.lastFailureKind, failure.kind, failure.kind === 'transient' ? 'warn' : 'error', fields, text);
+          ? 'the key is bound to another agent than storedId'
+          : null;
+    loudOnce(
+      log,
+      state.lastFailureKind,
+      failure.kind,
+      failure.kind === 'transient' ? 'warn' : 'error',
+      { ...fields, reason: describeFailure(failure), ...(hint === null ? {} : { hint }) },
+      'registration failed',
+    );
   };
 
   return {
@@ -126,7 +133,7 @@ export function registrationDef(
         if (reply.agentId !== storedId && storedId !== undefined) {
           ctx.log.warn(
             { event: 'agent_id_changed', previousId: storedId, agentId: reply.agentId },
-            'the master assigned a different agent id; storing it',
+            'master assigned another agent id',
           );
         }
         // Every time, not only when it changed: the store writes only what the file does not hold yet, so an id whose
@@ -146,7 +153,7 @@ export function registrationDef(
             enrollment: reply.enrollment,
             httpStatus: msg.result.status,
           },
-          `registered with the master (protocol v${identity.protocolVersion})`,
+          'registered',
         );
         deps.board.publish('registration', {
           registered: true,
@@ -178,7 +185,7 @@ export function registrationDef(
           if (!ctx.timers.has('reregister')) {
             ctx.log.info(
               { event: 'reregistration_deferred', cause: msg.cause, inMs: decision.delayMs },
-              're-registration deferred: registered too recently',
+              're-registration deferred',
             );
             ctx.timers.once('reregister', decision.delayMs, msg);
           }
@@ -186,7 +193,7 @@ export function registrationDef(
         }
         ctx.log.warn(
           { event: 'reregistration_required', cause: msg.cause, agentId: current.agentId, streak: pacer.streak },
-          'the master requires a new registration; restarting registration and the workers',
+          'master requires a new registration',
         );
         deps.board.publish('registration', { registered: false });
         ctx.restartSelf(`re-register: ${msg.cause}`);

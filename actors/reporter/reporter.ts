@@ -224,7 +224,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             msg.scan.reason,
             'warn',
             { event: 'inventory_failed', reason: msg.scan.reason },
-            'container scan failed; reporting the inventory as incomplete',
+            'container scan failed',
           );
           state = { ...state, scanFailure: msg.scan.reason };
         } else if (state.scanFailure !== null) {
@@ -237,8 +237,12 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
         if (body === null) {
           ctx.log.warn(
-            { event: 'status_report_skipped', protocolVersion: 1 },
-            'no status report from a failed scan: a v1 master would delete every rule not listed',
+            {
+              event: 'status_report_skipped',
+              protocolVersion: 1,
+              why: 'a v1 master deletes every rule a report does not list',
+            },
+            'status report skipped: scan failed',
           );
           return { ...state, reporting: false };
         }
@@ -310,7 +314,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             if (next.failures > 0)
               ctx.log.info(
                 { event: 'events_recovered', failures: next.failures, queued: outbox.size },
-                'master reachable again; delivering queued events',
+                'master reachable again',
               );
             next = { ...next, failures: 0, lastReject: null };
             if (entry)

@@ -37,8 +37,8 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
   return async (deadline) => {
     if (!deps.removeOnShutdown) {
       log.info(
-        { event: 'tunnel_left_running' },
-        'shutdown: leaving the tunnel container running (TUNNEL_REMOVE_ON_SHUTDOWN=false)',
+        { event: 'tunnel_left_running', why: 'TUNNEL_REMOVE_ON_SHUTDOWN=false' },
+        'tunnel container left running',
       );
       return;
     }
@@ -46,7 +46,7 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
     const onSlow = (): void => {
       log.warn(
         { event: 'tunnel_previous_operation_slow', waitedMs: waitMs },
-        'shutdown: a tunnel keeper operation on Docker has not ended; removing the tunnel container without it (it may still make one)',
+        'tunnel operation still out; removing anyway',
       );
     };
     await inTurn(deps.turns(), clock, waitMs, onSlow, async () => {
@@ -57,14 +57,11 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         // than that left it is killed at once (a stop of 0 s) rather than left behind.
         const leftS = Math.floor((deadline - clock.monotonic()) / 1000) - 1;
         await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)));
-        if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'shutdown: no tunnel container to remove');
+        if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'no tunnel container to remove');
         else
-          log.info(
-            { event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null },
-            'shutdown: tunnel container stopped and removed',
-          );
+          log.info({ event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null }, 'tunnel container removed');
       } catch (err) {
-        log.error({ event: 'tunnel_remove_failed', err }, 'shutdown: could not remove the tunnel container');
+        log.error({ event: 'tunnel_remove_failed', err }, 'tunnel container removal failed');
       }
     });
   };

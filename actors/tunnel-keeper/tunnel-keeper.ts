@@ -93,7 +93,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       () => {
         ctx.log.warn(
           { event: 'tunnel_previous_operation_slow', waitedMs: PREVIOUS_OPERATION_WAIT_MS },
-          'an earlier keeper operation on Docker has not ended; going on without it',
+          'previous tunnel operation still out',
         );
       },
       work,
@@ -228,9 +228,11 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       status: c.status,
       exitCode: c.exitCode,
       restarts: c.restartCount,
+      confirmMs: deps.startConfirmMs,
+      restartedByDocker: restarted,
       logTail,
     };
-    const text = `the tunnel container exited by itself within ${deps.startConfirmMs} ms of its start${restarted ? ' and Docker restarted it' : ''}`;
+    const text = 'tunnel container exited during its start';
     if (s.failures > 0) return { done: true, state: failed(cleared, ctx, 'start_failed', fields, text) };
     return { done: false, state: noteFailure(cleared, ctx, 'start_failed', fields, text, null) };
   };
@@ -250,7 +252,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         if (tunnel.desired_state === 'stopped' && (await deps.docker.inspectContainer(TUNNEL_CONTAINER))) {
           ctx.log.info(
             { event: 'tunnel_container_removing', why: 'desired state is stopped' },
-            'removing a tunnel container that should not run',
+            'removing an unwanted tunnel container',
           );
           await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
         }
@@ -282,7 +284,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
           if (s.restartingChecks === 0)
             ctx.log.info(
               { event: 'tunnel_restarting', containerId: outcome.containerId },
-              'Docker is restarting the tunnel container; leaving it to the engine for now',
+              'docker is restarting the tunnel container',
             );
           const delayMs = failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
           ctx.timers.once('check', delayMs, tunnelCheck());
@@ -339,7 +341,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         ctx,
         `${err.kind}: ${err.message}`,
         { event: 'tunnel_reconcile_failed', kind: err.kind, err },
-        'could not bring the tunnel container to its desired state',
+        'tunnel reconcile failed',
       );
     }
     publish(next);
@@ -356,7 +358,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     if (typeof a.token !== 'string' || a.token.trim() === '') {
       ctx.log.error(
         { event: 'command_rejected', action, reason: 'empty or non-string token' },
-        'tunnel command without a usable token; nothing changed',
+        'tunnel command rejected',
       );
       return s;
     }
@@ -409,10 +411,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
             await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
           } catch (err) {
             if (!isDockerError(err)) throw err;
-            ctx.log.error(
-              { event: 'tunnel_stop_failed', err },
-              'could not remove the tunnel container; the check will retry',
-            );
+            ctx.log.error({ event: 'tunnel_stop_failed', err }, 'tunnel container stop failed');
             ctx.timers.once('check', FIRST_RETRY_MS, tunnelCheck());
           }
           ctx.log.info({ event: 'tunnel_stopped', tunnelName: name }, 'tunnel stopped on command');
@@ -438,7 +437,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         // The master pushes ingress to Cloudflare itself (docs/protocol.md §4.1, A11): nothing to do here.
         ctx.log.info(
           { event: 'command_noop', action: 'update_tunnel_config', rules: msg.ruleCount },
-          'update_tunnel_config accepted; the master applies ingress itself',
+          'update_tunnel_config: nothing to do',
         );
         return s;
       },

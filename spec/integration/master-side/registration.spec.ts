@@ -94,7 +94,7 @@ describe('master side: registration', () => {
     await master.waitForCount((r) => r.endpoint === 'register', 3, 10_000);
     const errors = agent.sink.records.filter((r) => r.event === 'registration_failed' && r.level >= 50);
     expect(errors).to.have.length(1);
-    expect(errors[0]!.msg).to.include('DOCKFLARE_API_KEY');
+    expect(errors[0]!.hint).to.include('DOCKFLARE_API_KEY');
     const times = master.requests.filter((r) => r.endpoint === 'register').map((r) => r.at);
     expect(times[2]! - times[1]!).to.be.at.least(1800);
     expect(agent.sink.events('actor_crashed')).to.be.empty;
@@ -113,7 +113,7 @@ describe('master side: registration', () => {
     await master.waitForCount((r) => r.endpoint === 'register' && r.status === 403, 2, 10_000);
     const errors = agent.sink.records.filter((r) => r.event === 'registration_failed' && r.level >= 50);
     expect(errors).to.have.length(1);
-    expect(errors[0]!.msg).to.include('someone-else-1234');
+    expect(errors[0]!.storedId).to.equal('someone-else-1234');
     expect(await readFile(path.join(dataDir, 'agent_id.txt'), 'utf8')).to.equal('someone-else-1234');
   });
 });

@@ -203,7 +203,7 @@ describe('persistence/state-files', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const notWritable = lines.find((l) => l.event === 'data_dir_not_writable');
     expect(notWritable, 'a loud start-up error').to.include({ level: 50, dir });
-    expect(String(notWritable!.msg)).to.match(/will NOT survive a restart/);
+    expect(notWritable, 'says the state will not survive a restart').to.include({ persists: false });
     expect(lines.some((l) => l.event === 'state_write_failed')).to.equal(true);
     expect(lines.at(-1)!.result).to.include({
       writable: false,
