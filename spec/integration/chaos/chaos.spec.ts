@@ -101,13 +101,24 @@ describe('chaos: killing actors under a workload', function () {
     const stoppedIds = ids.filter((_, i) => i % 2 === 0 && i < 7);
     const running = ids.filter((c) => !stoppedIds.includes(c));
 
-    // 1. Every container's final state reaches the master.
+    // 1. Every container's final state reaches the master, and so does its last event: a full status report after
+    // a gap can bring the state before the queued stop event is delivered (events wait out the master's 503s).
+    const lastEvent = (c: string): string | undefined =>
+      master!
+        .acceptedEvents(id)
+        .filter(
+          (e) =>
+            (e.type === 'container_start' || e.type === 'container_stop') &&
+            (e.body.container as { id?: string } | undefined)?.id === c,
+        )
+        .at(-1)?.type;
     const deadline = Date.now() + 30_000;
     for (;;) {
       const rec = master.agent(id)!;
       const ok =
         running.every((c) => rec.containers.get(c)?.state === 'active') &&
-        stoppedIds.every((c) => rec.containers.get(c)?.state === 'pending_deletion');
+        stoppedIds.every((c) => rec.containers.get(c)?.state === 'pending_deletion') &&
+        stoppedIds.every((c) => [undefined, 'container_stop'].includes(lastEvent(c)));
       if (ok) break;
       if (Date.now() > deadline) {
         const story = ids.map(
