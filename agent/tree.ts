@@ -13,7 +13,7 @@ import { registrationDef } from '../actors/registration/registration.js';
 import type { ReregistrationPacer } from '../actors/registration/reregistration-pacer.js';
 import { keepUndelivered, reporterDef } from '../actors/reporter/reporter.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper/tunnel-keeper.js';
-import { newKeeperMemory, type KeeperMemory } from '../actors/tunnel-keeper/probation.js';
+import type { KeeperMemory } from '../actors/tunnel-keeper/probation.js';
 import { tunnelTeardown } from '../actors/tunnel-keeper/teardown.js';
 import type { AgentConfig } from './config/config.js';
 import type { DockerPort } from '../docker/port.js';
@@ -28,7 +28,7 @@ import type { TunnelKeeperMsg } from '../messages/tunnel-keeper.js';
 import type { Outbox } from '../persistence/outbox.js';
 import type { StateStore } from '../persistence/state-files.js';
 import type { ActorCell } from '../supervisor/actor-ref.js';
-import { childSpec, type ChildSpec, type RuntimeSettings } from '../supervisor/child-spec.js';
+import { carryOf, childSpec, type ChildSpec, type RuntimeSettings } from '../supervisor/child-spec.js';
 import type { StatusBoard } from '../domain/status-board.js';
 import { supervisorDef } from '../supervisor/supervisor.js';
 import { CellRegistry, type TreeOptions } from '../supervisor/tree.js';
@@ -75,7 +75,7 @@ export interface AgentTree {
 export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const { config, runtime, log } = deps;
   const sup = config.supervision;
-  const registry = new CellRegistry(log, sup.stashCapacity);
+  const registry = new CellRegistry(log, sup.stashCapacity, 'agent');
   const rootCell = registry.create<SupervisorMsg>('root');
   const registration = registry.create<RegistrationMsg, ReregistrationPacer>('registration');
   const workersCell = registry.create<SupervisorMsg>('workers');
@@ -86,22 +86,23 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const random = runtime.random;
 
   const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
+  const keeperDef = tunnelKeeperDef({
+    docker: deps.docker,
+    store: deps.store,
+    reporter,
+    board: deps.board,
+    image: config.tunnel.image,
+    network: config.tunnel.networkName,
+    createNetwork: config.tunnel.createNetwork,
+    checkIntervalMs: config.tunnel.checkIntervalMs,
+    startConfirmMs: config.tunnel.startConfirmMs,
+    stopTimeoutS: 10,
+    random,
+  });
   const workerChildren: ChildSpec[] = [
     childSpec({
       cell: tunnelKeeper,
-      def: tunnelKeeperDef({
-        docker: deps.docker,
-        store: deps.store,
-        reporter,
-        board: deps.board,
-        image: config.tunnel.image,
-        network: config.tunnel.networkName,
-        createNetwork: config.tunnel.createNetwork,
-        checkIntervalMs: config.tunnel.checkIntervalMs,
-        startConfirmMs: config.tunnel.startConfirmMs,
-        stopTimeoutS: 10,
-        random,
-      }),
+      def: keeperDef,
       // Its removal of the container is the tree's teardown, which waits for the keeper's Docker call if one is out.
       restart: 'permanent',
       backoff: sup.backoff['tunnel-keeper'],
@@ -188,7 +189,8 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
 
   const removeTunnel = tunnelTeardown({
     docker: deps.docker,
-    turns: () => tunnelKeeper.carry(newKeeperMemory),
+    // The keeper's own turns, made by its definition if no keeper ever started.
+    turns: () => tunnelKeeper.carry(carryOf(keeperDef)),
     removeOnShutdown: config.tunnel.removeOnShutdown,
     shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)),
     clock: runtime.clock,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { parseEventLine } from '../docker/events.js';
-import { TUNNEL_CONTAINER } from '../actors/tunnel-keeper/container.js';
+import { TUNNEL_CONTAINER } from '../domain/tunnel.js';
 import { pingDaemon } from '../spec/helpers/docker-daemon.js';
 import { trueHealthcheck } from '../spec/helpers/docker-fixtures.js';
 import { pause } from './util.js';

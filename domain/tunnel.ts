@@ -13,3 +13,8 @@ export interface TunnelView {
   readonly containerRunning: boolean;
   readonly version: string | null;
 }
+
+/** The one tunnel container of a host (docs/protocol.md §7.1). */
+export const TUNNEL_CONTAINER = 'dockflare-agent-tunnel';
+/** Informational labels; never `dockflare.*` or `cloudflare.tunnel.*`, or the container would report itself. */
+export const MANAGED_LABEL = 'dockflare-agent.managed';

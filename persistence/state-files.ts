@@ -3,11 +3,10 @@
  * corrupt one is moved aside as NAME.corrupt-<timestamp> with a warning. One that cannot be read (owned by root
  * after an old root-run agent or a restore) is left alone and never overwritten this run: its identity or token
  * is not lost, and fixing the owner brings it back. Writes are atomic, mode 0600; when the directory is not
- * writable the agent keeps running on the in-memory value, says so loudly, and writes what is owed at the next
- * save or load that finds it writable again.
- * The store holds that value: actors reload their state at every restart (a chaos kill, a re-registration), and
- * on a volume it cannot write to, the disk would hand them back the state from before the last command (an old,
- * revoked token) or none at all (a new identity at every registration with a v1 master).
+ * writable the agent keeps running on the in-memory value, says so loudly, and writes what is owed at the next save or
+ * load that finds it writable again. The store holds that value: actors reload their state at every restart (a chaos
+ * kill, a re-registration), and on a volume it cannot write to, the disk would hand them back the state from before the
+ * last command (an old, revoked token) or none at all (a new identity at every registration with a v1 master).
  */
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,13 +1,13 @@
 /**
- * Runs one incarnation of an ActorDef as a nact actor. This file and supervisor.ts are the only ones that know
- * nact exists. Everything nact does not give us per incarnation lives here: the crash path to the supervisor,
+ * Runs one incarnation of an ActorDef as a nact actor. This file, supervisor.ts and tree.ts are the only ones
+ * that know nact exists. Everything nact does not give us per incarnation lives here: the crash path to the supervisor,
  * the handler watchdog, pipe-to-self, timers and an abort signal that die with the incarnation, and handing the
  * unprocessed mailbox back to the cell so that a restart loses nothing but the message that crashed.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type Logger from 'bunyan';
 import type { ActorCell, Incarnation } from './actor-ref.js';
-import type { ActorContext, ActorDef, Message, RuntimeSettings } from './child-spec.js';
+import { carryOf, type ActorContext, type ActorDef, type Message, type RuntimeSettings } from './child-spec.js';
 import { crashLoopLevel, repeatsLastCrash } from './crash-loop.js';
 import { Timers } from './timers.js';
 
@@ -120,7 +120,7 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
 
   const ctx: ActorContext<M, C> = {
     self: cell,
-    carried: cell.carry(def.carry?.bind(def)),
+    carried: cell.carry(carryOf(def)),
     name: cell.id,
     gen,
     log,

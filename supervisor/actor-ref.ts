@@ -1,5 +1,5 @@
 /**
- * Typed references over nact (docs/architecture.md §2). nact's `Ref<T>` is an empty class, so any message type-checks
+ * Typed references over nact (supervisor/README.md). nact's `Ref<T>` is an empty class, so any message type-checks
  * against any ref; here a ref is contravariant in its message type and `tell` only accepts what it declares.
  *
  * A ref names an ActorCell: the stable address of one supervised actor across all its incarnations. While an

@@ -1,7 +1,7 @@
 /**
- * One backoff formula for the whole agent, Akka's restartWithBackoff: min(maxMs, minMs * 2^attempt) *
- * (1 + random * randomFactor). Restarts after a crash use it directly; poll loops (`failureDelay`) use it with the
- * jitter in the upper half of each step. Pure: the random number is an argument.
+ * One backoff step for the whole runtime, min(maxMs, minMs * 2^attempt), with two ways to jitter it: Akka's
+ * restartWithBackoff for restarts after a crash, step * (1 + random * randomFactor), and the upper half of the step
+ * for retry loops (`failureDelay`). Pure: the random number is an argument.
  */
 export interface BackoffPolicy {
   minMs: number;
@@ -11,9 +11,13 @@ export interface BackoffPolicy {
   resetAfterMs: number;
 }
 
+/** The un-jittered delay of `attempt` (0-based): doubling from `minMs`, capped at `maxMs`. */
+export function backoffStep(attempt: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, minMs * 2 ** Math.min(Math.max(attempt, 0), 52));
+}
+
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random: number): number {
-  const exp = Math.min(policy.maxMs, policy.minMs * 2 ** Math.min(attempt, 52));
-  return Math.round(exp * (1 + random * policy.randomFactor));
+  return Math.round(backoffStep(attempt, policy.minMs, policy.maxMs) * (1 + random * policy.randomFactor));
 }
 
 /** The attempt number to use for a crash after `uptimeMs` of running, given the previous attempt count. */
@@ -21,15 +25,15 @@ export function nextAttempt(previous: number, uptimeMs: number, policy: BackoffP
   return uptimeMs >= policy.resetAfterMs ? 0 : previous;
 }
 
-/** A poll loop's period with ±`spread` jitter, so that a fleet of agents does not poll in lock-step. */
+/** A loop's period with ±`spread` jitter, so that many processes do not poll a server in lock-step. */
 export function jittered(periodMs: number, random: number, spread = 0.1): number {
   return Math.max(1, Math.round(periodMs * (1 + (random * 2 - 1) * spread)));
 }
 
 /**
- * A poll loop's delay after `failures` failures in a row: exponential from `baseMs`, capped at `capMs`, drawn from
- * the upper half of each step (half the step doubled by the jitter). A master's Retry-After is a floor: never
- * sooner than it says, but a master that keeps answering "Retry-After: 0" still gets the backoff.
+ * A retry loop's delay after `failures` failures in a row: the step from `baseMs` capped at `capMs`, drawn from its
+ * upper half. A server's Retry-After is a floor: never sooner than it says, but a server that keeps answering
+ * "Retry-After: 0" still gets the backoff.
  */
 export function failureDelay(
   failures: number,
@@ -38,7 +42,7 @@ export function failureDelay(
   random: number,
   retryAfterMs: number | null = null,
 ): number {
-  const halfStep: BackoffPolicy = { minMs: baseMs / 2, maxMs: capMs / 2, randomFactor: 1, resetAfterMs: 0 };
-  const backoff = Math.max(1, backoffDelay(Math.max(failures - 1, 0), halfStep, random));
+  const step = backoffStep(failures - 1, baseMs, capMs);
+  const backoff = Math.max(1, Math.round(step / 2 + (step / 2) * random));
   return retryAfterMs === null ? backoff : Math.max(retryAfterMs, backoff);
 }

@@ -21,7 +21,7 @@ export interface ActorContext<M extends Message, C = undefined> {
   readonly gen: number;
   readonly log: Logger;
   readonly clock: Clock;
-  /** Aborted when this incarnation stops; pass it to every fetch, stream and Docker call. */
+  /** Aborted when this incarnation stops; pass it to every request, stream and external call. */
   readonly signal: AbortSignal;
   readonly timers: Timers<M>;
   /**
@@ -33,7 +33,7 @@ export interface ActorContext<M extends Message, C = undefined> {
   stopSelf(): void;
   /**
    * Asks the supervisor for a deliberate restart of this actor and, by its strategy, of its dependants (a new
-   * identity with the master restarts the workers). Not a crash: it does not count toward the intensity limit.
+   * session restarts the actors that depend on it). Not a crash: it does not count toward the intensity limit.
    */
   restartSelf(reason: string): void;
   /** Sends a message to this incarnation (stream callbacks); dropped once the incarnation has ended. */
@@ -55,24 +55,32 @@ export type Handler<S, M extends Message, K extends M['type'], C = undefined> = 
 
 export type Handlers<S, M extends Message, C = undefined> = { readonly [K in M['type']]: Handler<S, M, K, C> };
 
-export interface ActorDef<S, M extends Message, C = undefined> {
+interface ActorDefBase<S, M extends Message, C> {
   /** Start-up work; runs as the first message of each incarnation, so its failure is an ordinary crash. */
   init(ctx: ActorContext<M, C>): S | Promise<S>;
   handlers: Handlers<S, M, C>;
   /**
-   * Makes what the incarnations hand on (`ctx.carried`); called once, before the first incarnation. Without it
-   * `carried` is undefined. Keep in it only what must outlive a crash (what was already told, a turn on Docker):
-   * the state a handler returns is the incarnation's own and starts afresh.
-   */
-  carry?(): C;
-  /**
-   * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops waiting:
-   * work that
-   * takes time (stopping a container) should size itself to it.
+   * Graceful process shutdown (SIGTERM). `deadline` (the clock's monotonic ms) is when the supervisor stops
+   * waiting: work that takes time (stopping an external resource) should size itself to it.
    */
   shutdown?(state: S, ctx: ActorContext<M, C>, deadline: number): void | Promise<void>;
   /** Always runs when an incarnation ends (crash, kill, shutdown): close streams and sockets here. */
   release?(state: S | undefined, ctx: ActorContext<M, C>): void;
+}
+
+/**
+ * What an actor is. `carry` makes what its incarnations hand on (`ctx.carried`): called once, before the first
+ * incarnation, and it must not throw. An actor that carries something must say how to make it; one that carries
+ * nothing gets `undefined`. Keep in it only what must outlive a crash (what was already told, a turn on an external
+ * resource): the state a handler returns is the incarnation's own and starts afresh.
+ */
+export type ActorDef<S, M extends Message, C = undefined> = ActorDefBase<S, M, C> &
+  ([C] extends [undefined] ? { carry?(): C } : { carry(): C });
+
+/** The definition's carry factory, if it has one (the runtime's and the spec driver's one way to read it). */
+export function carryOf<S, M extends Message, C>(def: ActorDef<S, M, C>): (() => C) | undefined {
+  const { carry } = def as { carry?: () => C };
+  return carry?.bind(def);
 }
 
 export type RestartType = 'permanent' | 'transient' | 'temporary';

@@ -1,7 +1,6 @@
 /**
- * Time as a dependency. Every timer and every "now" in the agent goes through a Clock so that backoff, intensity
- * windows and watchdogs can be tested deterministically (docs/architecture.md §4.5) without faking Node's own timers,
- * which
+ * Time as a dependency. Every timer and every "now" of the runtime and its actors goes through a Clock so that
+ * backoff, intensity windows and watchdogs can be tested deterministically without faking Node's own timers, which
  * would also freeze nact's setImmediate-driven mailboxes.
  */
 export interface TimerHandle {
@@ -10,13 +9,13 @@ export interface TimerHandle {
 
 export interface Clock {
   /**
-   * Milliseconds since the epoch: the time to show and send (timestamps) and to compare with Docker's and the
-   * master's. It jumps when the system time is set (NTP corrections, a NAS that boots with a wrong clock).
+   * Milliseconds since the epoch: the time to show and send (timestamps) and to compare with other systems'
+   * clocks. It jumps when the system time is set (NTP corrections, a NAS that boots with a wrong clock).
    */
   now(): number;
   /**
    * Milliseconds from an arbitrary origin, never set back or forward: for every duration, window and deadline, so
-   * that a clock step neither makes the master look reachable nor keeps a backoff from resetting.
+   * that a clock step neither makes a stale contact look fresh nor keeps a backoff from resetting.
    */
   monotonic(): number;
   /** Calls `fn` once after `ms`; the returned handle cancels it. */

@@ -1,7 +1,7 @@
 /**
- * A crash loop is one failure repeating: the event watcher while the Docker daemon is down crashes every backoff
- * period with the same error, for as long as the daemon stays away. Logging each round at error level would bury
- * the host's log (and the master's view of it) under identical lines, so the loop is told as a story instead:
+ * A crash loop is one failure repeating: an actor whose external service is down crashes every backoff period with
+ * the same error, for as long as the service stays away. Logging each round at error level would bury the log
+ * under identical lines, so the loop is told as a story instead:
  * the first crash at error, the first repeat at warn saying that repeats go quiet, the repeats at debug, and one
  * `actor_recovered` at info once the actor has run for its backoff reset time again.
  */

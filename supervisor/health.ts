@@ -1,7 +1,6 @@
 /**
- * One health snapshot for heartbeats, /health and the `health` log event (docs/architecture.md §3): per actor its
- * status,
- * generation, uptime, restarts, current backoff, last crash and message counts.
+ * One health snapshot for heartbeats, /health and the `health` log event (supervisor/README.md): per actor its
+ * status, generation, uptime, restarts, current backoff, last crash and message counts.
  */
 import type { Clock } from './clock.js';
 import type { ActorStatus, CellView } from './actor-ref.js';

@@ -33,7 +33,7 @@ interface ChildRecord {
   /**
    * Since when (monotonic ms) the child has run without a crash: set at the first start after a crash, and left as
    * it is by deliberate restarts (its own request, a sibling's group), so a crash loop ends after a crash-free spell
-   * even when, say, a proxy closing the event stream every 10 minutes restarts the watcher more often than that.
+   * even when, say, a proxy closing a stream every 10 minutes restarts its reader more often than that.
    */
   crashFreeSince: number | null;
   /** A crash happened since the last start. */

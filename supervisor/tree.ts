@@ -21,7 +21,7 @@ export class CellRegistry {
   constructor(
     private readonly log: Logger,
     private readonly defaultCapacity: number,
-    private readonly system = 'agent',
+    private readonly system: string,
   ) {}
 
   create<M extends Message, C = undefined>(id: string, capacity = this.defaultCapacity): ActorCell<M, C> {
@@ -62,12 +62,11 @@ export interface TreeOptions {
   registry: CellRegistry;
   runtime: RuntimeSettings;
   log: Logger;
-  /** The root gave up (intensity exceeded) or crashed: the process must end (the agent exits 70). */
+  /** The root gave up (intensity exceeded) or crashed: the process must end (the owner decides how). */
   onFatal: (reason: Error) => void;
   /**
-   * Cleanup that belongs to the process rather than to one incarnation (the agent: the tunnel container's removal): it
-   * runs
-   * after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
+   * Cleanup that belongs to the process rather than to one incarnation (an external resource an actor owns): it
+   * runs after the actors have stopped, whether the one that owns the resource was running, backing off or stuck, and
    * gets what is left of the budget (at least TEARDOWN_RESERVE_MS of it, as the actors' share is capped).
    */
   teardown?: (deadline: number) => Promise<void>; // deadline: the clock's monotonic ms

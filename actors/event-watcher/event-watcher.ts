@@ -12,7 +12,7 @@
 import { filterLabels, isManaged } from '../../domain/labels.js';
 import { masterTimestamp } from '../../master/envelope.js';
 import type { DockerPort, EventSubscription } from '../../docker/port.js';
-import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../tunnel-keeper/container.js';
+import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { EventWatcherMsg } from '../../messages/event-watcher.js';
 import type { ContainerInfo } from '../../domain/container.js';
 import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../../messages/reporter.js';

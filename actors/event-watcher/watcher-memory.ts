@@ -1,7 +1,6 @@
 /**
  * What the event watcher remembers across its restarts (what its incarnations hand on: `ctx.carried`), and the rule
- * that decides
- * whether an event of a labelled container still counts.
+ * that decides whether an event of a labelled container still counts.
  *
  * A resumed stream replays from a margin before the latest handled event, because concurrent containers can reach
  * the stream slightly out of time order. The replay can bring events the watcher never handled because a scan

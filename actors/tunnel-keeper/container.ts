@@ -7,11 +7,9 @@
  */
 import type { Logger } from '../../log/logger.js';
 import { DockerError, type ContainerState, type DockerPort } from '../../docker/port.js';
+import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 
-export const TUNNEL_CONTAINER = 'dockflare-agent-tunnel';
 export const TUNNEL_CMD = ['tunnel', '--no-autoupdate', 'run'] as const;
-/** Informational labels; never `dockflare.*` or `cloudflare.tunnel.*`, or the container would report itself. */
-export const MANAGED_LABEL = 'dockflare-agent.managed';
 
 export interface TunnelWant {
   image: string;

@@ -1,8 +1,7 @@
 /**
  * The tunnel keeper's start confirm (docs/protocol.md §7.2 step 5) as plain data: which run of the cloudflared
- * container
- * is under probation, since when it counts, and whether the keeper made it; and what the keeper keeps across its
- * restarts. The keeper's actor does the Docker calls and the timers; these rules are what decide.
+ * container is under probation, since when it counts, and whether the keeper made it; and what the keeper keeps across
+ * its restarts. The keeper's actor does the Docker calls and the timers; these rules are what decide.
  */
 import type { ContainerState } from '../../docker/port.js';
 import type { Turns } from '../../supervisor/turns.js';

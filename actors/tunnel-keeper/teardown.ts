@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../supervisor/clock.js';
 import type { DockerPort } from '../../docker/port.js';
-import { TUNNEL_CONTAINER } from './container.js';
+import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { inTurn, type Turns } from '../../supervisor/turns.js';
 import type { Logger } from '../../log/logger.js';
 

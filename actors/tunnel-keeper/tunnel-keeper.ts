@@ -5,7 +5,8 @@
  * Docker failures with backoff instead of crashing. The removal at shutdown is the process's (teardown.ts).
  */
 import { isDockerError, type DockerPort } from '../../docker/port.js';
-import { ensureTunnel, readVersion, TUNNEL_CONTAINER } from './container.js';
+import { ensureTunnel, readVersion } from './container.js';
+import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { masterTimestamp } from '../../master/envelope.js';
 import { inTurn } from '../../supervisor/turns.js';
 import { REDACTED } from '../../log/redact.js';

@@ -1,7 +1,6 @@
 /**
  * The one configuration schema (docs/architecture.md §4.8). Names follow docs/protocol.md §9; additions carry their
- * unit in the
- * name. Only agent/main.ts loads it; actors receive the typed slices of agent/config/config.ts.
+ * unit in the name. Only agent/main.ts loads it; actors receive the typed slices of agent/config/config.ts.
  */
 export const CHILD_NAMES = ['registration', 'tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'] as const;
 export type ChildName = (typeof CHILD_NAMES)[number];

@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../log/logger.js';
 import { callbackRef } from '../../supervisor/actor-ref.js';
-import type { ActorContext, ActorDef, Message } from '../../supervisor/child-spec.js';
+import { carryOf, type ActorContext, type ActorDef, type Message } from '../../supervisor/child-spec.js';
 import { Timers } from '../../supervisor/timers.js';
 import type { ManualClock } from './manual-clock.js';
 
@@ -17,11 +17,14 @@ export const failing = (owner: string, what: string) => (): never => {
   throw new Error(`${owner}: unexpected ${what}`);
 };
 
-interface Letter<M> {
-  readonly msg: M;
-  /** Sent by the incarnation to itself (a timer, a piped result, a stream callback): it dies with it. */
-  readonly own: boolean;
-}
+type Letter<M> =
+  | {
+      readonly msg: M;
+      /** Sent by the incarnation to itself (a timer, a piped result, a stream callback): it dies with it. */
+      readonly own: boolean;
+    }
+  /** The incarnation asked for its restart: queued behind what waits, as the host queues it. */
+  | { readonly restart: string; readonly own: true };
 
 export interface Incarnation<S, M extends Message, C> {
   readonly gen: number;
@@ -65,7 +68,8 @@ export class ActorDriver<S, M extends Message, C = undefined> {
     private readonly def: ActorDef<S, M, C>,
     private readonly opts: DriverOptions,
   ) {
-    this.carried = def.carry ? def.carry() : (undefined as C);
+    const carry = carryOf(def);
+    this.carried = carry ? carry() : (undefined as C);
   }
 
   get incarnation(): Incarnation<S, M, C> | null {
@@ -107,13 +111,21 @@ export class ActorDriver<S, M extends Message, C = undefined> {
       carried: this.carried,
       pipe: (work, onOk, onErr) => {
         this.pending++;
+        // A mapping that throws is a crash, as in the host.
+        const deliver = (map: () => M): void => {
+          try {
+            own(map());
+          } catch (err) {
+            if (inc.alive) this.crash(inc, err);
+          }
+        };
         work
           .then(
             (value) => {
-              own(onOk(value));
+              deliver(() => onOk(value));
             },
             (err: unknown) => {
-              if (onErr) own(onErr(err));
+              if (onErr) deliver(() => onErr(err));
               else if (inc.alive) this.crash(inc, err);
             },
           )
@@ -122,7 +134,10 @@ export class ActorDriver<S, M extends Message, C = undefined> {
           });
       },
       stopSelf: fail('stopSelf'),
-      restartSelf: this.opts.restartSelf ?? fail('restartSelf'),
+      restartSelf: (reason) => {
+        if (!this.opts.restartSelf) fail('restartSelf')();
+        if (inc.alive) inc.mailbox.push({ restart: reason, own: true });
+      },
       toSelf: own,
       runtimeHandle: null,
     };
@@ -138,8 +153,8 @@ export class ActorDriver<S, M extends Message, C = undefined> {
         .then(() => this.def.init(ctx))
         .then(
           (s) => {
+            // An incarnation killed during its init was released then, without a state, as the host does.
             if (inc.alive) inc.state = s;
-            else this.def.release?.(s, ctx);
           },
           (err: unknown) => {
             if (inc.alive) this.crash(inc, err);
@@ -163,7 +178,12 @@ export class ActorDriver<S, M extends Message, C = undefined> {
     inc.alive = false;
     inc.ctx.timers.close();
     inc.abort.abort(new Error(`${this.opts.name} gen ${inc.gen} killed`));
-    this.def.release?.(inc.state, inc.ctx);
+    try {
+      this.def.release?.(inc.state, inc.ctx);
+    } catch (err) {
+      this.crashes.push(err);
+      if (this.opts.onCrash !== 'kill') this.failure ??= { err };
+    }
     const kept = this.opts.handOnOwnMessages ? inc.mailbox : inc.mailbox.filter((l) => !l.own);
     this.stash = [...kept, ...this.stash];
     inc.mailbox.length = 0;
@@ -185,6 +205,12 @@ export class ActorDriver<S, M extends Message, C = undefined> {
     if (inc?.state === undefined || !inc.alive || inc.busy) return false;
     const letter = inc.mailbox.shift();
     if (letter === undefined) return false;
+    if ('restart' in letter) {
+      // The host ends the incarnation here (release, others' messages handed on) and the supervisor restarts it.
+      this.kill(inc);
+      this.opts.restartSelf?.(letter.restart);
+      return true;
+    }
     const handler = this.def.handlers[letter.msg.type as M['type']] as (
       s: S,
       m: M,

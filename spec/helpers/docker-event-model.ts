@@ -119,7 +119,9 @@ export class DockerEventModel {
         const close = (): void => {
           sub.closed = true;
         };
-        signal?.addEventListener('abort', close, { once: true });
+        // As the real port: a subscription made for an incarnation already ended is closed at once.
+        if (signal?.aborted) close();
+        else signal?.addEventListener('abort', close, { once: true });
         return Promise.resolve({ close });
       },
       inspectContainer: unexpected('inspectContainer'),

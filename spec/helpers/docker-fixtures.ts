@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { TUNNEL_CONTAINER } from '../../actors/tunnel-keeper/container.js';
+import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { BUSYBOX_IMAGE, TEST_LABEL, testDocker } from './docker.js';
 
 export { TUNNEL_CONTAINER };

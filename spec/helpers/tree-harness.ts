@@ -41,7 +41,7 @@ export function startProbeTree(opts: {
   const clock = new ManualClock();
   const sink = new LogSink();
   const journal = newJournal();
-  const registry = new CellRegistry(sink.log, 100);
+  const registry = new CellRegistry(sink.log, 100, 'spec');
   const rootCell = registry.create<SupervisorMsg>('root');
   const cells: Record<string, ActorCell<ProbeMsg>> = {};
   const children = Object.entries(opts.probes).map(([name, p]) => {

@@ -1,5 +1,5 @@
 import type { ContainerState, DockerPort, TunnelContainerSpec } from '../../docker/port.js';
-import { TUNNEL_CONTAINER } from '../../actors/tunnel-keeper/container.js';
+import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { ManualClock } from './manual-clock.js';
 
 /**

@@ -1,8 +1,8 @@
 /**
  * TestMaster: an in-process imitation of a DockFlare master's agent API (docs/protocol.md, as the master implements it)
- * on 127.0.0.1,
- * speaking either v1 or v2. Every request is recorded, faults can be injected per endpoint, and the scenario hooks
- * change state exactly as the admin routes do. It answers hostile input with 4xx and never throws out of a handler.
+ * on 127.0.0.1, speaking either v1 or v2. Every request is recorded, faults can be injected per endpoint, and the
+ * scenario hooks change state exactly as the admin routes do. It answers hostile input with 4xx and never throws out of
+ * a handler.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

@@ -94,10 +94,10 @@ describe('supervisor: what an actor carries to its next incarnation', () => {
   });
 
   it('gives an actor that declares nothing to carry undefined, and makes nothing', () => {
-    const registry = new CellRegistry(new LogSink().log, 10);
+    const registry = new CellRegistry(new LogSink().log, 10, 'other');
     const cell = registry.create<CounterMsg, number | undefined>('plain');
     expect(cell.carry(undefined)).to.equal(undefined);
     expect(cell.carried).to.equal(undefined);
-    expect(cell.path).to.equal('agent/plain');
+    expect(cell.path).to.equal('other/plain');
   });
 });

@@ -14,7 +14,7 @@ describe('supervisor: a supervisor killed with its children', () => {
     const clock = new ManualClock();
     const sink = new LogSink();
     const journal = newJournal();
-    const registry = new CellRegistry(sink.log, 100);
+    const registry = new CellRegistry(sink.log, 100, 'spec');
     const runtime = { clock, handlerTimeoutMs: 1000, random: () => 0.5 };
     const rootCell = registry.create<SupervisorMsg>('root');
     const subCell = registry.create<SupervisorMsg>('sub');

@@ -98,7 +98,8 @@ class WatcherRun {
   /** Handles the next message of a ready incarnation; a throw is a crash. */
   async handleOne(): Promise<boolean> {
     const inc = this.driver.incarnation;
-    const next = inc?.state === undefined ? undefined : inc.mailbox[0]?.msg;
+    const letter = inc?.state === undefined ? undefined : inc.mailbox[0];
+    const next = letter && 'msg' in letter ? letter.msg : undefined;
     if (next?.type === 'watcher.event') this.trace.push(`handle ${next.event.action} ${next.event.id}`);
     return this.driver.handleOne();
   }
