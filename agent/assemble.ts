@@ -5,7 +5,8 @@
  */
 import type { Clock } from '../supervisor/clock.js';
 import type { AgentConfig } from './config/config.js';
-import { DockerodePort, dockerFromHost } from '../docker/dockerode-port.js';
+import { DockerodePort } from '../docker/dockerode-port.js';
+import { dockerFromHost } from '../docker/dockerode-call.js';
 import type { Logger } from '../log/logger.js';
 import { HttpMasterClient } from '../master/client.js';
 import type { Redactor } from '../log/redact.js';

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import fetch from 'node-fetch';
-import { dockerFromHost } from '../docker/dockerode-port.js';
+import { dockerFromHost } from '../docker/dockerode-call.js';
 import { imageCommand } from './agent.js';
 import { median, pause } from './util.js';
 

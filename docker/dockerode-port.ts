@@ -3,14 +3,10 @@
  * no API version is pinned, so engines from API 1.41 up to 1.52 all work. Errors become DockerErrors; 304 on
  * stop and 404 on remove are success.
  */
-import http from 'node:http';
 import type { Socket } from 'node:net';
-import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import { loadDockerode } from './load-dockerode.js';
-import type { ContainerInfo, DockerEvent } from '../domain/container.js';
+import type { ContainerInfo } from '../domain/container.js';
 import { filterLabels, isManaged } from '../domain/labels.js';
-import { unbracketed } from '../domain/address.js';
 import {
   DockerError,
   type ContainerState,
@@ -19,88 +15,9 @@ import {
   type EventSubscription,
   type TunnelContainerSpec,
 } from './port.js';
-import { parseEventLine } from './events.js';
+import { readEventStream } from './events.js';
+import { call, CALL_TIMEOUT_MS, demux, EXEC_TIMEOUT_MS, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
-/**
- * dockerd keeps idle client connections open (Go's http.Server has no idle timeout unless configured), so one
- * kept-alive socket serves every periodic scan and inspect; Node's global agent drops an idle socket after 5 s,
- * shorter than any report interval, and each cycle paid for a new connection (paired experiment: ~0.5 ms of CPU
- * per 5 s cycle). Free sockets are unref'd by Node, so the pool never keeps a process alive. Only for unix://: a tcp://
- * socket proxy may close idle connections at a timeout it does not announce, racing a reused socket.
- */
-const DOCKER_IDLE_SOCKET_MS = 60_000;
-
-export function dockerFromHost(host: string): Docker {
-  const DockerClient = loadDockerode();
-  if (host.startsWith('unix://')) {
-    // docker-modem reads `agent` from the options dockerode hands it; @types/dockerode does not list the field.
-    const options: Docker.DockerOptions & { agent: http.Agent } = {
-      socketPath: host.slice('unix://'.length),
-      agent: new http.Agent({ keepAlive: true, timeout: DOCKER_IDLE_SOCKET_MS, maxFreeSockets: 2, scheduling: 'lifo' }),
-    };
-    return new DockerClient(options);
-  }
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  // docker-py's defaults: 2375 for plain tcp://, 2376 for https; an IPv6 literal without its brackets.
-  const https = url.protocol === 'https:';
-  const port = url.port === '' ? (https ? 2376 : 2375) : Number(url.port);
-  return new DockerClient({ host: unbracketed(url.hostname), port, protocol: https ? 'https' : 'http' });
-}
-
-function mapError(operation: string, err: unknown): DockerError {
-  const e = err as Error & { statusCode?: number; code?: string; json?: { message?: string } | null };
-  const status = typeof e.statusCode === 'number' ? e.statusCode : null;
-  const message = e.json?.message ?? e.message;
-  if (status === 404) return new DockerError('not_found', operation, status, message, { cause: err });
-  if (status === 409) return new DockerError('conflict', operation, status, message, { cause: err });
-  if (status === null)
-    return new DockerError('unavailable', operation, null, `${e.code ?? e.name}: ${message}`, { cause: err });
-  return new DockerError('failed', operation, status, message, { cause: err });
-}
-
-/** A Docker call that hangs (a wedged daemon, a stuck proxy) must not hold an actor's mailbox past this. */
-const CALL_TIMEOUT_MS = 30_000;
-/** A first pull of cloudflared on a slow link. */
-const PULL_TIMEOUT_MS = 10 * 60_000;
-/** `cloudflared --version` answers at once; a hung exec must not stall the keeper. */
-const EXEC_TIMEOUT_MS = 10_000;
-
-/**
- * One Docker request with a deadline. On timeout (or the owner's abort) the request itself is aborted: giving up on
- * the answer while leaving the request open would keep a socket per attempt against a wedged daemon, for as long as
- * it stays wedged. The signal is never aborted after a success: a returned stream lives on.
- */
-async function call<T>(
-  operation: string,
-  fn: (signal: AbortSignal) => Promise<T>,
-  timeoutMs: number,
-  owner?: AbortSignal,
-): Promise<T> {
-  const abort = new AbortController();
-  const onOwnerAbort = (): void => {
-    abort.abort();
-  };
-  owner?.addEventListener('abort', onOwnerAbort, { once: true });
-  if (owner?.aborted) abort.abort();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new DockerError('unavailable', operation, null, `no answer within ${timeoutMs} ms`));
-      abort.abort();
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([fn(abort.signal), timeout]);
-  } catch (err) {
-    throw err instanceof DockerError ? err : mapError(operation, err);
-  } finally {
-    clearTimeout(timer);
-    owner?.removeEventListener('abort', onOwnerAbort);
-  }
-}
-
-/** An event line longer than this is not one dockerd sends (labels included): the stream is broken. */
-const MAX_EVENT_LINE_CHARS = 1024 * 1024;
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
 const EVENT_STREAM_KEEPALIVE_MS = 60_000;
 
@@ -216,36 +133,16 @@ export class DockerodePort implements DockerPort {
       ended = true;
       handlers.onEnd(reason);
     };
-    let buffer = '';
-    // A character split across two chunks must not become two replacement characters (labels are UTF-8).
-    const decoder = new StringDecoder('utf8');
-    stream.on('data', (chunk: Buffer) => {
-      buffer += decoder.write(chunk);
-      if (buffer.length > MAX_EVENT_LINE_CHARS && !buffer.includes('\n')) {
-        buffer = '';
-        end(`an event line over ${MAX_EVENT_LINE_CHARS} characters`);
+    readEventStream(
+      stream,
+      (event) => {
+        handlers.onEvent(event);
+      },
+      end,
+      () => {
         close();
-        return;
-      }
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line === '') continue;
-        const event: DockerEvent | null = parseEventLine(line);
-        if (event) handlers.onEvent(event);
-      }
-    });
-    // A stopped daemon ends the stream with an error ("aborted") and then close, never end.
-    stream.on('error', (err: Error) => {
-      end(`error: ${err.message}`);
-    });
-    stream.on('end', () => {
-      end('ended');
-    });
-    stream.on('close', () => {
-      end('closed');
-    });
+      },
+    );
     function close(): void {
       ended = true;
       signal?.removeEventListener('abort', onOwnerAbort);
@@ -399,17 +296,4 @@ export class DockerodePort implements DockerPort {
       .filter((l) => l !== '')
       .slice(-lines);
   }
-}
-
-/** Docker's multiplexed stream format: frames of [stream, 0, 0, 0, size(u32 BE)] + payload. */
-export function demux(buf: Buffer): string {
-  if (buf.length < 8 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return buf.toString('utf8');
-  let out = '';
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const size = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return out;
 }

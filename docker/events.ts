@@ -2,6 +2,7 @@
  * One line of Docker's event stream (chunked NDJSON) decoded. The id comes from `Actor.ID`, falling back to the
  * legacy `id` that Engine API 1.52 no longer sends (docs/protocol.md §5.6, A4).
  */
+import { StringDecoder } from 'node:string_decoder';
 import * as z from 'zod';
 import type { DockerEvent } from '../domain/container.js';
 
@@ -33,4 +34,50 @@ export function parseEventLine(line: string): DockerEvent | null {
   const nano = /"timeNano"\s*:\s*(\d+)/.exec(line)?.[1];
   const timeNano = nano !== undefined ? BigInt(nano) : BigInt(e.time ?? 0) * 1_000_000_000n;
   return { action, id, attributes: e.Actor?.Attributes ?? {}, timeNano };
+}
+
+/** An event line longer than this is not one dockerd sends (labels included): the stream is broken. */
+export const MAX_EVENT_LINE_CHARS = 1024 * 1024;
+
+/**
+ * Reads Docker's event stream: each complete line decoded and handed to `onEvent` (lines that are not container
+ * events are skipped); the stream's end, error or close to `onEnd` with the reason. A line over the limit ends it
+ * (`onEnd`, then `onOverflow` to close it).
+ */
+export function readEventStream(
+  stream: NodeJS.ReadableStream,
+  onEvent: (event: DockerEvent) => void,
+  onEnd: (reason: string) => void,
+  onOverflow: () => void,
+): void {
+  let buffer = '';
+  // A character split across two chunks must not become two replacement characters (labels are UTF-8).
+  const decoder = new StringDecoder('utf8');
+  stream.on('data', (chunk: Buffer) => {
+    buffer += decoder.write(chunk);
+    if (buffer.length > MAX_EVENT_LINE_CHARS && !buffer.includes('\n')) {
+      buffer = '';
+      onEnd(`an event line over ${MAX_EVENT_LINE_CHARS} characters`);
+      onOverflow();
+      return;
+    }
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line === '') continue;
+      const event = parseEventLine(line);
+      if (event) onEvent(event);
+    }
+  });
+  // A stopped daemon ends the stream with an error ("aborted") and then close, never end.
+  stream.on('error', (err: Error) => {
+    onEnd(`error: ${err.message}`);
+  });
+  stream.on('end', () => {
+    onEnd('ended');
+  });
+  stream.on('close', () => {
+    onEnd('closed');
+  });
 }

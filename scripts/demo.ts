@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { dockerFromHost } from '../docker/dockerode-port.js';
+import { dockerFromHost } from '../docker/dockerode-call.js';
 import { TestMaster, type RecordedRequest } from '../spec/master/index.js';
 
 const started = Date.now();

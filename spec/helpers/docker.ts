@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { dockerFromHost } from '../../docker/dockerode-port.js';
+import { dockerFromHost } from '../../docker/dockerode-call.js';
 
 /** The engine scripts/with-dockerd.sh prepared, and the images it imported. */
 export function testDocker(): Docker {
@@ -12,4 +12,4 @@ export const CLOUDFLARED_IMAGE = process.env.DOCKERTEST_CLOUDFLARED_IMAGE ?? 'lo
 export const TEST_LABEL = 'dockflare-test';
 
 /** Docker's multiplexed log format (non-TTY), as the agent itself reads it. */
-export { demux as demuxLogs } from '../../docker/dockerode-port.js';
+export { demux as demuxLogs } from '../../docker/dockerode-call.js';

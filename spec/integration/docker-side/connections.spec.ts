@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
-import { dockerFromHost } from '../../../docker/dockerode-port.js';
+import { dockerFromHost } from '../../../docker/dockerode-call.js';
 
 const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 

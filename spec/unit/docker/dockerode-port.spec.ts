@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { DockerodePort, dockerFromHost } from '../../../docker/dockerode-port.js';
+import { DockerodePort } from '../../../docker/dockerode-port.js';
+import { dockerFromHost } from '../../../docker/dockerode-call.js';
 import type { DockerEvent } from '../../../domain/container.js';
 
 type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;

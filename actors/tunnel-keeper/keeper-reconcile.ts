@@ -1,0 +1,203 @@
+/**
+ * The keeper's reconcile: bring Docker in line with the desired state (start, adopt, replace, stop), under the
+ * keeper's turn, with Docker failures turned into a backoff; and the assignment and stop commands built on it.
+ */
+import { isDockerError } from '../../docker/port.js';
+import { ensureTunnel, readVersion } from './container.js';
+import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
+import { failureDelay } from '../../supervisor/backoff.js';
+import { tunnelCheck } from '../../messages/tunnel-keeper.js';
+import type { TunnelAssignment } from '../../domain/tunnel.js';
+import type { TunnelState } from '../../persistence/formats.js';
+import { type TunnelKeeperState } from './keeper-state.js';
+import { probationFor } from './probation.js';
+
+import { type ConfirmSteps } from './keeper-confirm.js';
+import {
+  FIRST_RETRY_MS,
+  RESTARTING_CHECKS,
+  RETRY_CAP_MS,
+  type Ctx,
+  type KeeperSteps,
+  type TunnelKeeperDeps,
+} from './keeper-steps.js';
+
+export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confirm: ConfirmSteps) {
+  const { publish, report, persist, exclusive, failed, logRecovered } = steps;
+  const { confirmOrWait, reviewProbation } = confirm;
+  /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
+  const reconcile = async (
+    current: TunnelKeeperState,
+    ctx: Ctx,
+    replace: boolean,
+    cause: string,
+  ): Promise<TunnelKeeperState> => {
+    let s = current;
+    const { tunnel } = s;
+    let next: TunnelKeeperState;
+    try {
+      if (tunnel.desired_state !== 'running' || tunnel.token === null || tunnel.id === null) {
+        if (tunnel.desired_state === 'stopped' && (await deps.docker.inspectContainer(TUNNEL_CONTAINER))) {
+          ctx.log.info(
+            { event: 'tunnel_container_removing', why: 'desired state is stopped' },
+            'removing an unwanted tunnel container',
+          );
+          await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
+        }
+        next = { ...s, containerId: null, running: false, failures: 0, reportedId: null, probation: null };
+      } else {
+        if (!replace) {
+          const reviewed = await reviewProbation(s, ctx);
+          if (reviewed.done) return reviewed.state;
+          s = reviewed.state;
+        }
+        const outcome = await ensureTunnel(
+          deps.docker,
+          {
+            image: deps.image,
+            network: deps.network,
+            createNetwork: deps.createNetwork,
+            token: tunnel.token,
+            tunnelId: tunnel.id,
+            tunnelName: tunnel.name ?? tunnel.id,
+          },
+          {
+            replace,
+            leaveRestarting: s.restartingChecks < RESTARTING_CHECKS,
+            stopTimeoutS: deps.stopTimeoutS,
+            log: ctx.log,
+          },
+        );
+        if (outcome.kind === 'restarting') {
+          if (s.restartingChecks === 0)
+            ctx.log.info(
+              { event: 'tunnel_restarting', containerId: outcome.containerId },
+              'docker is restarting the tunnel container',
+            );
+          const delayMs = failureDelay(s.restartingChecks + 1, FIRST_RETRY_MS, RETRY_CAP_MS, deps.random());
+          ctx.timers.once('check', delayMs, tunnelCheck());
+          next = {
+            ...s,
+            containerId: outcome.containerId,
+            running: false,
+            probation: null,
+            restartingChecks: s.restartingChecks + 1,
+            backoffUntil: ctx.clock.monotonic() + delayMs,
+          };
+          publish(next);
+          return next;
+        }
+        if (outcome.containerId !== s.reportedId) {
+          // Not yet told to the master: a run of startConfirmMs first.
+          const probation = probationFor(ctx.carried, {
+            run: { containerId: outcome.containerId, startedAt: outcome.startedAt, restartCount: outcome.restartCount },
+            created: outcome.kind === 'started',
+            cause,
+            now: ctx.clock.now(),
+            firstLook: s.containerId === null,
+          });
+          const waiting = {
+            ...s,
+            containerId: outcome.containerId,
+            running: false,
+            probation,
+            stoppedFromOutside: false,
+            backoffUntil: null,
+            lastEvent: null,
+            restartingChecks: 0,
+          };
+          return await confirmOrWait(waiting, ctx, probation);
+        }
+        next = {
+          ...s,
+          containerId: outcome.containerId,
+          running: true,
+          version: s.version ?? (await readVersion(deps.docker, outcome.containerId)),
+          lastEvent: null,
+          restartingChecks: 0,
+          failures: 0,
+          lastFailure: null,
+          backoffUntil: null,
+        };
+        logRecovered(s, ctx);
+      }
+      ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
+    } catch (err) {
+      if (!isDockerError(err)) throw err;
+      return failed(
+        s,
+        ctx,
+        `${err.kind}: ${err.message}`,
+        { event: 'tunnel_reconcile_failed', kind: err.kind, err },
+        'tunnel reconcile failed',
+      );
+    }
+    publish(next);
+    return next;
+  };
+
+  const assign = async (
+    s: TunnelKeeperState,
+    ctx: Ctx,
+    a: TunnelAssignment,
+    forceReplace: boolean,
+    action: string,
+  ): Promise<TunnelKeeperState> => {
+    if (typeof a.token !== 'string' || a.token.trim() === '') {
+      ctx.log.error(
+        { event: 'command_rejected', action, reason: 'empty or non-string token' },
+        'tunnel command rejected',
+      );
+      return s;
+    }
+    const changed = a.token !== s.tunnel.token || a.tunnelId !== s.tunnel.id;
+    // Persist first: a crash half-way is then repaired by the check, not lost (docs/protocol.md §4).
+    const tunnel: TunnelState = { token: a.token, id: a.tunnelId, name: a.tunnelName, desired_state: 'running' };
+    await persist(tunnel);
+    ctx.log.info(
+      {
+        event: 'tunnel_assigned',
+        action,
+        tunnelId: a.tunnelId,
+        tunnelName: a.tunnelName,
+        replace: forceReplace || changed,
+      },
+      'tunnel assignment stored',
+    );
+    return reconcile({ ...s, tunnel, version: changed ? null : s.version }, ctx, forceReplace || changed, action);
+  };
+
+  /** The master's stop_tunnel: stored as stopped first, then the container goes, then the token is cleared. */
+  const stop = (s: TunnelKeeperState, ctx: Ctx): Promise<TunnelKeeperState> =>
+    exclusive(ctx, async () => {
+      const name = s.tunnel.name;
+      const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
+      await persist(stopped);
+      try {
+        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
+      } catch (err) {
+        if (!isDockerError(err)) throw err;
+        ctx.log.error({ event: 'tunnel_stop_failed', err }, 'tunnel container stop failed');
+        ctx.timers.once('check', FIRST_RETRY_MS, tunnelCheck());
+      }
+      ctx.log.info({ event: 'tunnel_stopped', tunnelName: name }, 'tunnel stopped on command');
+      report(ctx, 'stopped', name, null);
+      const cleared: TunnelState = { token: null, id: null, name: null, desired_state: 'stopped' };
+      await persist(cleared);
+      const next = {
+        ...s,
+        tunnel: cleared,
+        containerId: null,
+        running: false,
+        version: null,
+        reportedId: null,
+        probation: null,
+        backoffUntil: null,
+        stoppedFromOutside: false,
+      };
+      publish(next);
+      return next;
+    });
+
+  return { reconcile, assign, stop };
+}
