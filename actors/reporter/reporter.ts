@@ -3,133 +3,20 @@
  * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
  * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
  */
-import type { DockerPort } from '../../docker/port.js';
+import { FIRST_RETRY_MS, reporterSteps, type ReporterDeps, type ReporterState } from './reporter-steps.js';
 import { loudOnce } from '../../log/loud-once.js';
-import type { MasterClient } from '../../master/client.js';
-import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../master/envelope.js';
+import { buildStatusReport, masterTimestamp } from '../../master/envelope.js';
 import { reactionTo } from '../../master/reaction.js';
 import { describeFailure } from '../../domain/master-result.js';
 import { failureDelay, jittered } from '../../supervisor/backoff.js';
-import { registrationGet, registrationRequired, type RegistrationMsg } from '../../messages/registration.js';
-import type { Identity } from '../../domain/identity.js';
-import { reporterPersist, reporterPump, reporterTick, type ReporterMsg } from '../../messages/reporter.js';
-import type { Outbox } from '../../persistence/outbox.js';
-import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
-import type { ActorContext, ActorDef } from '../../supervisor/child-spec.js';
-import type { StatusBoard } from '../../domain/status-board.js';
-
-export interface ReporterDeps {
-  client: MasterClient;
-  docker: DockerPort;
-  outbox: Outbox;
-  registration: ActorRef<RegistrationMsg>;
-  board: StatusBoard;
-  /** The compact health summary for heartbeats, or undefined when switched off. */
-  healthSummary: () => Record<string, unknown> | undefined;
-  reportIntervalMs: number;
-  retryCapMs: number;
-  random: () => number;
-}
-
-export interface ReporterState {
-  identity: Identity | null;
-  /** A failed report's number, reused by the next report (a 503 rolls the master's counter back). */
-  reportSeqRetry: number | null;
-  sending: boolean;
-  reporting: boolean;
-  reportAgain: boolean;
-  heartbeat: { seq: number | null } | null;
-  failures: number;
-  waitingForIdentity: boolean;
-  forceReport: boolean;
-  /** The last kind of rejection logged loudly: a persisting one (a revoked key) is logged once, then at debug. */
-  lastReject: string | null;
-  /** Why the last container scan failed (Docker unreachable), null after a good one: logged once, then at debug. */
-  scanFailure: string | null;
-  /** The outbox overflowed and no event has been delivered since: further drops are not news (debug). */
-  overflowing: boolean;
-}
-
-type Ctx = ActorContext<ReporterMsg>;
-const FIRST_RETRY_MS = 1000;
-const PERSIST_DELAY_MS = 250;
+import { registrationGet } from '../../messages/registration.js';
+import { reporterPump, reporterTick, type ReporterMsg } from '../../messages/reporter.js';
+import { tell } from '../../supervisor/actor-ref.js';
+import type { ActorDef } from '../../supervisor/child-spec.js';
 
 export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg> {
   const { outbox } = deps;
-  const publish = (): void => {
-    deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped });
-  };
-  const persistSoon = (ctx: Ctx): void => {
-    if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist());
-  };
-
-  const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
-    const identity = s.identity;
-    if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
-    const now = ctx.clock.now();
-    const session = identity.sessionId ?? 'v1';
-    // One number may be out at a time and it is retried before any new one is issued: a later number landing
-    // first would make the earlier one stale (docs/protocol.md §5.1).
-    if (s.heartbeat && (s.heartbeat.seq !== null || !outbox.headHoldsNumber(session))) {
-      const seq = outbox.nextEventNumber(session, s.heartbeat.seq);
-      const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
-      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
-        type: 'reporter.event-sent',
-        entryId: null,
-        result,
-        bytes: result.ok ? 0 : JSON.stringify(body).length,
-      }));
-      return { ...s, sending: true, heartbeat: { seq } };
-    }
-    const head = outbox.head();
-    const seq = outbox.numberHead(session);
-    if (!head || seq === undefined) return s;
-    const body = buildEventBody(identity, head.event, seq);
-    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
-      type: 'reporter.event-sent',
-      entryId: head.id,
-      result,
-      bytes: result.ok ? 0 : JSON.stringify(body).length,
-    }));
-    return { ...s, sending: true };
-  };
-
-  const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
-    if (!s.identity || s.waitingForIdentity) return s;
-    if (s.reporting) return { ...s, reportAgain: true };
-    ctx.pipe(
-      deps.docker.listManagedContainers(ctx.signal),
-      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers } }),
-      (err) => ({
-        type: 'reporter.scanned',
-        scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
-      }),
-    );
-    return { ...s, reporting: true, reportAgain: false };
-  };
-
-  /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */
-  const noteReject = (
-    s: ReporterState,
-    ctx: Ctx,
-    level: 'warn' | 'error',
-    fields: Record<string, unknown>,
-    text: string,
-  ): ReporterState => {
-    const kind = `${String(fields.event)}:${String(fields.reason)}`;
-    return { ...s, lastReject: loudOnce(ctx.log, s.lastReject, kind, level, fields, text) };
-  };
-
-  /**
-   * The master refused this session (or record): it refuses the next event for the same reason. The queue holds,
-   * heartbeats included, until Registration brings a new session (it may wait up to a minute between
-   * re-registrations), instead of numbering and losing one queued event after another meanwhile.
-   */
-  const needRegistration = (s: ReporterState, cause: Parameters<typeof registrationRequired>[0]): ReporterState => {
-    if (!s.identity) return s;
-    tell(deps.registration, registrationRequired(cause, s.identity));
-    return { ...s, waitingForIdentity: true };
-  };
+  const { publish, persistSoon, pump, startReport, noteReject, needRegistration } = reporterSteps(deps);
 
   return {
     init(ctx) {
@@ -374,14 +261,4 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
     },
   };
-}
-
-/**
- * The outbox's part of a shutdown, run by the tree after the actors have stopped, whether or not the Reporter was
- * running: events stashed for it while it backed off go into the outbox, and the outbox is written, so that what
- * the next run must send survives (a crashed Reporter's pending write died with it).
- */
-export async function keepUndelivered(outbox: Outbox, stashed: readonly ReporterMsg[]): Promise<void> {
-  for (const msg of stashed) if (msg.type === 'reporter.enqueue') outbox.push(msg.event);
-  await outbox.persist();
 }
