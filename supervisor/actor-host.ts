@@ -1,5 +1,5 @@
 /**
- * Runs one incarnation of an ActorDef as a nact actor. This file, supervisor.ts and tree.ts are the only ones
+ * Runs one incarnation of an ActorDef as a nact actor. This file, supervisor-steps.ts and tree.ts are the only ones
  * that know nact exists. Everything nact does not give us per incarnation lives here: the crash path to the supervisor,
  * the handler watchdog, pipe-to-self, timers and an abort signal that die with the incarnation, and handing the
  * unprocessed mailbox back to the cell so that a restart loses nothing but the message that crashed.

@@ -11,7 +11,8 @@ import { startIncarnation, type RunningIncarnation } from './actor-host.js';
 import { crashLoopLevel } from './crash-loop.js';
 import type { Message, RuntimeSettings } from './child-spec.js';
 import { healthSnapshot, type HealthSnapshot } from './health.js';
-import { supervisorDef, type SupervisorDeps } from './supervisor.js';
+import { supervisorDef } from './supervisor.js';
+import type { SupervisorDeps } from './supervisor-steps.js';
 
 /** Creates cells and remembers them all, in creation order, for health snapshots. */
 export class CellRegistry {
