@@ -15,7 +15,8 @@ import { isLoopback } from '../domain/address.js';
 import type { Redactor } from '../log/redact.js';
 import { decodeCommandsReply, decodeEventReply, decodeRegisterReply } from './decoders.js';
 import type { RegisterReply } from '../domain/identity.js';
-import type { MasterFailure, MasterResult } from '../domain/master-result.js';
+import type { MasterResult } from '../domain/master-result.js';
+import { classify, isJsonObject, parseRetryAfter, transient } from './reply-status.js';
 
 export interface RegisterRequest {
   display_name: string;
@@ -54,23 +55,9 @@ export interface HttpMasterClientOptions {
   maxReplyBytes?: number;
 }
 
-const RETRY_AFTER_CAP_MS = 60_000;
 /** How long an idle connection to the master is kept when the server announces no shorter Keep-Alive timeout. */
 const IDLE_SOCKET_MS = 60_000;
 const SECRET_FIELDS = new Set(['token', 'tunnel_token', 'api_key', 'key', 'assigned_tunnel_token']);
-
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null || value.trim() === '') return null;
-  const v = value.trim();
-  let ms: number;
-  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
-  else {
-    const at = Date.parse(v);
-    if (Number.isNaN(at)) return null;
-    ms = at - now;
-  }
-  return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, ms));
-}
 
 export interface MasterStats {
   requests: number;
@@ -266,50 +253,5 @@ export class HttpMasterClient implements MasterClient {
       if (typeof v === 'string' && SECRET_FIELDS.has(k)) this.opts.redactor.addSecret(v);
       else if (typeof v === 'object') this.learnSecrets(v, depth + 1);
     }
-  }
-}
-
-const isJsonObject = (json: unknown): json is Record<string, unknown> =>
-  typeof json === 'object' && json !== null && !Array.isArray(json);
-
-function transient(
-  status: number | null,
-  reason: string,
-  retryAfterMs: number | null = null,
-): { ok: false; failure: MasterFailure } {
-  return { ok: false, failure: { kind: 'transient', status, retryAfterMs, reason } };
-}
-
-function classify(status: number, json: unknown, retryAfterMs: number | null): MasterFailure {
-  const obj = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
-  const code = typeof obj.code === 'string' ? obj.code.slice(0, 64) : null;
-  const message = typeof obj.message === 'string' ? obj.message.slice(0, 200) : null;
-  if (status === 429 || status >= 500)
-    return { kind: 'transient', status, retryAfterMs, reason: code ?? `HTTP ${status}` };
-  if (status >= 300 && status < 400)
-    return {
-      kind: 'transient',
-      status,
-      retryAfterMs: null,
-      reason: 'redirected (a login page in front of the master? check Cloudflare Access settings)',
-    };
-  switch (status) {
-    case 401:
-      return { kind: 'unauthorized', status };
-    case 403:
-      return { kind: 'forbidden', status, code };
-    case 404:
-      return { kind: 'not_found', status };
-    case 409:
-      if (code === 'registration_required') return { kind: 'registration_required', status };
-      if (code === 'stale_sequence') return { kind: 'stale_sequence', status };
-      return { kind: 'invalid', status, code, message };
-    case 413:
-      return { kind: 'too_large', status };
-    case 400:
-    case 422:
-      return { kind: 'invalid', status, code, message };
-    default:
-      return { kind: 'rejected', status, code };
   }
 }

@@ -3,7 +3,7 @@ import { decodeCommand, decodeCommandsReply, decodeRegisterReply } from '../../.
 import { buildEventBody, buildHeartbeat, buildStatusReport, masterTimestamp } from '../../../master/envelope.js';
 import { reactionTo } from '../../../master/reaction.js';
 import type { MasterFailure } from '../../../domain/master-result.js';
-import { parseRetryAfter } from '../../../master/client.js';
+import { parseRetryAfter } from '../../../master/reply-status.js';
 
 const ID = '3f1c2a9e-5b7d-4e21-9c1a-7d0e8b6f4a12';
 
