@@ -5,7 +5,8 @@
 import path from 'node:path';
 import convict from 'convict';
 import { registerFormats } from './formats.js';
-import { CHILD_NAMES, schema, type ChildName } from './schema.js';
+import { schema } from './schema.js';
+import { CHILD_NAMES, type ChildName } from './schema-runtime.js';
 import { unbracketed } from '../../domain/address.js';
 import type { LogLevelName } from '../../log/logger.js';
 
