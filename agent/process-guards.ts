@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { EXIT } from './exit-codes.js';
-import { asError } from '../supervisor/actor-host.js';
+import { asError } from '../supervisor/incarnation.js';
 
 export function installProcessGuards(log: Logger, exit: (code: number) => void): () => void {
   const onRejection = (reason: unknown): void => {

@@ -1,76 +1,23 @@
 /**
- * Runs one incarnation of an ActorDef as a nact actor. This file, supervisor-steps.ts and tree.ts are the only ones
- * that know nact exists. Everything nact does not give us per incarnation lives here: the crash path to the supervisor,
- * the handler watchdog, pipe-to-self, timers and an abort signal that die with the incarnation, and handing the
- * unprocessed mailbox back to the cell so that a restart loses nothing but the message that crashed.
+ * Runs one incarnation of an ActorDef as a nact actor: the one file that runs nact's actors (incarnation.ts,
+ * supervisor-steps.ts and tree.ts know only its Ref type and system). Everything nact does not give us per
+ * incarnation lives here: the crash path to the supervisor, the handler watchdog, pipe-to-self, timers and an abort
+ * signal that die with the incarnation, and handing what others sent it and it has not started back to the cell, so
+ * that a restart loses nothing but the message that crashed.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
-import type Logger from 'bunyan';
-import type { ActorCell, Incarnation } from './actor-ref.js';
-import { carryOf, type ActorContext, type ActorDef, type Message, type RuntimeSettings } from './child-spec.js';
+import { carryOf, type ActorContext, type Message } from './child-spec.js';
 import { crashLoopLevel, repeatsLastCrash } from './crash-loop.js';
 import { Timers } from './timers.js';
-
-export class HandlerTimeoutError extends Error {
-  override readonly name = 'HandlerTimeoutError';
-  constructor(
-    readonly msgType: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`handler for ${msgType} did not settle within ${timeoutMs} ms`);
-  }
-}
-
-export class InjectedCrash extends Error {
-  override readonly name = 'InjectedCrash';
-}
-
-type Envelope<M> =
-  | { readonly k: 'init' }
-  /**
-   * `own`: the incarnation sent it to itself (a timer, a piped reply, a stream callback). Such a message answers
-   * or continues something of that incarnation only; a later one never gets it (a reply to a request it did not
-   * make would touch its counters and queues; its own timers and streams start afresh).
-   */
-  | { readonly k: 'msg'; readonly msg: M; readonly own?: true }
-  | { readonly k: 'shutdown'; readonly done: () => void; readonly deadline: number }
-  | { readonly k: 'crash'; readonly reason: Error }
-  | { readonly k: 'exit'; readonly restart: string | null };
-
-type HostState<S> = { ready: false } | { ready: true; s: S };
-
-export interface HostHooks {
-  /** `repeat`: the crash repeats the actor's previous one within a crash loop (crash-loop.ts). */
-  onCrash(reason: Error, msgType: string | undefined, repeat: boolean): void;
-  /** `restart` is the reason of a requested restart, null for a plain normal exit. */
-  onExit(restart: string | null): void;
-}
-
-export interface RunningIncarnation<M> extends Incarnation<M> {
-  readonly nactRef: Ref<unknown>;
-  /** Resolves once nact has stopped the actor and its release hook ran. */
-  readonly terminated: Promise<void>;
-  /** Runs the actor's shutdown hook through its mailbox; kills it if that takes longer than `timeoutMs`. */
-  shutdown(timeoutMs: number): Promise<'ok' | 'timeout'>;
-  /** Stops at once, without the shutdown hook (a sibling restart under one_for_all/rest_for_one). */
-  kill(): void;
-  /** Makes the actor crash on its next turn, through the real crash path (chaos). */
-  injectCrash(reason: Error): void;
-}
-
-export interface StartOptions<S, M extends Message, C> {
-  parent: Ref<unknown>;
-  cell: ActorCell<M, C>;
-  def: ActorDef<S, M, C>;
-  gen: number;
-  log: Logger;
-  runtime: RuntimeSettings;
-  hooks: HostHooks;
-}
-
-function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
+import {
+  asError,
+  HandlerTimeoutError,
+  isThenable,
+  type Envelope,
+  type HostState,
+  type RunningIncarnation,
+  type StartOptions,
+} from './incarnation.js';
 
 export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, M, C>): RunningIncarnation<M> {
   const { cell, def, gen, log, runtime, hooks } = opts;
@@ -83,8 +30,22 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
   // Assigned once below; every closure that reads it runs only after the spawn.
   let nactRef: Ref<Envelope<M>> | undefined = undefined;
 
+  /**
+   * What was posted and has not started: nact takes a message off its mailbox before it runs it, so a stop in
+   * between would lose it (the mailbox it hands to afterStop no longer holds it). Kept here, in order, instead.
+   */
+  let pending: Envelope<M>[] = [];
+  /** Takes `env` off the pending list; false if it was not on it (already handed back at the stop). */
+  const started = (env: Envelope<M>): boolean => {
+    const at = pending.indexOf(env);
+    if (at < 0) return false;
+    pending.splice(at, 1);
+    return true;
+  };
   const post = (env: Envelope<M>): void => {
-    if (alive && nactRef) dispatch(nactRef, env);
+    if (!alive || !nactRef) return;
+    pending.push(env);
+    dispatch(nactRef, env);
   };
   const timers = new Timers<M>(runtime.clock, (msg) => {
     post({ k: 'msg', msg, own: true });
@@ -185,10 +146,12 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
   };
 
   const behaviour = async (state: HostState<S>, env: Envelope<M>): Promise<HostState<S>> => {
+    const wasPending = started(env);
     if (!alive) {
       // An ended incarnation that nact still runs (it could not be stopped) does nothing more: the messages others
-      // sent it go back to the cell for the next incarnation, its own are dropped, a pending shutdown is answered.
-      if (env.k === 'msg' && env.own !== true) cell.requeue([env.msg]);
+      // sent it go back to the cell for the next incarnation (unless the stop handed them back already), its own are
+      // dropped, a pending shutdown is answered.
+      if (wasPending && env.k === 'msg' && env.own !== true) cell.requeue([env.msg]);
       if (env.k === 'shutdown') env.done();
       return state;
     }
@@ -247,16 +210,16 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
     hooks.onCrash(reason, msgType, repeat);
   };
 
-  const afterStop = (_state: HostState<S> | undefined, nctx: { mailbox: unknown[] }): void => {
+  const afterStop = (): void => {
     if (handedBack) return;
     handedBack = true;
     const leftover: M[] = [];
-    for (const item of nctx.mailbox) {
-      const env = (item as { message?: Envelope<M> }).message;
-      if (env?.k === 'msg') {
+    for (const env of pending) {
+      if (env.k === 'msg') {
         if (env.own !== true) leftover.push(env.msg);
-      } else if (env?.k === 'shutdown') env.done();
+      } else if (env.k === 'shutdown') env.done();
     }
+    pending = [];
     cell.requeue(leftover);
     resolveTerminated();
   };
@@ -276,8 +239,8 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
       // stopping it again would hand its old mailbox back a second time (to the next incarnation).
       return wasAlive ? nctx.stop : nctx.resume;
     },
-    afterStop: (state, nctx) => {
-      afterStop(state, nctx);
+    afterStop: () => {
+      afterStop();
     },
   });
   dispatch(nactRef, { k: 'init' });
@@ -318,9 +281,4 @@ export function startIncarnation<S, M extends Message, C>(opts: StartOptions<S, 
     },
   };
   return self;
-}
-
-export function asError(err: unknown): Error {
-  if (err instanceof Error) return err;
-  return new Error(typeof err === 'string' ? err : `non-error thrown: ${String(err)}`);
 }

@@ -4,7 +4,7 @@
  * when restarts exceed its intensity, by stopping its children and crashing itself (escalation).
  */
 import { childStable, type SupervisorMsg } from './protocol.js';
-import { InjectedCrash } from './actor-host.js';
+import { InjectedCrash } from './incarnation.js';
 import type { ActorDef } from './child-spec.js';
 import { crashReason } from './crash-loop.js';
 import { IntensityWindow } from './intensity.js';
