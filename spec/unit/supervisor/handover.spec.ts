@@ -28,7 +28,15 @@ function probeHost() {
     cell.bind(inc);
     return inc;
   };
-  return { system, cell, journal, run, close: () => stop(system) };
+  return {
+    system,
+    cell,
+    journal,
+    run,
+    close: () => {
+      stop(system);
+    },
+  };
 }
 
 describe('supervisor/actor-host: what others sent a killed incarnation', () => {
