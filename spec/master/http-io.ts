@@ -5,6 +5,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Outgoing } from './faults.js';
 
+/**
+ * How long an idle client connection stays open. DockFlare's master (v3.1.x) serves its API with waitress, whose
+ * channel_timeout (WAITRESS_CHANNEL_TIMEOUT, 360 s by default there) closes inactive connections; Node's own
+ * default of 5 s would have every 5-30 s cycle of an agent open a new connection, which the real master does not
+ * make it do. Specs of reconnection set a short value, or use a server of their own that drops connections.
+ */
+export const MASTER_IDLE_CONNECTION_MS = 360_000;
+
 export interface BodyRead {
   /** At most `limit` bytes, decoded as UTF-8. */
   text: string;

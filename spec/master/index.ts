@@ -1,5 +1,6 @@
 /** The project's test master: an imitation DockFlare master for integration specs and the demo. */
-export { MASTER_IDLE_CONNECTION_MS, TestMaster } from './server.js';
+export { TestMaster } from './server.js';
+export { MASTER_IDLE_CONNECTION_MS } from './http-io.js';
 export { agentPaths, call, type CallOptions, type HttpResult } from './client.js';
 export type {
   AcceptedEvent,

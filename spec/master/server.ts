@@ -16,32 +16,19 @@ import type {
   Reply,
   TestMasterOptions,
 } from './types.js';
-import { handleAdmin } from './admin.js';
-import { handleCommands } from './commands.js';
-import { eventsV2 } from './events-v2.js';
 import { FaultList, faultOutgoing, jsonOutgoing, type AgentEndpoint, type Outgoing } from './faults.js';
-import { registerV1, eventsV1 } from './handlers-v1.js';
-import { registerV2 } from './handlers-v2.js';
-import { flattenHeaders, readBody, writeOutgoing, type BodyRead } from './http-io.js';
+import { flattenHeaders, MASTER_IDLE_CONNECTION_MS, readBody, writeOutgoing, type BodyRead } from './http-io.js';
 import { RequestLog } from './recorder.js';
-import { methodNotAllowed, notFound, tooLarge, v2Error } from './replies.js';
-import { isRecord, parseJson, type RequestContext } from './request.js';
-import { routeOf, type Route } from './routes.js';
+import { parseJson, type RequestContext } from './request.js';
+import { routeOf } from './routes.js';
 import { MasterState } from './state.js';
+import { agentEndpoint, dispatchRoute, eventTypeOf, proposedId } from './dispatch.js';
 
 interface Settings {
   masterKey: string;
   maxRequestBytes: number;
   maxContainers: number;
 }
-
-/**
- * How long an idle client connection stays open. DockFlare's master (v3.1.x) serves its API with waitress, whose
- * channel_timeout (WAITRESS_CHANNEL_TIMEOUT, 360 s by default there) closes inactive connections; Node's own
- * default of 5 s would have every 5-30 s cycle of an agent open a new connection, which the real master does not
- * make it do. Specs of reconnection set a short value, or use a server of their own that drops connections.
- */
-export const MASTER_IDLE_CONNECTION_MS = 360_000;
 
 export class TestMaster {
   readonly url: string;
@@ -227,11 +214,13 @@ export class TestMaster {
 
     const endpoint = agentEndpoint(route);
     const fault = endpoint === undefined ? undefined : this.faults.take(endpoint, eventTypeOf(ctx));
+    const answer = (): Reply =>
+      dispatchRoute({ state: this.state, mode: this.mode, ...this.settings }, method, route, ctx, read.oversize);
     const respond = (reply: Reply): void => {
       this.send(res, jsonOutgoing(reply), reply, record);
     };
     if (fault === undefined || endpoint === undefined) {
-      respond(this.dispatch(method, route, ctx, read.oversize));
+      respond(answer());
       return;
     }
     switch (fault.kind) {
@@ -240,7 +229,7 @@ export class TestMaster {
         record(0, undefined);
         return;
       case 'drop-after-apply': {
-        const reply = this.dispatch(method, route, ctx, read.oversize);
+        const reply = answer();
         req.socket.destroy();
         record(0, reply.body, reply);
         return;
@@ -253,7 +242,7 @@ export class TestMaster {
           record(0, undefined);
           return;
         }
-        respond(this.dispatch(method, route, ctx, read.oversize));
+        respond(answer());
         return;
       case 'status':
       case 'malformed':
@@ -273,38 +262,6 @@ export class TestMaster {
   ): void {
     const delivered = writeOutgoing(res, out);
     record(delivered ? out.status : 0, out.recorded, reply);
-  }
-
-  private dispatch(method: string, route: Route, ctx: RequestContext, oversize: boolean): Reply {
-    try {
-      if (route.method === null) return notFound();
-      if (method !== route.method) return methodNotAllowed(route.method);
-      if (oversize) return tooLarge(this.mode, `Request body exceeds ${this.settings.maxRequestBytes} bytes.`);
-      const agentId = route.agentId ?? '';
-      switch (route.endpoint) {
-        case 'register':
-          return this.mode === 'v2' ? registerV2(this.state, ctx) : registerV1(this.state, ctx);
-        case 'commands':
-          return handleCommands(this.state, this.mode, ctx, agentId);
-        case 'events':
-          return this.mode === 'v2'
-            ? eventsV2(this.state, ctx, agentId, this.settings.maxContainers)
-            : eventsV1(this.state, ctx, agentId);
-        case 'admin':
-          return route.action === undefined
-            ? notFound()
-            : handleAdmin(this.state, this.settings.masterKey, ctx, route.action, route.agentId);
-        case 'other':
-          return notFound();
-      }
-    } catch (err) {
-      // A bug in the test master must show up in the spec, not crash the process: the message lands in `response`.
-      return v2Error(
-        500,
-        'processing_failed',
-        `test master error: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
   }
 
   /** Resolves true after `ms`, or false at once if stop() cancels it first. */
@@ -338,23 +295,4 @@ export class TestMaster {
     await closed;
     this.log.close();
   }
-}
-
-function agentEndpoint(route: Route): AgentEndpoint | undefined {
-  return route.endpoint === 'register' || route.endpoint === 'commands' || route.endpoint === 'events'
-    ? route.endpoint
-    : undefined;
-}
-
-function eventTypeOf(ctx: RequestContext): string | undefined {
-  return ctx.parsed.ok && isRecord(ctx.parsed.value) && typeof ctx.parsed.value.type === 'string'
-    ? ctx.parsed.value.type
-    : undefined;
-}
-
-/** For a register the master refused, the id the agent asked for is the most useful thing to record. */
-function proposedId(route: Route, ctx: RequestContext): string | null {
-  if (route.endpoint !== 'register' || !ctx.parsed.ok || !isRecord(ctx.parsed.value)) return null;
-  const id = ctx.parsed.value.agent_id;
-  return typeof id === 'string' && id !== '' ? id : null;
 }
