@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { reasonOf, type Decoded } from '../domain/decoded.js';
-import type { RegisterReply } from '../domain/identity.js';
+import { agentIdProblem, type RegisterReply } from '../domain/identity.js';
 import type { MasterCommand } from '../domain/commands.js';
 
 const nonEmpty = z.string().trim().min(1);
@@ -25,6 +25,9 @@ export function decodeRegisterReply(body: unknown): Decoded<RegisterReply> {
   const session = r.agent_session_id ?? null;
   if (version === 2 && (session === null || session.trim() === ''))
     return { ok: false, reason: 'protocol 2 without agent_session_id' };
+  // Refused here, not after it was stored: the next start would find it unreadable and make a new identity.
+  const idProblem = agentIdProblem(r.agent_id.trim());
+  if (idProblem !== null) return { ok: false, reason: `agent_id: ${idProblem}` };
   return {
     ok: true,
     value: {

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { reasonOf, type Decoded } from '../domain/decoded.js';
+import { agentIdProblem } from '../domain/identity.js';
 
 export const AGENT_ID_FILE = 'agent_id.txt';
 export const TUNNEL_STATE_FILE = 'tunnel_state.json';
@@ -60,18 +61,10 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
   return { ok: true, value: parsed.data };
 }
 
-/** C0 and C1 control characters, and U+FFFD, which reading bytes that are not UTF-8 produces. */
-function notInAnId(c: number): boolean {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xfffd;
-}
-
 export function decodeAgentId(text: string): Decoded<string | undefined> {
   const id = text.trim();
   if (id === '') return { ok: true, value: undefined };
-  // The original stores whatever id it generated or a v1 master gave it (any UTF-8, stripped), and the client
-  // encodes it into URLs: only what cannot be an id written by a program is refused (control characters, bytes that
-  // are not UTF-8, a size no id has).
-  if (id.length > 1024 || Array.from(id, (ch) => ch.codePointAt(0) ?? 0).some(notInAnId))
-    return { ok: false, reason: 'not an id: control characters, bytes that are not UTF-8, or over 1024 characters' };
+  const problem = agentIdProblem(id);
+  if (problem !== null) return { ok: false, reason: `not an id: ${problem}` };
   return { ok: true, value: id };
 }
