@@ -3,7 +3,7 @@
  * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
  */
 import * as z from 'zod';
-import { reasonOf, type Decoded } from '../domain/decoded.js';
+import { notJsonReason, reasonOf, type Decoded } from '../domain/decoded.js';
 import { agentIdProblem } from '../domain/identity.js';
 
 export const AGENT_ID_FILE = 'agent_id.txt';
@@ -54,7 +54,7 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
     // A byte-order mark (an editor on Windows, a restore tool) is not part of the JSON.
     raw = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: notJsonReason(err) };
   }
   const parsed = TunnelStateSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };

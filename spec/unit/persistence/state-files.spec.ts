@@ -166,6 +166,16 @@ describe('persistence/state-files', () => {
     });
   }
 
+  it("never quotes a corrupt file's content in its log line (V8's parse error would)", async () => {
+    // Not JSON from its first character, so V8's message would quote the text; unknown to the redactor too.
+    const content = 'tunnel-token-like-content-0123456789abcdef';
+    await writeFile(path.join(dir, 'tunnel_state.json'), content);
+    const store = await open();
+    expect((await store.loadTunnelState()).desired_state).to.equal('unknown');
+    expect(sink.events('state_file_corrupt')[0]!.reason).to.equal('not JSON');
+    expect(sink.lines.join('\n')).not.to.include('0123456789abcdef');
+  });
+
   it('moves aside a state file that cannot be read (a directory in its place)', async () => {
     await mkdir(path.join(dir, 'tunnel_state.json'));
     const store = await open();
