@@ -1,6 +1,7 @@
 /**
  * The local HTTP server: GET /health (docs/protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
- * POST /chaos/kill/<actor> (only with chaos mode on, and only from loopback). Anything else: 404.
+ * POST /chaos/kill/<actor> (only with chaos mode on, and only from this host). A request with an Origin header
+ * (a web page's) is refused. Anything else: 404.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,16 @@ export interface HealthServerDeps {
    * interface; a secret that reached an error message must not leave the process this way either.
    */
   redact: (text: string) => string;
+}
+
+/**
+ * Whether a connection comes from this host: over loopback, or to the address it came from (the CLI dialling a
+ * HEALTH_BIND_ADDRESS that is one of the host's own non-loopback addresses).
+ */
+export function fromThisHost(remote: string | undefined, local: string | undefined): boolean {
+  if (isLoopback(remote)) return true;
+  const plain = (a: string | undefined): string | undefined => a?.replace(/^::ffff:/, '');
+  return remote !== undefined && plain(remote) === plain(local);
 }
 
 export interface RunningHealthServer {
@@ -48,6 +59,13 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
       req.resume();
       return;
     }
+    // A browser sends Origin with every cross-site POST and fetch: no web page may reach these routes (a page open
+    // on a host-network agent's host could otherwise kill actors). Probes, curl and the CLI send none.
+    if (req.headers.origin !== undefined) {
+      send(res, 403, { status: 'error', message: 'requests from web pages are refused' });
+      req.resume();
+      return;
+    }
     // HEAD is answered like GET without the body (Node leaves the body out), as probes and curl -I expect.
     const reads = req.method === 'GET' || req.method === 'HEAD';
     try {
@@ -58,8 +76,8 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
       } else if (reads && url.pathname === '/metrics') {
         send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');
       } else if (req.method === 'POST' && chaos?.[1]) {
-        if (!isLoopback(req.socket.remoteAddress)) {
-          send(res, 403, { status: 'error', message: 'chaos requests are accepted from loopback only' });
+        if (!fromThisHost(req.socket.remoteAddress, req.socket.localAddress)) {
+          send(res, 403, { status: 'error', message: 'chaos requests are accepted from this host only' });
           return;
         }
         const result = deps.chaos.kill(chaos[1], 'request');

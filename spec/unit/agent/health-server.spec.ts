@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { expect } from 'chai';
 import type { ChaosMonkey } from '../../../agent/chaos.js';
-import { startHealthServer, type RunningHealthServer } from '../../../agent/health-server.js';
+import { fromThisHost, startHealthServer, type RunningHealthServer } from '../../../agent/health-server.js';
 import { LogSink } from '../../helpers/log-sink.js';
 
 /** The server with a fixed report; chaos fails the spec if it is reached. */
@@ -98,5 +98,28 @@ describe('agent/health-server', () => {
     } finally {
       for (const s of idle) s.destroy();
     }
+  });
+
+  it('refuses any request with an Origin header: a web page cannot reach /chaos/kill or read /health', async () => {
+    running = await server(new LogSink());
+    for (const [method, path] of [
+      ['POST', '/chaos/kill/reporter'],
+      ['GET', '/health'],
+    ] as const) {
+      const answer = await raw(
+        running.port,
+        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      expect(answer.split('\r\n')[0], `${method} ${path}`).to.equal('HTTP/1.1 403 Forbidden');
+    }
+  });
+
+  it('takes chaos from this host: loopback, or the address the server itself listens on', () => {
+    expect(fromThisHost('127.0.0.1', '127.0.0.1')).to.equal(true);
+    expect(fromThisHost('::ffff:127.0.0.1', '::ffff:127.0.0.1')).to.equal(true);
+    expect(fromThisHost('10.1.2.3', '10.1.2.3'), 'the CLI dialling a specific bind address').to.equal(true);
+    expect(fromThisHost('::ffff:10.1.2.3', '10.1.2.3')).to.equal(true);
+    expect(fromThisHost('10.1.2.4', '10.1.2.3'), 'a neighbour').to.equal(false);
+    expect(fromThisHost(undefined, '10.1.2.3')).to.equal(false);
   });
 });
