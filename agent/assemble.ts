@@ -105,6 +105,9 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     board,
     version,
     healthSummary: () => (config.heartbeat.includeHealth ? healthOf?.() : undefined),
+    learnSecret: (token) => {
+      redactor.addSecret(token);
+    },
   });
   const tree = startTree({ ...built, runtime, log, onFatal: deps.onFatal });
   healthOf = () =>

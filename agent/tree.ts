@@ -55,6 +55,8 @@ export interface AgentTreeDeps {
   board: StatusBoard;
   version: string;
   healthSummary: () => Record<string, unknown> | undefined;
+  /** The log's redactor learns a tunnel token the master assigned. */
+  learnSecret: (token: string) => void;
 }
 
 export interface AgentTree {
@@ -127,6 +129,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         tunnelKeeper,
         pollIntervalMs: config.intervals.commandPollMs,
         retryCapMs: 60_000,
+        learnSecret: deps.learnSecret,
         random,
       }),
       restart: 'permanent',

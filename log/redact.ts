@@ -40,10 +40,13 @@ export class Redactor {
     }
   }
 
-  /** Registers a value that must never be written; call it as soon as a secret is learned (e.g. a tunnel token). */
+  /**
+   * Registers a tunnel token that must never be written, as soon as it is known. Only a token-shaped value is taken:
+   * a value that could stand for a piece of a log line (`"level":30`, a field name) would break every later line.
+   */
   addSecret(value: string | undefined | null): void {
     const v = usable(value);
-    if (v === null || this.pinned.has(v)) return;
+    if (v === null || !isTokenShaped(v) || this.pinned.has(v)) return;
     // Learned again: now the newest.
     this.learned.delete(v);
     this.learned.set(v, jsonEscaped(v));
@@ -73,6 +76,15 @@ export class Redactor {
 }
 
 const jsonEscaped = (v: string): string => JSON.stringify(v).slice(1, -1);
+
+/**
+ * A tunnel token as Cloudflare issues them (base64 of a JSON object, 180 characters and more) or any other opaque
+ * credential: 20 characters or more, only those of base64, base64url and JWTs. Nothing a log line's structure is made
+ * of (quotes, colons, braces, spaces), and longer than the field names and short values the agent logs.
+ */
+export function isTokenShaped(v: string): boolean {
+  return /^[A-Za-z0-9+/=_.-]{20,16384}$/.test(v);
+}
 
 /** The value to scrub, trimmed; null for non-strings and values too short to scrub by value. */
 function usable(value: string | undefined | null): string | null {

@@ -57,7 +57,6 @@ export interface HttpMasterClientOptions {
 
 /** How long an idle connection to the master is kept when the server announces no shorter Keep-Alive timeout. */
 const IDLE_SOCKET_MS = 60_000;
-const SECRET_FIELDS = new Set(['token', 'tunnel_token', 'api_key', 'key', 'assigned_tunnel_token']);
 
 export interface MasterStats {
   requests: number;
@@ -198,7 +197,6 @@ export class HttpMasterClient implements MasterClient {
       } catch {
         json = undefined;
       }
-      if (json !== undefined) this.learnSecrets(json, 0);
       if (res.status >= 200 && res.status < 300) {
         if (!isJsonObject(json)) {
           return transient(
@@ -247,11 +245,4 @@ export class HttpMasterClient implements MasterClient {
   }
 
   /** Replies may echo secrets (v1 register echoes the key and the tunnel token): make sure they can never be logged. */
-  private learnSecrets(value: unknown, depth: number): void {
-    if (depth > 4 || typeof value !== 'object' || value === null) return;
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v === 'string' && SECRET_FIELDS.has(k)) this.opts.redactor.addSecret(v);
-      else if (typeof v === 'object') this.learnSecrets(v, depth + 1);
-    }
-  }
 }

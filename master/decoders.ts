@@ -48,7 +48,12 @@ export function decodeCommandsReply(body: unknown): { commands: unknown[]; warni
   return { commands, warning: null };
 }
 
-const Assignment = z.object({ tunnel_id: nonEmpty, tunnel_name: nonEmpty });
+/** Far above what a master sends (a UUID, a name a person typed, a token of a few hundred characters). */
+export const MAX_TUNNEL_ID = 128;
+export const MAX_TUNNEL_NAME = 255;
+export const MAX_TOKEN = 16384;
+
+const Assignment = z.object({ tunnel_id: nonEmpty.max(MAX_TUNNEL_ID), tunnel_name: nonEmpty.max(MAX_TUNNEL_NAME) });
 
 /**
  * Accept `token` and `tunnel_token` in both tunnel commands (docs/protocol.md §4.1 note): the first that holds a usable
@@ -57,7 +62,10 @@ const Assignment = z.object({ tunnel_id: nonEmpty, tunnel_name: nonEmpty });
 function tokenOf(raw: Record<string, unknown>): Decoded<string> {
   const candidates = [raw.token, raw.tunnel_token].filter((t) => t !== undefined && t !== null);
   const usable = candidates.find((t): t is string => typeof t === 'string' && t.trim() !== '');
-  if (usable !== undefined) return { ok: true, value: usable.trim() };
+  if (usable !== undefined)
+    return usable.trim().length > MAX_TOKEN
+      ? { ok: false, reason: `token is over ${MAX_TOKEN} characters` }
+      : { ok: true, value: usable.trim() };
   if (candidates.length === 0 || candidates.some((t) => typeof t !== 'string'))
     return { ok: false, reason: 'token is missing or not a string' };
   return { ok: false, reason: 'token is empty' };

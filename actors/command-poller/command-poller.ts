@@ -31,6 +31,8 @@ export interface CommandPollerDeps {
   tunnelKeeper: ActorRef<TunnelKeeperMsg>;
   pollIntervalMs: number;
   retryCapMs: number;
+  /** Tells the log's redactor a tunnel token the master assigned, before anything can log it. */
+  learnSecret: (token: string) => void;
   random: () => number;
 }
 
@@ -68,32 +70,64 @@ const FIRST_RETRY_MS = 1000;
 /** A poll ends by its own request timeout (MASTER_REQUEST_TIMEOUT_SECONDS, at most 300 s): never waited on longer. */
 const PREVIOUS_POLL_WAIT_MS = 300_000;
 
-/** Decodes and forwards one batch in order; one bad command never stops the rest (docs/protocol.md §4, A14). */
+/** How many decommission commands are remembered as already warned about. */
 const SEEN_LIMIT = 100;
+/** Far above any real batch; a reply with more is junk, and the rest of it is not even decoded. */
+export const MAX_BATCH = 100;
 
+const TUNNEL_ACTIONS: ReadonlySet<string> = new Set(['start_tunnel', 'restart_tunnel', 'stop_tunnel']);
+
+/**
+ * Decodes and forwards one batch in order; one bad command never stops the rest (docs/protocol.md §4, A14). A
+ * batch is bounded: past MAX_BATCH commands are dropped, malformed and unknown ones are logged once per batch with
+ * a count, and of its tunnel commands only the last one is acted on (it decides the tunnel's state anyway; the
+ * others would only recreate the container in between).
+ */
 export function handOffCommands(
   raw: readonly unknown[],
   keeper: ActorRef<TunnelKeeperMsg>,
   log: Logger,
   seen: Set<string>,
+  learnSecret: (token: string) => void,
 ): { forwarded: number; rejected: number } {
+  if (raw.length > MAX_BATCH)
+    log.warn({ event: 'commands_truncated', received: raw.length, kept: MAX_BATCH }, 'command batch truncated');
+  const decoded: MasterCommand[] = [];
+  const rejects: { index: number; reason: string }[] = [];
+  for (const [index, item] of raw.slice(0, MAX_BATCH).entries()) {
+    const one = decodeCommand(item);
+    if (one.ok) decoded.push(one.value);
+    else rejects.push({ index, reason: one.reason });
+  }
+  if (rejects.length > 0)
+    log.error(
+      { event: 'command_rejected', count: rejects.length, reason: rejects[0]?.reason, rejects: rejects.slice(0, 5) },
+      'malformed commands skipped',
+    );
+  const unknown = decoded.flatMap((c) => (c.action === 'unknown' ? [c.name] : []));
+  if (unknown.length > 0)
+    log.warn(
+      {
+        event: 'command_ignored',
+        count: unknown.length,
+        action: unknown[0],
+        actions: [...new Set(unknown)].slice(0, 5),
+      },
+      'unknown commands ignored',
+    );
+  const lastTunnel = decoded.findLastIndex((c) => TUNNEL_ACTIONS.has(c.action));
+  const superseded = decoded.filter((c, i) => TUNNEL_ACTIONS.has(c.action) && i !== lastTunnel).length;
+  if (superseded > 0)
+    log.info({ event: 'commands_superseded', count: superseded }, 'earlier tunnel commands of the batch skipped');
   let forwarded = 0;
-  let rejected = 0;
-  for (const [index, item] of raw.entries()) {
+  let rejected = rejects.length;
+  for (const [i, cmd] of decoded.entries()) {
+    if (cmd.action === 'unknown' || (TUNNEL_ACTIONS.has(cmd.action) && i !== lastTunnel)) continue;
     try {
-      const decoded = decodeCommand(item);
-      if (!decoded.ok) {
-        rejected++;
-        log.error(
-          { event: 'command_rejected', index, reason: decoded.reason },
-          'malformed command from the master; skipped',
-        );
-        continue;
-      }
-      if (forward(decoded.value, keeper, log, seen)) forwarded++;
+      if (forward(cmd, keeper, log, seen, learnSecret)) forwarded++;
     } catch (err) {
       rejected++;
-      log.error({ event: 'command_rejected', index, err }, 'command could not be handled; skipped');
+      log.error({ event: 'command_rejected', count: 1, err }, 'command could not be handled; skipped');
     }
   }
   return { forwarded, rejected };
@@ -104,7 +138,10 @@ function forward(
   keeper: ActorRef<TunnelKeeperMsg>,
   log: Logger,
   seenDecommissions: Set<string>,
+  learnSecret: (token: string) => void,
 ): boolean {
+  // The redactor learns tunnel tokens here, from decoded commands only: never from whatever a reply carries.
+  if (cmd.action === 'start_tunnel' || cmd.action === 'restart_tunnel') learnSecret(cmd.assignment.token);
   switch (cmd.action) {
     case 'start_tunnel':
       log.info(
@@ -154,7 +191,6 @@ function forward(
       return false;
     }
     case 'unknown':
-      log.warn({ event: 'command_ignored', action: cmd.name }, 'unknown command from the master; ignored');
       return false;
   }
 }
@@ -206,7 +242,13 @@ export function commandPollerDef(
                   { event: 'commands_reply_odd', warning: result.value.warning },
                   'treating the command reply as empty',
                 );
-              handOffCommands(result.value.commands, deps.tunnelKeeper, ctx.log, ctx.carried.seenDecommissions);
+              handOffCommands(
+                result.value.commands,
+                deps.tunnelKeeper,
+                ctx.log,
+                ctx.carried.seenDecommissions,
+                deps.learnSecret,
+              );
             }
             return result;
           },

@@ -1,15 +1,34 @@
 import { expect } from 'chai';
 import { MAX_LEARNED_SECRETS, REDACTED, Redactor } from '../../../log/redact.js';
 
-const token = (i: number): string => `tunnel-token-${String(i).padStart(4, '0')}-eyJhIjoiYiJ9`;
+const token = (i: number): string => `tunnel-token-${String(i).padStart(4, '0')}-eyJhIjoiYiIsInQiOiJjIn0=`;
 
 describe('Redactor', () => {
   it('scrubs given and learned values, raw and JSON-escaped, and ignores values too short to scrub', () => {
-    const r = new Redactor(['api-key-0123456789']);
-    r.addSecret('tok"en-with-quote');
+    const r = new Redactor(['api-key"0123456789']);
+    r.addSecret(token(1));
     r.addSecret('abc');
-    const line = JSON.stringify({ msg: 'api-key-0123456789 and tok"en-with-quote', note: 'abc' });
+    const line = JSON.stringify({ msg: `api-key"0123456789 and ${token(1)}`, note: 'abc' });
     expect(r.redact(line)).to.equal(JSON.stringify({ msg: `${REDACTED} and ${REDACTED}`, note: 'abc' }));
+  });
+
+  it('learns only token-shaped values: nothing that could stand for a piece of a log line', () => {
+    const r = new Redactor();
+    for (const poison of [
+      '"level":30',
+      '"msg":"',
+      '","',
+      'status',
+      'dockflare-agent',
+      'a'.repeat(19),
+      'x y'.repeat(20),
+    ])
+      r.addSecret(poison);
+    expect(r.size).to.equal(0);
+    const line = JSON.stringify({ level: 30, msg: 'status', name: 'dockflare-agent' });
+    expect(JSON.parse(r.redact(line))).to.deep.equal({ level: 30, msg: 'status', name: 'dockflare-agent' });
+    r.addSecret(token(2));
+    expect(r.size).to.equal(1);
   });
 
   it(`keeps at most ${MAX_LEARNED_SECRETS} learned values, dropping the least recently learned, never a given one`, () => {

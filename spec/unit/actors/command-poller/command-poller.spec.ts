@@ -43,6 +43,7 @@ function pollerRun() {
     }),
     pollIntervalMs: 30_000,
     retryCapMs: 60_000,
+    learnSecret: failing('poller spec', 'learnSecret'),
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'command-poller', log: sink.log, clock });
