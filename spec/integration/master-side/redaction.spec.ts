@@ -38,7 +38,9 @@ describe('master side: a reply cannot teach the redactor what to scrub', () => {
     });
     expect(broken, 'log lines that no longer parse').to.deep.equal([]);
     const report = JSON.stringify(agent.agent.healthReport().body);
-    expect(() => JSON.parse(agent.sink.redactor.redact(report)), '/health as served').not.to.throw();
+    expect(() => {
+      JSON.parse(agent.sink.redactor.redact(report));
+    }, '/health as served').not.to.throw();
     expect(
       agent.sink.lines.some((l) => l.includes('"level":30')),
       'the lines still carry their level',

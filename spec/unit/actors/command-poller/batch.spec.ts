@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { handOffCommands, MAX_BATCH } from '../../../../actors/command-poller/command-poller.js';
+import { handOffCommands, MAX_BATCH } from '../../../../actors/command-poller/hand-off.js';
 import { MAX_TOKEN, MAX_TUNNEL_NAME } from '../../../../master/decoders.js';
 import type { TunnelKeeperMsg } from '../../../../messages/tunnel-keeper.js';
 import { callbackRef } from '../../../../supervisor/actor-ref.js';
