@@ -14,7 +14,7 @@ import { Outbox } from '../persistence/outbox.js';
 import { FileStateStore } from '../persistence/state-files.js';
 import { buildAgentTree, type AgentTree } from './tree.js';
 import { ChaosMonkey, type ChaosTopology } from './chaos.js';
-import { compactHealth, healthReport, metricsText, type HealthReport } from './health-report.js';
+import { compactHealth, healthReport, livenessReport, metricsText, type HealthReport } from './health-report.js';
 import { StatusBoard } from '../domain/status-board.js';
 import { startTree, type RunningTree } from '../supervisor/tree.js';
 
@@ -43,6 +43,8 @@ export interface AssembledAgent {
   healthRecord(): Record<string, unknown>;
   /** What GET /health answers. */
   healthReport(): HealthReport;
+  /** What GET /livez answers. */
+  livenessReport(): HealthReport;
   /** What GET /metrics answers. */
   metrics(): string;
 }
@@ -149,6 +151,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
       masterLastSuccessAt: client.lastSuccessAt,
     }),
     healthReport: () => healthReport(inputs()),
+    livenessReport: () => livenessReport(tree.health()),
     metrics: () => metricsText({ ...inputs(), master: client.stats() }),
   };
 }

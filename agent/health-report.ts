@@ -35,6 +35,32 @@ const THREADS: Record<string, string> = {
   registration: 'registration',
 };
 
+/** What is wrong with the actors themselves: failed for good, at their maximum backoff, or in a crash loop. */
+export function actorProblems(snapshot: HealthSnapshot): string[] {
+  const problems: string[] = [];
+  for (const [name, a] of Object.entries(snapshot.actors)) {
+    if (a.status === 'failed') problems.push(`${name} failed and is not restarted`);
+    if (a.status === 'backing_off' && a.backoffMs !== null && a.maxBackoffMs !== null && a.backoffMs >= a.maxBackoffMs)
+      problems.push(`${name} keeps crashing (backoff at its maximum)`);
+    else if (a.crashLoop !== null && a.crashLoop.crashes >= CRASH_LOOP_DEGRADED)
+      problems.push(`${name} is in a crash loop (${a.crashLoop.crashes} crashes in a row with the same error)`);
+  }
+  return problems;
+}
+
+/**
+ * Liveness, for the image's HEALTHCHECK and an orchestrator's restart decision: alive while the process answers and
+ * no actor is failed or in a crash loop, whatever the master does. Restarting the agent cannot bring a master back,
+ * and its shutdown would remove a working tunnel: readiness (healthReport) is for people and monitoring.
+ */
+export function livenessReport(snapshot: HealthSnapshot): HealthReport {
+  const reasons = actorProblems(snapshot);
+  return {
+    httpStatus: reasons.length === 0 ? 200 : 503,
+    body: { status: reasons.length === 0 ? 'alive' : 'stuck', reasons },
+  };
+}
+
 export function healthReport(input: HealthInputs): HealthReport {
   const { snapshot, facts } = input;
   const last = input.masterLastSuccessAt;
@@ -47,13 +73,7 @@ export function healthReport(input: HealthInputs): HealthReport {
     reasons.push('tunnel should run but its container is not running');
   if (facts.tunnel.desiredState === 'stopped' && facts.tunnel.containerRunning)
     reasons.push('tunnel should be stopped but its container runs');
-  for (const [name, a] of Object.entries(snapshot.actors)) {
-    if (a.status === 'failed') reasons.push(`${name} failed and is not restarted`);
-    if (a.status === 'backing_off' && a.backoffMs !== null && a.maxBackoffMs !== null && a.backoffMs >= a.maxBackoffMs)
-      reasons.push(`${name} keeps crashing (backoff at its maximum)`);
-    else if (a.crashLoop !== null && a.crashLoop.crashes >= CRASH_LOOP_DEGRADED)
-      reasons.push(`${name} is in a crash loop (${a.crashLoop.crashes} crashes in a row with the same error)`);
-  }
+  reasons.push(...actorProblems(snapshot));
   const status =
     age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
   const threads = Object.fromEntries(

@@ -1,5 +1,6 @@
 /**
- * The local HTTP server: GET /health (docs/protocol.md §12 plus the supervision tree), GET /metrics (Prometheus),
+ * The local HTTP server: GET /health (readiness: docs/protocol.md §12 plus the supervision tree), GET /livez
+ * (liveness: the process answers and no actor is failed or in a crash loop), GET /metrics (Prometheus),
  * POST /chaos/kill/<actor> (only with chaos mode on, and only from this host). A request with an Origin header
  * (a web page's) is refused. Anything else: 404.
  */
@@ -15,6 +16,8 @@ export interface HealthServerDeps {
   bindAddress: string;
   log: Logger;
   health: () => HealthReport;
+  /** GET /livez: the liveness view the image's HEALTHCHECK asks. */
+  liveness: () => HealthReport;
   metrics: () => string;
   chaos: ChaosMonkey;
   /**
@@ -70,8 +73,8 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
     const reads = req.method === 'GET' || req.method === 'HEAD';
     try {
       const chaos = /^\/chaos\/kill\/([\w-]+)$/.exec(url.pathname);
-      if (reads && url.pathname === '/health') {
-        const report = deps.health();
+      if (reads && (url.pathname === '/health' || url.pathname === '/livez')) {
+        const report = url.pathname === '/health' ? deps.health() : deps.liveness();
         send(res, report.httpStatus, report.body);
       } else if (reads && url.pathname === '/metrics') {
         send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');

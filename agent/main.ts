@@ -90,6 +90,7 @@ export async function runAgent(io: MainIo): Promise<void> {
         log,
         chaos: agent.chaos,
         health: () => agent.healthReport(),
+        liveness: () => agent.livenessReport(),
         metrics: () => agent.metrics(),
         redact: (text) => redactor.redact(text),
       });

@@ -57,7 +57,11 @@ function request(
   });
 }
 
-/** Exit 0 when /health says healthy, 1 otherwise (Docker's HEALTHCHECK contract). */
+/**
+ * Exit 0 while the agent is alive (/livez: it answers and no actor is failed or in a crash loop), 1 otherwise
+ * (Docker's HEALTHCHECK contract). Not /health: a master outage must never make Docker or an autoheal tool restart
+ * an agent whose tunnel works.
+ */
 export async function healthcheck(env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
   try {
     const port = localPort(env);
@@ -67,7 +71,7 @@ export async function healthcheck(env: NodeJS.ProcessEnv, out: (line: string) =>
       out('health server off (HEALTH_CHECK_PORT=0): not checked\n');
       return 0;
     }
-    const res = await request('GET', localHost(env), port, '/health', 3000);
+    const res = await request('GET', localHost(env), port, '/livez', 3000);
     const status = (JSON.parse(res.body) as { status?: unknown; reasons?: unknown }).status;
     out(`${String(status)}\n`);
     return res.status === 200 ? 0 : 1;

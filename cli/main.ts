@@ -13,7 +13,7 @@ import { review } from './review.js';
 const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OUT] | healthcheck | chaos kill <actor> | config | version | help]
   run                 run the agent (default); configured by environment variables
   review              judge a host from agent logs (bunyan JSON), e.g. docker logs dockflare-agent 2>&1 | dockflare-agent review
-  healthcheck         ask the running agent's /health; exit 0 when healthy (the image's HEALTHCHECK)
+  healthcheck         ask the running agent's /livez; exit 0 while it is alive (the image's HEALTHCHECK)
   chaos kill <actor>  kill one actor of the running agent (needs CHAOS_ENABLED=true there)
   config              list the environment variables with their defaults
   version             print the agent version

@@ -38,6 +38,7 @@ describe('health server, metrics and chaos endpoint', () => {
       log: a.sink.log,
       chaos: a.agent.chaos,
       health: () => a.agent.healthReport(),
+      liveness: () => a.agent.livenessReport(),
       metrics: () => a.agent.metrics(),
       redact: (text) => a.sink.redactor.redact(text),
     });

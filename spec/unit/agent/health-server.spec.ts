@@ -19,6 +19,7 @@ async function server(sink: LogSink): Promise<RunningHealthServer> {
     chaos,
     redact: (t) => t,
     health: () => ({ httpStatus: 200, body: { status: 'healthy' } }),
+    liveness: () => ({ httpStatus: 200, body: { status: 'alive', reasons: [] } }),
     metrics: () => 'm 1\n',
   });
 }
