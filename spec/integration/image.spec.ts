@@ -77,6 +77,19 @@ describe('image: the Dockerfile built and run against the test master', function
     ]);
   });
 
+  it('carries no package manager and no setuid or setgid binary', async () => {
+    const { stdout } = await run('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      '/bin/sh',
+      IMAGE,
+      '-c',
+      'for b in npm npx corepack yarn; do command -v $b; done; ls /usr/local/lib/node_modules 2>/dev/null; find / -xdev -perm /6000 -type f 2>/dev/null; echo end',
+    ]);
+    expect(stdout.trim().split('\n')).to.deep.equal(['end']);
+  });
+
   it('registers and heartbeats as uid 65532, keeps its id across a restart, turns healthy, and stops within 10 s removing the tunnel', async () => {
     master = await TestMaster.start({ mode: 'v1' });
     const socket = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
@@ -175,6 +188,21 @@ describe('image: the Dockerfile built and run against the test master', function
       expect(stdout)
         .to.match(/agent_data/)
         .and.match(/\/app\/data/);
+      // The hardened defaults of the agent's service, as compose resolves them.
+      const agent = stdout.slice(stdout.indexOf('  dockflare-agent:'));
+      for (const want of [
+        /read_only: true/,
+        /cap_drop:\n\s+- ALL/,
+        /security_opt:\n\s+- no-new-privileges:true/,
+        /ulimits:\n\s+core: 0/,
+        /mem_limit: 256m/,
+        /pids_limit: 64/,
+        /max-size: 10m/,
+        /max-file: '3'/,
+        /HEALTH_BIND_ADDRESS: 127\.0\.0\.1/,
+        /tmpfs:\n\s+- \/tmp/,
+      ])
+        expect(agent, String(want)).to.match(want);
       await run(
         'docker-compose',
         ['-f', path.join(dir, 'docker-compose.yml'), '--project-directory', dir, 'config', '-q'],

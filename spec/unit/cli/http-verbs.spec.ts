@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { healthcheck } from '../../../cli/http-verbs.js';
 
-/** A stand-in for the agent's /health server on `host`; it answers only GET /health. */
+/** A stand-in for the agent's local server on `host`; it answers only GET /livez (what the verb asks). */
 async function healthServer(
   host: string,
   answer: (res: http.ServerResponse) => void,
@@ -11,7 +11,7 @@ async function healthServer(
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
-    if (req.method !== 'GET' || req.url !== '/health') {
+    if (req.method !== 'GET' || req.url !== '/livez') {
       res.writeHead(404).end();
       return;
     }
@@ -47,7 +47,7 @@ describe('cli/http-verbs: healthcheck', () => {
 
   it('asks the address the server is bound to when it is a specific one', async () => {
     const server = await healthServer('127.0.0.2', (res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"healthy"}');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"alive","reasons":[]}');
     });
     try {
       const out: string[] = [];
@@ -56,8 +56,8 @@ describe('cli/http-verbs: healthcheck', () => {
           out.push(l);
         }),
       ).to.equal(0);
-      expect(server.hits).to.deep.equal(['GET /health']);
-      expect(out).to.deep.equal(['healthy\n']);
+      expect(server.hits).to.deep.equal(['GET /livez']);
+      expect(out).to.deep.equal(['alive\n']);
     } finally {
       await server.close();
     }
