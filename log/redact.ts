@@ -56,6 +56,12 @@ export class Redactor {
     }
   }
 
+  /** A configured secret that arrives later (a key read again from its file): kept for the whole run. */
+  pin(value: string): void {
+    const v = usable(value);
+    if (v !== null) this.pinned.set(v, jsonEscaped(v));
+  }
+
   /** How many values are scrubbed by value (for specs and the bound). */
   get size(): number {
     return this.pinned.size + this.learned.size;

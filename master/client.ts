@@ -44,6 +44,11 @@ export interface MasterClient {
 export interface HttpMasterClientOptions {
   baseUrl: string;
   apiKey: string;
+  /**
+   * The key again, read from where it came from (DOCKFLARE_API_KEY_FILE), or null when it cannot be read. Asked when
+   * the master answers 401: a key rolled on the master and written to the file is used at once.
+   */
+  reloadKey?: () => Promise<string | null>;
   access: { clientId: string; clientSecret: string } | undefined;
   timeoutMs: number;
   caFile: string | undefined;
@@ -66,6 +71,7 @@ export interface MasterStats {
 }
 
 export class HttpMasterClient implements MasterClient {
+  private apiKey: string;
   private lastOk: number | null = null;
   private lastOkMono: number | null = null;
   private readonly counters: MasterStats = { requests: 0, failures: 0, lastLatencyMs: null, latencySumMs: 0 };
@@ -73,6 +79,7 @@ export class HttpMasterClient implements MasterClient {
   private readonly base: string;
 
   constructor(private readonly opts: HttpMasterClientOptions) {
+    this.apiKey = opts.apiKey;
     this.base = opts.baseUrl.replace(/\/+$/, '');
     const url = new URL(this.base);
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
@@ -144,7 +151,7 @@ export class HttpMasterClient implements MasterClient {
 
   private headers(hasBody: boolean): Record<string, string> {
     const h: Record<string, string> = {
-      Authorization: `Bearer ${this.opts.apiKey}`,
+      Authorization: `Bearer ${this.apiKey}`,
       Accept: 'application/json',
       'User-Agent': this.opts.userAgent,
     };
@@ -156,7 +163,29 @@ export class HttpMasterClient implements MasterClient {
     return h;
   }
 
+  /** One request; a 401 after which the key file holds another key is sent again at once with that key. */
   private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<unknown>> {
+    const result = await this.send(method, path, body, signal);
+    if (result.ok || result.failure.kind !== 'unauthorized' || !(await this.keyChanged())) return result;
+    return this.send(method, path, body, signal);
+  }
+
+  /** Reads the key again; true when it changed (the redactor keeps the new one for the whole run). */
+  private async keyChanged(): Promise<boolean> {
+    const next = (await this.opts.reloadKey?.()) ?? null;
+    if (next === null || next === this.apiKey) return false;
+    this.opts.redactor.pin(next);
+    this.apiKey = next;
+    this.opts.log.info({ event: 'api_key_reloaded' }, 'agent key read again');
+    return true;
+  }
+
+  private async send(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,

@@ -2,6 +2,7 @@
  * Loads and validates the configuration once, at start-up. A bad value becomes a ConfigError naming the
  * environment variable and the reason, never the value itself (values may be secrets or hold URL credentials).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { registerFormats } from './formats.js';
@@ -18,7 +19,14 @@ export interface BackoffSettings {
 }
 
 export interface AgentConfig {
-  master: { url: string; apiKey: string; requestTimeoutMs: number; caFile: string | undefined };
+  master: {
+    url: string;
+    apiKey: string;
+    /** Where the key was read from (DOCKFLARE_API_KEY_FILE): read again when the master refuses the key. */
+    apiKeyFile: string | undefined;
+    requestTimeoutMs: number;
+    caFile: string | undefined;
+  };
   access: { clientId: string; clientSecret: string } | undefined;
   agent: { displayName: string | undefined; dataDir: string; decommissionTombstonePath: string };
   tunnel: {
@@ -100,12 +108,45 @@ function withoutBlankOverrides(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   );
 }
 
+/** The secrets that may come from a file (Docker and Swarm secrets): `NAME_FILE` holds the path. */
+const SECRET_FILE_VARIABLES = ['DOCKFLARE_API_KEY', 'CF_ACCESS_CLIENT_SECRET'] as const;
+
+function secretFileOf(env: NodeJS.ProcessEnv, name: (typeof SECRET_FILE_VARIABLES)[number]): string | undefined {
+  const file = env[`${name}_FILE`]?.trim();
+  return file === undefined || file === '' ? undefined : file;
+}
+
+/** Reads a secret file: its content trimmed, or why not (never the content). */
+export function readSecretFile(file: string): { ok: true; value: string } | { ok: false; reason: string } {
+  try {
+    const value = readFileSync(file, 'utf8').trim();
+    return value === '' ? { ok: false, reason: 'names an empty file' } : { ok: true, value };
+  } catch (err) {
+    return { ok: false, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+}
+
+/** The environment with each NAME_FILE's content as NAME; both set, or an unreadable file, is a ConfigError. */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = secretFileOf(env, name);
+    if (file === undefined) continue;
+    if ((env[name]?.trim() ?? '') !== '') throw new ConfigError(`${name}_FILE`, `cannot be set together with ${name}`);
+    const read = readSecretFile(file);
+    if (!read.ok) throw new ConfigError(`${name}_FILE`, read.reason);
+    out[name] = read.value;
+  }
+  return out;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   registerFormats();
+  const withSecrets = withSecretFiles(env);
   let conf: convict.Config<Record<string, unknown>>;
   try {
     conf = convict(schema as unknown as convict.Schema<Record<string, unknown>>, {
-      env: withoutBlankOverrides(env),
+      env: withoutBlankOverrides(withSecrets),
       args: [],
     });
     conf.validate({ allowed: 'strict' });
@@ -150,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     master: {
       url: str('master.url').trim().replace(/\/+$/, ''),
       apiKey: str('master.apiKey').trim(),
+      apiKeyFile: secretFileOf(env, 'DOCKFLARE_API_KEY'),
       requestTimeoutMs: Math.round(num('master.requestTimeoutSeconds') * 1000),
       caFile: caFile === '' ? undefined : caFile,
     },

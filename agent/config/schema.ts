@@ -19,6 +19,12 @@ export const schema = {
       env: 'DOCKFLARE_API_KEY',
       sensitive: true,
     },
+    apiKeyFile: {
+      doc: 'File holding the agent key instead (a Docker or Swarm secret); read again when the master refuses the key.',
+      format: 'optional-string',
+      default: '',
+      env: 'DOCKFLARE_API_KEY_FILE',
+    },
     requestTimeoutSeconds: seconds(
       'Timeout of one master request, connect plus body (s).',
       'MASTER_REQUEST_TIMEOUT_SECONDS',
@@ -46,6 +52,12 @@ export const schema = {
       default: '',
       env: 'CF_ACCESS_CLIENT_SECRET',
       sensitive: true,
+    },
+    clientSecretFile: {
+      doc: 'File holding the Cloudflare Access secret instead (a Docker or Swarm secret).',
+      format: 'optional-string',
+      default: '',
+      env: 'CF_ACCESS_CLIENT_SECRET_FILE',
     },
   },
   agent: {

@@ -31,6 +31,18 @@ describe('cli: the agent as a process', () => {
     expect(agent.stderr()).not.to.include(KEY);
   });
 
+  it('exits 78 with one line naming DOCKFLARE_API_KEY_FILE when the key file cannot be read', async () => {
+    const agent = startAgentProcess([], {
+      DOCKFLARE_MASTER_URL: 'https://m.example.com',
+      DOCKFLARE_API_KEY_FILE: path.join(dataDir, 'no-such-key'),
+      AGENT_DATA_DIR: dataDir,
+    });
+    expect((await agent.exited).code).to.equal(78);
+    expect(agent.stderr().trimEnd().split('\n')).to.deep.equal([
+      'dockflare-agent: configuration error: DOCKFLARE_API_KEY_FILE: cannot be read (ENOENT)',
+    ]);
+  });
+
   it('exits 78 when the master URL is missing', async () => {
     const agent = startAgentProcess(['run'], { DOCKFLARE_API_KEY: KEY, AGENT_DATA_DIR: dataDir });
     expect((await agent.exited).code).to.equal(78);

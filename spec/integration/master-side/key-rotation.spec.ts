@@ -1,0 +1,37 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'chai';
+import { removeSpecContainers } from '../../helpers/docker-fixtures.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
+
+describe('master side: a key rolled on the master and written to the key file', () => {
+  const harness = useSpecSession(removeSpecContainers);
+
+  it('is picked up at the first 401, without a restart and without losing a request', async () => {
+    const master = await harness.master();
+    const dir = await harness.tempDir('dfa-keyfile-');
+    const keyFile = path.join(dir, 'dockflare_api_key');
+    await writeFile(keyFile, `${master.generateKey()}\n`, { mode: 0o600 });
+    const agent = await harness.agent({ key: '', env: { DOCKFLARE_API_KEY_FILE: keyFile } });
+    const id = await agent.registered();
+    await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
+
+    const rolled = master.rollKey(id);
+    await writeFile(keyFile, `${rolled}\n`);
+    const rolledAt = Date.now();
+    const refused = await master.waitFor((r) => r.at >= rolledAt && r.status === 401, 15_000, 'the old key refused');
+    const next = await master.waitFor(
+      (r) => r.seq > refused.seq && r.endpoint === refused.endpoint,
+      5000,
+      'the same request again',
+    );
+    expect(next.status, 'sent again at once with the new key').to.be.within(200, 299);
+    expect(next.at - refused.at, 'at once, not after a backoff').to.be.below(1000);
+    expect(agent.sink.events('api_key_reloaded')).to.have.length(1);
+    await master.waitFor((r) => r.at > next.at && r.endpoint === 'events' && r.status === 202, 15_000);
+    expect(agent.sink.events('actor_crashed'), 'no restart').to.be.empty;
+    expect(agent.sink.events('event_rejected'), 'nothing dropped').to.be.empty;
+    expect(agent.sink.events('registered'), 'no new registration').to.have.length(1);
+    expect(agent.sink.lines.join('\n'), 'neither key in the log').not.to.include(rolled);
+  });
+});
