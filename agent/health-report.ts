@@ -164,7 +164,7 @@ export function metricsText(input: MetricsInputs): string {
   metric('dockflare_agent_master_request_failures_total', 'counter', 'Master requests that failed.', [
     [{}, input.master.failures],
   ]);
-  metric('dockflare_agent_master_request_seconds_sum', 'counter', 'Total time spent in master requests.', [
+  metric('dockflare_agent_master_request_seconds_total', 'counter', 'Total time spent in master requests.', [
     [{}, input.master.latencySumMs / 1000],
   ]);
   metric(
