@@ -12,7 +12,7 @@ import type { WatcherMemory } from '../actors/event-watcher/watcher-memory.js';
 import { registrationDef } from '../actors/registration/registration.js';
 import type { ReregistrationPacer } from '../actors/registration/reregistration-pacer.js';
 import { reporterDef } from '../actors/reporter/reporter.js';
-import { keepUndelivered } from '../actors/reporter/reporter-steps.js';
+import { keepUndelivered, type ReporterMemory } from '../actors/reporter/reporter-steps.js';
 import { tunnelKeeperDef } from '../actors/tunnel-keeper/tunnel-keeper.js';
 import type { KeeperMemory } from '../actors/tunnel-keeper/probation.js';
 import { tunnelTeardown } from '../actors/tunnel-keeper/teardown.js';
@@ -69,7 +69,7 @@ export interface AgentTree {
     tunnelKeeper: ActorCell<TunnelKeeperMsg, KeeperMemory>;
     eventWatcher: ActorCell<EventWatcherMsg, WatcherMemory>;
     commandPoller: ActorCell<CommandPollerMsg, PollerMemory>;
-    reporter: ActorCell<ReporterMsg>;
+    reporter: ActorCell<ReporterMsg, ReporterMemory>;
   };
   /** The tunnel container's removal and the outbox's last write at shutdown (TreeOptions.teardown). */
   teardown: (deadline: number) => Promise<void>;
@@ -85,7 +85,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const tunnelKeeper = registry.create<TunnelKeeperMsg, KeeperMemory>('tunnel-keeper');
   const eventWatcher = registry.create<EventWatcherMsg, WatcherMemory>('event-watcher');
   const commandPoller = registry.create<CommandPollerMsg, PollerMemory>('command-poller');
-  const reporter = registry.create<ReporterMsg>('reporter');
+  const reporter = registry.create<ReporterMsg, ReporterMemory>('reporter');
   const random = runtime.random;
 
   const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);

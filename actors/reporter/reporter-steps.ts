@@ -46,7 +46,18 @@ export interface ReporterState {
   overflowing: boolean;
 }
 
-export type Ctx = ActorContext<ReporterMsg>;
+export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
+
+/**
+ * What the Reporter's incarnations hand on: the event request still out. A killed incarnation's request runs on
+ * (it is not aborted: the master may already be storing it), and the next incarnation waits for its reply and
+ * handles it as its own, instead of sending the same event again.
+ */
+export interface ReporterMemory {
+  inFlight: { readonly reply: Promise<ReporterMsg> } | null;
+}
+
+export const newReporterMemory = (): ReporterMemory => ({ inFlight: null });
 export const FIRST_RETRY_MS = 1000;
 export const PERSIST_DELAY_MS = 250;
 
@@ -61,6 +72,26 @@ export function reporterSteps(deps: ReporterDeps) {
     if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist());
   };
 
+  /** One event request, carried until its reply is handled (by this incarnation or the next). */
+  const send = (ctx: Ctx, agentId: string, body: Record<string, unknown>, entryId: string | null): void => {
+    const reply = deps.client.postEvent(agentId, body).then(
+      (result): ReporterMsg => ({
+        type: 'reporter.event-sent',
+        entryId,
+        result,
+        bytes: result.ok ? 0 : JSON.stringify(body).length,
+      }),
+      (err: unknown): ReporterMsg => ({
+        type: 'reporter.event-sent',
+        entryId,
+        result: { ok: false, failure: { kind: 'transient', status: null, retryAfterMs: null, reason: String(err) } },
+        bytes: 0,
+      }),
+    );
+    ctx.carried.inFlight = { reply };
+    ctx.pipe(reply, (msg) => msg);
+  };
+
   const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
     const identity = s.identity;
     if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
@@ -71,24 +102,14 @@ export function reporterSteps(deps: ReporterDeps) {
     if (s.heartbeat && (s.heartbeat.seq !== null || !outbox.headHoldsNumber(session))) {
       const seq = outbox.nextEventNumber(session, s.heartbeat.seq);
       const body = buildHeartbeat(identity, seq, masterTimestamp(now), deps.healthSummary());
-      ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
-        type: 'reporter.event-sent',
-        entryId: null,
-        result,
-        bytes: result.ok ? 0 : JSON.stringify(body).length,
-      }));
+      send(ctx, identity.agentId, body, null);
       return { ...s, sending: true, heartbeat: { seq } };
     }
     const head = outbox.head();
     const seq = outbox.numberHead(session);
     if (!head || seq === undefined) return s;
     const body = buildEventBody(identity, head.event, seq);
-    ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
-      type: 'reporter.event-sent',
-      entryId: head.id,
-      result,
-      bytes: result.ok ? 0 : JSON.stringify(body).length,
-    }));
+    send(ctx, identity.agentId, body, head.id);
     return { ...s, sending: true };
   };
 

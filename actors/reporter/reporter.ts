@@ -3,7 +3,14 @@
  * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
  * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
  */
-import { FIRST_RETRY_MS, reporterSteps, type ReporterDeps, type ReporterState } from './reporter-steps.js';
+import {
+  FIRST_RETRY_MS,
+  newReporterMemory,
+  reporterSteps,
+  type ReporterDeps,
+  type ReporterMemory,
+  type ReporterState,
+} from './reporter-steps.js';
 import { loudOnce } from '../../log/loud-once.js';
 import { buildStatusReport, masterTimestamp } from '../../master/envelope.js';
 import { reactionTo } from '../../master/reaction.js';
@@ -14,19 +21,24 @@ import { reporterPump, reporterTick, type ReporterMsg } from '../../messages/rep
 import { tell } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
 
-export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg> {
+export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg, ReporterMemory> {
   const { outbox } = deps;
   const { publish, persistSoon, pump, startReport, noteReject, needRegistration } = reporterSteps(deps);
 
   return {
+    carry: newReporterMemory,
+
     init(ctx) {
       tell(deps.registration, registrationGet(ctx.self));
       ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
       publish();
+      // A request an earlier incarnation left out: its reply is this incarnation's, and nothing is sent meanwhile.
+      const inFlight = ctx.carried.inFlight;
+      if (inFlight !== null) ctx.pipe(inFlight.reply, (msg) => msg);
       return {
         identity: null,
         reportSeqRetry: null,
-        sending: false,
+        sending: inFlight !== null,
         reporting: false,
         reportAgain: false,
         heartbeat: null,
@@ -186,6 +198,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       async 'reporter.event-sent'(state, msg, ctx) {
+        ctx.carried.inFlight = null;
         let next: ReporterState = { ...state, sending: false };
         // The head may have changed while the request was out (overflow dropped it): only touch our own entry.
         const entry = outbox.headIf(msg.entryId);
