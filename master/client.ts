@@ -163,7 +163,10 @@ export class HttpMasterClient implements MasterClient {
     return h;
   }
 
-  /** One request; a 401 after which the key file holds another key is sent again at once with that key. */
+  /**
+   * One request. With a key file, a 401 reads the file again: another key there sends the same request again at once
+   * with it; the same key makes the 401 a transient failure (retried, nothing dropped) until the file changes.
+   */
   private async request(
     method: 'GET' | 'POST',
     path: string,
@@ -171,8 +174,11 @@ export class HttpMasterClient implements MasterClient {
     signal?: AbortSignal,
   ): Promise<MasterResult<unknown>> {
     const result = await this.send(method, path, body, signal);
-    if (result.ok || result.failure.kind !== 'unauthorized' || !(await this.keyChanged())) return result;
-    return this.send(method, path, body, signal);
+    if (result.ok || result.failure.kind !== 'unauthorized' || this.opts.reloadKey === undefined) return result;
+    if (await this.keyChanged()) return this.send(method, path, body, signal);
+    // The key comes from a file: a refused key is being rolled (on the master first, then in the file). Retried
+    // with backoff rather than given up, so no queued event is dropped in between.
+    return transient(401, 'key refused; waiting for a new key in DOCKFLARE_API_KEY_FILE');
   }
 
   /** Reads the key again; true when it changed (the redactor keeps the new one for the whole run). */

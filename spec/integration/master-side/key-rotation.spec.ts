@@ -16,10 +16,14 @@ describe('master side: a key rolled on the master and written to the key file', 
     const id = await agent.registered();
     await master.waitFor((r) => r.endpoint === 'events' && r.status === 202);
 
-    const rolled = master.rollKey(id);
-    await writeFile(keyFile, `${rolled}\n`);
+    // As an operator does it: the key is rolled on the master first, then written to the file; requests in between
+    // are refused with 401 and retried.
     const rolledAt = Date.now();
-    const refused = await master.waitFor((r) => r.at >= rolledAt && r.status === 401, 15_000, 'the old key refused');
+    const rolled = master.rollKey(id);
+    await master.waitFor((r) => r.at >= rolledAt && r.status === 401, 15_000, 'the old key refused');
+    await writeFile(keyFile, `${rolled}\n`);
+    await agent.sink.waitFor((r) => r.event === 'api_key_reloaded', 15_000, 'the key read again');
+    const refused = master.requests.filter((r) => r.status === 401).at(-1)!;
     const next = await master.waitFor(
       (r) => r.seq > refused.seq && r.endpoint === refused.endpoint,
       5000,
@@ -31,6 +35,10 @@ describe('master side: a key rolled on the master and written to the key file', 
     await master.waitFor((r) => r.at > next.at && r.endpoint === 'events' && r.status === 202, 15_000);
     expect(agent.sink.events('actor_crashed'), 'no restart').to.be.empty;
     expect(agent.sink.events('event_rejected'), 'nothing dropped').to.be.empty;
+    expect(
+      master.requests.filter((r) => r.at > next.at && r.status === 401),
+      'no 401 after the reload',
+    ).to.be.empty;
     expect(agent.sink.events('registered'), 'no new registration').to.have.length(1);
     expect(agent.sink.lines.join('\n'), 'neither key in the log').not.to.include(rolled);
   });
