@@ -12,6 +12,7 @@ import { reporterPersist, type ReporterMsg } from '../../messages/reporter.js';
 import type { Outbox } from '../../persistence/outbox.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../supervisor/child-spec.js';
+import type { SinceScan } from './report-patch.js';
 import type { StatusBoard } from '../../domain/status-board.js';
 
 export interface ReporterDeps {
@@ -44,6 +45,10 @@ export interface ReporterState {
   scanFailure: string | null;
   /** The outbox overflowed and no event has been delivered since: further drops are not news (debug). */
   overflowing: boolean;
+  /** Events handed over since the running scan started (report-patch.ts); null while no scan runs. */
+  sinceScan: SinceScan | null;
+  /** A status report is out: no event is sent until it is answered, so none overtakes it. */
+  reportOut: boolean;
 }
 
 export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
@@ -94,7 +99,7 @@ export function reporterSteps(deps: ReporterDeps) {
 
   const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
     const identity = s.identity;
-    if (!identity || s.sending || s.waitingForIdentity || ctx.timers.has('retry')) return s;
+    if (!identity || s.sending || s.reportOut || s.waitingForIdentity || ctx.timers.has('retry')) return s;
     const now = ctx.clock.now();
     const session = identity.sessionId ?? 'v1';
     // One number may be out at a time and it is retried before any new one is issued: a later number landing
@@ -124,7 +129,7 @@ export function reporterSteps(deps: ReporterDeps) {
         scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
       }),
     );
-    return { ...s, reporting: true, reportAgain: false };
+    return { ...s, reporting: true, reportAgain: false, sinceScan: new Map() };
   };
 
   /** The first rejection of a kind at its level, repeats at debug, until something is delivered again. */

@@ -12,6 +12,7 @@ import {
   type ReporterState,
 } from './reporter-steps.js';
 import { loudOnce } from '../../log/loud-once.js';
+import { noteSinceScan, patchScan } from './report-patch.js';
 import { buildStatusReport, masterTimestamp } from '../../master/envelope.js';
 import { reactionTo } from '../../master/reaction.js';
 import { describeFailure } from '../../domain/master-result.js';
@@ -48,6 +49,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         lastReject: null,
         scanFailure: null,
         overflowing: false,
+        sinceScan: null,
+        reportOut: false,
       };
     },
 
@@ -75,7 +78,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         return pump(startReport(next, ctx), ctx);
       },
 
-      'reporter.enqueue'(state, msg, ctx) {
+      'reporter.enqueue'(current, msg, ctx) {
+        const state = { ...current, sinceScan: noteSinceScan(current.sinceScan, msg.event) };
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {
           // Once per episode: until an event is delivered again, every new event drops one more (debug).
@@ -112,9 +116,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         return state;
       },
 
-      'reporter.scanned'(current, msg, ctx) {
+      'reporter.scanned'(scanned, msg, ctx) {
+        const current = { ...scanned, sinceScan: null };
         // A session being replaced gets no report: the new one gets the full inventory at once.
         if (current.waitingForIdentity) return { ...current, reporting: false };
+        const scan = patchScan(msg.scan, scanned.sinceScan);
         let state = current;
         if (!msg.scan.ok) {
           loudOnce(
@@ -133,7 +139,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };
         const seq = outbox.nextReportNumber(identity.sessionId ?? 'v1', state.reportSeqRetry);
-        const body = buildStatusReport(identity, msg.scan, seq, masterTimestamp(ctx.clock.now()));
+        const body = buildStatusReport(identity, scan, seq, masterTimestamp(ctx.clock.now()));
         if (body === null) {
           ctx.log.warn(
             {
@@ -145,18 +151,18 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           );
           return { ...state, reporting: false };
         }
-        const containers = msg.scan.ok ? msg.scan.containers.length : 0;
+        const containers = scan.ok ? scan.containers.length : 0;
         ctx.pipe(deps.client.postEvent(identity.agentId, body, ctx.signal), (result) => ({
           type: 'reporter.report-sent',
           result,
           bytes: result.ok ? 0 : JSON.stringify(body).length,
           containers,
         }));
-        return { ...state, reportSeqRetry: null };
+        return { ...state, reportSeqRetry: null, reportOut: true };
       },
 
       'reporter.report-sent'(state, msg, ctx) {
-        let next: ReporterState = { ...state, reporting: false };
+        let next: ReporterState = { ...state, reporting: false, reportOut: false };
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':
@@ -194,7 +200,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             if (reaction.reregister) next = needRegistration(next, reaction.reregister);
             break;
         }
-        return next.reportAgain ? startReport(next, ctx) : next;
+        // Events held while the report was out go now.
+        return pump(next.reportAgain ? startReport(next, ctx) : next, ctx);
       },
 
       async 'reporter.event-sent'(state, msg, ctx) {
