@@ -48,8 +48,6 @@ function mapError(operation: string, err: unknown): DockerError {
 export const CALL_TIMEOUT_MS = 30_000;
 /** A first pull of cloudflared on a slow link. */
 export const PULL_TIMEOUT_MS = 10 * 60_000;
-/** `cloudflared --version` answers at once; a hung exec must not stall the keeper. */
-export const EXEC_TIMEOUT_MS = 10_000;
 
 /**
  * One Docker request with a deadline. On timeout (or the owner's abort) the request itself is aborted: giving up on

@@ -16,7 +16,7 @@ import {
   type TunnelContainerSpec,
 } from './port.js';
 import { readEventStream } from './events.js';
-import { call, CALL_TIMEOUT_MS, demux, EXEC_TIMEOUT_MS, PULL_TIMEOUT_MS } from './dockerode-call.js';
+import { call, CALL_TIMEOUT_MS, demux, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
 const EVENT_STREAM_KEEPALIVE_MS = 60_000;
@@ -253,37 +253,6 @@ export class DockerodePort implements DockerPort {
         if (!(err instanceof DockerError && err.kind === 'conflict')) throw err;
       }
     }
-  }
-
-  async execFirstLine(id: string, cmd: readonly string[]): Promise<string | null> {
-    const exec = await this.call('exec create', (abortSignal) =>
-      this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, abortSignal }),
-    );
-    const stream = await call(
-      'exec start',
-      (abortSignal) => exec.start({ hijack: true, stdin: false, abortSignal }),
-      EXEC_TIMEOUT_MS,
-    );
-    const output = await call(
-      'exec output',
-      () =>
-        new Promise<string>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            resolve(demux(Buffer.concat(chunks)));
-          });
-          stream.on('error', reject);
-        }),
-      EXEC_TIMEOUT_MS,
-    ).finally(() => {
-      stream.destroy();
-    });
-    const line = output
-      .split('\n')
-      .map((l) => l.trim())
-      .find((l) => l !== '');
-    return line ?? null;
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {

@@ -63,8 +63,6 @@ export interface DockerPort {
   createAndStart(spec: TunnelContainerSpec): Promise<string>;
   /** Stop (timeout in s) then remove; a container that is already gone counts as removed. */
   stopAndRemove(idOrName: string, timeoutS: number): Promise<void>;
-  /** Runs a command in a running container; the first line of its output, or null. */
-  execFirstLine(id: string, cmd: readonly string[]): Promise<string | null>;
   /** The last `lines` non-empty lines the container wrote (stdout and stderr), whole: a caller redacts, then cuts. */
   logTail(id: string, lines: number): Promise<string[]>;
 }

@@ -37,13 +37,26 @@ export function matchesWant(c: ContainerState, want: TunnelWant): boolean {
   return c.image === want.image && c.env.includes(`TUNNEL_TOKEN=${want.token}`);
 }
 
+/**
+ * cloudflared's version, from the line it logs at start (`INF Version 2025.9.0 ...`), in the form the original
+ * agent reported (the first line of `cloudflared --version`). Read from the logs, not by exec: the socket proxy
+ * then needs no EXEC, which would let the agent run any command in any container.
+ */
 export async function readVersion(docker: DockerPort, containerId: string): Promise<string | null> {
   try {
-    return await docker.execFirstLine(containerId, ['cloudflared', '--version']);
+    const lines = await docker.logTail(containerId, VERSION_LOG_LINES);
+    for (const line of lines) {
+      const version = /\bVersion (\d[\w.+-]*)/.exec(line)?.[1];
+      if (version !== undefined) return `cloudflared version ${version}`;
+    }
+    return null;
   } catch {
     return null;
   }
 }
+
+/** cloudflared logs its version among its first lines; a confirm comes seconds after the start. */
+const VERSION_LOG_LINES = 200;
 
 export async function ensureTunnel(
   docker: DockerPort,

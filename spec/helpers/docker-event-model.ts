@@ -131,7 +131,6 @@ export class DockerEventModel {
       createNetwork: unexpected('createNetwork'),
       createAndStart: unexpected('createAndStart'),
       stopAndRemove: unexpected('stopAndRemove'),
-      execFirstLine: unexpected('execFirstLine'),
       logTail: unexpected('logTail'),
     };
   }

@@ -81,8 +81,7 @@ export class TunnelDockerModel {
         };
         return id;
       },
-      execFirstLine: () => Promise.resolve('cloudflared version 2026.1.0'),
-      logTail: () => Promise.resolve(['ERR Provided Tunnel token is not valid']),
+      logTail: () => Promise.resolve(['INF Version 2026.1.0', 'ERR Provided Tunnel token is not valid']),
       listManagedContainers: unexpected('listManagedContainers'),
       subscribeEvents: unexpected('subscribeEvents'),
       pullImage: unexpected('pullImage'),

@@ -188,6 +188,11 @@ describe('image: the Dockerfile built and run against the test master', function
       expect(stdout)
         .to.match(/agent_data/)
         .and.match(/\/app\/data/);
+      // The proxy: pinned, no EXEC, DELETE=0.
+      const proxy = stdout.slice(stdout.indexOf('  docker-socket-proxy:'), stdout.indexOf('  dockflare-agent:'));
+      expect(proxy).to.match(/image: tecnativa\/docker-socket-proxy:v\d+\.\d+\.\d+/);
+      expect(proxy).not.to.match(/EXEC/);
+      expect(proxy).to.match(/DELETE: '?0'?\n/);
       // The hardened defaults of the agent's service, as compose resolves them.
       const agent = stdout.slice(stdout.indexOf('  dockflare-agent:'));
       for (const want of [

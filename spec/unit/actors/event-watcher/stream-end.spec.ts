@@ -38,7 +38,6 @@ describe('event watcher: the end of its stream', () => {
       createNetwork: fail('createNetwork'),
       createAndStart: fail('createAndStart'),
       stopAndRemove: fail('stopAndRemove'),
-      execFirstLine: fail('execFirstLine'),
       logTail: fail('logTail'),
     };
     const def = eventWatcherDef({

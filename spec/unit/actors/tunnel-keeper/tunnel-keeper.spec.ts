@@ -132,7 +132,7 @@ describe('tunnel keeper: the start confirm against a fake engine and a manual cl
     const first = run.sink.events('tunnel_start_failed');
     expect(first, 'the first failure').to.have.length(1);
     expect(first[0]).to.include({ level: ERROR, exitCode: 1, restarts: 1 });
-    expect(first[0]!.logTail).to.deep.equal(['ERR Provided Tunnel token is not valid']);
+    expect(first[0]!.logTail).to.deep.equal(['INF Version 2026.1.0', 'ERR Provided Tunnel token is not valid']);
     expect(run.told, 'never told running').to.deep.equal([]);
 
     await run.advance(1000);
