@@ -84,33 +84,16 @@ function forward(
   seenDecommissions: Set<string>,
   learnSecret: (token: string) => void,
 ): boolean {
-  // The redactor learns tunnel tokens here, from decoded commands only: never from whatever a reply carries.
-  if (cmd.action === 'start_tunnel' || cmd.action === 'restart_tunnel') learnSecret(cmd.assignment.token);
   switch (cmd.action) {
     case 'start_tunnel':
-      log.info(
-        {
-          event: 'command_received',
-          action: cmd.action,
-          tunnelId: cmd.assignment.tunnelId,
-          tunnelName: cmd.assignment.tunnelName,
-        },
-        'command received',
-      );
-      tell(keeper, tunnelStart(cmd.assignment));
+    case 'restart_tunnel': {
+      // The redactor learns tunnel tokens here, from decoded commands only: never from whatever a reply carries.
+      learnSecret(cmd.assignment.token);
+      const { tunnelId, tunnelName } = cmd.assignment;
+      log.info({ event: 'command_received', action: cmd.action, tunnelId, tunnelName }, 'command received');
+      tell(keeper, (cmd.action === 'start_tunnel' ? tunnelStart : tunnelRestart)(cmd.assignment));
       return true;
-    case 'restart_tunnel':
-      log.info(
-        {
-          event: 'command_received',
-          action: cmd.action,
-          tunnelId: cmd.assignment.tunnelId,
-          tunnelName: cmd.assignment.tunnelName,
-        },
-        'command received',
-      );
-      tell(keeper, tunnelRestart(cmd.assignment));
-      return true;
+    }
     case 'stop_tunnel':
       log.info({ event: 'command_received', action: cmd.action }, 'command received');
       tell(keeper, tunnelStop());

@@ -45,15 +45,7 @@ async function slowMaster() {
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
-  /** Handles what there is, letting quick replies arrive; a held request stays out (settle would wait for it). */
-  const step = async (): Promise<void> => {
-    for (let turn = 0; turn < 20; turn++) {
-      while (await driver.handleOne());
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-    }
-  };
+  const step = (): Promise<void> => driver.turns();
   const begin = async (): Promise<void> => {
     await driver.spawn().initialised;
     driver.tell(identityChanged(IDENTITY));

@@ -53,14 +53,7 @@ async function slowScan() {
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
-  const step = async (): Promise<void> => {
-    for (let turn = 0; turn < 20; turn++) {
-      while (await driver.handleOne());
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-    }
-  };
+  const step = (): Promise<void> => driver.turns();
   await driver.spawn().initialised;
   driver.tell(identityChanged(IDENTITY));
   await step();
