@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS } from '../../../../actors/event-watcher/event-watcher.js';
 import type { DockerPort } from '../../../../docker/port.js';
 import type { ReporterMsg } from '../../../../messages/reporter.js';
@@ -101,10 +102,10 @@ describe('event watcher: the end of its stream', () => {
 
   it('after a gap the master gets a full report, also on a quiet host where no event was handled yet', async () => {
     const reports: string[] = [];
-    const docker = {
+    const docker = dockerStandIn('watcher spec', {
       listManagedContainers: () => Promise.resolve([]),
       subscribeEvents: () => Promise.resolve({ close: () => undefined }),
-    } as unknown as DockerPort;
+    });
     const def = eventWatcherDef({
       docker,
       tunnelKeeper: callbackRef('tunnel-keeper', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
+import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { reporterDef } from '../../../../actors/reporter/reporter.js';
-import type { DockerPort } from '../../../../docker/port.js';
 import type { MasterResult } from '../../../../domain/master-result.js';
 import { StatusBoard } from '../../../../domain/status-board.js';
 import type { MasterClient } from '../../../../master/client.js';
@@ -35,7 +35,7 @@ async function slowMaster() {
   const outbox = await Outbox.open(null, 100, sink.log, clock);
   const def = reporterDef({
     client,
-    docker: { listManagedContainers: () => Promise.resolve([]) } as unknown as DockerPort,
+    docker: dockerStandIn('reporter spec', { listManagedContainers: () => Promise.resolve([]) }),
     outbox,
     registration: callbackRef<RegistrationMsg>('registration', () => undefined),
     board: new StatusBoard('https://master.example'),

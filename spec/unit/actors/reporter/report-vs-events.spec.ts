@@ -1,9 +1,9 @@
 import { expect } from 'chai';
+import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { reporterDef } from '../../../../actors/reporter/reporter.js';
 import type { ContainerInfo } from '../../../../domain/container.js';
 import type { MasterResult } from '../../../../domain/master-result.js';
 import { StatusBoard } from '../../../../domain/status-board.js';
-import type { DockerPort } from '../../../../docker/port.js';
 import type { MasterClient } from '../../../../master/client.js';
 import { identityChanged, type RegistrationMsg } from '../../../../messages/registration.js';
 import { reporterEnqueue, reporterReportNow } from '../../../../messages/reporter.js';
@@ -38,9 +38,9 @@ async function slowScan() {
       return new Promise<Reply>((resolve) => reports.push(resolve));
     },
   };
-  const docker = {
+  const docker = dockerStandIn('reporter spec', {
     listManagedContainers: () => new Promise<ContainerInfo[]>((resolve) => scans.push(resolve)),
-  } as unknown as DockerPort;
+  });
   const def = reporterDef({
     client,
     docker,

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { reporterDef } from '../../../../actors/reporter/reporter.js';
 import { keepUndelivered } from '../../../../actors/reporter/reporter-steps.js';
-import type { DockerPort } from '../../../../docker/port.js';
 import type { MasterClient } from '../../../../master/client.js';
 import type { MasterResult } from '../../../../domain/master-result.js';
 import { identityChanged, type RegistrationMsg } from '../../../../messages/registration.js';
@@ -63,7 +63,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
       return Promise.resolve(reply.fn?.(body) ?? (refuse.has(String(body.agent_session_id)) ? STALE : ACCEPTED));
     },
   };
-  const docker = { listManagedContainers: () => Promise.resolve([]) } as unknown as DockerPort;
+  const docker = dockerStandIn('reporter spec', { listManagedContainers: () => Promise.resolve([]) });
   const def = reporterDef({
     client,
     docker,
