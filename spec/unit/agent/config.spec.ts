@@ -1,18 +1,9 @@
 import { expect } from 'chai';
-import { ConfigError, describeVariables, loadConfig } from '../../../agent/config/config.js';
+import { configError } from '../../helpers/config-error.js';
+import { describeVariables, loadConfig } from '../../../agent/config/config.js';
 
 const KEY = 'kq3Xr8mV1pZ0aB7cD9eF2gH4iJ6kL8mN0oP2qR4sT6u';
 const base = { DOCKFLARE_MASTER_URL: 'https://dockflare.example.com', DOCKFLARE_API_KEY: KEY };
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('agent/config/config', () => {
   it('applies the docs/protocol.md §9 defaults', () => {

@@ -2,20 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../../agent/config/config.js';
+import { configError } from '../../helpers/config-error.js';
+import { loadConfig } from '../../../agent/config/config.js';
 
 const KEY = 'kq3Xr8mV1pZ0aB7cD9eF2gH4iJ6kL8mN0oP2qR4sT6u';
 const URL = { DOCKFLARE_MASTER_URL: 'https://dockflare.example.com' };
-
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('agent/config/config: secrets from files (Docker and Swarm secrets)', () => {
   let dir: string;
