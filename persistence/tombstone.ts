@@ -1,0 +1,158 @@
+/**
+ * The decommission tombstone (docs/protocol.md §13.3): one small JSON file that outlives the agent's record on the
+ * master. Written atomically with mode 0600 and nothing secret in it; never overwritten by another operation or
+ * agent. The store keeps the current tombstone in memory, so the actors ask it without touching the disk.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import * as z from 'zod';
+import { notJsonReason, reasonOf, type Decoded } from '../domain/decoded.js';
+import {
+  lifecycleOf,
+  tombstoneConflict,
+  type Lifecycle,
+  type LifecycleView,
+  type Tombstone,
+  type TombstonePhase,
+} from '../domain/lifecycle.js';
+import { atomicWrite } from './atomic-write.js';
+
+const TombstoneSchema = z.object({
+  schema_version: z.literal(1),
+  operation_id: z.string().min(1).max(256),
+  agent_id: z.string().min(1).max(256),
+  phase: z.enum(['prepared', 'finalized']),
+  requested_self_action: z.literal('stop').default('stop'),
+  prepared_at: z.string().max(64),
+  finalized_at: z.string().max(64).nullable().default(null),
+});
+
+export function decodeTombstone(text: string): Decoded<Tombstone> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    return { ok: false, reason: notJsonReason(err) };
+  }
+  const parsed = TombstoneSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
+  const t = parsed.data;
+  return {
+    ok: true,
+    value: {
+      schemaVersion: 1,
+      operationId: t.operation_id,
+      agentId: t.agent_id,
+      phase: t.phase,
+      requestedSelfAction: 'stop',
+      preparedAt: t.prepared_at,
+      finalizedAt: t.finalized_at,
+    },
+  };
+}
+
+export function encodeTombstone(t: Tombstone): string {
+  const wire = {
+    schema_version: t.schemaVersion,
+    operation_id: t.operationId,
+    agent_id: t.agentId,
+    phase: t.phase,
+    requested_self_action: t.requestedSelfAction,
+    prepared_at: t.preparedAt,
+    finalized_at: t.finalizedAt,
+  };
+  return `${JSON.stringify(wire, null, 2)}\n`;
+}
+
+/** What reading the file found. `unreadable`: it exists but cannot be used; the agent then stays silent. */
+export type TombstoneRead =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'found'; readonly tombstone: Tombstone }
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+export async function readTombstone(file: string): Promise<TombstoneRead> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'none' };
+    return { kind: 'unreadable', reason: code ?? 'read failed' };
+  }
+  const decoded = decodeTombstone(text);
+  return decoded.ok ? { kind: 'found', tombstone: decoded.value } : { kind: 'unreadable', reason: decoded.reason };
+}
+
+export type TombstoneWrite =
+  | { readonly ok: true; readonly tombstone: Tombstone; readonly changed: boolean }
+  | { readonly ok: false; readonly conflict: boolean; readonly reason: string };
+
+/** The tombstone boundary as the decommission sees it; `lifecycle` is what every other actor reads. */
+export interface TombstoneStore extends LifecycleView {
+  readonly file: string;
+  readonly current: Tombstone | null;
+  write(phase: TombstonePhase, operationId: string, agentId: string, nowIso: string): Promise<TombstoneWrite>;
+}
+
+export class FileTombstoneStore implements TombstoneStore {
+  private tombstone: Tombstone | null;
+  /** A file that exists but cannot be decoded: the agent treats it as decommissioned and never overwrites it. */
+  private readonly unusable: string | null;
+
+  private constructor(
+    readonly file: string,
+    read: TombstoneRead,
+  ) {
+    this.tombstone = read.kind === 'found' ? read.tombstone : null;
+    this.unusable = read.kind === 'unreadable' ? read.reason : null;
+  }
+
+  static async open(file: string): Promise<FileTombstoneStore> {
+    return new FileTombstoneStore(file, await readTombstone(file));
+  }
+
+  /** Why the file on disk could not be used, or null. */
+  get problem(): string | null {
+    return this.unusable;
+  }
+
+  get current(): Tombstone | null {
+    return this.tombstone;
+  }
+
+  get lifecycle(): Lifecycle {
+    return this.unusable !== null ? 'decommissioned' : lifecycleOf(this.tombstone);
+  }
+
+  async write(phase: TombstonePhase, operationId: string, agentId: string, nowIso: string): Promise<TombstoneWrite> {
+    if (this.unusable !== null)
+      return { ok: false, conflict: true, reason: `the tombstone file cannot be read (${this.unusable})` };
+    const before = this.tombstone;
+    const conflict = tombstoneConflict(before, phase, operationId, agentId);
+    if (conflict !== null) return { ok: false, conflict: true, reason: conflict };
+    if (before !== null && before.phase === phase) return { ok: true, tombstone: before, changed: false };
+    const next: Tombstone = {
+      schemaVersion: 1,
+      operationId,
+      agentId,
+      phase,
+      requestedSelfAction: 'stop',
+      preparedAt: before?.preparedAt ?? nowIso,
+      finalizedAt: phase === 'finalized' ? nowIso : null,
+    };
+    try {
+      await atomicWrite(this.file, encodeTombstone(next));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return { ok: false, conflict: false, reason: e.code ?? e.message };
+    }
+    this.tombstone = next;
+    return { ok: true, tombstone: next, changed: true };
+  }
+}
+
+/** For the CLI's `decommission clear`: removes the file; true when there was one. */
+export async function removeTombstone(file: string): Promise<boolean> {
+  const read = await readTombstone(file);
+  await rm(file, { force: true });
+  return read.kind !== 'none';
+}
