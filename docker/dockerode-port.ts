@@ -233,18 +233,24 @@ export class DockerodePort implements DockerPort {
     return container.id;
   }
 
-  async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
-    const c = this.docker.getContainer(idOrName);
+  async stopContainer(idOrName: string, timeoutS: number): Promise<boolean> {
     try {
       await call(
         'stop container',
-        (abortSignal) => c.stop({ t: timeoutS, abortSignal }),
+        (abortSignal) => this.docker.getContainer(idOrName).stop({ t: timeoutS, abortSignal }),
         timeoutS * 1000 + this.callTimeoutMs,
       );
     } catch (err) {
       // 304: already stopped; 404: already gone. Both are where we wanted to be.
       if (!(err instanceof DockerError) || (err.statusCode !== 304 && err.kind !== 'not_found')) throw err;
+      return err.kind !== 'not_found';
     }
+    return true;
+  }
+
+  async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
+    const c = this.docker.getContainer(idOrName);
+    await this.stopContainer(idOrName, timeoutS);
     try {
       await this.call('remove container', (abortSignal) => c.remove({ force: true, abortSignal }));
     } catch (err) {

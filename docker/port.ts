@@ -61,6 +61,11 @@ export interface DockerPort {
   networkExists(name: string): Promise<boolean>;
   createNetwork(name: string): Promise<void>;
   createAndStart(spec: TunnelContainerSpec): Promise<string>;
+  /**
+   * Stop (timeout in s) and keep the container: false when there was none. An already stopped one is not stopped
+   * again (Docker's 304).
+   */
+  stopContainer(idOrName: string, timeoutS: number): Promise<boolean>;
   /** Stop (timeout in s) then remove; a container that is already gone counts as removed. */
   stopAndRemove(idOrName: string, timeoutS: number): Promise<void>;
   /** The last `lines` non-empty lines the container wrote (stdout and stderr), whole: a caller redacts, then cuts. */

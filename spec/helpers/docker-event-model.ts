@@ -130,6 +130,7 @@ export class DockerEventModel {
       networkExists: unexpected('networkExists'),
       createNetwork: unexpected('createNetwork'),
       createAndStart: unexpected('createAndStart'),
+      stopContainer: unexpected('stopContainer'),
       stopAndRemove: unexpected('stopAndRemove'),
       logTail: unexpected('logTail'),
     };

@@ -14,6 +14,7 @@ const METHODS: readonly (keyof DockerPort)[] = [
   'networkExists',
   'createNetwork',
   'createAndStart',
+  'stopContainer',
   'stopAndRemove',
   'logTail',
 ];

@@ -11,6 +11,8 @@ export class TunnelDockerModel {
   container: ContainerState | null = null;
   readonly created: string[] = [];
   readonly removed: string[] = [];
+  /** Every stopContainer call that found a running container (a stop without removal). */
+  readonly stopped: string[] = [];
   /** The stop grace (s) of every stopAndRemove call. */
   readonly stopTimeouts: number[] = [];
   private next = 0;
@@ -47,6 +49,16 @@ export class TunnelDockerModel {
       inspectContainer: (idOrName: string) => {
         const c = this.container;
         return Promise.resolve(c !== null && (idOrName === c.id || idOrName === c.name) ? { ...c } : null);
+      },
+      stopContainer: (idOrName: string, timeoutS: number) => {
+        this.stopTimeouts.push(timeoutS);
+        const c = this.container;
+        if (c === null || (idOrName !== c.id && idOrName !== c.name)) return Promise.resolve(false);
+        if (c.running) {
+          this.stopped.push(c.id);
+          this.container = { ...c, running: false, restarting: false, status: 'exited', exitCode: 0 };
+        }
+        return Promise.resolve(true);
       },
       stopAndRemove: (idOrName: string, timeoutS: number) => {
         this.stopTimeouts.push(timeoutS);

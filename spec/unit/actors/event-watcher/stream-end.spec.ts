@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { EventStreamEnded, eventWatcherDef, LONG_STREAM_MS } from '../../../../actors/event-watcher/event-watcher.js';
+import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import type { DockerPort } from '../../../../docker/port.js';
 import type { ReporterMsg } from '../../../../messages/reporter.js';
 import { callbackRef } from '../../../../supervisor/actor-ref.js';
@@ -18,13 +18,8 @@ describe('event watcher: the end of its stream', () => {
     const clock = new ManualClock();
     const sink = new LogSink();
     const restarts: string[] = [];
-    const fail =
-      (what: string): (() => never) =>
-      () => {
-        throw new Error(`fake Docker: unexpected call ${what}`);
-      };
     let onEnd: ((reason: string) => void) | undefined;
-    const docker: DockerPort = {
+    const docker: DockerPort = dockerStandIn('stream-end spec', {
       listManagedContainers: () => Promise.resolve([]),
       subscribeEvents: (_since, _actions, handlers) => {
         onEnd = (reason) => {
@@ -32,15 +27,7 @@ describe('event watcher: the end of its stream', () => {
         };
         return Promise.resolve({ close: () => undefined });
       },
-      inspectContainer: fail('inspectContainer'),
-      imageExists: fail('imageExists'),
-      pullImage: fail('pullImage'),
-      networkExists: fail('networkExists'),
-      createNetwork: fail('createNetwork'),
-      createAndStart: fail('createAndStart'),
-      stopAndRemove: fail('stopAndRemove'),
-      logTail: fail('logTail'),
-    };
+    });
     const def = eventWatcherDef({
       docker,
       reporter: callbackRef<ReporterMsg>('reporter', (msg) => {

@@ -1,0 +1,62 @@
+/**
+ * Which container this process runs in, so that a finished decommission can stop it (docs/protocol.md §13.5).
+ * Candidates come from HOSTNAME (Docker's default hostname is the short id) and from /proc/self/mountinfo (the
+ * hostname and resolv.conf files Docker bind-mounts from its containers/<id>/ directory); only an inspect on the
+ * engine the agent manages confirms one. Never guessed: a wrong answer would stop someone else's container.
+ */
+import { readFile } from 'node:fs/promises';
+import { TUNNEL_CONTAINER } from '../domain/tunnel.js';
+import type { DockerPort } from './port.js';
+
+export interface SelfContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+}
+
+const HEX_ID = /^[0-9a-f]{12,64}$/;
+const MOUNT_ID = /\/containers\/([0-9a-f]{64})\//g;
+
+/** Possible ids of our own container, most specific first, without duplicates. */
+export function selfCandidates(hostname: string | undefined, mountinfo: string | null): string[] {
+  const found: string[] = [];
+  for (const m of (mountinfo ?? '').matchAll(MOUNT_ID)) if (m[1] !== undefined) found.push(m[1]);
+  const host = (hostname ?? '').trim().toLowerCase();
+  if (HEX_ID.test(host)) found.push(host);
+  return [...new Set(found)];
+}
+
+export interface SelfLocatorDeps {
+  docker: Pick<DockerPort, 'inspectContainer'>;
+  hostname: string | undefined;
+  readMountinfo: () => Promise<string | null>;
+}
+
+export const readProcMountinfo = (): Promise<string | null> =>
+  readFile('/proc/self/mountinfo', 'utf8').catch(() => null);
+
+/**
+ * Finds and remembers our own container. Not found is asked again next time (Docker may have been away); found
+ * is final for the process's life. Docker failures count as not found.
+ */
+export class SelfLocator {
+  private found: SelfContainer | null = null;
+
+  constructor(private readonly deps: SelfLocatorDeps) {}
+
+  /** Whether a candidate exists at all: without one no Docker call can ever confirm anything. */
+  async hasCandidates(): Promise<boolean> {
+    return selfCandidates(this.deps.hostname, await this.deps.readMountinfo()).length > 0;
+  }
+
+  async locate(): Promise<SelfContainer | null> {
+    if (this.found !== null) return this.found;
+    for (const candidate of selfCandidates(this.deps.hostname, await this.deps.readMountinfo())) {
+      const c = await this.deps.docker.inspectContainer(candidate).catch(() => null);
+      if (c === null || !c.id.startsWith(candidate) || c.name === TUNNEL_CONTAINER) continue;
+      this.found = { id: c.id, name: c.name, image: c.image };
+      return this.found;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import type { ContainerState } from '../../../docker/port.js';
+import { SelfLocator, selfCandidates } from '../../../docker/self-container.js';
+
+const ID = 'a'.repeat(12) + 'b'.repeat(52);
+
+function container(id: string, name: string): ContainerState {
+  return {
+    id,
+    name,
+    status: 'running',
+    running: true,
+    restarting: false,
+    image: 'dockflare-agent:test',
+    env: [],
+    startedAt: '',
+    restartCount: 0,
+    exitCode: null,
+    labels: {},
+  };
+}
+
+describe('docker/self-container', () => {
+  it('takes candidates from mountinfo and a hex HOSTNAME, never from a host name', () => {
+    const mountinfo = `1 2 0:1 /var/lib/docker/containers/${ID}/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n`;
+    expect(selfCandidates('aaaaaaaaaaaa', mountinfo)).to.deep.equal([ID, 'aaaaaaaaaaaa']);
+    expect(selfCandidates('nas-box', null)).to.deep.equal([]);
+    expect(selfCandidates('abc', null)).to.deep.equal([]);
+  });
+
+  it('confirms a 12-character prefix by inspect and remembers the container', async () => {
+    let calls = 0;
+    const locator = new SelfLocator({
+      docker: {
+        inspectContainer: (id) => {
+          calls++;
+          return Promise.resolve(ID.startsWith(id) ? container(ID, 'dockflare-agent') : null);
+        },
+      },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await locator.locate()).to.deep.equal({ id: ID, name: 'dockflare-agent', image: 'dockflare-agent:test' });
+    await locator.locate();
+    expect(calls).to.equal(1);
+  });
+
+  it('refuses an unrelated container, the tunnel container and a Docker failure', async () => {
+    const other = new SelfLocator({
+      docker: { inspectContainer: () => Promise.resolve(container('f'.repeat(64), 'someone-else')) },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await other.locate()).to.equal(null);
+    const tunnel = new SelfLocator({
+      docker: { inspectContainer: () => Promise.resolve(container(ID, 'dockflare-agent-tunnel')) },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await tunnel.locate()).to.equal(null);
+    const broken = new SelfLocator({
+      docker: { inspectContainer: () => Promise.reject(new Error('daemon gone')) },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await broken.locate()).to.equal(null);
+  });
+
+  it('makes no Docker call without a candidate', async () => {
+    const locator = new SelfLocator({
+      docker: {
+        inspectContainer: () => {
+          throw new Error('unexpected inspect');
+        },
+      },
+      hostname: 'build-host',
+      readMountinfo: () => Promise.resolve('1 2 0:1 / / rw - overlay overlay rw\n'),
+    });
+    expect(await locator.hasCandidates()).to.equal(false);
+    expect(await locator.locate()).to.equal(null);
+  });
+});
