@@ -12,6 +12,8 @@ import type { Logger } from '../log/logger.js';
 import { HttpMasterClient } from '../master/client.js';
 import type { Redactor } from '../log/redact.js';
 import { Outbox } from '../persistence/outbox.js';
+import { FileTombstoneStore } from '../persistence/tombstone.js';
+import { readProcMountinfo, SelfLocator, type SelfLocatorDeps } from '../docker/self-container.js';
 import { FileStateStore } from '../persistence/state-files.js';
 import { buildAgentTree, type AgentTree } from './tree.js';
 import { ChaosMonkey, type ChaosTopology } from './chaos.js';
@@ -21,6 +23,8 @@ import { startTree, type RunningTree } from '../supervisor/tree.js';
 
 /** Events kept for the master while it is unreachable; beyond this the oldest go (and a full report follows). */
 export const OUTBOX_CAPACITY = 1000;
+/** The agent's own grace when it stops its container after a decommission. */
+const SELF_STOP_S = 15;
 
 export interface AssembleDeps {
   log: Logger;
@@ -30,6 +34,13 @@ export interface AssembleDeps {
   random?: () => number;
   outboxCapacity?: number;
   onFatal: (reason: Error) => void;
+  /**
+   * The decommission is over (the master accepted the final acknowledgement). `selfStopped`: the agent asked Docker
+   * to stop its own container, whose SIGTERM ends the process; otherwise the caller ends it.
+   */
+  onDecommissioned: (selfStopped: boolean) => void;
+  /** Where the agent looks for its own container id; the process's HOSTNAME and /proc/self/mountinfo by default. */
+  selfHints?: Pick<SelfLocatorDeps, 'hostname' | 'readMountinfo'>;
 }
 
 export interface AssembledAgent {
@@ -39,6 +50,7 @@ export interface AssembledAgent {
   client: HttpMasterClient;
   outbox: Outbox;
   store: FileStateStore;
+  tombstones: FileTombstoneStore;
   chaos: ChaosMonkey;
   /** The `health` log record: supervision snapshot plus published facts. */
   healthRecord(): Record<string, unknown>;
@@ -113,6 +125,32 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     clock,
   );
   const docker = new DockerodePort(dockerFromHost(config.docker.host));
+  const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
+  const self = new SelfLocator({
+    docker,
+    ...(deps.selfHints ?? { hostname: process.env.HOSTNAME, readMountinfo: readProcMountinfo }),
+  });
+  const finishDecommission = async (): Promise<void> => {
+    const own = await self.locate();
+    let stopped = false;
+    if (own !== null) {
+      log.info({ event: 'agent_self_stop', containerId: own.id }, 'decommissioned: stopping this container');
+      stopped = await docker.stopContainer(own.id, SELF_STOP_S).catch((err: unknown) => {
+        log.error({ event: 'agent_self_stop_failed', err }, 'could not stop this container');
+        return false;
+      });
+    }
+    if (!stopped)
+      log.warn(
+        {
+          event: 'decommission_manual_stop',
+          hint: 'stop and remove this agent (container or service) yourself; it exits now and stays silent if started',
+          tombstone: tombstones.file,
+        },
+        'decommissioned: exiting',
+      );
+    deps.onDecommissioned(stopped);
+  };
   // Bound late: the heartbeat reads the tree's health, and the tree is built from the actors that send it.
   let healthOf: (() => Record<string, unknown>) | undefined = undefined;
   const built = buildAgentTree({
@@ -128,6 +166,11 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     healthSummary: () => (config.heartbeat.includeHealth ? healthOf?.() : undefined),
     learnSecret: (token) => {
       redactor.addSecret(token);
+    },
+    tombstones,
+    self,
+    onDecommissioned: () => {
+      void finishDecommission();
     },
   });
   const tree = startTree({ ...built, runtime, log, onFatal: deps.onFatal });
@@ -154,6 +197,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     facts: board.read(),
     masterLastSuccessAt: client.lastSuccessAt,
     masterContactAgeMs: client.lastSuccessAgeMs,
+    lifecycle: tombstones.lifecycle,
   });
   return {
     tree,
@@ -162,6 +206,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     client,
     outbox,
     store,
+    tombstones,
     chaos,
     healthRecord: () => ({
       event: 'health',

@@ -7,6 +7,7 @@
  */
 import type { HealthSnapshot } from '../supervisor/health.js';
 import type { StatusFacts } from '../domain/status-board.js';
+import type { Lifecycle } from '../domain/lifecycle.js';
 
 export const HEALTHY_CONTACT_MS = 120_000;
 export const DEGRADED_CONTACT_MS = 300_000;
@@ -20,6 +21,7 @@ export interface HealthInputs {
   masterLastSuccessAt: number | null;
   /** Its age on the monotonic clock: what health is judged by. */
   masterContactAgeMs: number | null;
+  lifecycle: Lifecycle;
 }
 
 export interface HealthReport {
@@ -74,8 +76,10 @@ export function healthReport(input: HealthInputs): HealthReport {
   if (facts.tunnel.desiredState === 'stopped' && facts.tunnel.containerRunning)
     reasons.push('tunnel should be stopped but its container runs');
   reasons.push(...actorProblems(snapshot));
-  const status =
+  const serving =
     age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
+  // Being removed is the state the operator asked for, not a fault: 200 whatever the tunnel and the master do.
+  const status = input.lifecycle === 'enrolled' ? serving : input.lifecycle;
   const threads = Object.fromEntries(
     Object.entries(THREADS).map(([k, actor]) => [
       k,
@@ -83,9 +87,10 @@ export function healthReport(input: HealthInputs): HealthReport {
     ]),
   );
   return {
-    httpStatus: status === 'healthy' ? 200 : 503,
+    httpStatus: status === 'healthy' || input.lifecycle !== 'enrolled' ? 200 : 503,
     body: {
       status,
+      lifecycle: input.lifecycle,
       reasons,
       agent_id: facts.registration.agentId,
       registered: facts.registration.registered,
@@ -107,6 +112,14 @@ export function healthReport(input: HealthInputs): HealthReport {
       outbox: facts.outbox,
       supervision: snapshot,
     },
+  };
+}
+
+/** What /health answers when the agent started decommissioned and runs nothing else. */
+export function decommissionedReport(tombstone: string): HealthReport {
+  return {
+    httpStatus: 200,
+    body: { status: 'decommissioned', lifecycle: 'decommissioned', reasons: [], tombstone },
   };
 }
 

@@ -19,7 +19,8 @@ export interface HealthServerDeps {
   /** GET /livez: the liveness view the image's HEALTHCHECK asks. */
   liveness: () => HealthReport;
   metrics: () => string;
-  chaos: ChaosMonkey;
+  /** Null when nothing runs that could be killed (a decommissioned agent). */
+  chaos: Pick<ChaosMonkey, 'kill'> | null;
   /**
    * The log's redactor: /health carries error texts (each actor's last crash reason) and is served on every
    * interface; a secret that reached an error message must not leave the process this way either.
@@ -78,7 +79,7 @@ export async function startHealthServer(deps: HealthServerDeps): Promise<Running
         send(res, report.httpStatus, report.body);
       } else if (reads && url.pathname === '/metrics') {
         send(res, 200, deps.metrics(), 'text/plain; version=0.0.4');
-      } else if (req.method === 'POST' && chaos?.[1]) {
+      } else if (req.method === 'POST' && chaos?.[1] && deps.chaos !== null) {
         if (!fromThisHost(req.socket.remoteAddress, req.socket.localAddress)) {
           send(res, 403, { status: 'error', message: 'chaos requests are accepted from this host only' });
           return;

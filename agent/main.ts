@@ -13,6 +13,10 @@ import { assembleAgent, loggableUrl } from './assemble.js';
 import { installProcessGuards } from './process-guards.js';
 import { startHealthServer, type RunningHealthServer } from './health-server.js';
 import { installSignalHandlers } from './shutdown.js';
+import { FileTombstoneStore } from '../persistence/tombstone.js';
+import { decommissionedReport } from './health-report.js';
+import type { AgentConfig } from './config/config.js';
+import type { Logger } from '../log/logger.js';
 
 export interface MainIo {
   env: NodeJS.ProcessEnv;
@@ -57,6 +61,17 @@ export async function runAgent(io: MainIo): Promise<void> {
     'dockflare-agent starting',
   );
 
+  const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
+  if (tombstones.lifecycle === 'decommissioned') {
+    await runDecommissioned(config, tombstones, log, io);
+    return;
+  }
+  if (tombstones.lifecycle === 'prepared')
+    log.info(
+      { event: 'decommission_prepared_at_start', tombstone: tombstones.file },
+      'decommission under way: registering and polling only',
+    );
+
   // Event-loop lag from the lateness of the agent's own timers: no sampling wake-ups in an idle process.
   const lag = new LagProbe();
   const clock = lag.wrap(systemClock);
@@ -68,6 +83,10 @@ export async function runAgent(io: MainIo): Promise<void> {
     onFatal: (reason) => {
       log.fatal({ event: 'agent_fatal', err: reason, exitCode: EXIT.intensity }, 'root supervisor gave up; exiting');
       io.exit(EXIT.intensity);
+    },
+    onDecommissioned: (selfStopped) => {
+      // Docker's stop sends our SIGTERM; without a container of our own the process ends the same way by itself.
+      if (!selfStopped) process.kill(process.pid, 'SIGTERM');
     },
   });
 
@@ -115,4 +134,52 @@ export async function runAgent(io: MainIo): Promise<void> {
     exit: io.exit,
   });
   log.info({ event: 'agent_started', version }, 'dockflare-agent running');
+}
+
+/**
+ * A finalized (or unreadable) tombstone: the master has forgotten this agent and revoked its key. Nothing is
+ * registered, no Docker call is made and no tunnel is started, after a reboot as much as after a restart; only
+ * /health answers, and one line says how to reuse the host.
+ */
+async function runDecommissioned(
+  config: AgentConfig,
+  tombstones: FileTombstoneStore,
+  log: Logger,
+  io: MainIo,
+): Promise<void> {
+  log.warn(
+    {
+      event: 'agent_decommissioned',
+      tombstone: tombstones.file,
+      ...(tombstones.problem === null ? {} : { reason: tombstones.problem }),
+      hint: 'to reuse this host, run `dockflare-agent decommission clear` (or delete the file) and give it a new key',
+    },
+    'agent decommissioned: staying silent',
+  );
+  let server: RunningHealthServer | undefined;
+  if (config.health.port !== 0) {
+    const report = decommissionedReport(tombstones.file);
+    server = await startHealthServer({
+      port: config.health.port,
+      bindAddress: config.health.bindAddress,
+      log,
+      chaos: null,
+      health: () => report,
+      liveness: () => ({ httpStatus: 200, body: { status: 'alive', reasons: [] } }),
+      metrics: () => '',
+      redact: (text) => text,
+    }).catch((err: unknown) => {
+      log.error({ event: 'health_server_failed', port: config.health.port, err }, 'health server failed to start');
+      return undefined;
+    });
+  }
+  installSignalHandlers({
+    log,
+    budgetMs: config.supervision.shutdownBudgetMs,
+    shutdown: async () => {
+      await server?.close();
+      return 'ok';
+    },
+    exit: io.exit,
+  });
 }

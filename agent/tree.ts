@@ -27,6 +27,8 @@ import type { ReporterMsg } from '../messages/reporter.js';
 import type { SupervisorMsg } from '../supervisor/protocol.js';
 import type { TunnelKeeperMsg } from '../messages/tunnel-keeper.js';
 import type { Outbox } from '../persistence/outbox.js';
+import type { TombstoneStore } from '../persistence/tombstone.js';
+import type { SelfLocator } from '../docker/self-container.js';
 import type { StateStore } from '../persistence/state-files.js';
 import type { ActorCell } from '../supervisor/actor-ref.js';
 import { carryOf, childSpec, type ChildSpec, type RuntimeSettings } from '../supervisor/child-spec.js';
@@ -57,6 +59,16 @@ export interface AgentTreeDeps {
   healthSummary: () => Record<string, unknown> | undefined;
   /** The log's redactor learns a tunnel token the master assigned. */
   learnSecret: (token: string) => void;
+  tombstones: TombstoneStore;
+  self: SelfLocator;
+  /** The master accepted the final decommission acknowledgement. */
+  onDecommissioned: () => void;
+}
+
+/** Sent at every registration; self_stop.v1 only while the agent's own container can be found. */
+async function capabilities(self: SelfLocator): Promise<readonly string[]> {
+  const base = ['decommission.v1', 'tunnel_stop.v1'];
+  return (await self.locate()) === null ? base : [...base, 'self_stop.v1'];
 }
 
 export interface AgentTree {
@@ -100,6 +112,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     checkIntervalMs: config.tunnel.checkIntervalMs,
     startConfirmMs: config.tunnel.startConfirmMs,
     stopTimeoutS: 10,
+    lifecycle: deps.tombstones,
     random,
   });
   const workerChildren: ChildSpec[] = [
@@ -130,6 +143,13 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         pollIntervalMs: config.intervals.commandPollMs,
         retryCapMs: 60_000,
         learnSecret: deps.learnSecret,
+        decommission: {
+          tombstones: deps.tombstones,
+          locateSelf: () => deps.self.locate(),
+          cloudflaredImage: config.tunnel.image,
+          clock: runtime.clock,
+        },
+        onDecommissioned: deps.onDecommissioned,
         random,
       }),
       restart: 'permanent',
@@ -148,6 +168,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
         reportIntervalMs: config.intervals.reportMs,
         retryCapMs: EVENT_RETRY_CAP_MS,
+        lifecycle: deps.tombstones,
         random,
       }),
       restart: 'permanent',
@@ -184,6 +205,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       retryCapMs: config.intervals.registerRetryMs,
       minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
       subscribers: [tunnelKeeper, commandPoller, reporter],
+      capabilities: () => capabilities(deps.self),
       random,
     }),
     restart: 'permanent',
@@ -196,6 +218,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     // The keeper's own turns, made by its definition if no keeper ever started.
     turns: () => tunnelKeeper.carry(carryOf(keeperDef)),
     removeOnShutdown: config.tunnel.removeOnShutdown,
+    lifecycle: deps.tombstones,
     shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)),
     clock: runtime.clock,
     log,

@@ -1,5 +1,5 @@
 /**
- * Which container this process runs in, so that a finished decommission can stop it (docs/protocol.md §13.5).
+ * Which container this process runs in, so that a finished decommission can stop it (docs/protocol.md §13.10).
  * Candidates come from HOSTNAME (Docker's default hostname is the short id) and from /proc/self/mountinfo (the
  * hostname and resolv.conf files Docker bind-mounts from its containers/<id>/ directory); only an inspect on the
  * engine the agent manages confirms one. Never guessed: a wrong answer would stop someone else's container.

@@ -9,7 +9,7 @@ export type MasterCommand =
   | {
       readonly action: 'decommission';
       readonly phase: 'prepare' | 'finalize';
-      readonly commandId: string | null;
-      readonly operationId: string | null;
+      readonly commandId: string;
+      readonly operationId: string;
     }
   | { readonly action: 'unknown'; readonly name: string };

@@ -9,6 +9,7 @@
  *   not_found    404: agent record gone (v1 events, commands)
  *   registration_required  409 registration_required: re-register, then resend
  *   stale_sequence         409 stale_sequence: drop, resynchronise by re-registering
+ *   decommissioning        409 agent_decommissioning: the master is removing this agent; events are not wanted
  *   invalid      400 / 409 unsupported_protocol: our bug or an incompatible master; never retry unchanged
  *   too_large    413
  *   rejected     any other status
@@ -25,6 +26,7 @@ export type MasterFailure =
   | { readonly kind: 'not_found'; readonly status: 404 }
   | { readonly kind: 'registration_required'; readonly status: 409 }
   | { readonly kind: 'stale_sequence'; readonly status: 409 }
+  | { readonly kind: 'decommissioning'; readonly status: 409 }
   | { readonly kind: 'invalid'; readonly status: number; readonly code: string | null; readonly message: string | null }
   | { readonly kind: 'too_large'; readonly status: 413 }
   | { readonly kind: 'rejected'; readonly status: number; readonly code: string | null };
@@ -47,6 +49,8 @@ export function describeFailure(f: MasterFailure): string {
       return 'registration required (409)';
     case 'stale_sequence':
       return 'stale sequence (409)';
+    case 'decommissioning':
+      return 'the master is decommissioning this agent (409)';
     case 'invalid':
       return `rejected as invalid (${f.status}${f.code ? ` ${f.code}` : ''})${f.message ? `: ${f.message}` : ''}`;
     case 'too_large':

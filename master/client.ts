@@ -9,22 +9,27 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import fetch, { type RequestInit } from 'node-fetch';
-import type { Clock } from '../supervisor/clock.js';
-import type { Logger } from '../log/logger.js';
 import { isLoopback } from '../domain/address.js';
-import type { Redactor } from '../log/redact.js';
 import { decodeCommandsReply, decodeEventReply, decodeRegisterReply } from './decoders.js';
 import type { RegisterReply } from '../domain/identity.js';
 import type { MasterResult } from '../domain/master-result.js';
 import { classify, isJsonObject, parseRetryAfter, transient } from './reply-status.js';
+import type { HttpMasterClientOptions, MasterStats } from './client-options.js';
+
+export type { HttpMasterClientOptions, MasterStats } from './client-options.js';
 
 export interface RegisterRequest {
   display_name: string;
   version: string;
   agent_version: string;
   supported_protocol_versions: number[];
+  /** What this agent can do beyond the base protocol; the master replaces its list at every registration. */
+  capabilities?: string[];
   agent_id?: string;
 }
+
+/** The acknowledgement of a decommission step (docs/protocol.md §13.4); `operation_id` is added by the client. */
+export type DecommissionAck = Readonly<Record<string, string | boolean | null>>;
 
 export interface MasterClient {
   register(body: RegisterRequest, signal?: AbortSignal): Promise<MasterResult<RegisterReply>>;
@@ -37,38 +42,19 @@ export interface MasterClient {
     body: Readonly<Record<string, unknown>>,
     signal?: AbortSignal,
   ): Promise<MasterResult<{ code: string | null }>>;
+  /** 200 with code `acknowledged` is the only success; anything else comes back as a failure. */
+  ackDecommission(
+    agentId: string,
+    operationId: string,
+    body: DecommissionAck,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ code: string | null }>>;
   /** Time of the last 2xx from any endpoint, for /health (docs/protocol.md §12). */
   readonly lastSuccessAt: number | null;
 }
 
-export interface HttpMasterClientOptions {
-  baseUrl: string;
-  apiKey: string;
-  /**
-   * The key again, read from where it came from (DOCKFLARE_API_KEY_FILE), or null when it cannot be read. Asked when
-   * the master answers 401: a key rolled on the master and written to the file is used at once.
-   */
-  reloadKey?: () => Promise<string | null>;
-  access: { clientId: string; clientSecret: string } | undefined;
-  timeoutMs: number;
-  caFile: string | undefined;
-  userAgent: string;
-  clock: Clock;
-  log: Logger;
-  redactor: Redactor;
-  /** Replies larger than this are refused (a hostile or broken proxy must not exhaust memory). */
-  maxReplyBytes?: number;
-}
-
 /** How long an idle connection to the master is kept when the server announces no shorter Keep-Alive timeout. */
 const IDLE_SOCKET_MS = 60_000;
-
-export interface MasterStats {
-  requests: number;
-  failures: number;
-  lastLatencyMs: number | null;
-  latencySumMs: number;
-}
 
 export class HttpMasterClient implements MasterClient {
   private apiKey: string;
@@ -147,6 +133,25 @@ export class HttpMasterClient implements MasterClient {
     return decoded.ok
       ? { ok: true, status: res.status, value: decoded.value }
       : transient(res.status, `undecodable event reply: ${decoded.reason}`);
+  }
+
+  async ackDecommission(
+    agentId: string,
+    operationId: string,
+    body: DecommissionAck,
+    signal?: AbortSignal,
+  ): Promise<MasterResult<{ code: string | null }>> {
+    const path = `/api/v2/agents/${encodeURIComponent(agentId)}/decommission/${encodeURIComponent(operationId)}/ack`;
+    const res = await this.request('POST', path, { ...body, operation_id: operationId }, signal);
+    if (!res.ok) return res;
+    const decoded = decodeEventReply(res.value);
+    if (!decoded.ok) return transient(res.status, `undecodable acknowledgement reply: ${decoded.reason}`);
+    if (res.status !== 200 || decoded.value.code !== 'acknowledged')
+      return transient(
+        res.status,
+        `unexpected ${res.status} reply (${decoded.value.code ?? 'no code'}) to an acknowledgement`,
+      );
+    return { ok: true, status: res.status, value: decoded.value };
   }
 
   private headers(hasBody: boolean): Record<string, string> {
@@ -278,6 +283,4 @@ export class HttpMasterClient implements MasterClient {
     this.counters.lastLatencyMs = ms;
     this.counters.latencySumMs += ms;
   }
-
-  /** Replies may echo secrets (v1 register echoes the key and the tunnel token): make sure they can never be logged. */
 }

@@ -71,6 +71,19 @@ function tokenOf(raw: Record<string, unknown>): Decoded<string> {
   return { ok: false, reason: 'token is empty' };
 }
 
+/** Ids go into a URL path and the tombstone: printable, bounded. Only a stop of the agent is ever asked for. */
+const OperationRef = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
+const Decommission = z.object({
+  operation_id: OperationRef,
+  command_id: OperationRef,
+  requested_self_action: z.literal('stop'),
+});
+
 export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return { ok: false, reason: 'command is not an object' };
@@ -100,14 +113,15 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
     }
     case 'prepare_decommission':
     case 'finalize_decommission': {
-      const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 128) : null);
+      const d = Decommission.safeParse(obj);
+      if (!d.success) return { ok: false, reason: `${action}: ${reasonOf(d.error)}` };
       return {
         ok: true,
         value: {
           action: 'decommission',
           phase: action === 'prepare_decommission' ? 'prepare' : 'finalize',
-          commandId: str(obj.command_id),
-          operationId: str(obj.operation_id),
+          commandId: d.data.command_id,
+          operationId: d.data.operation_id,
         },
       };
     }

@@ -10,7 +10,7 @@ export type Reaction =
   | { readonly kind: 'retry'; readonly retryAfterMs: number | null }
   /** Keep the event; re-register; send it again under the new session with a new number. */
   | { readonly kind: 'reregister_and_resend'; readonly cause: ReregisterCause }
-  | { readonly kind: 'drop'; readonly level: 'warn' | 'error'; readonly reregister: ReregisterCause | null };
+  | { readonly kind: 'drop'; readonly level: 'info' | 'warn' | 'error'; readonly reregister: ReregisterCause | null };
 
 export function reactionTo(result: MasterResult<{ code: string | null }>): Reaction {
   if (result.ok) return { kind: 'delivered', duplicate: result.value.code === 'duplicate_sequence' };
@@ -22,6 +22,9 @@ export function reactionTo(result: MasterResult<{ code: string | null }>): React
       return { kind: 'reregister_and_resend', cause: 'registration_required' };
     case 'stale_sequence':
       return { kind: 'drop', level: 'warn', reregister: 'stale_sequence' };
+    case 'decommissioning':
+      // Expected while the master removes this agent: not an agent bug, and sending it again would only loop.
+      return { kind: 'drop', level: 'info', reregister: null };
     case 'forbidden':
       return { kind: 'drop', level: 'error', reregister: 'forbidden' };
     case 'not_found':

@@ -54,6 +54,7 @@ export function classify(status: number, json: unknown, retryAfterMs: number | n
     case 409:
       if (code === 'registration_required') return { kind: 'registration_required', status };
       if (code === 'stale_sequence') return { kind: 'stale_sequence', status };
+      if (code === 'agent_decommissioning') return { kind: 'decommissioning', status };
       return { kind: 'invalid', status, code, message };
     case 413:
       return { kind: 'too_large', status };

@@ -6,6 +6,13 @@ import type { ActorRef } from '../supervisor/actor-ref.js';
 import type { TunnelAssignment, TunnelView } from '../domain/tunnel.js';
 import type { IdentityChanged } from './registration.js';
 
+/** What the keeper did for one decommission step (docs/protocol.md §13.9): the acknowledgement's tunnel fields. */
+export interface TunnelDecommissioned {
+  readonly tunnelContainer: 'stopped' | 'absent' | 'failed';
+  readonly cloudflaredImage: string;
+  readonly errorCode: string | null;
+}
+
 export type TunnelKeeperMsg =
   | IdentityChanged
   | { readonly type: 'tunnel.start'; readonly assignment: TunnelAssignment }
@@ -14,7 +21,12 @@ export type TunnelKeeperMsg =
   | { readonly type: 'tunnel.update-config'; readonly ruleCount: number }
   | { readonly type: 'tunnel.check' }
   | { readonly type: 'tunnel.container-event'; readonly action: string; readonly containerId: string }
-  | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> };
+  | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> }
+  | {
+      readonly type: 'tunnel.decommission';
+      readonly phase: 'prepare' | 'finalize';
+      readonly replyTo: ActorRef<TunnelDecommissioned>;
+    };
 
 export const tunnelStart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({ type: 'tunnel.start', assignment });
 export const tunnelRestart = (assignment: TunnelAssignment): TunnelKeeperMsg => ({
@@ -33,3 +45,7 @@ export const tunnelContainerEvent = (action: string, containerId: string): Tunne
   containerId,
 });
 export const tunnelGet = (replyTo: ActorRef<TunnelView>): TunnelKeeperMsg => ({ type: 'tunnel.get', replyTo });
+export const tunnelDecommission = (
+  phase: 'prepare' | 'finalize',
+  replyTo: ActorRef<TunnelDecommissioned>,
+): TunnelKeeperMsg => ({ type: 'tunnel.decommission', phase, replyTo });

@@ -1,5 +1,5 @@
 /**
- * The decommission tombstone (docs/protocol.md §13.3): one small JSON file that outlives the agent's record on the
+ * The decommission tombstone (docs/protocol.md §13.8): one small JSON file that outlives the agent's record on the
  * master. Written atomically with mode 0600 and nothing secret in it; never overwritten by another operation or
  * agent. The store keeps the current tombstone in memory, so the actors ask it without touching the disk.
  */

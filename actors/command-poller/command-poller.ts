@@ -10,7 +10,8 @@ import { loudOnce } from '../../log/loud-once.js';
 import type { MasterClient } from '../../master/client.js';
 import { describeFailure, type MasterFailure } from '../../domain/master-result.js';
 import { failureDelay, jittered } from '../../supervisor/backoff.js';
-import { pollerTick, type CommandPollerMsg } from '../../messages/command-poller.js';
+import { pollerDecommission, pollerTick, type CommandPollerMsg } from '../../messages/command-poller.js';
+import { runDecommission, type DecommissionCommand, type DecommissionDeps } from './decommission.js';
 import { registrationGet, registrationRequired, type RegistrationMsg } from '../../messages/registration.js';
 import type { Identity } from '../../domain/identity.js';
 import { type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
@@ -25,13 +26,16 @@ export interface CommandPollerDeps {
   retryCapMs: number;
   /** Tells the log's redactor a tunnel token the master assigned, before anything can log it. */
   learnSecret: (token: string) => void;
+  decommission: Omit<DecommissionDeps, 'client' | 'tunnelKeeper' | 'random' | 'retryCapMs'>;
+  /** The final acknowledgement was accepted: the process stops its container or exits (agent/). */
+  onDecommissioned: () => void;
   random: () => number;
 }
 
 /**
  * What the poller's incarnations hand on (`ctx.carried`). A lasting failure that makes the master ask for a
  * re-registration restarts this actor each time; a fresh incarnation must not report the same failure at error again,
- * nor send a second poll while the last one is out, nor warn again about a decommission it already saw.
+ * nor send a second poll while the last one is out, nor run a decommission step that is running or acknowledged.
  */
 export interface PollerMemory {
   /** The failure the log last reported, and how many polls have failed since the last good one. */
@@ -39,15 +43,18 @@ export interface PollerMemory {
   failures: number;
   /** One poll out at a time, whichever incarnation sent it. */
   readonly polls: Turns;
-  /** Decommission commands are re-served on every poll until acknowledged (docs/protocol.md §4.3): warn once per id. */
-  readonly seenDecommissions: Set<string>;
+  /**
+   * Decommission commands are re-served on every poll until acknowledged (docs/protocol.md §13.2): one step runs at a
+   * time, and an acknowledged command id is not acted on again.
+   */
+  readonly decommission: { running: string | null; readonly acknowledged: Set<string> };
 }
 
 export const newPollerMemory = (): PollerMemory => ({
   lastFailureKind: null,
   failures: 0,
   polls: newTurns(),
-  seenDecommissions: new Set(),
+  decommission: { running: null, acknowledged: new Set() },
 });
 
 export interface CommandPollerState {
@@ -109,19 +116,71 @@ export function commandPollerDef(
                   { event: 'commands_reply_odd', warning: result.value.warning },
                   'treating the command reply as empty',
                 );
-              handOffCommands(
-                result.value.commands,
-                deps.tunnelKeeper,
-                ctx.log,
-                ctx.carried.seenDecommissions,
-                deps.learnSecret,
-              );
+              const targets = {
+                keeper: deps.tunnelKeeper,
+                decommission: (command: DecommissionCommand) => {
+                  tell(ctx.self, pollerDecommission(command));
+                },
+                lifecycle: deps.decommission.tombstones,
+                learnSecret: deps.learnSecret,
+              };
+              handOffCommands(result.value.commands, targets, ctx.log);
             }
             return result;
           },
         );
         ctx.pipe(work, (result) => ({ type: 'poller.result', result, agentId }));
         return { ...state, inFlight: true };
+      },
+
+      'poller.decommission'(state, msg, ctx) {
+        const memory = ctx.carried.decommission;
+        const { command } = msg;
+        if (memory.acknowledged.has(command.commandId) || memory.running !== null || state.identity === null)
+          return state;
+        memory.running = command.commandId;
+        ctx.log.info(
+          {
+            event: 'decommission_command',
+            phase: command.phase,
+            operationId: command.operationId,
+            commandId: command.commandId,
+          },
+          'decommission command received',
+        );
+        const step = runDecommission(
+          {
+            ...deps.decommission,
+            client: deps.client,
+            tunnelKeeper: deps.tunnelKeeper,
+            random: deps.random,
+            retryCapMs: deps.retryCapMs,
+          },
+          state.identity,
+          command,
+          ctx.log,
+        ).finally(() => {
+          memory.running = null;
+        });
+        ctx.pipe(
+          step,
+          (outcome) => ({ type: 'poller.decommission-done', command, outcome }),
+          () => ({ type: 'poller.decommission-done', command, outcome: null }),
+        );
+        return state;
+      },
+
+      'poller.decommission-done'(state, msg, ctx) {
+        if (msg.outcome === null) {
+          ctx.log.error(
+            { event: 'decommission_step_failed', phase: msg.command.phase, operationId: msg.command.operationId },
+            'decommission step did not finish; waiting for the master to ask again',
+          );
+          return state;
+        }
+        if (msg.outcome.acknowledged) ctx.carried.decommission.acknowledged.add(msg.command.commandId);
+        if (msg.outcome.finished) deps.onDecommissioned();
+        return state;
       },
 
       'poller.result'(state, msg, ctx) {

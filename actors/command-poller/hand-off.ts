@@ -13,9 +13,9 @@ import {
   type TunnelKeeperMsg,
 } from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
+import type { LifecycleView } from '../../domain/lifecycle.js';
+import type { DecommissionCommand } from './decommission.js';
 
-/** How many decommission commands are remembered as already warned about. */
-const SEEN_LIMIT = 100;
 /** Far above any real batch; a reply with more is junk, and the rest of it is not even decoded. */
 export const MAX_BATCH = 100;
 
@@ -27,12 +27,19 @@ const TUNNEL_ACTIONS: ReadonlySet<string> = new Set(['start_tunnel', 'restart_tu
  * a count, and of its tunnel commands only the last one is acted on (it decides the tunnel's state anyway; the
  * others would only recreate the container in between).
  */
+export interface HandOffTargets {
+  keeper: ActorRef<TunnelKeeperMsg>;
+  /** Decommission commands go to the poller itself: they are re-served until acknowledged, never lost. */
+  decommission: (cmd: DecommissionCommand) => void;
+  /** While a decommission is under way only its own commands are obeyed (docs/protocol.md §13.11). */
+  lifecycle: LifecycleView;
+  learnSecret: (token: string) => void;
+}
+
 export function handOffCommands(
   raw: readonly unknown[],
-  keeper: ActorRef<TunnelKeeperMsg>,
+  to: HandOffTargets,
   log: Logger,
-  seen: Set<string>,
-  learnSecret: (token: string) => void,
 ): { forwarded: number; rejected: number } {
   if (raw.length > MAX_BATCH)
     log.warn({ event: 'commands_truncated', received: raw.length, kept: MAX_BATCH }, 'command batch truncated');
@@ -63,12 +70,25 @@ export function handOffCommands(
   const superseded = decoded.filter((c, i) => TUNNEL_ACTIONS.has(c.action) && i !== lastTunnel).length;
   if (superseded > 0)
     log.info({ event: 'commands_superseded', count: superseded }, 'earlier tunnel commands of the batch skipped');
+  const lastDecommission = decoded.findLastIndex((c) => c.action === 'decommission');
+  const decommissioning = to.lifecycle.lifecycle !== 'enrolled';
+  const held = decommissioning ? decoded.filter((c) => c.action !== 'decommission' && c.action !== 'unknown') : [];
+  if (held.length > 0)
+    log.info(
+      {
+        event: 'commands_ignored_decommissioning',
+        count: held.length,
+        actions: [...new Set(held.map((c) => c.action))],
+      },
+      'decommissioning: commands ignored',
+    );
   let forwarded = 0;
   let rejected = rejects.length;
   for (const [i, cmd] of decoded.entries()) {
     if (cmd.action === 'unknown' || (TUNNEL_ACTIONS.has(cmd.action) && i !== lastTunnel)) continue;
+    if (cmd.action === 'decommission' ? i !== lastDecommission : decommissioning) continue;
     try {
-      if (forward(cmd, keeper, log, seen, learnSecret)) forwarded++;
+      if (forward(cmd, to, log)) forwarded++;
     } catch (err) {
       rejected++;
       log.error({ event: 'command_rejected', count: 1, err }, 'command could not be handled; skipped');
@@ -77,46 +97,27 @@ export function handOffCommands(
   return { forwarded, rejected };
 }
 
-function forward(
-  cmd: MasterCommand,
-  keeper: ActorRef<TunnelKeeperMsg>,
-  log: Logger,
-  seenDecommissions: Set<string>,
-  learnSecret: (token: string) => void,
-): boolean {
+function forward(cmd: MasterCommand, to: HandOffTargets, log: Logger): boolean {
   switch (cmd.action) {
     case 'start_tunnel':
     case 'restart_tunnel': {
       // The redactor learns tunnel tokens here, from decoded commands only: never from whatever a reply carries.
-      learnSecret(cmd.assignment.token);
+      to.learnSecret(cmd.assignment.token);
       const { tunnelId, tunnelName } = cmd.assignment;
       log.info({ event: 'command_received', action: cmd.action, tunnelId, tunnelName }, 'command received');
-      tell(keeper, (cmd.action === 'start_tunnel' ? tunnelStart : tunnelRestart)(cmd.assignment));
+      tell(to.keeper, (cmd.action === 'start_tunnel' ? tunnelStart : tunnelRestart)(cmd.assignment));
       return true;
     }
     case 'stop_tunnel':
       log.info({ event: 'command_received', action: cmd.action }, 'command received');
-      tell(keeper, tunnelStop());
+      tell(to.keeper, tunnelStop());
       return true;
     case 'update_tunnel_config':
-      tell(keeper, tunnelUpdateConfig(cmd.ruleCount));
+      tell(to.keeper, tunnelUpdateConfig(cmd.ruleCount));
       return true;
-    case 'decommission': {
-      const key = `${cmd.phase}:${cmd.commandId ?? cmd.operationId ?? ''}`;
-      if (seenDecommissions.has(key)) return false;
-      if (seenDecommissions.size >= SEEN_LIMIT) seenDecommissions.clear();
-      seenDecommissions.add(key);
-      log.warn(
-        {
-          event: 'command_ignored',
-          action: `${cmd.phase}_decommission`,
-          commandId: cmd.commandId,
-          operationId: cmd.operationId,
-        },
-        'decommission command not acted on',
-      );
-      return false;
-    }
+    case 'decommission':
+      to.decommission(cmd);
+      return true;
     case 'unknown':
       return false;
   }

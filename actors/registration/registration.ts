@@ -33,6 +33,8 @@ export interface RegistrationDeps {
   /** A worker's trigger within this long after a registration is not acted on (no re-registration storms). */
   minReregisterIntervalMs: number;
   subscribers: readonly ActorRef<IdentityChanged>[];
+  /** Sent at every registration (the master replaces its list); asked each time, as Docker may have been away. */
+  capabilities: () => Promise<readonly string[]>;
   random: () => number;
 }
 
@@ -54,11 +56,12 @@ export function registrationDef(
   const displayName = (id: string | undefined): string =>
     deps.displayName ?? (id ? `agent-${id.slice(0, 8)}` : 'dockflare-agent');
 
-  const requestBody = (id: string | undefined): RegisterRequest => ({
+  const requestBody = (id: string | undefined, capabilities: readonly string[]): RegisterRequest => ({
     display_name: displayName(id),
     version: deps.version,
     agent_version: deps.version,
     supported_protocol_versions: [2, 1],
+    capabilities: [...capabilities],
     ...(id ? { agent_id: id } : {}),
   });
 
@@ -106,7 +109,10 @@ export function registrationDef(
           { event: 'registration_attempt', storedId: state.storedId ?? null },
           'registering with the master',
         );
-        ctx.pipe(deps.client.register(requestBody(state.storedId), ctx.signal), (result) => ({
+        const request = deps
+          .capabilities()
+          .then((caps) => deps.client.register(requestBody(state.storedId, caps), ctx.signal));
+        ctx.pipe(request, (result) => ({
           type: 'registration.result',
           result,
         }));

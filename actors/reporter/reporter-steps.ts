@@ -14,6 +14,7 @@ import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../supervisor/child-spec.js';
 import type { SinceScan } from './report-patch.js';
 import type { StatusBoard } from '../../domain/status-board.js';
+import type { LifecycleView } from '../../domain/lifecycle.js';
 
 export interface ReporterDeps {
   client: MasterClient;
@@ -25,6 +26,8 @@ export interface ReporterDeps {
   healthSummary: () => Record<string, unknown> | undefined;
   reportIntervalMs: number;
   retryCapMs: number;
+  /** While a decommission is under way nothing is reported: no heartbeat, event or inventory (docs/protocol.md §13.11). */
+  lifecycle: LifecycleView;
   random: () => number;
 }
 
@@ -49,6 +52,8 @@ export interface ReporterState {
   sinceScan: SinceScan | null;
   /** A status report is out: no event is sent until it is answered, so none overtakes it. */
   reportOut: boolean;
+  /** Events dropped because a decommission is under way; the first one is logged. */
+  silenced: number;
 }
 
 export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
@@ -99,6 +104,7 @@ export function reporterSteps(deps: ReporterDeps) {
 
   const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
     const identity = s.identity;
+    if (deps.lifecycle.lifecycle !== 'enrolled') return s;
     if (!identity || s.sending || s.reportOut || s.waitingForIdentity || ctx.timers.has('retry')) return s;
     const now = ctx.clock.now();
     const session = identity.sessionId ?? 'v1';
@@ -119,7 +125,7 @@ export function reporterSteps(deps: ReporterDeps) {
   };
 
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
-    if (!s.identity || s.waitingForIdentity) return s;
+    if (!s.identity || s.waitingForIdentity || deps.lifecycle.lifecycle !== 'enrolled') return s;
     if (s.reporting) return { ...s, reportAgain: true };
     ctx.pipe(
       deps.docker.listManagedContainers(ctx.signal),
@@ -136,7 +142,7 @@ export function reporterSteps(deps: ReporterDeps) {
   const noteReject = (
     s: ReporterState,
     ctx: Ctx,
-    level: 'warn' | 'error',
+    level: 'info' | 'warn' | 'error',
     fields: Record<string, unknown>,
     text: string,
   ): ReporterState => {

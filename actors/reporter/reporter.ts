@@ -51,6 +51,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         overflowing: false,
         sinceScan: null,
         reportOut: false,
+        silenced: 0,
       };
     },
 
@@ -79,6 +80,14 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       'reporter.enqueue'(current, msg, ctx) {
+        if (deps.lifecycle.lifecycle !== 'enrolled') {
+          if (current.silenced === 0)
+            ctx.log.info(
+              { event: 'events_silenced', lifecycle: deps.lifecycle.lifecycle },
+              'decommissioning: events are no longer reported',
+            );
+          return { ...current, silenced: current.silenced + 1 };
+        }
         const state = { ...current, sinceScan: noteSinceScan(current.sinceScan, msg.event) };
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {

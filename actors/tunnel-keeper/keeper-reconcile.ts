@@ -35,6 +35,8 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
     let s = current;
     const { tunnel } = s;
     let next: TunnelKeeperState;
+    // Decommissioning: the container stays as the decommission left it; no check is scheduled again.
+    if (deps.lifecycle.lifecycle !== 'enrolled') return s;
     try {
       if (tunnel.desired_state !== 'running' || tunnel.token === null || tunnel.id === null) {
         if (tunnel.desired_state === 'stopped' && (await deps.docker.inspectContainer(TUNNEL_CONTAINER))) {

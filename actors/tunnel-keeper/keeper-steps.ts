@@ -14,6 +14,7 @@ import type { StateStore } from '../../persistence/state-files.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorContext } from '../../supervisor/child-spec.js';
 import type { StatusBoard } from '../../domain/status-board.js';
+import type { LifecycleView } from '../../domain/lifecycle.js';
 import { type TunnelKeeperState } from './keeper-state.js';
 import { type KeeperMemory } from './probation.js';
 
@@ -32,6 +33,8 @@ export interface TunnelKeeperDeps {
   startConfirmMs: number;
   /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is teardown.ts's. */
   stopTimeoutS: number;
+  /** While a decommission is under way the keeper restores nothing and obeys only the decommission (docs/protocol.md §13.11). */
+  lifecycle: LifecycleView;
   random: () => number;
 }
 

@@ -10,6 +10,7 @@ import type { DockerPort } from '../../docker/port.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { inTurn, type Turns } from '../../supervisor/turns.js';
 import type { Logger } from '../../log/logger.js';
+import type { LifecycleView } from '../../domain/lifecycle.js';
 
 export interface TunnelTeardownDeps {
   docker: DockerPort;
@@ -19,6 +20,8 @@ export interface TunnelTeardownDeps {
    */
   turns: () => Turns;
   removeOnShutdown: boolean;
+  /** While a decommission is under way the stopped container stays, whatever removeOnShutdown says. */
+  lifecycle: LifecycleView;
   /** Cap of cloudflared's `docker stop` grace at shutdown. */
   shutdownStopTimeoutS: number;
   clock: Clock;
@@ -35,6 +38,13 @@ export const REMOVAL_RESERVE_MS = 2000;
 export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => Promise<void> {
   const { clock, log } = deps;
   return async (deadline) => {
+    if (deps.lifecycle.lifecycle !== 'enrolled') {
+      log.info(
+        { event: 'tunnel_left_stopped', why: `decommission ${deps.lifecycle.lifecycle}` },
+        'tunnel container left as it is',
+      );
+      return;
+    }
     if (!deps.removeOnShutdown) {
       log.info(
         { event: 'tunnel_left_running', why: 'TUNNEL_REMOVE_ON_SHUTDOWN=false' },

@@ -12,12 +12,20 @@ import { newKeeperMemory, type KeeperMemory } from './probation.js';
 
 import { confirmSteps } from './keeper-confirm.js';
 import { reconcileSteps } from './keeper-reconcile.js';
-import { AFTER_DIE_CHECK_MS, keeperSteps, WATCHED_ACTIONS, type TunnelKeeperDeps } from './keeper-steps.js';
+import { decommissionSteps } from './keeper-decommission.js';
+import { AFTER_DIE_CHECK_MS, keeperSteps, WATCHED_ACTIONS, type Ctx, type TunnelKeeperDeps } from './keeper-steps.js';
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg, KeeperMemory> {
   const steps = keeperSteps(deps);
   const { publish, report, exclusive } = steps;
   const { reconcile, assign, stop } = reconcileSteps(deps, steps, confirmSteps(deps, steps));
+  const decommission = decommissionSteps(deps, steps);
+  /** Tunnel commands are not obeyed while a decommission is under way (the poller does not forward them either). */
+  const refused = (s: TunnelKeeperState, ctx: Ctx, action: string): boolean => {
+    if (deps.lifecycle.lifecycle === 'enrolled') return false;
+    ctx.log.info({ event: 'command_ignored', action, why: 'decommissioning' }, 'tunnel command ignored');
+    return true;
+  };
 
   return {
     // Shared with the incarnation before (a Docker call it left running) and with the process's teardown.
@@ -28,7 +36,12 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
       const tunnel = await exclusive(ctx, () => deps.store.loadTunnelState());
       const state = restoredState(tunnel);
       publish(state);
-      if (tunnel.desired_state === 'running' && tunnel.token !== null) {
+      if (deps.lifecycle.lifecycle !== 'enrolled') {
+        ctx.log.info(
+          { event: 'tunnel_not_restored', lifecycle: deps.lifecycle.lifecycle },
+          'decommissioning: the tunnel is not restored',
+        );
+      } else if (tunnel.desired_state === 'running' && tunnel.token !== null) {
         ctx.log.info(
           { event: 'tunnel_restore', tunnelId: tunnel.id, tunnelName: tunnel.name },
           'restoring the tunnel from cached state',
@@ -39,10 +52,22 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
     },
 
     handlers: {
-      'tunnel.start': (s, msg, ctx) => exclusive(ctx, () => assign(s, ctx, msg.assignment, false, 'start_tunnel')),
-      'tunnel.restart': (s, msg, ctx) => exclusive(ctx, () => assign(s, ctx, msg.assignment, true, 'restart_tunnel')),
+      'tunnel.start': (s, msg, ctx) =>
+        refused(s, ctx, 'start_tunnel')
+          ? s
+          : exclusive(ctx, () => assign(s, ctx, msg.assignment, false, 'start_tunnel')),
+      'tunnel.restart': (s, msg, ctx) =>
+        refused(s, ctx, 'restart_tunnel')
+          ? s
+          : exclusive(ctx, () => assign(s, ctx, msg.assignment, true, 'restart_tunnel')),
 
-      'tunnel.stop': (s, _msg, ctx) => stop(s, ctx),
+      'tunnel.stop': (s, _msg, ctx) => (refused(s, ctx, 'stop_tunnel') ? s : stop(s, ctx)),
+
+      async 'tunnel.decommission'(s, msg, ctx) {
+        const { state, reply } = await decommission.step(s, ctx, msg.phase);
+        tell(msg.replyTo, reply);
+        return state;
+      },
 
       'tunnel.update-config'(s, msg, ctx) {
         // The master pushes ingress to Cloudflare itself (docs/protocol.md §4.1, A11): nothing to do here.
@@ -58,6 +83,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
       'tunnel.container-event'(s, msg, ctx) {
         if (!WATCHED_ACTIONS.has(msg.action.split(':')[0] ?? '')) return s;
+        if (deps.lifecycle.lifecycle !== 'enrolled') return s;
         if (msg.action.startsWith('health_status')) {
           // Docker does not restart an unhealthy container; say so loudly, the check decides about the rest.
           const healthy = msg.action.endsWith('healthy') && !msg.action.endsWith('unhealthy');

@@ -44,6 +44,8 @@ export interface InProcessAgent {
   config: AgentConfig;
   dataDir: string;
   fatal: Error[];
+  /** One entry per finished decommission: whether the agent stopped its own container. */
+  decommissioned: boolean[];
   /** Resolves with the agent id once the agent has registered (waits for the `registered` record). */
   registered(timeoutMs?: number): Promise<string>;
   /** Graceful shutdown as on SIGTERM; idempotent. Removes the data directory unless `keepData`. */
@@ -60,6 +62,8 @@ export async function startInProcessAgent(opts: {
   env?: Record<string, string>;
   dataDir?: string;
   outboxCapacity?: number;
+  /** Stands in for HOSTNAME: a container id of the test engine makes that container the agent's own. */
+  selfHostname?: string;
 }): Promise<InProcessAgent> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'dfa-agent-')));
   const config = loadConfig(
@@ -67,6 +71,7 @@ export async function startInProcessAgent(opts: {
   );
   const sink = new LogSink(new Redactor([config.master.apiKey]));
   const fatal: Error[] = [];
+  const decommissioned: boolean[] = [];
   const agent = await assembleAgent(config, {
     log: sink.log,
     redactor: sink.redactor,
@@ -76,6 +81,11 @@ export async function startInProcessAgent(opts: {
     onFatal: (err) => {
       fatal.push(err);
     },
+    onDecommissioned: (selfStopped) => {
+      decommissioned.push(selfStopped);
+    },
+    // The machine running the specs is never taken for the agent's container unless a spec says which one is.
+    selfHints: { hostname: opts.selfHostname, readMountinfo: () => Promise.resolve(null) },
   });
   let stopped: Promise<'ok' | 'timeout'> | undefined;
   return {
@@ -84,6 +94,7 @@ export async function startInProcessAgent(opts: {
     config,
     dataDir,
     fatal,
+    decommissioned,
     async registered(timeoutMs = 10_000) {
       const rec = await sink.waitFor((r) => r.event === 'registered', timeoutMs, 'registration');
       return String(rec.agentId);

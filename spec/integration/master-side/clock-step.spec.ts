@@ -48,6 +48,7 @@ describe('master client: the age of the last contact across a step of the system
       snapshot: { at: '', uptimeMs: 0, actors: {} },
       facts: board.read(),
       masterLastSuccessAt: client.lastSuccessAt,
+      lifecycle: 'enrolled',
       masterContactAgeMs: client.lastSuccessAgeMs,
     });
     expect([report.httpStatus, report.body.reasons]).to.deep.equal([503, ['no master contact for 200 s']]);

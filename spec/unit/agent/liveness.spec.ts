@@ -20,6 +20,7 @@ describe('agent/health-report: liveness apart from readiness', () => {
         snapshot: h.tree.health(),
         facts: board.read(),
         masterLastSuccessAt: null,
+        lifecycle: 'enrolled',
         masterContactAgeMs: age,
       });
       expect(ready.httpStatus, `/health, contact age ${String(age)}`).to.equal(503);

@@ -30,6 +30,7 @@ function metrics(): string {
     snapshot,
     facts: new StatusBoard('https://master.example').read(),
     masterLastSuccessAt: Date.parse('2026-12-07T08:59:30.000Z'),
+    lifecycle: 'enrolled',
     masterContactAgeMs: 30_000,
     master: { requests: 10, failures: 1, lastLatencyMs: 3, latencySumMs: 40 },
   });

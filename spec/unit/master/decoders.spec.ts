@@ -115,10 +115,24 @@ describe('master/decoders', () => {
       ok: true,
       value: { action: 'update_tunnel_config', ruleCount: 2 },
     });
-    expect(decodeCommand({ action: 'prepare_decommission', command_id: 'c1', operation_id: 'o1' })).to.deep.equal({
+    const prepare = {
+      action: 'prepare_decommission',
+      command_id: 'c1',
+      operation_id: 'o1',
+      requested_self_action: 'stop',
+    };
+    expect(decodeCommand(prepare)).to.deep.equal({
       ok: true,
       value: { action: 'decommission', phase: 'prepare', commandId: 'c1', operationId: 'o1' },
     });
+    // As the upstream agent: no ids, or anything but a stop of the agent, is not acted on.
+    for (const bad of [
+      { ...prepare, requested_self_action: 'remove' },
+      { ...prepare, command_id: '' },
+      { ...prepare, operation_id: '../../x' },
+      { action: 'finalize_decommission', command_id: 'c2', requested_self_action: 'stop' },
+    ])
+      expect(decodeCommand(bad).ok, JSON.stringify(bad)).to.equal(false);
     expect(decodeCommand({ action: 'self_destruct' })).to.deep.equal({
       ok: true,
       value: { action: 'unknown', name: 'self_destruct' },

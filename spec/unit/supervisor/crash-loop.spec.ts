@@ -53,6 +53,7 @@ describe('supervisor/crash-loop: one failure repeating is told once, not every r
     const health = () =>
       healthReport({
         snapshot: h!.tree.health(),
+        lifecycle: 'enrolled',
         facts: board.read(),
         masterLastSuccessAt: h!.clock.now(),
         masterContactAgeMs: 0,

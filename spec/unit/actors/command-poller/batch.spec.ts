@@ -1,3 +1,5 @@
+import type { DecommissionCommand } from '../../../../actors/command-poller/decommission.js';
+import type { LifecycleView } from '../../../../domain/lifecycle.js';
 import { expect } from 'chai';
 import { handOffCommands, MAX_BATCH } from '../../../../actors/command-poller/hand-off.js';
 import { MAX_TOKEN, MAX_TUNNEL_NAME } from '../../../../master/decoders.js';
@@ -13,18 +15,22 @@ const start = (i: number): Record<string, unknown> => ({
   token: TOKEN(i),
 });
 
-function handOff(batch: unknown[]) {
+function handOff(batch: unknown[], lifecycle: LifecycleView = { lifecycle: 'enrolled' }) {
   const sink = new LogSink();
   const told: TunnelKeeperMsg[] = [];
   const learned: string[] = [];
+  const decommissions: DecommissionCommand[] = [];
   const result = handOffCommands(
     batch,
-    callbackRef<TunnelKeeperMsg>('keeper', (m) => told.push(m)),
+    {
+      keeper: callbackRef<TunnelKeeperMsg>('keeper', (m) => told.push(m)),
+      decommission: (c) => decommissions.push(c),
+      lifecycle,
+      learnSecret: (t) => learned.push(t),
+    },
     sink.log,
-    new Set(),
-    (t) => learned.push(t),
   );
-  return { sink, told, learned, result };
+  return { sink, told, learned, result, decommissions };
 }
 
 describe('command poller: one batch of commands, bounded', () => {

@@ -29,6 +29,7 @@ function pollerRun() {
   const toRegistration: RegistrationMsg[] = [];
   const client: MasterClient = {
     register: failing('poller spec', 'register'),
+    ackDecommission: failing('poller spec', 'ackDecommission'),
     postEvent: failing('poller spec', 'postEvent'),
     lastSuccessAt: null,
     fetchCommands: () => Promise.resolve(reply.value),
@@ -44,6 +45,13 @@ function pollerRun() {
     pollIntervalMs: 30_000,
     retryCapMs: 60_000,
     learnSecret: failing('poller spec', 'learnSecret'),
+    decommission: {
+      tombstones: { lifecycle: 'enrolled', file: '', current: null, write: failing('poller spec', 'tombstone write') },
+      locateSelf: failing('poller spec', 'locateSelf'),
+      cloudflaredImage: 'cloudflare/cloudflared:test',
+      clock,
+    },
+    onDecommissioned: failing('poller spec', 'onDecommissioned'),
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'command-poller', log: sink.log, clock });

@@ -23,6 +23,7 @@ async function slowMaster() {
   const posts: { body: Readonly<Record<string, unknown>>; answer: (r: Reply) => void }[] = [];
   const client: MasterClient = {
     register: failing('reporter spec', 'register'),
+    ackDecommission: failing('reporter spec', 'ackDecommission'),
     fetchCommands: failing('reporter spec', 'fetchCommands'),
     lastSuccessAt: null,
     postEvent: (_agentId, body) =>
@@ -42,6 +43,7 @@ async function slowMaster() {
     healthSummary: () => undefined,
     reportIntervalMs: 30_000,
     retryCapMs: 60_000,
+    lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });

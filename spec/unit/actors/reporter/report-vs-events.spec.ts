@@ -30,6 +30,7 @@ async function slowScan() {
   const reports: ((r: Reply) => void)[] = [];
   const client: MasterClient = {
     register: failing('reporter spec', 'register'),
+    ackDecommission: failing('reporter spec', 'ackDecommission'),
     fetchCommands: failing('reporter spec', 'fetchCommands'),
     lastSuccessAt: null,
     postEvent: (_agentId, body) => {
@@ -50,6 +51,7 @@ async function slowScan() {
     healthSummary: () => undefined,
     reportIntervalMs: 3_600_000,
     retryCapMs: 60_000,
+    lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });

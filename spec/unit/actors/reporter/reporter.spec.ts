@@ -55,6 +55,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
   const fail = (what: string): (() => never) => failing('reporter spec', what);
   const client: MasterClient = {
     register: fail('register'),
+    ackDecommission: fail('ackDecommission'),
     fetchCommands: fail('fetchCommands'),
     lastSuccessAt: null,
     postEvent: (_agentId, body) => {
@@ -75,6 +76,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
     healthSummary: () => undefined,
     reportIntervalMs: 30_000,
     retryCapMs: 60_000,
+    lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
