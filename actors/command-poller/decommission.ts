@@ -1,7 +1,7 @@
 /**
- * The agent's side of a decommission (docs/protocol.md §13.9, §13.10), one step per command, each effect stored before the
- * next: tombstone → the keeper's stopped state and stopped (kept) container → acknowledgement. A failed step is
- * acknowledged with its error code and done again when the master serves the command again; a failed final
+ * The agent's side of a decommission (docs/protocol.md §13.9, §13.10), one step per command, each effect stored
+ * before the next: tombstone → the keeper's stopped state and stopped (kept) container → acknowledgement. A failed
+ * step is acknowledged with its error code and done again when the master serves the command again; a failed final
  * acknowledgement is sent again with backoff until the master answers, as nothing else would ever send it.
  */
 import type { MasterCommand } from '../../domain/commands.js';

@@ -1,7 +1,7 @@
 /**
- * The keeper's part of a decommission (docs/protocol.md §13.9, §13.10): the stopped state stored first, then the container
- * stopped and kept (never removed: the operator's clean-up removes it, and a stopped container is what tells a
- * person what ran here). At finalize the token, id and name are cleared. The reply carries the acknowledgement's
+ * The keeper's part of a decommission (docs/protocol.md §13.9, §13.10): the stopped state stored first, then the
+ * container stopped and kept (never removed: the operator's clean-up removes it, and a stopped container is what tells
+ * a person what ran here). At finalize the token, id and name are cleared. The reply carries the acknowledgement's
  * tunnel fields; nothing here talks to the master.
  */
 import { isDockerError } from '../../docker/port.js';

@@ -33,7 +33,7 @@ export interface TunnelKeeperDeps {
   startConfirmMs: number;
   /** `docker stop` grace for replacements (protocol: 10 s); the removal at shutdown is teardown.ts's. */
   stopTimeoutS: number;
-  /** While a decommission is under way the keeper restores nothing and obeys only the decommission (docs/protocol.md §13.11). */
+  /** Decommissioning: the keeper restores nothing and obeys only the decommission (docs/protocol.md §13.11). */
   lifecycle: LifecycleView;
   random: () => number;
 }
