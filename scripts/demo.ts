@@ -62,6 +62,8 @@ function describe(r: RecordedRequest): string | null {
         .join(' ');
       return `master ← ${type.padEnd(15)} ${String(c.name)}  ${labels} (${status})`;
     }
+    case 'ack':
+      return `master ← decommission ack ${String(body.phase)} → ${text(reply.code)} (${status})`;
     case 'admin':
     case 'other':
       return null;

@@ -3,11 +3,12 @@
  * same MasterState methods as the in-process hooks. The agent list never carries keys or tunnel tokens.
  */
 import type { RequestContext } from './request.js';
-import type { AdminAction } from './routes.js';
+import type { AdminAction, Route } from './routes.js';
+import type { MasterMode } from './types.js';
 import type { MasterState, StoredAgent } from './state.js';
 import type { Reply } from './types.js';
 import { isMasterKey } from './auth.js';
-import { v1Error } from './replies.js';
+import { v1Error, v2Error, v2Reply } from './replies.js';
 import { isRecord } from './request.js';
 import { nonEmptyString } from './state.js';
 
@@ -16,11 +17,13 @@ const ONLINE_WINDOW_MS = 60_000;
 
 export function handleAdmin(
   state: MasterState,
+  mode: MasterMode,
   masterKey: string,
   ctx: RequestContext,
-  action: AdminAction,
-  agentId: string | null,
+  route: Route,
 ): Reply {
+  const action = route.action ?? 'list';
+  const agentId = route.agentId;
   if (!isMasterKey(ctx, masterKey)) return v1Error(401, 'unauthorized');
   // Admin bodies are optional (redeploy, roll-key, remove send none); if present they must be a JSON object.
   let body: Record<string, unknown> = {};
@@ -44,18 +47,41 @@ export function handleAdmin(
     }
     case 'list':
       return { status: 200, body: { status: 'success', agents: [...state.records.values()].map(listView) } };
+    case 'operation':
+    case 'operation-retry':
+    case 'operation-force':
+      return operationAction(state, mode, action, route.operationId ?? '');
+    case 'decommission':
     case 'enroll':
     case 'redeploy-tunnel':
     case 'roll-key':
     case 'rename':
     case 'remove':
-      return agentAction(state, action, agentId ?? '', body);
+      return agentAction(state, mode, action, agentId ?? '', body);
   }
 }
 
-function agentAction(state: MasterState, action: AdminAction, agentId: string, body: Record<string, unknown>): Reply {
+function agentAction(
+  state: MasterState,
+  mode: MasterMode,
+  action: AdminAction,
+  agentId: string,
+  body: Record<string, unknown>,
+): Reply {
   const agent = state.records.get(agentId);
-  if (!agent) return v1Error(404, 'Agent not found.');
+  // v3.1.4 line (our v2 mode): `remove` is an alias that starts a decommission; v3.1.2 deletes at once.
+  const decommissioning = mode === 'v2' && (action === 'decommission' || action === 'remove');
+  if (!agent)
+    return decommissioning ? v2Error(404, 'agent_not_found', 'Agent not found.') : v1Error(404, 'Agent not found.');
+  if (decommissioning) {
+    const { op } = state.decommissions.start(agent);
+    const view = state.decommissions.view(op);
+    const statusUrl = `/api/v2/agent-decommissions/${op.operationId}`;
+    return v2Reply(202, 'accepted', { operation_id: op.operationId, operation: view, status_url: statusUrl });
+  }
+  // While an operation runs, changes to the agent are refused (409, no code).
+  if (mode === 'v2' && state.decommissions.active(agent) !== undefined)
+    return v1Error(409, 'Agent is being decommissioned.');
   switch (action) {
     case 'enroll': {
       const tunnelName = nonEmptyString(body.tunnel_name);
@@ -81,11 +107,25 @@ function agentAction(state: MasterState, action: AdminAction, agentId: string, b
     case 'remove':
       state.removeAgent(agentId);
       return { status: 200, body: { status: 'success', agent_id: agentId } };
+    case 'decommission':
     case 'generate-key':
     case 'revoke-key':
     case 'list':
+    case 'operation':
+    case 'operation-retry':
+    case 'operation-force':
       return v1Error(404, 'Not found.');
   }
+}
+
+function operationAction(state: MasterState, mode: MasterMode, action: AdminAction, operationId: string): Reply {
+  const d = state.decommissions;
+  const op = mode === 'v2' ? d.operations.get(operationId) : undefined;
+  if (!op) return v2Error(404, 'operation_not_found', 'Decommission operation not found.');
+  if (action === 'operation') return v2Reply(200, 'ok', { operation: d.view(op) });
+  const done = action === 'operation-retry' ? d.retry(operationId) : d.force(operationId);
+  if (!done.ok) return v2Error(done.status, done.code, `Operation is ${op.state}.`);
+  return v2Reply(action === 'operation-retry' ? 202 : 200, 'accepted', { operation: d.view(op) });
 }
 
 function keyMeta(state: MasterState, key: string): Record<string, unknown> {

@@ -50,4 +50,6 @@ export const agentPaths = {
   register: '/api/v2/agents/register',
   commands: (id: string): string => `/api/v2/agents/${encodeURIComponent(id)}/commands`,
   events: (id: string): string => `/api/v2/agents/${encodeURIComponent(id)}/events`,
+  ack: (id: string, op: string): string =>
+    `/api/v2/agents/${encodeURIComponent(id)}/decommission/${encodeURIComponent(op)}/ack`,
 };

@@ -1,6 +1,7 @@
 /**
  * GET /api/v2/agents/{id}/commands, identical on both masters: the queue is returned and emptied in the same
- * request (no ids, no acknowledgements), so a reply lost in transit loses its commands.
+ * request (no ids, no acknowledgements), so a reply lost in transit loses its commands. The one exception is a
+ * decommission command, served again with every poll until the agent acknowledges it.
  */
 import type { RequestContext } from './request.js';
 import type { MasterState } from './state.js';
@@ -15,7 +16,9 @@ export function handleCommands(state: MasterState, mode: MasterMode, ctx: Reques
   const agent = state.records.get(agentId);
   if (!agent) return agentNotFound();
   if (!keyFitsAgent(mode, auth.key, agentId, agent.key)) return keyMismatch(mode);
-  const commands = agent.commands;
+  // The decommission command (v3.1.4 line) comes last and stays until it is acknowledged.
+  const durable = mode === 'v2' ? state.decommissions.served(agent) : undefined;
+  const commands = durable === undefined ? agent.commands : [...agent.commands, durable];
   agent.commands = [];
   agent.lastSeen = Date.now();
   return { status: 200, body: { status: 'success', commands } };

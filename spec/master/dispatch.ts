@@ -4,6 +4,7 @@
  */
 import { handleAdmin } from './admin.js';
 import { handleCommands } from './commands.js';
+import { handleAck } from './decommission-ack.js';
 import { eventsV2 } from './events-v2.js';
 import type { AgentEndpoint } from './faults.js';
 import { eventsV1, registerV1 } from './handlers-v1.js';
@@ -24,6 +25,18 @@ export function dispatchRoute(
   try {
     if (route.method === null) return notFound();
     if (method !== route.method) return methodNotAllowed(route.method);
+    // The acknowledgement checks the bearer before the size, as the master does.
+    if (route.endpoint === 'ack')
+      return master.mode === 'v2'
+        ? handleAck(
+            master.state,
+            master.state.decommissions,
+            ctx,
+            route.agentId ?? '',
+            route.operationId ?? '',
+            oversize,
+          )
+        : notFound();
     if (oversize) return tooLarge(master.mode, `Request body exceeds ${master.maxRequestBytes} bytes.`);
     const agentId = route.agentId ?? '';
     switch (route.endpoint) {
@@ -38,7 +51,7 @@ export function dispatchRoute(
       case 'admin':
         return route.action === undefined
           ? notFound()
-          : handleAdmin(master.state, master.masterKey, ctx, route.action, route.agentId);
+          : handleAdmin(master.state, master.mode, master.masterKey, ctx, route);
       case 'other':
         return notFound();
     }
@@ -49,7 +62,10 @@ export function dispatchRoute(
 }
 
 export function agentEndpoint(route: Route): AgentEndpoint | undefined {
-  return route.endpoint === 'register' || route.endpoint === 'commands' || route.endpoint === 'events'
+  return route.endpoint === 'register' ||
+    route.endpoint === 'commands' ||
+    route.endpoint === 'events' ||
+    route.endpoint === 'ack'
     ? route.endpoint
     : undefined;
 }

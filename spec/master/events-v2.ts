@@ -32,6 +32,8 @@ export function eventsV2(state: MasterState, ctx: RequestContext, agentId: strin
   // Unknown agent → 403, not 404: that is how a v2 agent learns it was removed (docs/protocol.md §10).
   const agent = state.records.get(agentId);
   if (!agent || !keyFitsAgent('v2', auth.key, agentId, agent.key)) return keyMismatch('v2');
+  if (state.decommissions.active(agent) !== undefined)
+    return v2Error(409, 'agent_decommissioning', 'Agent is being decommissioned; events are not accepted.');
 
   const legacy = agent.protocolVersion === 1 && !('protocol_version' in body) && !('agent_session_id' in body);
   if (

@@ -6,7 +6,7 @@
 import type { Fault, FaultRule, Reply } from './types.js';
 import { defaultFaultBody } from './replies.js';
 
-export type AgentEndpoint = 'register' | 'commands' | 'events';
+export type AgentEndpoint = 'register' | 'commands' | 'events' | 'ack';
 
 /** What goes on the wire, and what the request log keeps of it. */
 export interface Outgoing {
@@ -122,6 +122,7 @@ const WRONG_TYPES: Record<AgentEndpoint, Record<string, unknown>> = {
   },
   commands: { status: 'success', commands: 'x' },
   events: { status: 1, code: 200, message: ['x'] },
+  ack: { status: 'success', code: 7, operation: 'x' },
 };
 
 const ACCESS_LOGIN_PAGE = `<!DOCTYPE html>

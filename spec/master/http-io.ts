@@ -2,6 +2,7 @@
  * The few socket-level chores: reading a body without letting a hostile client grow memory, flattening headers,
  * and writing a reply only while the client is still there to read it.
  */
+import { MAX_TIMER_MS } from '../../supervisor/clock.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Outgoing } from './faults.js';
 
@@ -66,4 +67,23 @@ export function writeOutgoing(res: ServerResponse, out: Outgoing): boolean {
   res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.text)) });
   res.end(out.text);
   return true;
+}
+
+/** Resolves true after `ms`, or false when the cancel it adds to `cancels` is called first. */
+export function cancellableDelay(ms: number, cancels: Set<() => void>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const cancel = (): void => {
+      clearTimeout(timer);
+      cancels.delete(cancel);
+      resolve(false);
+    };
+    const timer = setTimeout(
+      () => {
+        cancels.delete(cancel);
+        resolve(true);
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
+    cancels.add(cancel);
+  });
 }

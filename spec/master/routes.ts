@@ -5,7 +5,18 @@
 import type { Endpoint } from './types.js';
 
 export type AdminAction =
-  'generate-key' | 'revoke-key' | 'list' | 'enroll' | 'redeploy-tunnel' | 'roll-key' | 'rename' | 'remove';
+  | 'generate-key'
+  | 'revoke-key'
+  | 'list'
+  | 'enroll'
+  | 'redeploy-tunnel'
+  | 'roll-key'
+  | 'rename'
+  | 'remove'
+  | 'decommission'
+  | 'operation'
+  | 'operation-retry'
+  | 'operation-force';
 
 export interface Route {
   endpoint: Endpoint;
@@ -13,6 +24,8 @@ export interface Route {
   method: 'GET' | 'POST' | null;
   agentId: string | null;
   action?: AdminAction;
+  /** A decommission operation's id, for its acknowledgement and its admin routes. */
+  operationId?: string;
 }
 
 const BASE = '/api/v2/agents';
@@ -22,7 +35,9 @@ const AGENT_ACTIONS: Record<string, AdminAction> = {
   'roll-key': 'roll-key',
   rename: 'rename',
   remove: 'remove',
+  decommission: 'decommission',
 };
+const OPERATION_ACTIONS: Record<string, AdminAction> = { retry: 'operation-retry', force: 'operation-force' };
 
 export function routeOf(target: string): Route {
   const pathname = target.split('?')[0]!;
@@ -32,6 +47,19 @@ export function routeOf(target: string): Route {
     return { endpoint: 'admin', method: 'POST', agentId: null, action: 'generate-key' };
   if (pathname === `${BASE}/revoke-key`)
     return { endpoint: 'admin', method: 'POST', agentId: null, action: 'revoke-key' };
+  const ack = /^\/api\/v2\/agents\/([^/]+)\/decommission\/([^/]+)\/ack$/.exec(pathname);
+  if (ack) {
+    const [id, op] = [decode(ack[1]!), decode(ack[2]!)];
+    if (id !== undefined && op !== undefined) return { endpoint: 'ack', method: 'POST', agentId: id, operationId: op };
+  }
+  const opRoute = /^\/api\/v2\/agent-decommissions\/([^/]+)(?:\/([^/]+))?$/.exec(pathname);
+  const opId = opRoute ? decode(opRoute[1]!) : undefined;
+  if (opRoute && opId !== undefined) {
+    if (opRoute[2] === undefined)
+      return { endpoint: 'admin', method: 'GET', agentId: null, action: 'operation', operationId: opId };
+    const action = Object.hasOwn(OPERATION_ACTIONS, opRoute[2]) ? OPERATION_ACTIONS[opRoute[2]] : undefined;
+    if (action) return { endpoint: 'admin', method: 'POST', agentId: null, action, operationId: opId };
+  }
   const m = /^\/api\/v2\/agents\/([^/]+)\/([^/]+)$/.exec(pathname);
   const agentId = m ? decode(m[1]!) : undefined;
   if (!m || agentId === undefined) return { endpoint: 'other', method: null, agentId: null };

@@ -6,7 +6,6 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { MAX_TIMER_MS } from '../../supervisor/clock.js';
 import type {
   AcceptedEvent,
   AgentRecord,
@@ -17,14 +16,16 @@ import type {
   TestMasterOptions,
 } from './types.js';
 import { FaultList, faultOutgoing, jsonOutgoing, type AgentEndpoint, type Outgoing } from './faults.js';
-import { flattenHeaders, MASTER_IDLE_CONNECTION_MS, readBody, writeOutgoing, type BodyRead } from './http-io.js';
+import * as io from './http-io.js';
 import { RequestLog } from './recorder.js';
 import { parseJson, type RequestContext } from './request.js';
 import { routeOf } from './routes.js';
 import { MasterState } from './state.js';
+import type { Decommissions } from './decommission-ops.js';
 import { agentEndpoint, dispatchRoute, eventTypeOf, proposedId } from './dispatch.js';
 
 interface Settings {
+  decommissionTimeoutMs: number;
   masterKey: string;
   maxRequestBytes: number;
   maxContainers: number;
@@ -54,7 +55,7 @@ export class TestMaster {
   ) {
     this.url = `http://127.0.0.1:${port}`;
     this.mode = mode;
-    this.state = new MasterState(enrollmentRequired);
+    this.state = new MasterState(enrollmentRequired, settings.decommissionTimeoutMs);
     server.on('connection', (socket: Socket) => {
       this.accepted++;
       this.sockets.add(socket);
@@ -77,7 +78,7 @@ export class TestMaster {
   static async start(options: TestMasterOptions): Promise<TestMaster> {
     if (options.mode !== 'v1' && options.mode !== 'v2') throw new Error(`test master: mode must be 'v1' or 'v2'`);
     const server = http.createServer();
-    server.keepAliveTimeout = options.keepAliveTimeoutMs ?? MASTER_IDLE_CONNECTION_MS;
+    server.keepAliveTimeout = options.keepAliveTimeoutMs ?? io.MASTER_IDLE_CONNECTION_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -92,6 +93,7 @@ export class TestMaster {
       address.port,
       options.mode,
       {
+        decommissionTimeoutMs: options.decommissionTimeoutMs ?? 180_000,
         masterKey: options.masterKey ?? 'test-master-admin-key',
         maxRequestBytes: options.maxRequestBytes ?? 64 * 1024,
         maxContainers: options.maxContainers ?? 500,
@@ -150,6 +152,15 @@ export class TestMaster {
   dropSession(agentId: string): void {
     this.state.dropSession(agentId);
   }
+  /** The decommission operations (v2 mode): start, look at and steer them as the admin routes and time do. */
+  get decommissions(): Decommissions {
+    if (this.mode !== 'v2') throw new Error('test master: decommissions exist on a v2 master only');
+    return this.state.decommissions;
+  }
+  /** The key's status as the master keeps it; undefined for a key it never issued. */
+  keyStatus(key: string): 'active' | 'revoked' | undefined {
+    return this.state.keys.get(key)?.status;
+  }
   /** The live record (not a copy), so a scenario can also arrange state the API has no hook for. */
   agent(agentId: string): AgentRecord | undefined {
     return this.state.records.get(agentId);
@@ -185,8 +196,8 @@ export class TestMaster {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
     const route = routeOf(target);
-    const headers = flattenHeaders(req.headers);
-    let read: BodyRead = { text: '', bytes: 0, oversize: false };
+    const headers = io.flattenHeaders(req.headers);
+    let read: io.BodyRead = { text: '', bytes: 0, oversize: false };
     const ctx: RequestContext = { headers, rawBody: '', parsed: { ok: false } };
     const record = (status: number, response: unknown, reply?: Reply): void => {
       this.log.add({
@@ -204,7 +215,7 @@ export class TestMaster {
       });
     };
     try {
-      read = await readBody(req, this.settings.maxRequestBytes);
+      read = await io.readBody(req, this.settings.maxRequestBytes);
     } catch {
       record(0, undefined);
       return;
@@ -260,28 +271,13 @@ export class TestMaster {
     reply: Reply | undefined,
     record: (status: number, response: unknown, reply?: Reply) => void,
   ): void {
-    const delivered = writeOutgoing(res, out);
+    const delivered = io.writeOutgoing(res, out);
     record(delivered ? out.status : 0, out.recorded, reply);
   }
 
   /** Resolves true after `ms`, or false at once if stop() cancels it first. */
   private delay(ms: number): Promise<boolean> {
-    if (this.stopping) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const cancel = (): void => {
-        clearTimeout(timer);
-        this.delays.delete(cancel);
-        resolve(false);
-      };
-      const timer = setTimeout(
-        () => {
-          this.delays.delete(cancel);
-          resolve(true);
-        },
-        Math.min(ms, MAX_TIMER_MS),
-      );
-      this.delays.add(cancel);
-    });
+    return this.stopping ? Promise.resolve(false) : io.cancellableDelay(ms, this.delays);
   }
 
   private async shutdown(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AcceptedEvent, AgentRecord } from './types.js';
+import { Decommissions } from './decommission-ops.js';
 
 export interface KeyRecord {
   key: string;
@@ -38,8 +39,14 @@ export class MasterState {
   /** The Cloudflare side: tunnels by name, so that enrolling twice with one name finds the same tunnel. */
   private readonly tunnels = new Map<string, { id: string; token: string }>();
   private readonly accepted: (AcceptedEvent & { agentId: string })[] = [];
+  readonly decommissions: Decommissions;
 
-  constructor(private readonly enrollmentRequired: boolean) {}
+  constructor(
+    private readonly enrollmentRequired: boolean,
+    decommissionTimeoutMs = 180_000,
+  ) {
+    this.decommissions = new Decommissions(this, decommissionTimeoutMs);
+  }
 
   generateKey(owner?: string): string {
     const key = opaqueToken();
@@ -94,6 +101,8 @@ export class MasterState {
       tunnelStatus: null,
       containers: new Map(),
       lastEvent: null,
+      capabilities: [],
+      decommissionOperationId: null,
       registeredAt: Date.now(),
       customName: false,
     };
@@ -159,6 +168,11 @@ export class MasterState {
     }
     const version = nonEmptyString(body.version) ?? nonEmptyString(body.agent_version);
     if (version !== undefined) agent.version = version;
+    // As the master: a non-list is none; strings of at most 64 characters, the first 32 kept; replaced every time.
+    const caps: unknown = body.capabilities;
+    agent.capabilities = Array.isArray(caps)
+      ? caps.filter((c): c is string => typeof c === 'string' && c.length <= 64).slice(0, 32)
+      : [];
   }
 
   /** Records a processed event: last_seen, last_event and the accepted log. */

@@ -21,9 +21,11 @@ export interface TestMasterOptions {
    * the real master's 360 s; Node's own default (5 s) models a server that closes idle connections early.
    */
   keepAliveTimeoutMs?: number;
+  /** AGENT_DECOMMISSION_TIMEOUT_SECONDS in ms; default 180 s. */
+  decommissionTimeoutMs?: number;
 }
 
-export type Endpoint = 'register' | 'commands' | 'events' | 'admin' | 'other';
+export type Endpoint = 'register' | 'commands' | 'events' | 'ack' | 'admin' | 'other';
 
 export interface RecordedRequest {
   /** Arrival order, from 1. `requests` is kept sorted by it even when replies finish out of order (slow faults). */
@@ -59,7 +61,7 @@ export type Fault =
   | { kind: 'huge'; bytes: number }
   | { kind: 'wrong-types' };
 
-export type FaultEndpoint = 'register' | 'commands' | 'events' | 'any';
+export type FaultEndpoint = 'register' | 'commands' | 'events' | 'ack' | 'any';
 
 export interface FaultRule {
   fault: Fault;
@@ -95,6 +97,10 @@ export interface AgentRecord {
   /** Stands in for the master's rules, keyed by container id. */
   containers: Map<string, ContainerRecord>;
   lastEvent: unknown;
+  /** What the last registration declared (replaced each time; v3.1.4 line). */
+  capabilities: string[];
+  /** Set while a decommission operation runs for this agent. */
+  decommissionOperationId: string | null;
 }
 
 export interface AcceptedEvent {
