@@ -3,7 +3,13 @@
  * poll until acknowledged, the timeout, retry and force. The acknowledgement route is decommission-ack.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { MasterState, StoredAgent } from './state.js';
+import type { AgentRecord } from './types.js';
+
+/** What an operation touches of the master's store: the records and the keys' status. */
+export interface AgentStore {
+  readonly records: Map<string, AgentRecord>;
+  readonly keys: Map<string, { boundAgentId: string | null; status: 'active' | 'revoked' }>;
+}
 
 export type OperationState =
   | 'waiting_for_prepare'
@@ -54,7 +60,7 @@ export interface DecommissionOperation {
 
 export const isTerminal = (op: DecommissionOperation): boolean => TERMINAL.has(op.state);
 
-export function prepareCommand(op: DecommissionOperation, agent: StoredAgent | undefined, first: boolean) {
+export function prepareCommand(op: DecommissionOperation, agent: AgentRecord | undefined, first: boolean) {
   return {
     action: 'prepare_decommission',
     protocol_version: 1,
@@ -80,12 +86,12 @@ export class Decommissions {
   readonly operations = new Map<string, DecommissionOperation>();
 
   constructor(
-    private readonly state: MasterState,
+    private readonly state: AgentStore,
     private readonly timeoutMs: number,
   ) {}
 
   /** POST …/decommission (and …/remove): an existing unfinished operation is returned, not doubled. */
-  start(agent: StoredAgent): { op: DecommissionOperation; created: boolean } {
+  start(agent: AgentRecord): { op: DecommissionOperation; created: boolean } {
     const existing = this.ofAgent(agent.agentId);
     if (existing && !isTerminal(existing)) return { op: existing, created: false };
     const op: DecommissionOperation = {
@@ -114,14 +120,14 @@ export class Decommissions {
   }
 
   /** The operation that blocks the agent's events and admin changes, if any. */
-  active(agent: StoredAgent): DecommissionOperation | undefined {
+  active(agent: AgentRecord): DecommissionOperation | undefined {
     this.expire();
     const op = agent.decommissionOperationId === null ? undefined : this.operations.get(agent.decommissionOperationId);
     return op && !isTerminal(op) ? op : undefined;
   }
 
   /** What GET …/commands appends, last and not cleared. */
-  served(agent: StoredAgent): Record<string, unknown> | undefined {
+  served(agent: AgentRecord): Record<string, unknown> | undefined {
     const op = this.active(agent);
     return op && SERVED.has(op.state) && op.command !== null ? { ...op.command } : undefined;
   }
