@@ -26,7 +26,7 @@ export interface ReporterDeps {
   healthSummary: () => Record<string, unknown> | undefined;
   reportIntervalMs: number;
   retryCapMs: number;
-  /** While a decommission is under way nothing is reported: no heartbeat, event or inventory (§13.11). */
+  /** Decommissioning: nothing is reported, no heartbeat, event or inventory (docs/protocol.md §13.11). */
   lifecycle: LifecycleView;
   random: () => number;
 }

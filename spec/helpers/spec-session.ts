@@ -19,6 +19,8 @@ export interface InProcessOptions {
   dataDir?: string;
   key?: string;
   outboxCapacity?: number;
+  /** A container id of the test engine the agent takes for its own (see agent-harness.ts). */
+  selfHostname?: string;
 }
 export interface ProcessOptions {
   env?: Record<string, string>;
@@ -98,6 +100,7 @@ export function useSpecSession(cleanup?: () => Promise<void>): SpecSession {
         ...(opts.env ? { env: opts.env } : {}),
         ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
         ...(opts.outboxCapacity !== undefined ? { outboxCapacity: opts.outboxCapacity } : {}),
+        ...(opts.selfHostname !== undefined ? { selfHostname: opts.selfHostname } : {}),
       });
       stoppers.push(() => agent.stop());
       agents.push(agent);

@@ -13,6 +13,8 @@ export class TunnelDockerModel {
   readonly removed: string[] = [];
   /** Every stopContainer call that found a running container (a stop without removal). */
   readonly stopped: string[] = [];
+  /** Called at each stopContainer before it acts; throw from it to make the stop fail. */
+  onStop: () => void = () => undefined;
   /** The stop grace (s) of every stopAndRemove call. */
   readonly stopTimeouts: number[] = [];
   private next = 0;
@@ -52,6 +54,7 @@ export class TunnelDockerModel {
       },
       stopContainer: (idOrName: string, timeoutS: number) => {
         this.stopTimeouts.push(timeoutS);
+        this.onStop();
         const c = this.container;
         if (c === null || (idOrName !== c.id && idOrName !== c.name)) return Promise.resolve(false);
         if (c.running) {
