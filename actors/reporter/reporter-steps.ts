@@ -52,8 +52,11 @@ export interface ReporterState {
   sinceScan: SinceScan | null;
   /** A status report is out: no event is sent until it is answered, so none overtakes it. */
   reportOut: boolean;
-  /** Events dropped because a decommission is under way; the first one is logged. */
-  silenced: number;
+  /**
+   * Why nothing is reported any more (a decommission, by our tombstone or by the master's 409), or null. Said once;
+   * events are dropped from then on: the master refuses them and forgets the agent at the end.
+   */
+  silentWhy: string | null;
 }
 
 export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
@@ -102,9 +105,20 @@ export function reporterSteps(deps: ReporterDeps) {
     ctx.pipe(reply, (msg) => msg);
   };
 
+  const silent = (s: ReporterState): boolean => s.silentWhy !== null || deps.lifecycle.lifecycle !== 'enrolled';
+  /** Nothing more is reported (docs/protocol.md §13.11); one info line says why, the first time. */
+  const goSilent = (s: ReporterState, ctx: Ctx, why: string): ReporterState => {
+    if (s.silentWhy === null)
+      ctx.log.info(
+        { event: 'reporting_stopped', why, queued: outbox.size },
+        'decommissioning: nothing more is reported',
+      );
+    return { ...s, silentWhy: s.silentWhy ?? why };
+  };
+
   const pump = (s: ReporterState, ctx: Ctx): ReporterState => {
     const identity = s.identity;
-    if (deps.lifecycle.lifecycle !== 'enrolled') return s;
+    if (silent(s)) return s;
     if (!identity || s.sending || s.reportOut || s.waitingForIdentity || ctx.timers.has('retry')) return s;
     const now = ctx.clock.now();
     const session = identity.sessionId ?? 'v1';
@@ -125,7 +139,7 @@ export function reporterSteps(deps: ReporterDeps) {
   };
 
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
-    if (!s.identity || s.waitingForIdentity || deps.lifecycle.lifecycle !== 'enrolled') return s;
+    if (!s.identity || s.waitingForIdentity || silent(s)) return s;
     if (s.reporting) return { ...s, reportAgain: true };
     ctx.pipe(
       deps.docker.listManagedContainers(ctx.signal),
@@ -161,7 +175,7 @@ export function reporterSteps(deps: ReporterDeps) {
     return { ...s, waitingForIdentity: true };
   };
 
-  return { publish, persistSoon, pump, startReport, noteReject, needRegistration };
+  return { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent };
 }
 
 /**

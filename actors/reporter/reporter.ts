@@ -24,7 +24,10 @@ import type { ActorDef } from '../../supervisor/child-spec.js';
 
 export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg, ReporterMemory> {
   const { outbox } = deps;
-  const { publish, persistSoon, pump, startReport, noteReject, needRegistration } = reporterSteps(deps);
+  const { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent } =
+    reporterSteps(deps);
+  const refusedAsDecommissioning = (result: ReporterMsg & { type: 'reporter.event-sent' | 'reporter.report-sent' }) =>
+    !result.result.ok && result.result.failure.kind === 'decommissioning';
 
   return {
     carry: newReporterMemory,
@@ -51,7 +54,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         overflowing: false,
         sinceScan: null,
         reportOut: false,
-        silenced: 0,
+        silentWhy: null,
       };
     },
 
@@ -80,14 +83,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       'reporter.enqueue'(current, msg, ctx) {
-        if (deps.lifecycle.lifecycle !== 'enrolled') {
-          if (current.silenced === 0)
-            ctx.log.info(
-              { event: 'events_silenced', lifecycle: deps.lifecycle.lifecycle },
-              'decommissioning: events are no longer reported',
-            );
-          return { ...current, silenced: current.silenced + 1 };
-        }
+        if (silent(current)) return goSilent(current, ctx, `lifecycle ${deps.lifecycle.lifecycle}`);
         const state = { ...current, sinceScan: noteSinceScan(current.sinceScan, msg.event) };
         const overflow = outbox.push(msg.event);
         if (overflow > 0) {
@@ -172,6 +168,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
 
       'reporter.report-sent'(state, msg, ctx) {
         let next: ReporterState = { ...state, reporting: false, reportOut: false };
+        if (refusedAsDecommissioning(msg)) return goSilent(next, ctx, 'the master is decommissioning this agent');
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':
@@ -219,6 +216,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         // The head may have changed while the request was out (overflow dropped it): only touch our own entry.
         const entry = outbox.headIf(msg.entryId);
         const what = entry?.event.type ?? 'heartbeat';
+        if (refusedAsDecommissioning(msg)) {
+          if (entry) outbox.rejected(entry.id);
+          persistSoon(ctx);
+          return goSilent({ ...next, heartbeat: null }, ctx, 'the master is decommissioning this agent');
+        }
         const reaction = reactionTo(msg.result);
         switch (reaction.kind) {
           case 'delivered':

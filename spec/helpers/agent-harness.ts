@@ -46,6 +46,8 @@ export interface InProcessAgent {
   fatal: Error[];
   /** One entry per finished decommission: whether the agent stopped its own container. */
   decommissioned: boolean[];
+  /** Resolves with the first entry of `decommissioned`. */
+  decommissionFinished: Promise<boolean>;
   /** Resolves with the agent id once the agent has registered (waits for the `registered` record). */
   registered(timeoutMs?: number): Promise<string>;
   /** Graceful shutdown as on SIGTERM; idempotent. Removes the data directory unless `keepData`. */
@@ -72,6 +74,10 @@ export async function startInProcessAgent(opts: {
   const sink = new LogSink(new Redactor([config.master.apiKey]));
   const fatal: Error[] = [];
   const decommissioned: boolean[] = [];
+  let finish: (selfStopped: boolean) => void = () => undefined;
+  const decommissionFinished = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
   const agent = await assembleAgent(config, {
     log: sink.log,
     redactor: sink.redactor,
@@ -83,6 +89,7 @@ export async function startInProcessAgent(opts: {
     },
     onDecommissioned: (selfStopped) => {
       decommissioned.push(selfStopped);
+      finish(selfStopped);
     },
     // The machine running the specs is never taken for the agent's container unless a spec says which one is.
     selfHints: { hostname: opts.selfHostname, readMountinfo: () => Promise.resolve(null) },
@@ -95,6 +102,7 @@ export async function startInProcessAgent(opts: {
     dataDir,
     fatal,
     decommissioned,
+    decommissionFinished,
     async registered(timeoutMs = 10_000) {
       const rec = await sink.waitFor((r) => r.event === 'registered', timeoutMs, 'registration');
       return String(rec.agentId);
