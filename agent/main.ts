@@ -147,15 +147,6 @@ async function runDecommissioned(
   log: Logger,
   io: MainIo,
 ): Promise<void> {
-  log.warn(
-    {
-      event: 'agent_decommissioned',
-      tombstone: tombstones.file,
-      ...(tombstones.problem === null ? {} : { reason: tombstones.problem }),
-      hint: 'to reuse this host, run `dockflare-agent decommission clear` (or delete the file) and give it a new key',
-    },
-    'agent decommissioned: staying silent',
-  );
   let server: RunningHealthServer | undefined;
   if (config.health.port !== 0) {
     const report = decommissionedReport(tombstones.file);
@@ -173,10 +164,23 @@ async function runDecommissioned(
       return undefined;
     });
   }
+  // Said once the health server listens: whoever reads this line can ask /health at once.
+  log.warn(
+    {
+      event: 'agent_decommissioned',
+      tombstone: tombstones.file,
+      ...(tombstones.problem === null ? {} : { reason: tombstones.problem }),
+      hint: 'to reuse this host, run `dockflare-agent decommission clear` (or delete the file) and give it a new key',
+    },
+    'agent decommissioned: staying silent',
+  );
+  // Idle, not exited: an exit under a restart policy would start it again and again, one log line each time.
+  const idle = setInterval(() => undefined, 2 ** 31 - 1);
   installSignalHandlers({
     log,
     budgetMs: config.supervision.shutdownBudgetMs,
     shutdown: async () => {
+      clearInterval(idle);
       await server?.close();
       return 'ok';
     },

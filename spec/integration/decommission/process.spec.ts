@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { call } from '../../master/index.js';
+import { exitWithin } from '../../helpers/docker-process.js';
+import {
+  inspectOrNull,
+  removeSpecContainers,
+  TUNNEL_CONTAINER,
+  waitForTunnelRunning,
+} from '../../helpers/docker-fixtures.js';
+import { testDocker } from '../../helpers/docker.js';
+import { useSpecSession } from '../../helpers/spec-session.js';
+import { ADMIN } from '../../helpers/master-calls.js';
+
+/** How long the restarted agent is watched for any request: several of its 1 s poll and report intervals. */
+const WATCH_MS = 4000;
+
+describe('decommission: the agent as a process, removed and then restarted on the same data directory', function () {
+  this.timeout(90_000);
+  const harness = useSpecSession(removeSpecContainers);
+
+  it('removed through the admin route, it exits 0; started again it stays silent, the tunnel stopped and kept', async () => {
+    const master = await harness.master();
+    const dataDir = await harness.tempDir('dfa-decom-');
+    const key = master.generateKey();
+    const first = await harness.process({ dataDir, key });
+    const agentId = String((await first.waitFor((r) => r.event === 'registered')).agentId);
+    master.enroll(agentId, 'decommission-process');
+    await first.waitFor((r) => r.event === 'tunnel_started', 20_000);
+    await waitForTunnelRunning(testDocker(), 15_000);
+
+    const removed = await call(master.url, 'POST', `/api/v2/agents/${agentId}/remove`, { key: ADMIN });
+    expect(removed.status, 'remove starts a decommission').to.equal(202);
+    const exit = await exitWithin(first, 30_000, 'the decommissioned agent');
+    expect(exit.code).to.equal(0);
+    const operationId = (removed.json as { operation_id: string }).operation_id;
+    expect(master.decommissions.require(operationId).state).to.equal('completed');
+    expect(first.lines.filter((r) => r.event === 'decommission_acknowledged')).to.have.length(2);
+
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const seen = master.requests.length;
+    const again = await harness.process({
+      dataDir,
+      key,
+      env: { HEALTH_CHECK_PORT: String(port), HEALTH_BIND_ADDRESS: '127.0.0.1' },
+    });
+    const said = await again.waitFor((r) => r.event === 'agent_decommissioned', 15_000);
+    expect(String(said.tombstone)).to.match(/decommission\.json$/);
+    const health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(3000) });
+    expect(health.status).to.equal(200);
+    expect(await health.json()).to.include({ status: 'decommissioned', lifecycle: 'decommissioned' });
+    // Silence can only be watched for: a few of its intervals, in which a serving agent would have called many times.
+    await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
+    expect(master.requests.slice(seen), 'no request to the master').to.deep.equal([]);
+    const tunnel = await inspectOrNull(testDocker(), TUNNEL_CONTAINER);
+    expect(tunnel, 'the tunnel container is kept').not.to.equal(null);
+    expect(tunnel!.State.Running, 'and stays stopped').to.equal(false);
+    expect(again.child.exitCode, 'the agent idles; it does not exit into a restart loop').to.equal(null);
+    const quiet = await harness.process({ dataDir, key, env: { HEALTH_CHECK_PORT: '0' } });
+    await quiet.waitFor((r) => r.event === 'agent_decommissioned', 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(quiet.child.exitCode, 'idle without a health server too').to.equal(null);
+    expect(again.lines.filter((r) => Number(r.level) >= 40).map((r) => r.event)).to.deep.equal([
+      'agent_decommissioned',
+    ]);
+  });
+});
