@@ -149,4 +149,30 @@ describe('decommission: a real agent against the test master and a real Docker E
     const ok = await m.waitFor(isAck('prepared'), 15_000, 'the prepared acknowledgement');
     expect(ok.body).to.include({ command_id: failed.body && (failed.body as { command_id: string }).command_id });
   });
+
+  it('restarted while prepared it registers and polls only: no tunnel restored, nothing reported, then finalizes', async () => {
+    const { agentId } = await startEnrolled();
+    const op = master!.decommissions.start(master!.agent(agentId)!).op;
+    op.failCleanupWith = 'tunnel_sync_failed';
+    await master!.waitFor((r) => r.endpoint === 'ack' && r.status === 409, 15_000, 'the refused clean-up');
+    const dataDir = agent!.dataDir;
+    await agent!.stop({ keepData: true });
+    const seen = master!.requests.length;
+    const again = await harness.agent({ dataDir, key: master!.agent(agentId)!.key! });
+    agent = again;
+    await again.registered();
+    await again.sink.waitFor((r) => r.event === 'tunnel_not_restored', 10_000);
+    op.failCleanupWith = null;
+    expect(master!.decommissions.retry(op.operationId).ok).to.equal(true);
+    await master!.waitFor(isAck('shutdown_scheduled'), 15_000, 'the final acknowledgement');
+    expect(await again.decommissionFinished).to.equal(false);
+    const after = master!.requests.slice(seen);
+    expect(
+      after.filter((r) => r.endpoint === 'events'),
+      'nothing reported',
+    ).to.deep.equal([]);
+    expect(new Set(after.map((r) => r.endpoint))).to.deep.equal(new Set(['register', 'commands', 'ack']));
+    const tunnel = await inspectOrNull(docker, TUNNEL_CONTAINER);
+    expect(tunnel?.State.Running, 'not restored').to.equal(false);
+  });
 });
