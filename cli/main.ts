@@ -9,12 +9,15 @@ import { agentVersion } from '../agent/version.js';
 import { runAgent } from '../agent/main.js';
 import { chaosKill, healthcheck } from './http-verbs.js';
 import { review } from './review.js';
+import { decommissionVerb } from './decommission.js';
 
-const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OUT] | healthcheck | chaos kill <actor> | config | version | help]
+const USAGE = `usage: dockflare-agent [run | review [FILE|-] [--json] [--html OUT] | healthcheck | chaos kill <actor> |
+                       decommission status|clear [--yes] | config | version | help]
   run                 run the agent (default); configured by environment variables
   review              judge a host from agent logs (bunyan JSON), e.g. docker logs dockflare-agent 2>&1 | dockflare-agent review
   healthcheck         ask the running agent's /livez; exit 0 while it is alive (the image's HEALTHCHECK)
   chaos kill <actor>  kill one actor of the running agent (needs CHAOS_ENABLED=true there)
+  decommission status show the decommission tombstone; \`decommission clear --yes\` removes it to reuse the host
   config              list the environment variables with their defaults
   version             print the agent version
 `;
@@ -68,6 +71,11 @@ async function main(argv: readonly string[]): Promise<void> {
         return;
       }
       process.exitCode = await chaosKill(process.env, argv[2], write);
+      return;
+    case 'decommission':
+      process.exitCode = await decommissionVerb(argv.slice(1), process.env, write, (l) => {
+        process.stderr.write(l);
+      });
       return;
     case 'config':
       for (const v of describeVariables())
