@@ -3,7 +3,8 @@
  * a real agent process against the local Docker Engine (scripts/with-dockerd.sh provides one: DOCKER_HOST, the
  * default socket, or a private engine when run as root), starts a labelled sample container, enrols the agent
  * so that a start_tunnel arrives, and prints what the master receives until Ctrl-C (or DEMO_SECONDS), then
- * cleans up everything it started.
+ * cleans up everything it started. With DEMO_DECOMMISSION=1 the admin then removes the agent: the demo prints each
+ * decommission acknowledgement and ends when the agent has stopped itself.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { dockerFromHost } from '../docker/dockerode-call.js';
-import { TestMaster, type RecordedRequest } from '../spec/master/index.js';
+import { call, TestMaster, type RecordedRequest } from '../spec/master/index.js';
 
 const started = Date.now();
 const BUSYBOX = process.env.DOCKERTEST_BUSYBOX_IMAGE ?? 'local/busybox:1';
@@ -63,7 +64,7 @@ function describe(r: RecordedRequest): string | null {
       return `master ← ${type.padEnd(15)} ${String(c.name)}  ${labels} (${status})`;
     }
     case 'ack':
-      return `master ← decommission ack ${String(body.phase)} → ${text(reply.code)} (${status})`;
+      return `master ← decommission ack ${String(body.phase)}, tunnel ${text(body.tunnel_container, 'n/a')} → ${text(reply.code)} (${status})`;
     case 'admin':
     case 'other':
       return null;
@@ -130,6 +131,15 @@ async function main(): Promise<void> {
 
   let shown = 0;
   let enrolled = false;
+  let agentId: string | null = null;
+  const decommission = process.env.DEMO_DECOMMISSION === '1';
+  let removing = false;
+  const remove = async (id: string): Promise<void> => {
+    const res = await call(master.url, 'POST', `/api/v2/agents/${id}/decommission`, { key: 'test-master-admin-key' });
+    say(
+      `admin removes the agent → decommission ${text((res.json as { operation_id?: string }).operation_id)} (${res.status})`,
+    );
+  };
   const pump = setInterval(() => {
     for (const r of master.requests.slice(shown)) {
       shown++;
@@ -138,8 +148,14 @@ async function main(): Promise<void> {
       if (!enrolled && r.endpoint === 'register' && r.status >= 200 && r.status < 300) {
         enrolled = true;
         const id = String((r.response as { agent_id?: string }).agent_id);
+        agentId = id;
         master.enroll(id, 'demo-tunnel');
         say(`admin enrols the agent with tunnel demo-tunnel → the master queues start_tunnel`);
+      }
+      const running = r.endpoint === 'events' && (r.body as { type?: string } | undefined)?.type === 'tunnel_status';
+      if (decommission && !removing && running && agentId !== null && r.status < 300) {
+        removing = true;
+        void remove(agentId);
       }
     }
   }, 100);
@@ -148,11 +164,13 @@ async function main(): Promise<void> {
   const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    say(`${why}: stopping the agent (SIGTERM) and cleaning up`);
-    agent.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => {
-      agent.once('exit', resolve);
-    });
+    say(`${why}: ${agent.exitCode === null ? 'stopping the agent (SIGTERM) and ' : ''}cleaning up`);
+    const code =
+      agent.exitCode ??
+      (await new Promise<number | null>((resolve) => {
+        agent.once('exit', resolve);
+        agent.kill('SIGTERM');
+      }));
     clearInterval(pump);
     for (const r of master.requests.slice(shown)) {
       const line = describe(r);
@@ -163,10 +181,14 @@ async function main(): Promise<void> {
         .getContainer('dockflare-agent-tunnel')
         .inspect()
         .then(
-          () => 'still present',
+          (c) => `still present (${c.State.Running ? 'running' : 'stopped'})`,
           () => 'removed',
         )}`,
     );
+    await d
+      .getContainer('dockflare-agent-tunnel')
+      .remove({ force: true })
+      .catch(() => undefined);
     await d
       .getContainer(SAMPLE)
       .remove({ force: true })
@@ -180,6 +202,10 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
     say('done');
   };
+  // After a decommission the agent ends by itself (it has no container of its own to stop here).
+  agent.once('exit', () => {
+    if (decommission) void stop('the agent finished its decommission and exited');
+  });
   process.once('SIGINT', () => {
     void stop('Ctrl-C');
   });
