@@ -13,6 +13,7 @@ import {
   type DockerPort,
   type EventHandlers,
   type EventSubscription,
+  type Removal,
   type TunnelContainerSpec,
 } from './port.js';
 import { readEventStream } from './events.js';
@@ -248,17 +249,27 @@ export class DockerodePort implements DockerPort {
     return true;
   }
 
-  async stopAndRemove(idOrName: string, timeoutS: number): Promise<void> {
+  async stopAndRemove(idOrName: string, timeoutS: number): Promise<Removal> {
     const c = this.docker.getContainer(idOrName);
     await this.stopContainer(idOrName, timeoutS);
     try {
       await this.call('remove container', (abortSignal) => c.remove({ force: true, abortSignal }));
     } catch (err) {
-      if (!(err instanceof DockerError) || err.kind !== 'not_found') {
-        // "removal already in progress" (409) also ends with the container gone.
-        if (!(err instanceof DockerError && err.kind === 'conflict')) throw err;
-      }
+      if (!(err instanceof DockerError)) throw err;
+      // A socket proxy that refuses DELETE (DELETE=0 where the proxy honours it): move the stopped one out of the way.
+      if (err.statusCode === 403) return this.renameAside(c);
+      // Gone already, or "removal already in progress" (409): it ends with the container gone.
+      if (err.kind !== 'not_found' && err.kind !== 'conflict') throw err;
     }
+    return { kind: 'removed' };
+  }
+
+  private async renameAside(c: Docker.Container): Promise<Removal> {
+    const info = await this.call('inspect container', (abortSignal) => c.inspect({ abortSignal }));
+    const stamp = new Date().toISOString().replace(/\D/g, '');
+    const name = `${info.Name.replace(/^\//, '')}-replaced-${stamp}`;
+    await this.call('rename container', (abortSignal) => c.rename({ name, abortSignal }));
+    return { kind: 'renamed', name };
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {

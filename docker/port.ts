@@ -30,6 +30,8 @@ export interface TunnelContainerSpec {
   labels: Readonly<Record<string, string>>;
 }
 
+export type Removal = { readonly kind: 'removed' } | { readonly kind: 'renamed'; readonly name: string };
+
 export interface EventSubscription {
   close(): void;
 }
@@ -66,8 +68,12 @@ export interface DockerPort {
    * again (Docker's 304).
    */
   stopContainer(idOrName: string, timeoutS: number): Promise<boolean>;
-  /** Stop (timeout in s) then remove; a container that is already gone counts as removed. */
-  stopAndRemove(idOrName: string, timeoutS: number): Promise<void>;
+  /**
+   * Stop (timeout in s) then remove; a container that is already gone counts as removed. Where the socket proxy
+   * refuses DELETE (403), the stopped container is renamed aside (`<name>-replaced-<UTC digits>`) instead, so that
+   * its name is free for the next one; the answer says which happened.
+   */
+  stopAndRemove(idOrName: string, timeoutS: number): Promise<Removal>;
   /** The last `lines` non-empty lines the container wrote (stdout and stderr), whole: a caller redacts, then cuts. */
   logTail(id: string, lines: number): Promise<string[]>;
 }

@@ -6,7 +6,7 @@
  * the TunnelKeeper's decision after its start settle time (§7.2 step 5), not made here.
  */
 import type { Logger } from '../../log/logger.js';
-import { DockerError, type ContainerState, type DockerPort } from '../../docker/port.js';
+import { DockerError, type ContainerState, type DockerPort, type Removal } from '../../docker/port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 
 export const TUNNEL_CMD = ['tunnel', '--no-autoupdate', 'run'] as const;
@@ -61,7 +61,13 @@ const VERSION_LOG_LINES = 200;
 export async function ensureTunnel(
   docker: DockerPort,
   want: TunnelWant,
-  opts: { replace: boolean; leaveRestarting: boolean; stopTimeoutS: number; log: Logger },
+  opts: {
+    replace: boolean;
+    leaveRestarting: boolean;
+    stopTimeoutS: number;
+    log: Logger;
+    onRemoval: (removal: Removal) => void;
+  },
 ): Promise<EnsureOutcome> {
   const { log } = opts;
   const existing = await docker.inspectContainer(TUNNEL_CONTAINER);
@@ -86,7 +92,7 @@ export async function ensureTunnel(
       { event: 'tunnel_container_removing', containerId: existing.id, status: existing.status, why },
       'removing the existing tunnel container',
     );
-    await docker.stopAndRemove(existing.id, opts.stopTimeoutS);
+    opts.onRemoval(await docker.stopAndRemove(existing.id, opts.stopTimeoutS));
   }
   if (!(await docker.imageExists(want.image))) {
     log.info({ event: 'image_pull_started', image: want.image }, 'cloudflared image missing; pulling it');

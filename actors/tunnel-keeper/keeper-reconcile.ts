@@ -11,6 +11,7 @@ import type { TunnelAssignment } from '../../domain/tunnel.js';
 import type { TunnelState } from '../../persistence/formats.js';
 import { type TunnelKeeperState } from './keeper-state.js';
 import { probationFor } from './probation.js';
+import { noteRemoval } from './removal.js';
 
 import { type ConfirmSteps } from './keeper-confirm.js';
 import {
@@ -44,7 +45,7 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
             { event: 'tunnel_container_removing', why: 'desired state is stopped' },
             'removing an unwanted tunnel container',
           );
-          await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
+          noteRemoval(ctx.log, ctx.carried, await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS));
         }
         next = { ...s, containerId: null, running: false, failures: 0, reportedId: null, probation: null };
       } else {
@@ -68,6 +69,9 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
             leaveRestarting: s.restartingChecks < RESTARTING_CHECKS,
             stopTimeoutS: deps.stopTimeoutS,
             log: ctx.log,
+            onRemoval: (removal) => {
+              noteRemoval(ctx.log, ctx.carried, removal);
+            },
           },
         );
         if (outcome.kind === 'restarting') {
@@ -176,7 +180,7 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
       const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
       await persist(stopped);
       try {
-        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS);
+        noteRemoval(ctx.log, ctx.carried, await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS));
       } catch (err) {
         if (!isDockerError(err)) throw err;
         ctx.log.error({ event: 'tunnel_stop_failed', err }, 'tunnel container stop failed');

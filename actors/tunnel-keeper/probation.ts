@@ -32,9 +32,11 @@ export interface KeeperMemory extends Turns {
    * started (counted, with its cause), not as adopted.
    */
   created: Probation | null;
+  /** Old containers renamed aside because the socket proxy refuses DELETE (removal.ts). */
+  renamedAside: number;
 }
 
-export const newKeeperMemory = (): KeeperMemory => ({ created: null, busy: Promise.resolve() });
+export const newKeeperMemory = (): KeeperMemory => ({ created: null, busy: Promise.resolve(), renamedAside: 0 });
 
 export const sameRun = (a: Run, b: Run): boolean =>
   a.containerId === b.containerId && a.startedAt === b.startedAt && a.restartCount === b.restartCount;

@@ -66,8 +66,16 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         // cloudflared gets what is left of the budget to drain, keeping a second for the removal itself; with less
         // than that left it is killed at once (a stop of 0 s) rather than left behind.
         const leftS = Math.floor((deadline - clock.monotonic()) / 1000) - 1;
-        await deps.docker.stopAndRemove(TUNNEL_CONTAINER, Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)));
-        if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'no tunnel container to remove');
+        const removal = await deps.docker.stopAndRemove(
+          TUNNEL_CONTAINER,
+          Math.max(0, Math.min(deps.shutdownStopTimeoutS, leftS)),
+        );
+        if (removal.kind === 'renamed')
+          log.info(
+            { event: 'tunnel_container_renamed_aside', name: removal.name },
+            'tunnel container stopped, renamed',
+          );
+        else if (found === null) log.info({ event: 'tunnel_none_on_shutdown' }, 'no tunnel container to remove');
         else
           log.info({ event: 'tunnel_removed_on_shutdown', containerId: found?.id ?? null }, 'tunnel container removed');
       } catch (err) {

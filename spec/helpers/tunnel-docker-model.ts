@@ -70,7 +70,7 @@ export class TunnelDockerModel {
           this.removed.push(c.id);
           this.container = null;
         }
-        return Promise.resolve();
+        return Promise.resolve({ kind: 'removed' as const });
       },
       imageExists: () => Promise.resolve(true),
       networkExists: () => Promise.resolve(true),
