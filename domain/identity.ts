@@ -7,7 +7,15 @@ export interface Identity {
 }
 
 export type ReregisterCause =
-  'commands_not_found' | 'registration_required' | 'forbidden' | 'stale_sequence' | 'events_not_found';
+  | 'commands_not_found'
+  | 'registration_required'
+  | 'forbidden'
+  | 'stale_sequence'
+  | 'events_not_found'
+  /** A v1 session's replies carry v2's `code`: the master was upgraded and can negotiate v2. */
+  | 'protocol_upgrade'
+  /** A v2 session's replies lost their `code`: the master was downgraded to v1. */
+  | 'protocol_downgrade';
 
 export interface RegisterReply {
   agentId: string;

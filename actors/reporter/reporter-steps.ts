@@ -57,6 +57,8 @@ export interface ReporterState {
    * events are dropped from then on: the master refuses them and forgets the agent at the end.
    */
   silentWhy: string | null;
+  /** The session whose change of master protocol was already acted on: asked once per session. */
+  protocolAsked: string | null;
 }
 
 export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
@@ -175,7 +177,23 @@ export function reporterSteps(deps: ReporterDeps) {
     return { ...s, waitingForIdentity: true };
   };
 
-  return { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent };
+  /**
+   * The master changed under a running session (docs/protocol.md §3.4): a v1 session's replies that carry v2's `code`
+   * mean an upgraded master, a v2 session's replies without it a downgraded one. One re-registration per session
+   * negotiates again; the pacer keeps a master that keeps flipping from causing a storm.
+   */
+  const noteProtocol = (s: ReporterState, ctx: Ctx, code: string | null): ReporterState => {
+    const id = s.identity;
+    const key = id === null ? null : `${id.agentId}/${id.sessionId ?? 'v1'}`;
+    if (id === null || s.protocolAsked === key) return s;
+    if (id.protocolVersion === 1 ? code === null : code !== null) return s;
+    const cause = id.protocolVersion === 1 ? 'protocol_upgrade' : 'protocol_downgrade';
+    ctx.log.info({ event: 'master_protocol_changed', cause, protocolVersion: id.protocolVersion }, 'registering again');
+    tell(deps.registration, registrationRequired(cause, id));
+    return { ...s, protocolAsked: key };
+  };
+
+  return { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent, noteProtocol };
 }
 
 /**

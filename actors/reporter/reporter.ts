@@ -24,8 +24,8 @@ import type { ActorDef } from '../../supervisor/child-spec.js';
 
 export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg, ReporterMemory> {
   const { outbox } = deps;
-  const { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent } =
-    reporterSteps(deps);
+  const steps = reporterSteps(deps);
+  const { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent } = steps;
   const refusedAsDecommissioning = (result: ReporterMsg & { type: 'reporter.event-sent' | 'reporter.report-sent' }) =>
     !result.result.ok && result.result.failure.kind === 'decommissioning';
 
@@ -55,6 +55,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         sinceScan: null,
         reportOut: false,
         silentWhy: null,
+        protocolAsked: null,
       };
     },
 
@@ -179,6 +180,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             // A duplicate_sequence means the master kept an earlier report under this number (a reply lost after
             // it had processed it) and ignored this one: a report still owed after an overflow is still owed.
             next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
+            if (msg.result.ok) next = steps.noteProtocol(next, ctx, msg.result.value.code);
             break;
           case 'retry':
             next = { ...next, reportSeqRetry: outbox.lastReportNumber(state.identity?.sessionId ?? 'v1') };
@@ -235,6 +237,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
                 'master reachable again',
               );
             next = { ...next, failures: 0, lastReject: null };
+            if (msg.result.ok) next = steps.noteProtocol(next, ctx, msg.result.value.code);
             if (entry)
               ctx.log.debug(
                 { event: 'event_delivered', type: what, seq: entry.seq, duplicate: reaction.duplicate },

@@ -131,3 +131,28 @@ const ACCESS_LOGIN_PAGE = `<!DOCTYPE html>
 <form method="post" action="/cdn-cgi/access/login"><input type="email" name="email"><button>Send me a code</button></form>
 </div></body></html>
 `;
+
+/** Who waits for a request a `slow` fault holds, by endpoint (TestMaster.waitForHeld). */
+export class HeldWaiters {
+  private waiters: { endpoint: AgentEndpoint; resolve: () => void }[] = [];
+
+  wait(endpoint: AgentEndpoint, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`test master: no ${endpoint} request held by a slow fault within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push({
+        endpoint,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  arrived(endpoint: AgentEndpoint): void {
+    for (const w of this.waiters.filter((x) => x.endpoint === endpoint)) w.resolve();
+    this.waiters = this.waiters.filter((x) => x.endpoint !== endpoint);
+  }
+}

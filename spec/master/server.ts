@@ -15,7 +15,7 @@ import type {
   Reply,
   TestMasterOptions,
 } from './types.js';
-import { FaultList, faultOutgoing, jsonOutgoing, type AgentEndpoint, type Outgoing } from './faults.js';
+import { FaultList, faultOutgoing, HeldWaiters, jsonOutgoing, type AgentEndpoint, type Outgoing } from './faults.js';
 import * as io from './http-io.js';
 import { RequestLog } from './recorder.js';
 import { parseJson, type RequestContext } from './request.js';
@@ -33,7 +33,7 @@ interface Settings {
 
 export class TestMaster {
   readonly url: string;
-  readonly mode: MasterMode;
+  private currentMode: MasterMode;
   private readonly state: MasterState;
   private readonly log = new RequestLog();
   private readonly faults = new FaultList();
@@ -41,7 +41,7 @@ export class TestMaster {
   /** Cancels for slow replies still waiting; stop() fires them all. */
   private readonly delays = new Set<() => void>();
   /** Waiters for a request held by a `slow` fault, by endpoint. */
-  private held: { endpoint: AgentEndpoint; resolve: () => void }[] = [];
+  private readonly held = new HeldWaiters();
   private seq = 0;
   private accepted = 0;
   private stopping: Promise<void> | null = null;
@@ -54,7 +54,7 @@ export class TestMaster {
     enrollmentRequired: boolean,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    this.mode = mode;
+    this.currentMode = mode;
     this.state = new MasterState(enrollmentRequired, settings.decommissionTimeoutMs);
     server.on('connection', (socket: Socket) => {
       this.accepted++;
@@ -100,6 +100,19 @@ export class TestMaster {
       },
       options.enrollmentRequired ?? true,
     );
+  }
+
+  get mode(): MasterMode {
+    return this.currentMode;
+  }
+
+  /**
+   * The master upgraded or downgraded in place: same records and keys, the other protocol from the next request.
+   * Keys held by a record are bound to it, as an upgraded master's key store would have them.
+   */
+  switchMode(mode: MasterMode): void {
+    this.currentMode = mode;
+    this.state.bindRecordKeys();
   }
 
   /** TCP connections accepted so far: shows whether a client reuses its connections. */
@@ -173,18 +186,7 @@ export class TestMaster {
   }
   /** Resolves once a request on `endpoint` arrives and is held by a `slow` fault: its reply is still to come. */
   waitForHeld(endpoint: AgentEndpoint, timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`test master: no ${endpoint} request held by a slow fault within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.held.push({
-        endpoint,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return this.held.wait(endpoint, timeoutMs);
   }
   clearFaults(): void {
     this.faults.clear();
@@ -246,8 +248,7 @@ export class TestMaster {
         return;
       }
       case 'slow':
-        for (const w of this.held.filter((x) => x.endpoint === endpoint)) w.resolve();
-        this.held = this.held.filter((x) => x.endpoint !== endpoint);
+        this.held.arrived(endpoint);
         if (!(await this.delay(fault.delayMs))) {
           req.socket.destroy();
           record(0, undefined);

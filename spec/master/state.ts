@@ -154,6 +154,14 @@ export class MasterState {
     this.records.delete(agentId);
   }
 
+  /** Each record's key bound to it where the key is not bound yet (a v1 master binds on the record side only). */
+  bindRecordKeys(): void {
+    for (const agent of this.records.values()) {
+      const key = agent.key === null ? undefined : this.keys.get(agent.key);
+      if (key && key.boundAgentId === null) key.boundAgentId = agent.agentId;
+    }
+  }
+
   /** Forgets the v2 session, as a master restart would: the next v2 event gets 409 registration_required. */
   dropSession(agentId: string): void {
     this.requireAgent(agentId, 'dropSession').sessionId = null;
