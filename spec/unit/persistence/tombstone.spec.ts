@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -34,6 +34,9 @@ describe('persistence/tombstone', () => {
       finalized_at: null,
     });
     expect(await readFile(file, 'utf8')).not.to.match(/token|key/i);
+    expect(await readdir(dir), 'written through a temp file renamed in place: nothing else left').to.deep.equal([
+      'decommission.json',
+    ]);
   });
 
   it('moves prepared to finalized, keeps the prepare time, and is read back after a restart', async () => {

@@ -30,6 +30,8 @@ function run(acks: Ack[]) {
   const sent: { op: string; body: DecommissionAck }[] = [];
   const keeperAsked: string[] = [];
   const writes: TombstonePhase[] = [];
+  /** Every effect in the order it happened: tombstone, keeper, acknowledgement, the end. */
+  const order: string[] = [];
   let finished = 0;
   let nextPoll: unknown[] = [];
   const tombstones: TombstoneStore & { lifecycle: Lifecycle } = {
@@ -38,6 +40,7 @@ function run(acks: Ack[]) {
     current: null,
     write: (phase): Promise<TombstoneWrite> => {
       writes.push(phase);
+      order.push(`tombstone ${phase}`);
       tombstones.lifecycle = phase === 'prepared' ? 'prepared' : 'decommissioned';
       return Promise.resolve({ ok: true, changed: true, tombstone: null as never });
     },
@@ -52,6 +55,7 @@ function run(acks: Ack[]) {
     },
     ackDecommission: (_agent, op, body) => {
       sent.push({ op, body });
+      order.push(`ack ${String(body.phase)}`);
       return Promise.resolve(acks.shift() ?? OK);
     },
   };
@@ -61,6 +65,7 @@ function run(acks: Ack[]) {
     tunnelKeeper: callbackRef<TunnelKeeperMsg>('tunnel-keeper', (m) => {
       if (m.type !== 'tunnel.decommission') throw new Error(`keeper: unexpected ${m.type}`);
       keeperAsked.push(m.phase);
+      order.push(`keeper ${m.phase}`);
       tell(m.replyTo, { tunnelContainer: 'stopped', cloudflaredImage: 'cloudflare/cloudflared:1', errorCode: null });
     }),
     pollIntervalMs: 1000,
@@ -74,6 +79,7 @@ function run(acks: Ack[]) {
     },
     onDecommissioned: () => {
       finished++;
+      order.push('self-stop');
     },
     random: () => 0.5,
   });
@@ -85,6 +91,7 @@ function run(acks: Ack[]) {
     keeperAsked,
     writes,
     driver,
+    order,
     finished: () => finished,
     serve(commands: unknown[]) {
       nextPoll = commands;
@@ -144,5 +151,17 @@ describe('command poller: decommission', () => {
     expect(r.sink.events('decommission_ack_retrying'), 'said once').to.have.length(1);
     expect(r.finished(), 'the end only after the master accepted it').to.equal(1);
     expect(r.writes).to.deep.equal(['prepared', 'finalized']);
+    expect(
+      r.order.filter((o, i, all) => all.indexOf(o) === i),
+      'each step stored before the next',
+    ).to.deep.equal([
+      'tombstone prepared',
+      'keeper prepare',
+      'ack prepared',
+      'tombstone finalized',
+      'keeper finalize',
+      'ack shutdown_scheduled',
+      'self-stop',
+    ]);
   });
 });

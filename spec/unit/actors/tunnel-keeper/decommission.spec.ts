@@ -52,6 +52,13 @@ describe('tunnel keeper: decommission', () => {
     expect((await step(run, 'prepare')).tunnelContainer).to.equal('absent');
   });
 
+  it('a container that had exited before the prepare is `stopped` without a stop call', async () => {
+    const run = await prepared();
+    run.docker.container = { ...run.docker.container!, running: false, status: 'exited', exitCode: 1 };
+    expect((await step(run, 'prepare')).tunnelContainer).to.equal('stopped');
+    expect(run.docker.stopped, 'no stop call').to.deep.equal([]);
+  });
+
   it('restores nothing while prepared: checks and its container events make no Docker call', async () => {
     const run = await prepared();
     await step(run, 'prepare');
