@@ -130,7 +130,10 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     docker,
     ...(deps.selfHints ?? { hostname: process.env.HOSTNAME, readMountinfo: readProcMountinfo }),
   });
+  let finishing = false;
   const finishDecommission = async (): Promise<void> => {
+    if (finishing) return;
+    finishing = true;
     const own = await self.locate();
     let stopped = false;
     if (own !== null) {

@@ -14,6 +14,7 @@ import { installProcessGuards } from './process-guards.js';
 import { startHealthServer, type RunningHealthServer } from './health-server.js';
 import { installSignalHandlers } from './shutdown.js';
 import { FileTombstoneStore } from '../persistence/tombstone.js';
+import { FileStateStore } from '../persistence/state-files.js';
 import { decommissionedReport } from './health-report.js';
 import type { AgentConfig } from './config/config.js';
 import type { Logger } from '../log/logger.js';
@@ -63,7 +64,7 @@ export async function runAgent(io: MainIo): Promise<void> {
 
   const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
   if (tombstones.lifecycle === 'decommissioned') {
-    await runDecommissioned(config, tombstones, log, io);
+    await runDecommissioned(config, tombstones, { log, redactor }, io);
     return;
   }
   if (tombstones.lifecycle === 'prepared')
@@ -144,9 +145,14 @@ export async function runAgent(io: MainIo): Promise<void> {
 async function runDecommissioned(
   config: AgentConfig,
   tombstones: FileTombstoneStore,
-  log: Logger,
+  { log, redactor }: { log: Logger; redactor: Redactor },
   io: MainIo,
 ): Promise<void> {
+  // A stop between the finalized tombstone and the keeper's clean-up must not leave the token on the disk for good.
+  const store = await FileStateStore.open({ dir: config.agent.dataDir, log, clock: systemClock, redactor });
+  const tunnel = await store.loadTunnelState();
+  if (tunnel.token !== null || tunnel.id !== null)
+    await store.saveTunnelState({ token: null, id: null, name: null, desired_state: 'stopped' });
   let server: RunningHealthServer | undefined;
   if (config.health.port !== 0) {
     const report = decommissionedReport(tombstones.file);

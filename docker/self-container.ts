@@ -1,8 +1,10 @@
 /**
  * Which container this process runs in, so that a finished decommission can stop it (docs/protocol.md §13.10).
- * Candidates come from HOSTNAME (Docker's default hostname is the short id) and from /proc/self/mountinfo (the
- * hostname and resolv.conf files Docker bind-mounts from its containers/<id>/ directory); only an inspect on the
- * engine the agent manages confirms one. Never guessed: a wrong answer would stop someone else's container.
+ * Candidates come from HOSTNAME (Docker's default hostname is the short id) and from the /etc/hostname bind mount in
+ * /proc/self/mountinfo (from Docker's containers/<id>/ directory). Neither proves much: a container sharing another's
+ * network (`network_mode: service:vpn`) gets that one's hostname and files. So a candidate counts only when an inspect
+ * on the engine the agent manages finds it and it is the agent by name: named `dockflare-agent`, or the compose
+ * service `dockflare-agent` (as upstream). Never guessed: a wrong answer would stop someone else's container.
  */
 import { readFile } from 'node:fs/promises';
 import { TUNNEL_CONTAINER } from '../domain/tunnel.js';
@@ -15,12 +17,15 @@ export interface SelfContainer {
 }
 
 const HEX_ID = /^[0-9a-f]{12,64}$/;
-const MOUNT_ID = /\/containers\/([0-9a-f]{64})\//g;
+/** mountinfo: `… <root> <mount point> …`; only the file Docker mounts as this container's /etc/hostname. */
+const HOSTNAME_MOUNT = /\/containers\/([0-9a-f]{64})\/hostname \/etc\/hostname /g;
+export const AGENT_NAME = 'dockflare-agent';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
 
 /** Possible ids of our own container, most specific first, without duplicates. */
 export function selfCandidates(hostname: string | undefined, mountinfo: string | null): string[] {
   const found: string[] = [];
-  for (const m of (mountinfo ?? '').matchAll(MOUNT_ID)) if (m[1] !== undefined) found.push(m[1]);
+  for (const m of (mountinfo ?? '').matchAll(HOSTNAME_MOUNT)) if (m[1] !== undefined) found.push(m[1]);
   const host = (hostname ?? '').trim().toLowerCase();
   if (HEX_ID.test(host)) found.push(host);
   return [...new Set(found)];
@@ -54,6 +59,7 @@ export class SelfLocator {
     for (const candidate of selfCandidates(this.deps.hostname, await this.deps.readMountinfo())) {
       const c = await this.deps.docker.inspectContainer(candidate).catch(() => null);
       if (c === null || !c.id.startsWith(candidate) || c.name === TUNNEL_CONTAINER) continue;
+      if (c.name !== AGENT_NAME && c.labels[COMPOSE_SERVICE] !== AGENT_NAME) continue;
       this.found = { id: c.id, name: c.name, image: c.image };
       return this.found;
     }

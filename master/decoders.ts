@@ -77,7 +77,9 @@ const OperationRef = z
   .trim()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
+  .regex(/^[A-Za-z0-9._:-]+$/, 'not an id')
+  // `.` and `..` would become dot segments of the acknowledgement's URL and send it (with the key) elsewhere.
+  .refine((id) => !/^\.+$/.test(id), 'not an id');
 const Decommission = z.object({
   operation_id: OperationRef,
   command_id: OperationRef,

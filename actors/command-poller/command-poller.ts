@@ -159,9 +159,19 @@ export function commandPollerDef(
           state.identity,
           command,
           ctx.log,
-        ).finally(() => {
-          memory.running = null;
-        });
+        ).then(
+          (outcome) => {
+            // Here, not through the pipe: the step outlives this incarnation, and its end must not be lost with it.
+            memory.running = null;
+            if (outcome.acknowledged || outcome.finished) memory.acknowledged.add(command.commandId);
+            if (outcome.finished) deps.onDecommissioned();
+            return outcome;
+          },
+          (err: unknown) => {
+            memory.running = null;
+            throw err;
+          },
+        );
         ctx.pipe(
           step,
           (outcome) => ({ type: 'poller.decommission-done', command, outcome }),
@@ -178,8 +188,6 @@ export function commandPollerDef(
           );
           return state;
         }
-        if (msg.outcome.acknowledged) ctx.carried.decommission.acknowledged.add(msg.command.commandId);
-        if (msg.outcome.finished) deps.onDecommissioned();
         return state;
       },
 

@@ -108,9 +108,13 @@ export async function runDecommission(
   };
   for (let attempt = 1; ; attempt++) {
     const result = await deps.client.ackDecommission(identity.agentId, cmd.operationId, body);
-    if (result.ok || result.failure.kind !== 'transient') {
+    if (result.ok || result.failure.kind !== 'transient' || result.failure.status === 401) {
       logAck(log, result, { ...fields, phase: 'shutdown_scheduled', attempts: attempt }, null);
-      return { acknowledged: result.ok, finished: result.ok, self };
+      // Refused for the key or the record (Force came first, or the master finished without our reply): this agent is
+      // gone on the master, so it ends as if accepted. A 409 (finalize_failed) waits for the master to ask again.
+      const removed = !result.ok && ['unauthorized', 'forbidden', 'not_found'].includes(result.failure.kind);
+      const gone = removed || (!result.ok && result.failure.status === 401);
+      return { acknowledged: result.ok, finished: result.ok || gone, self };
     }
     const delay = failureDelay(attempt, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), result.failure.retryAfterMs);
     if (attempt === 1)

@@ -45,8 +45,8 @@ export function decommissionSteps(deps: TunnelKeeperDeps, steps: KeeperSteps) {
       if (!(await deps.store.saveTunnelState(tunnel))) return failed('state_persistence_failed');
       const next: TunnelKeeperState = { ...s, tunnel, running: false, probation: null, backoffUntil: null };
       publish(next);
-      if (phase === 'finalize')
-        return { state: next, reply: { tunnelContainer: 'stopped', cloudflaredImage: deps.image, errorCode: null } };
+      // Finalize checks the container too: a prepare on another data directory, or a container started again by
+      // hand since, must not leave cloudflared running with a token the master is about to forget.
       try {
         return { state: next, reply: { ...(await stopKept(ctx)), errorCode: null } };
       } catch (err) {

@@ -14,7 +14,7 @@ export function noteRemoval(log: Logger, memory: { renamedAside: number }, remov
       {
         event: 'tunnel_containers_left',
         why: 'the Docker socket proxy refuses DELETE',
-        hint: 'remove them with: docker container prune --filter label=dockflare-agent.managed (stopped ones only)',
+        hint: 'remove them with: docker ps -aq --filter name=dockflare-agent-tunnel-replaced- | xargs docker rm',
       },
       'old tunnel containers are kept; prune them',
     );

@@ -78,7 +78,8 @@ describe('decommission: a real agent against the test master and a real Docker E
   });
 
   it('stops (never removes) its own container after the final acknowledgement when it can identify it', async () => {
-    const self = await runLabelled(docker, { labels: {}, name: 'dockflare-agent-self-spec' });
+    // Named as any container, but the compose service of the agent: that and the id make it the agent's own.
+    const self = await runLabelled(docker, { labels: { 'com.docker.compose.service': 'dockflare-agent' } });
     const m = await harness.master();
     const a = await harness.agent({ selfHostname: self.id.slice(0, 12) });
     master = m;

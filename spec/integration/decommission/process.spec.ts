@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { expect } from 'chai';
 import { call } from '../../master/index.js';
 import { exitWithin } from '../../helpers/docker-process.js';
@@ -36,6 +38,12 @@ describe('decommission: the agent as a process, removed and then restarted on th
     expect(master.decommissions.require(operationId).state).to.equal('completed');
     expect(first.lines.filter((r) => r.event === 'decommission_acknowledged')).to.have.length(2);
 
+    // As if the process had stopped between the finalized tombstone and the keeper clean-up: the token is still there.
+    const stateFile = path.join(dataDir, 'tunnel_state.json');
+    await writeFile(
+      stateFile,
+      '{"token": "leftover-token-aaaaaaaaaaaaaaaaaaaaaaaa", "id": "t", "name": "n", "desired_state": "stopped"}',
+    );
     const port = 20000 + Math.floor(Math.random() * 20000);
     const seen = master.requests.length;
     const again = await harness.process({
@@ -45,6 +53,10 @@ describe('decommission: the agent as a process, removed and then restarted on th
     });
     const said = await again.waitFor((r) => r.event === 'agent_decommissioned', 15_000);
     expect(String(said.tombstone)).to.match(/decommission\.json$/);
+    expect(JSON.parse(await readFile(stateFile, 'utf8')), 'the token cleared at start').to.include({
+      token: null,
+      id: null,
+    });
     const health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(3000) });
     expect(health.status).to.equal(200);
     expect(await health.json()).to.include({ status: 'decommissioned', lifecycle: 'decommissioned' });

@@ -4,7 +4,7 @@ import { SelfLocator, selfCandidates } from '../../../docker/self-container.js';
 
 const ID = 'a'.repeat(12) + 'b'.repeat(52);
 
-function container(id: string, name: string): ContainerState {
+function container(id: string, name: string, labels: Record<string, string> = {}): ContainerState {
   return {
     id,
     name,
@@ -16,7 +16,7 @@ function container(id: string, name: string): ContainerState {
     startedAt: '',
     restartCount: 0,
     exitCode: null,
-    labels: {},
+    labels,
   };
 }
 
@@ -24,6 +24,9 @@ describe('docker/self-container', () => {
   it('takes candidates from mountinfo and a hex HOSTNAME, never from a host name', () => {
     const mountinfo = `1 2 0:1 /var/lib/docker/containers/${ID}/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n`;
     expect(selfCandidates('aaaaaaaaaaaa', mountinfo)).to.deep.equal([ID, 'aaaaaaaaaaaa']);
+    // A process on the host sees other containers' shm mounts: those are not its own.
+    const host = `9 2 0:5 / /var/lib/docker/containers/${ID}/mounts/shm rw - tmpfs shm rw\n`;
+    expect(selfCandidates(undefined, host)).to.deep.equal([]);
     expect(selfCandidates('nas-box', null)).to.deep.equal([]);
     expect(selfCandidates('abc', null)).to.deep.equal([]);
   });
@@ -43,6 +46,24 @@ describe('docker/self-container', () => {
     expect(await locator.locate()).to.deep.equal({ id: ID, name: 'dockflare-agent', image: 'dockflare-agent:test' });
     await locator.locate();
     expect(calls).to.equal(1);
+  });
+
+  it('refuses a container that is not the agent by name or compose service (a shared-network sidecar)', async () => {
+    const sidecar = new SelfLocator({
+      docker: { inspectContainer: () => Promise.resolve(container(ID, 'gluetun')) },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await sidecar.locate()).to.equal(null);
+    const composed = new SelfLocator({
+      docker: {
+        inspectContainer: () =>
+          Promise.resolve(container(ID, 'stack-agent-1', { 'com.docker.compose.service': 'dockflare-agent' })),
+      },
+      hostname: ID.slice(0, 12),
+      readMountinfo: () => Promise.resolve(null),
+    });
+    expect(await composed.locate()).to.include({ id: ID, name: 'stack-agent-1' });
   });
 
   it('refuses an unrelated container, the tunnel container and a Docker failure', async () => {

@@ -130,6 +130,8 @@ describe('master/decoders', () => {
       { ...prepare, requested_self_action: 'remove' },
       { ...prepare, command_id: '' },
       { ...prepare, operation_id: '../../x' },
+      { ...prepare, operation_id: '..' },
+      { ...prepare, command_id: '.' },
       { action: 'finalize_decommission', command_id: 'c2', requested_self_action: 'stop' },
     ])
       expect(decodeCommand(bad).ok, JSON.stringify(bad)).to.equal(false);

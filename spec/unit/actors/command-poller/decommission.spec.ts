@@ -164,4 +164,39 @@ describe('command poller: decommission', () => {
       'self-stop',
     ]);
   });
+
+  it('the end is not lost when the poller restarts while the final acknowledgement is being retried', async () => {
+    const r = run([OK, DOWN]);
+    r.serve([command('prepare', 'c1')]);
+    await r.driver.start();
+    await r.driver.send(identityChanged(IDENTITY));
+    await r.driver.advance(0);
+    await r.driver.turns();
+    r.serve([command('finalize', 'c2')]);
+    r.clock.advance(1000);
+    await r.driver.turns();
+    expect(r.sent.map((s) => s.body.phase)).to.deep.equal(['prepared', 'shutdown_scheduled']);
+    r.driver.kill();
+    r.clock.advance(8000);
+    await r.driver.turns();
+    expect(r.sent).to.have.length(3);
+    expect(r.finished(), 'told although the incarnation that started the step is gone').to.equal(1);
+  });
+
+  it('a final acknowledgement refused for the record (Force came first) ends the agent: no retry loop', async () => {
+    const forced: Ack = { ok: false, failure: { kind: 'forbidden', status: 403, code: 'agent_key_mismatch' } };
+    const r = run([OK, forced]);
+    r.serve([command('prepare', 'c1')]);
+    await r.driver.start();
+    await r.driver.send(identityChanged(IDENTITY));
+    await r.driver.advance(0);
+    await r.driver.turns();
+    r.serve([command('finalize', 'c2')]);
+    r.clock.advance(1000);
+    await r.driver.turns();
+    r.clock.advance(60_000);
+    await r.driver.turns();
+    expect(r.sent.map((s) => s.body.phase)).to.deep.equal(['prepared', 'shutdown_scheduled']);
+    expect(r.finished()).to.equal(1);
+  });
 });

@@ -86,6 +86,14 @@ describe('tunnel keeper: decommission', () => {
     expect(await step(run, 'prepare')).to.include({ tunnelContainer: 'failed', errorCode: 'tunnel_stop_failed' });
   });
 
+  it('finalize stops a tunnel container running again (started by hand since the prepare), and keeps it', async () => {
+    const run = await prepared();
+    run.lifecycle.lifecycle = 'decommissioned';
+    expect(await step(run, 'finalize')).to.include({ tunnelContainer: 'stopped', errorCode: null });
+    expect(run.docker.stopped).to.deep.equal(['tunnel-1']);
+    expect(run.docker.removed).to.deep.equal([]);
+  });
+
   it('finalize clears the token, id and name from the disk and leaves the container as it is', async () => {
     const run = await prepared();
     await step(run, 'prepare');
