@@ -13,7 +13,7 @@ import { assembleAgent, loggableUrl } from './assemble.js';
 import { installProcessGuards } from './process-guards.js';
 import { startHealthServer, type RunningHealthServer } from './health-server.js';
 import { installSignalHandlers } from './shutdown.js';
-import { FileTombstoneStore } from '../persistence/tombstone.js';
+import { finalAckOwed, FileTombstoneStore } from '../persistence/tombstone.js';
 import { FileStateStore } from '../persistence/state-files.js';
 import { decommissionedReport } from './health-report.js';
 import type { AgentConfig } from './config/config.js';
@@ -63,13 +63,13 @@ export async function runAgent(io: MainIo): Promise<void> {
   );
 
   const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
-  if (tombstones.lifecycle === 'decommissioned') {
+  if (tombstones.lifecycle === 'decommissioned' && !finalAckOwed(tombstones.current)) {
     await runDecommissioned(config, tombstones, { log, redactor }, io);
     return;
   }
-  if (tombstones.lifecycle === 'prepared')
+  if (tombstones.lifecycle !== 'enrolled')
     log.info(
-      { event: 'decommission_prepared_at_start', tombstone: tombstones.file },
+      { event: 'decommission_under_way_at_start', lifecycle: tombstones.lifecycle, tombstone: tombstones.file },
       'decommission under way: registering and polling only',
     );
 

@@ -206,6 +206,10 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       minReregisterIntervalMs: MIN_REREGISTER_INTERVAL_MS,
       subscribers: [tunnelKeeper, commandPoller, reporter],
       capabilities: () => capabilities(deps.self),
+      // A restart owed the master its final acknowledgement, but the master had it already: nothing left to do.
+      onRefused: () => {
+        if (deps.tombstones.lifecycle === 'decommissioned') deps.onDecommissioned();
+      },
       random,
     }),
     restart: 'permanent',

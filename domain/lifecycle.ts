@@ -15,6 +15,11 @@ export interface Tombstone {
   readonly requestedSelfAction: 'stop';
   readonly preparedAt: string;
   readonly finalizedAt: string | null;
+  /**
+   * Ours, beside the upstream fields: when the master accepted the final acknowledgement. Null while it is owed (the
+   * agent then registers and polls again after a restart, to send it); absent in an upstream tombstone (done).
+   */
+  readonly finalAcknowledgedAt: string | null;
 }
 
 export function lifecycleOf(tombstone: Tombstone | null): Lifecycle {

@@ -202,6 +202,9 @@ export class HttpMasterClient implements MasterClient {
     body: unknown,
     signal?: AbortSignal,
   ): Promise<MasterResult<unknown>> {
+    // node-fetch, handed a signal that is already aborted, destroys the request's body stream with an 'error' nobody
+    // listens to: an uncaught exception. A request asked for after its owner ended is simply not sent.
+    if (signal?.aborted) return transient(null, 'aborted');
     const timeout = new AbortController();
     const timer = this.opts.clock.setTimeout(() => {
       timeout.abort();

@@ -24,6 +24,8 @@ const TombstoneSchema = z.object({
   requested_self_action: z.literal('stop').default('stop'),
   prepared_at: z.string().max(64),
   finalized_at: z.string().max(64).nullable().default(null),
+  // Absent in an upstream tombstone: a finalized one of those counts as acknowledged.
+  final_acknowledged_at: z.string().max(64).nullable().optional(),
 });
 
 export function decodeTombstone(text: string): Decoded<Tombstone> {
@@ -46,6 +48,12 @@ export function decodeTombstone(text: string): Decoded<Tombstone> {
       requestedSelfAction: 'stop',
       preparedAt: t.prepared_at,
       finalizedAt: t.finalized_at,
+      finalAcknowledgedAt:
+        t.final_acknowledged_at !== undefined
+          ? t.final_acknowledged_at
+          : t.phase === 'finalized'
+            ? (t.finalized_at ?? 'before this agent')
+            : null,
     },
   };
 }
@@ -59,6 +67,7 @@ export function encodeTombstone(t: Tombstone): string {
     requested_self_action: t.requestedSelfAction,
     prepared_at: t.preparedAt,
     finalized_at: t.finalizedAt,
+    final_acknowledged_at: t.finalAcknowledgedAt,
   };
   return `${JSON.stringify(wire, null, 2)}\n`;
 }
@@ -91,6 +100,8 @@ export interface TombstoneStore extends LifecycleView {
   readonly file: string;
   readonly current: Tombstone | null;
   write(phase: TombstonePhase, operationId: string, agentId: string, nowIso: string): Promise<TombstoneWrite>;
+  /** The master accepted the final acknowledgement: nothing is owed any more. */
+  acknowledged(nowIso: string): Promise<void>;
 }
 
 export class FileTombstoneStore implements TombstoneStore {
@@ -123,6 +134,15 @@ export class FileTombstoneStore implements TombstoneStore {
     return this.unusable !== null ? 'decommissioned' : lifecycleOf(this.tombstone);
   }
 
+  async acknowledged(nowIso: string): Promise<void> {
+    const t = this.tombstone;
+    if (t === null || t.phase !== 'finalized' || t.finalAcknowledgedAt !== null) return;
+    const next = { ...t, finalAcknowledgedAt: nowIso };
+    // Best effort: if this write fails, a restart sends the acknowledgement once more, which the master accepts.
+    await atomicWrite(this.file, encodeTombstone(next)).catch(() => undefined);
+    this.tombstone = next;
+  }
+
   async write(phase: TombstonePhase, operationId: string, agentId: string, nowIso: string): Promise<TombstoneWrite> {
     if (this.unusable !== null)
       return { ok: false, conflict: true, reason: `the tombstone file cannot be read (${this.unusable})` };
@@ -138,6 +158,7 @@ export class FileTombstoneStore implements TombstoneStore {
       requestedSelfAction: 'stop',
       preparedAt: before?.preparedAt ?? nowIso,
       finalizedAt: phase === 'finalized' ? nowIso : null,
+      finalAcknowledgedAt: null,
     };
     try {
       await atomicWrite(this.file, encodeTombstone(next));
@@ -149,6 +170,10 @@ export class FileTombstoneStore implements TombstoneStore {
     return { ok: true, tombstone: next, changed: true };
   }
 }
+
+/** A finalized tombstone whose final acknowledgement was never accepted: the agent must send it after a restart. */
+export const finalAckOwed = (t: Tombstone | null): boolean =>
+  t?.phase === 'finalized' && t.finalAcknowledgedAt === null;
 
 /** For the CLI's `decommission clear`: removes the file; true when there was one. */
 export async function removeTombstone(file: string): Promise<boolean> {

@@ -114,6 +114,7 @@ export async function runDecommission(
       // gone on the master, so it ends as if accepted. A 409 (finalize_failed) waits for the master to ask again.
       const removed = !result.ok && ['unauthorized', 'forbidden', 'not_found'].includes(result.failure.kind);
       const gone = removed || (!result.ok && result.failure.status === 401);
+      if (result.ok || gone) await deps.tombstones.acknowledged(new Date(deps.clock.now()).toISOString());
       return { acknowledged: result.ok, finished: result.ok || gone, self };
     }
     const delay = failureDelay(attempt, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), result.failure.retryAfterMs);

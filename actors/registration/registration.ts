@@ -35,6 +35,8 @@ export interface RegistrationDeps {
   subscribers: readonly ActorRef<IdentityChanged>[];
   /** Sent at every registration (the master replaces its list); asked each time, as Docker may have been away. */
   capabilities: () => Promise<readonly string[]>;
+  /** The master refused the key or its binding (401, 403): after a decommission that means the agent is gone. */
+  onRefused: () => void;
   random: () => number;
 }
 
@@ -130,6 +132,7 @@ export function registrationDef(
             ? deps.retryCapMs
             : failureDelay(failures, FIRST_RETRY_MS, deps.retryCapMs, deps.random(), f.retryAfterMs);
           logFailure(ctx.log, state, f, delayMs);
+          if (f.kind === 'unauthorized' || f.kind === 'forbidden') deps.onRefused();
           deps.board.publish('registration', { lastError: describeFailure(f) });
           ctx.timers.once('attempt', delayMs, registrationAttempt());
           return { ...state, inFlight: false, failures, lastFailureKind: f.kind };

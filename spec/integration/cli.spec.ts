@@ -60,7 +60,7 @@ describe('cli: the agent as a process', () => {
     const sent = Date.now();
     agent.child.kill('SIGTERM');
     const { code, at } = await agent.exited;
-    expect(code).to.equal(0);
+    expect(code, `${JSON.stringify(agent.lines.slice(-6))}\n${agent.stderr()}`).to.equal(0);
     expect(at - sent).to.be.below(8000);
     expect(agent.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
     // Reverse start order: the workers' children, the workers, then registration.

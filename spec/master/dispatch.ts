@@ -70,10 +70,11 @@ export function agentEndpoint(route: Route): AgentEndpoint | undefined {
     : undefined;
 }
 
+/** An event's `type`, or an acknowledgement's `phase`: what a fault rule's `eventType` matches. */
 export function eventTypeOf(ctx: RequestContext): string | undefined {
-  return ctx.parsed.ok && isRecord(ctx.parsed.value) && typeof ctx.parsed.value.type === 'string'
-    ? ctx.parsed.value.type
-    : undefined;
+  if (!ctx.parsed.ok || !isRecord(ctx.parsed.value)) return undefined;
+  const { type, phase } = ctx.parsed.value;
+  return typeof type === 'string' ? type : typeof phase === 'string' ? phase : undefined;
 }
 
 /** For a register the master refused, the id the agent asked for is the most useful thing to record. */

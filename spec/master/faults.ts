@@ -38,7 +38,9 @@ export class FaultList {
     const live = this.rules.find(({ rule }) => {
       const where = rule.endpoint ?? 'any';
       if (where !== 'any' && where !== endpoint) return false;
-      return rule.eventType === undefined || (endpoint === 'events' && rule.eventType === eventType);
+      return (
+        rule.eventType === undefined || ((endpoint === 'events' || endpoint === 'ack') && rule.eventType === eventType)
+      );
     });
     if (!live) return undefined;
     live.remaining -= 1;

@@ -67,7 +67,7 @@ export interface FaultRule {
   fault: Fault;
   /** Default 'any' (the three agent endpoints; admin routes are never faulted). */
   endpoint?: FaultEndpoint;
-  /** Only events whose body has this `type`. */
+  /** Only events whose body has this `type` (acknowledgements: this `phase`). */
   eventType?: string;
   /** How many requests the rule hits before it disappears; default unlimited. */
   times?: number;

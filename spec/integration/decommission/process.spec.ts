@@ -75,4 +75,27 @@ describe('decommission: the agent as a process, removed and then restarted on th
       'agent_decommissioned',
     ]);
   });
+
+  it('killed after the finalized tombstone but before the master took the final ack, it sends it after a restart', async () => {
+    const master = await harness.master();
+    const dataDir = await harness.tempDir('dfa-decom-');
+    const key = master.generateKey();
+    const first = await harness.process({ dataDir, key });
+    const agentId = String((await first.waitFor((r) => r.event === 'registered')).agentId);
+    master.addFault({ endpoint: 'ack', eventType: 'shutdown_scheduled', fault: { kind: 'drop' }, times: 1000 });
+    master.decommissions.start(master.agent(agentId)!);
+    await first.waitFor((r) => r.event === 'decommission_ack_retrying', 20_000);
+    first.child.kill('SIGKILL');
+    await exitWithin(first, 10_000, 'the killed agent');
+    master.clearFaults();
+    const op = master.decommissions.ofAgent(agentId)!;
+    expect(op.state, 'the master still waits for the final acknowledgement').to.equal('waiting_for_finalize');
+    const again = await harness.process({ dataDir, key });
+    const exit = await exitWithin(again, 30_000, 'the restarted agent');
+    expect(exit.code).to.equal(0);
+    expect(op.state).to.equal('completed');
+    expect(again.lines.some((r) => r.event === 'decommission_under_way_at_start')).to.equal(true);
+    const tomb = JSON.parse(await readFile(path.join(dataDir, 'decommission.json'), 'utf8')) as Record<string, unknown>;
+    expect(tomb.final_acknowledged_at).to.be.a('string');
+  });
 });

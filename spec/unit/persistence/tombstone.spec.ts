@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { FileTombstoneStore, readTombstone, removeTombstone } from '../../../persistence/tombstone.js';
+import { FileTombstoneStore, finalAckOwed, readTombstone, removeTombstone } from '../../../persistence/tombstone.js';
 
 describe('persistence/tombstone', () => {
   let dir: string;
@@ -32,6 +32,8 @@ describe('persistence/tombstone', () => {
       requested_self_action: 'stop',
       prepared_at: at,
       finalized_at: null,
+      // Ours beside the upstream fields; an upstream reader ignores it.
+      final_acknowledged_at: null,
     });
     expect(await readFile(file, 'utf8')).not.to.match(/token|key/i);
     expect(await readdir(dir), 'written through a temp file renamed in place: nothing else left').to.deep.equal([
@@ -92,5 +94,26 @@ describe('persistence/tombstone', () => {
     expect(await removeTombstone(file)).to.equal(true);
     expect((await readTombstone(file)).kind).to.equal('none');
     expect(await removeTombstone(file)).to.equal(false);
+  });
+
+  it('a finalized tombstone owes the final acknowledgement until it is recorded; an upstream one owes nothing', async () => {
+    const store = await FileTombstoneStore.open(file);
+    await store.write('prepared', 'op-1', 'agent-1', at);
+    await store.write('finalized', 'op-1', 'agent-1', at);
+    expect(finalAckOwed((await FileTombstoneStore.open(file)).current), 'owed after a restart').to.equal(true);
+    await store.acknowledged('2026-12-07T10:02:00Z');
+    expect(finalAckOwed((await FileTombstoneStore.open(file)).current)).to.equal(false);
+    const upstream = {
+      schema_version: 1,
+      operation_id: 'op-2',
+      agent_id: 'agent-1',
+      phase: 'finalized',
+      requested_self_action: 'stop',
+      prepared_at: at,
+      finalized_at: at,
+    };
+    await writeFile(file, JSON.stringify(upstream));
+    const read = await FileTombstoneStore.open(file);
+    expect([read.lifecycle, finalAckOwed(read.current)]).to.deep.equal(['decommissioned', false]);
   });
 });

@@ -46,7 +46,13 @@ function pollerRun() {
     retryCapMs: 60_000,
     learnSecret: failing('poller spec', 'learnSecret'),
     decommission: {
-      tombstones: { lifecycle: 'enrolled', file: '', current: null, write: failing('poller spec', 'tombstone write') },
+      tombstones: {
+        lifecycle: 'enrolled',
+        file: '',
+        current: null,
+        write: failing('poller spec', 'tombstone write'),
+        acknowledged: failing('poller spec', 'tombstone acknowledged'),
+      },
       locateSelf: failing('poller spec', 'locateSelf'),
       cloudflaredImage: 'cloudflare/cloudflared:test',
       clock,

@@ -44,6 +44,10 @@ function run(acks: Ack[]) {
       tombstones.lifecycle = phase === 'prepared' ? 'prepared' : 'decommissioned';
       return Promise.resolve({ ok: true, changed: true, tombstone: null as never });
     },
+    acknowledged: () => {
+      order.push('tombstone acknowledged');
+      return Promise.resolve();
+    },
   };
   const client: MasterClient = {
     register: failing('decommission spec', 'register'),
@@ -161,6 +165,7 @@ describe('command poller: decommission', () => {
       'tombstone finalized',
       'keeper finalize',
       'ack shutdown_scheduled',
+      'tombstone acknowledged',
       'self-stop',
     ]);
   });
