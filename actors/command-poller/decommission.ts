@@ -139,8 +139,15 @@ function logAck(
   }
   const f = result.failure;
   const expected = reportedError !== null && 'code' in f && f.code === reportedError;
-  log[expected ? 'warn' : 'error'](
+  // A 409 with a code of the master's own (`tunnel_sync_failed`, `dns_cleanup_failed`) is its clean-up failing after
+  // it took our acknowledgement: the master's problem to retry or force, not an error of this agent.
+  const masterSide = !expected && f.kind === 'invalid' && f.status === 409 && /_failed$/.test(f.code ?? '');
+  log[expected || masterSide ? 'warn' : 'error'](
     { event: 'decommission_ack_failed', ...fields, reason: describeFailure(f), reportedError },
-    expected ? 'decommission step failed; the master will ask again' : 'decommission acknowledgement refused',
+    expected
+      ? 'decommission step failed; the master will ask again'
+      : masterSide
+        ? 'the master took the acknowledgement but its clean-up failed'
+        : 'decommission acknowledgement refused',
   );
 }

@@ -204,4 +204,18 @@ describe('command poller: decommission', () => {
     expect(r.sent.map((s) => s.body.phase)).to.deep.equal(['prepared', 'shutdown_scheduled']);
     expect(r.finished()).to.equal(1);
   });
+
+  it("a failure of the master's own clean-up after our acknowledgement is a warning, not an agent error", async () => {
+    const cleanup: Ack = {
+      ok: false,
+      failure: { kind: 'invalid', status: 409, code: 'tunnel_sync_failed', message: null },
+    };
+    const r = run([cleanup]);
+    r.serve([command('prepare', 'c1')]);
+    await r.driver.start();
+    await r.driver.send(identityChanged(IDENTITY));
+    await r.driver.advance(0);
+    await r.driver.turns();
+    expect(r.sink.events('decommission_ack_failed').map((e) => e.level)).to.deep.equal([40]);
+  });
 });
