@@ -47,12 +47,10 @@ VOLUME ["/app/data"]
 # The image has no curl: the agent's own verb asks its /livez (liveness: never failed by a master outage, which a
 # restart cannot fix and whose restart would remove a working tunnel). The start period covers the start-up.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/dockflare-agent.mjs", "healthcheck"]
-# tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown.
-# --lite-mode: V8 without its optimising compilers (and so without WebAssembly, which the agent does not use;
-# --no-expose-wasm says so, which keeps V8 from warning about it on every start). The agent spends its life
-# waiting; measured by bench/ (which runs exactly this command), it then needs about 6 MB less memory at no cost
-# in idle CPU that bench/ can see. Its CPU per event is higher (interpreted): see the README on event latency.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--lite-mode", "--no-expose-wasm", "/app/dist/dockflare-agent.mjs"]
+# tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown. No --lite-mode: under
+# Node 22 (the default base) node-fetch's import reaches undici, which compiles WebAssembly that lite mode lacks, and
+# the agent crashed at start (spec/integration/node22.spec.ts runs this entrypoint's flags under Node 22).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/dockflare-agent.mjs"]
 CMD ["run"]
 LABEL org.opencontainers.image.title="dockflare-agent" \
       org.opencontainers.image.description="DockFlare Agent in TypeScript: labelled containers, the cloudflared tunnel container, the DockFlare master" \

@@ -67,14 +67,7 @@ describe('image: the Dockerfile built and run against the test master', function
     ]);
     expect(info.Config.User).to.equal('65532:65532');
     expect(info.Config.Volumes).to.have.property('/app/data');
-    expect(info.Config.Entrypoint).to.deep.equal([
-      '/usr/bin/tini',
-      '--',
-      'node',
-      '--lite-mode',
-      '--no-expose-wasm',
-      '/app/dist/dockflare-agent.mjs',
-    ]);
+    expect(info.Config.Entrypoint).to.deep.equal(['/usr/bin/tini', '--', 'node', '/app/dist/dockflare-agent.mjs']);
   });
 
   it('carries no package manager and no setuid or setgid binary', async () => {

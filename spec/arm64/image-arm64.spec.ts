@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { testDocker } from '../helpers/docker.js';
+
+const run = promisify(execFile);
+const IMAGE = 'dockflare-agent:arm64-smoke';
+const BASE = 'local/node-arm64:dfa';
+
+/**
+ * The same Dockerfile built for linux/arm64 (Raspberry Pis, NAS boxes) under QEMU user emulation, on an offline arm64
+ * Node 22 base (scripts/make-node-base-arm64.sh), and run there. Node 22 is also what the official base gives users.
+ */
+describe('image: the Dockerfile built for linux/arm64', function () {
+  this.timeout(900_000);
+  before(async () => {
+    await run('bash', ['scripts/make-node-base-arm64.sh', BASE], { maxBuffer: 1 << 24 });
+    await run(
+      'docker',
+      [
+        'build',
+        '--platform',
+        'linux/arm64',
+        '--network',
+        'host',
+        '--build-arg',
+        `NODE_IMAGE=${BASE}`,
+        '--build-arg',
+        'INSTALL_TINI=0',
+        '-t',
+        IMAGE,
+        '.',
+      ],
+      { maxBuffer: 1 << 26 },
+    );
+  });
+
+  it('is an arm64 image whose entrypoint starts the agent: `version` prints it and exits 0, nothing on stderr', async () => {
+    expect((await testDocker().getImage(IMAGE).inspect()).Architecture).to.equal('arm64');
+    const { stdout, stderr } = await run('docker', ['run', '--rm', '--platform', 'linux/arm64', IMAGE, 'version']);
+    expect(stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    expect(stderr, 'Node 22 under the image entrypoint').to.equal('');
+    const { stdout: arch } = await run('docker', [
+      'run',
+      '--rm',
+      '--platform',
+      'linux/arm64',
+      '--entrypoint',
+      'node',
+      IMAGE,
+      '-p',
+      'process.arch',
+    ]);
+    expect(arch.trim()).to.equal('arm64');
+  });
+});
