@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { testDocker } from '../helpers/docker.js';
@@ -14,6 +15,8 @@ const BASE = 'local/node-arm64:dfa';
 describe('image: the Dockerfile built for linux/arm64', function () {
   this.timeout(900_000);
   before(async () => {
+    if (!existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64'))
+      throw new Error('no QEMU arm64 handler: apt-get install qemu-user-static binfmt-support (as root)');
     await run('bash', ['scripts/make-node-base-arm64.sh', BASE], { maxBuffer: 1 << 24 });
     await run(
       'docker',
