@@ -48,7 +48,8 @@ export function encodeTunnelState(s: TunnelState): string {
   return pythonJson({ token: s.token, id: s.id, name: s.name, desired_state: s.desired_state });
 }
 
-export function decodeTunnelState(text: string): Decoded<TunnelState> {
+/** A state file's JSON text decoded with `schema`; the reason never quotes the text (it may hold a token). */
+export function decodeJsonFile<T>(text: string, schema: z.ZodType<T>): Decoded<T> {
   let raw: unknown;
   try {
     // A byte-order mark (an editor on Windows, a restore tool) is not part of the JSON.
@@ -56,9 +57,12 @@ export function decodeTunnelState(text: string): Decoded<TunnelState> {
   } catch (err) {
     return { ok: false, reason: notJsonReason(err) };
   }
-  const parsed = TunnelStateSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
-  return { ok: true, value: parsed.data };
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: reasonOf(parsed.error) };
+}
+
+export function decodeTunnelState(text: string): Decoded<TunnelState> {
+  return decodeJsonFile(text, TunnelStateSchema);
 }
 
 export function decodeAgentId(text: string): Decoded<string | undefined> {

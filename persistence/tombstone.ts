@@ -5,7 +5,8 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import * as z from 'zod';
-import { notJsonReason, reasonOf, type Decoded } from '../domain/decoded.js';
+import type { Decoded } from '../domain/decoded.js';
+import { decodeJsonFile } from './formats.js';
 import {
   lifecycleOf,
   tombstoneConflict,
@@ -29,15 +30,9 @@ const TombstoneSchema = z.object({
 });
 
 export function decodeTombstone(text: string): Decoded<Tombstone> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    return { ok: false, reason: notJsonReason(err) };
-  }
-  const parsed = TombstoneSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
-  const t = parsed.data;
+  const parsed = decodeJsonFile(text, TombstoneSchema);
+  if (!parsed.ok) return parsed;
+  const t = parsed.value;
   return {
     ok: true,
     value: {
