@@ -181,13 +181,11 @@ export function commandPollerDef(
       },
 
       'poller.decommission-done'(state, msg, ctx) {
-        if (msg.outcome === null) {
+        if (msg.outcome === null)
           ctx.log.error(
             { event: 'decommission_step_failed', phase: msg.command.phase, operationId: msg.command.operationId },
             'decommission step did not finish; waiting for the master to ask again',
           );
-          return state;
-        }
         return state;
       },
 

@@ -21,7 +21,7 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
   const { reconcile, assign, stop } = reconcileSteps(deps, steps, confirmSteps(deps, steps));
   const decommission = decommissionSteps(deps, steps);
   /** Tunnel commands are not obeyed while a decommission is under way (the poller does not forward them either). */
-  const refused = (s: TunnelKeeperState, ctx: Ctx, action: string): boolean => {
+  const refused = (ctx: Ctx, action: string): boolean => {
     if (deps.lifecycle.lifecycle === 'enrolled') return false;
     ctx.log.info({ event: 'command_ignored', action, why: 'decommissioning' }, 'tunnel command ignored');
     return true;
@@ -53,15 +53,13 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
 
     handlers: {
       'tunnel.start': (s, msg, ctx) =>
-        refused(s, ctx, 'start_tunnel')
-          ? s
-          : exclusive(ctx, () => assign(s, ctx, msg.assignment, false, 'start_tunnel')),
+        refused(ctx, 'start_tunnel') ? s : exclusive(ctx, () => assign(s, ctx, msg.assignment, false, 'start_tunnel')),
       'tunnel.restart': (s, msg, ctx) =>
-        refused(s, ctx, 'restart_tunnel')
+        refused(ctx, 'restart_tunnel')
           ? s
           : exclusive(ctx, () => assign(s, ctx, msg.assignment, true, 'restart_tunnel')),
 
-      'tunnel.stop': (s, _msg, ctx) => (refused(s, ctx, 'stop_tunnel') ? s : stop(s, ctx)),
+      'tunnel.stop': (s, _msg, ctx) => (refused(ctx, 'stop_tunnel') ? s : stop(s, ctx)),
 
       async 'tunnel.decommission'(s, msg, ctx) {
         const { state, reply } = await decommission.step(s, ctx, msg.phase);
