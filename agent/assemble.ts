@@ -7,6 +7,8 @@ import type { Clock } from '../supervisor/clock.js';
 import { readSecretFile, type AgentConfig } from './config/config.js';
 import { loudOnce } from '../log/loud-once.js';
 import { DockerodePort } from '../docker/dockerode-port.js';
+import { DockerodeSwarmPort } from '../docker/dockerode-swarm.js';
+import type { DockerMode } from './docker-mode.js';
 import { dockerFromHost } from '../docker/dockerode-call.js';
 import type { Logger } from '../log/logger.js';
 import { HttpMasterClient } from '../master/client.js';
@@ -27,6 +29,8 @@ export const OUTBOX_CAPACITY = 1000;
 const SELF_STOP_S = 15;
 
 export interface AssembleDeps {
+  /** What main.ts decided from DOCKER_MODE (docker-mode.ts); standalone when not said. */
+  mode?: DockerMode;
   log: Logger;
   redactor: Redactor;
   clock: Clock;
@@ -124,7 +128,10 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     log,
     clock,
   );
-  const docker = new DockerodePort(dockerFromHost(config.docker.host));
+  const mode = deps.mode ?? 'standalone';
+  board.publish('docker', { mode });
+  const docker = new DockerodePort(dockerFromHost(config.docker.host), { skipSwarmTasks: mode === 'swarm' });
+  const swarm = mode === 'swarm' ? new DockerodeSwarmPort(dockerFromHost(config.docker.host)) : null;
   const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
   const self = new SelfLocator({
     docker,
@@ -162,6 +169,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     log,
     client,
     docker,
+    swarm,
     store,
     outbox,
     board,

@@ -10,6 +10,9 @@ import { createLogger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
 import { agentVersion } from './version.js';
 import { assembleAgent, loggableUrl } from './assemble.js';
+import { decideDockerMode } from './docker-mode.js';
+import { DockerodeSwarmPort } from '../docker/dockerode-swarm.js';
+import { dockerFromHost } from '../docker/dockerode-call.js';
 import { installProcessGuards } from './process-guards.js';
 import { startHealthServer, type RunningHealthServer } from './health-server.js';
 import { installSignalHandlers } from './shutdown.js';
@@ -76,7 +79,19 @@ export async function runAgent(io: MainIo): Promise<void> {
   // Event-loop lag from the lateness of the agent's own timers: no sampling wake-ups in an idle process.
   const lag = new LagProbe();
   const clock = lag.wrap(systemClock);
+  const decided = await decideDockerMode(config.docker.mode, config.tunnel.networkName, {
+    swarm: new DockerodeSwarmPort(dockerFromHost(config.docker.host)),
+    log,
+    clock,
+    random: Math.random,
+  });
+  if (!decided.ok) {
+    io.stderr(`dockflare-agent: configuration error: ${decided.line}\n`);
+    io.exit(EXIT.config);
+    return;
+  }
   const agent = await assembleAgent(config, {
+    mode: decided.mode,
     log,
     redactor,
     clock,

@@ -18,6 +18,8 @@ import type { KeeperMemory } from '../actors/tunnel-keeper/probation.js';
 import { tunnelTeardown } from '../actors/tunnel-keeper/teardown.js';
 import type { AgentConfig } from './config/config.js';
 import type { DockerPort } from '../docker/port.js';
+import type { SwarmPort } from '../docker/swarm-port.js';
+import { swarmInventory } from '../docker/swarm-inventory.js';
 import type { Logger } from '../log/logger.js';
 import type { MasterClient } from '../master/client.js';
 import type { CommandPollerMsg } from '../messages/command-poller.js';
@@ -45,6 +47,8 @@ const ACTOR_SHUTDOWN_MS = 1000;
 const EVENT_RETRY_CAP_MS = 4000;
 /** Over the image pull's deadline plus the few 30 s calls of a reconcile around it. */
 const KEEPER_HANDLER_TIMEOUT_MS = 15 * 60_000;
+/** Swarm mode: all services looked at this often, for what no event tells (a task on another node). */
+const SERVICE_SWEEP_MS = 30_000;
 
 export interface AgentTreeDeps {
   config: AgentConfig;
@@ -52,6 +56,8 @@ export interface AgentTreeDeps {
   log: Logger;
   client: MasterClient;
   docker: DockerPort;
+  /** Swarm mode (docs/swarm.md); null for a standalone engine. */
+  swarm: SwarmPort | null;
   store: StateStore;
   outbox: Outbox;
   board: StatusBoard;
@@ -99,6 +105,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
   const commandPoller = registry.create<CommandPollerMsg, PollerMemory>('command-poller');
   const reporter = registry.create<ReporterMsg, ReporterMemory>('reporter');
   const random = runtime.random;
+  const swarm = deps.swarm;
 
   const budgetS = Math.floor(sup.shutdownBudgetMs / 1000);
   const keeperDef = tunnelKeeperDef({
@@ -114,6 +121,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     stopTimeoutS: 10,
     lifecycle: deps.tombstones,
     random,
+    ...(swarm ? { swarm: { swarm, replicas: config.tunnel.replicas } } : {}),
   });
   const workerChildren: ChildSpec[] = [
     childSpec({
@@ -129,7 +137,14 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     }),
     childSpec({
       cell: eventWatcher,
-      def: eventWatcherDef({ docker: deps.docker, reporter, tunnelKeeper }),
+      def: eventWatcherDef({
+        docker: deps.docker,
+        reporter,
+        tunnelKeeper,
+        ...(swarm
+          ? { swarm: { swarm, network: config.tunnel.networkName, sweepMs: SERVICE_SWEEP_MS, board: deps.board } }
+          : {}),
+      }),
       restart: 'permanent',
       backoff: sup.backoff['event-watcher'],
       shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
@@ -160,7 +175,8 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       cell: reporter,
       def: reporterDef({
         client: deps.client,
-        docker: deps.docker,
+        // Swarm mode: labelled services plus the containers that are not tasks.
+        docker: swarm ? { listManagedContainers: (signal) => swarmInventory(deps.docker, swarm, signal) } : deps.docker,
         outbox: deps.outbox,
         registration,
         board: deps.board,
@@ -226,6 +242,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
     shutdownStopTimeoutS: Math.max(1, Math.min(10, budgetS - 3)),
     clock: runtime.clock,
     log,
+    ...(swarm ? { swarm } : {}),
   });
   return {
     registry,

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type Docker from 'dockerode';
-import type { ContainerInfo } from '../domain/container.js';
+import type { ContainerInfo, DockerEventType } from '../domain/container.js';
 import { filterLabels, isManaged } from '../domain/labels.js';
 import {
   DockerError,
@@ -17,6 +17,7 @@ import {
   type TunnelContainerSpec,
 } from './port.js';
 import { readEventStream } from './events.js';
+import { isTaskContainer } from './swarm-inventory.js';
 import { call, CALL_TIMEOUT_MS, demux, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
@@ -25,16 +26,20 @@ const EVENT_STREAM_KEEPALIVE_MS = 60_000;
 export interface DockerodePortOptions {
   /** Deadline of an ordinary call (specs shorten it). */
   callTimeoutMs?: number;
+  /** Swarm mode: a task's container is never listed, its service is the entry (docker/swarm-inventory.ts). */
+  skipSwarmTasks?: boolean;
 }
 
 export class DockerodePort implements DockerPort {
   private readonly callTimeoutMs: number;
+  private readonly skipSwarmTasks: boolean;
 
   constructor(
     private readonly docker: Docker,
     opts: DockerodePortOptions = {},
   ) {
     this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
+    this.skipSwarmTasks = opts.skipSwarmTasks ?? false;
   }
 
   private call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
@@ -62,7 +67,7 @@ export class DockerodePort implements DockerPort {
       signal,
     );
     return list
-      .filter((c) => isManaged(c.Labels))
+      .filter((c) => isManaged(c.Labels) && !(this.skipSwarmTasks && isTaskContainer(c.Labels)))
       .map((c) => ({
         id: c.Id,
         name: (c.Names[0] ?? '').replace(/^\//, ''),
@@ -98,6 +103,7 @@ export class DockerodePort implements DockerPort {
     actions: readonly string[],
     handlers: EventHandlers,
     signal?: AbortSignal,
+    types: readonly DockerEventType[] = ['container'],
   ): Promise<EventSubscription> {
     const abort = new AbortController();
     // The owner may die while the request is being set up: its abort must reach the socket, not leak it.
@@ -115,7 +121,7 @@ export class DockerodePort implements DockerPort {
         // The stream outlives the call: only a timeout of the subscription itself aborts it here.
         request.addEventListener('abort', onOwnerAbort, { once: true });
         return this.docker.getEvents({
-          filters: { type: ['container'], event: [...actions] },
+          filters: { type: [...types], event: [...actions] },
           ...(since !== undefined ? { since } : {}),
           abortSignal: abort.signal,
         });

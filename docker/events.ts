@@ -4,7 +4,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import * as z from 'zod';
-import type { DockerEvent } from '../domain/container.js';
+import type { DockerEvent, DockerEventType } from '../domain/container.js';
 
 const EventLine = z.object({
   Type: z.string().optional(),
@@ -26,15 +26,19 @@ export function parseEventLine(line: string): DockerEvent | null {
   const parsed = EventLine.safeParse(raw);
   if (!parsed.success) return null;
   const e = parsed.data;
-  if (e.Type !== undefined && e.Type !== 'container') return null;
+  const type = e.Type ?? 'container';
+  if (!FOLLOWED.has(type)) return null;
   const id = e.Actor?.ID ?? e.id;
   const action = e.Action ?? e.status;
   if (!id || !action) return null;
   // timeNano exceeds 2^53; JSON.parse loses precision, so re-read it from the text when present.
   const nano = /"timeNano"\s*:\s*(\d+)/.exec(line)?.[1];
   const timeNano = nano !== undefined ? BigInt(nano) : BigInt(e.time ?? 0) * 1_000_000_000n;
-  return { action, id, attributes: e.Actor?.Attributes ?? {}, timeNano };
+  const event = { action, id, attributes: e.Actor?.Attributes ?? {}, timeNano };
+  return type === 'container' ? event : { type: type as DockerEventType, ...event };
 }
+
+const FOLLOWED: ReadonlySet<string> = new Set<DockerEventType>(['container', 'service', 'node']);
 
 /** An event line longer than this is not one dockerd sends (labels included): the stream is broken. */
 export const MAX_EVENT_LINE_CHARS = 1024 * 1024;

@@ -2,7 +2,7 @@
  * The Docker boundary as the actors see it (docs/protocol.md §7.3). One implementation (dockerode) lives beside it;
  * unit specs use fakes that fail loudly on anything they were not set up for.
  */
-import type { ContainerInfo, DockerEvent } from '../domain/container.js';
+import type { ContainerInfo, DockerEvent, DockerEventType } from '../domain/container.js';
 
 /** What the TunnelKeeper needs to know about a container. Env is read only to compare the token, never logged. */
 export interface ContainerState {
@@ -50,13 +50,15 @@ export interface DockerPort {
   /**
    * Container events with one of `actions` since `sinceNano` (Docker's since is inclusive: callers dedupe). Docker
    * filters the actions itself; `health_status` matches every `health_status: <state>`. The subscription closes
-   * itself when `signal` aborts, also when that happens while it is being set up.
+   * itself when `signal` aborts, also when that happens while it is being set up. `types`: containers only unless
+   * told (Swarm mode adds services and nodes).
    */
   subscribeEvents(
     sinceNano: bigint | null,
     actions: readonly string[],
     handlers: EventHandlers,
     signal?: AbortSignal,
+    types?: readonly DockerEventType[],
   ): Promise<EventSubscription>;
   imageExists(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress: (status: string) => void): Promise<void>;

@@ -21,6 +21,13 @@ export interface StatusFacts {
     lastStartCause: string | null;
   };
   outbox: { queued: number; dropped: number; delivered: number };
+  docker: {
+    mode: 'standalone' | 'swarm';
+    /** Swarm mode: labelled services the master was told run. */
+    servicesServed: number | null;
+    /** Swarm mode: the tunnel service's tasks; null while there is none to run. */
+    tunnelReplicas: { running: number; desired: number } | null;
+  };
 }
 
 export class StatusBoard {
@@ -40,6 +47,7 @@ export class StatusBoard {
         lastStartCause: null,
       },
       outbox: { queued: 0, dropped: 0, delivered: 0 },
+      docker: { mode: 'standalone', servicesServed: null, tunnelReplicas: null },
     };
   }
 

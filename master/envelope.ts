@@ -23,7 +23,17 @@ function envelope(
 }
 
 function containerBody(c: ContainerInfo): Record<string, unknown> {
-  return { id: c.id, name: c.name, status: c.status, labels: { ...c.labels } };
+  const body = { id: c.id, name: c.name, status: c.status, labels: { ...c.labels } };
+  if (c.swarm === undefined) return body;
+  // Extra keys the master passes over: it routes by name, which is what cloudflared resolves on the overlay network.
+  const { serviceId, replicasRunning, replicasDesired } = c.swarm;
+  return {
+    ...body,
+    mode: 'swarm',
+    service_id: serviceId,
+    replicas_running: replicasRunning,
+    replicas_desired: replicasDesired,
+  };
 }
 
 export function buildEventBody(identity: Identity, event: OutboundEvent, seq: number): Record<string, unknown> {

@@ -21,6 +21,8 @@ export type TunnelKeeperMsg =
   | { readonly type: 'tunnel.update-config'; readonly ruleCount: number }
   | { readonly type: 'tunnel.check' }
   | { readonly type: 'tunnel.container-event'; readonly action: string; readonly containerId: string }
+  /** Swarm mode: the tunnel service or one of its task containers did something (`service update`, `container die`). */
+  | { readonly type: 'tunnel.service-event'; readonly action: string }
   | { readonly type: 'tunnel.get'; readonly replyTo: ActorRef<TunnelView> }
   | {
       readonly type: 'tunnel.decommission';
@@ -44,6 +46,7 @@ export const tunnelContainerEvent = (action: string, containerId: string): Tunne
   action,
   containerId,
 });
+export const tunnelServiceEvent = (action: string): TunnelKeeperMsg => ({ type: 'tunnel.service-event', action });
 export const tunnelGet = (replyTo: ActorRef<TunnelView>): TunnelKeeperMsg => ({ type: 'tunnel.get', replyTo });
 export const tunnelDecommission = (
   phase: 'prepare' | 'finalize',

@@ -24,6 +24,12 @@ export interface WatcherMemory {
   readonly knownUpTo: Map<string, bigint>;
   /** knownUpTo is swept only when it grows past this, so a host with many live containers does not sweep per event. */
   sweepAbove: number;
+  /** Swarm mode: the labelled services the master was told run, by service id, as told. */
+  readonly services: Map<string, ContainerInfo>;
+  /** Swarm mode: services already warned about sharing no network with cloudflared. */
+  readonly networkWarned: Set<string>;
+  /** Swarm mode: the kind of the last failed look at the services while it lasts (logged once). */
+  swarmProblem: string | null;
 }
 
 export const REPLAY_MARGIN_NANO = 2_000_000_000n;
@@ -37,6 +43,9 @@ export function newWatcherMemory(): WatcherMemory {
     running: new Map(),
     knownUpTo: new Map(),
     sweepAbove: MEMORY_BOUND,
+    services: new Map(),
+    networkWarned: new Set(),
+    swarmProblem: null,
   };
 }
 

@@ -18,7 +18,8 @@ import type { LifecycleView } from '../../domain/lifecycle.js';
 
 export interface ReporterDeps {
   client: MasterClient;
-  docker: DockerPort;
+  /** Only the inventory: in Swarm mode, services plus the containers that are not tasks. */
+  docker: Pick<DockerPort, 'listManagedContainers'>;
   outbox: Outbox;
   registration: ActorRef<RegistrationMsg>;
   board: StatusBoard;

@@ -9,6 +9,7 @@ import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { TunnelDecommissioned } from '../../messages/tunnel-keeper.js';
 import type { TunnelState } from '../../persistence/formats.js';
 import type { TunnelKeeperState } from './keeper-state.js';
+import { scaleToZero } from './service.js';
 import type { Ctx, KeeperSteps, TunnelKeeperDeps } from './keeper-steps.js';
 
 /** cloudflared's grace to drain its connections, as the upstream agent gives it. */
@@ -18,6 +19,14 @@ export function decommissionSteps(deps: TunnelKeeperDeps, steps: KeeperSteps) {
   const { publish, exclusive } = steps;
 
   const stopKept = async (ctx: Ctx): Promise<Omit<TunnelDecommissioned, 'errorCode'>> => {
+    if (deps.swarm) {
+      // Swarm mode: the service is kept at 0 tasks (its spec tells a person what ran here).
+      const { found } = await scaleToZero(deps.swarm.swarm);
+      if (found === null) return { tunnelContainer: 'absent', cloudflaredImage: deps.image };
+      if (found.replicas !== 0)
+        ctx.log.info({ event: 'tunnel_stopped_for_decommission', serviceId: found.id }, 'tunnel service at 0');
+      return { tunnelContainer: 'stopped', cloudflaredImage: found.image };
+    }
     const found = await deps.docker.inspectContainer(TUNNEL_CONTAINER);
     if (found === null) return { tunnelContainer: 'absent', cloudflaredImage: deps.image };
     // An exited, dead or created container is left as it is: stopping it again would change nothing.

@@ -24,7 +24,7 @@ import {
 } from './keeper-steps.js';
 
 export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confirm: ConfirmSteps) {
-  const { publish, report, persist, exclusive, failed, logRecovered } = steps;
+  const { publish, failed, logRecovered } = steps;
   const { confirmOrWait, reviewProbation } = confirm;
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
   const reconcile = async (
@@ -142,6 +142,20 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
     return next;
   };
 
+  const takeDown = async (ctx: Ctx): Promise<void> => {
+    noteRemoval(ctx.log, ctx.carried, await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS));
+  };
+  return { reconcile, ...commandSteps(steps, reconcile, takeDown) };
+}
+
+type Reconcile = (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string) => Promise<TunnelKeeperState>;
+
+/**
+ * The master's start, restart and stop on top of a reconcile and a take-down (the container's removal, or the
+ * service's scale to 0): the same order of effects whatever runs the tunnel.
+ */
+export function commandSteps(steps: KeeperSteps, reconcile: Reconcile, takeDown: (ctx: Ctx) => Promise<void>) {
+  const { publish, report, persist, exclusive } = steps;
   const assign = async (
     s: TunnelKeeperState,
     ctx: Ctx,
@@ -180,7 +194,7 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
       const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
       await persist(stopped);
       try {
-        noteRemoval(ctx.log, ctx.carried, await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS));
+        await takeDown(ctx);
       } catch (err) {
         if (!isDockerError(err)) throw err;
         ctx.log.error({ event: 'tunnel_stop_failed', err }, 'tunnel container stop failed');
@@ -205,5 +219,5 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
       return next;
     });
 
-  return { reconcile, assign, stop };
+  return { assign, stop };
 }

@@ -17,6 +17,7 @@ import type { StatusBoard } from '../../domain/status-board.js';
 import type { LifecycleView } from '../../domain/lifecycle.js';
 import { type TunnelKeeperState } from './keeper-state.js';
 import { type KeeperMemory } from './probation.js';
+import type { SwarmTunnelDeps } from './keeper-service.js';
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;
@@ -36,6 +37,8 @@ export interface TunnelKeeperDeps {
   /** Decommissioning: the keeper restores nothing and obeys only the decommission (docs/protocol.md §13.11). */
   lifecycle: LifecycleView;
   random: () => number;
+  /** Swarm mode (docs/swarm.md): the tunnel is a service, not a container. */
+  swarm?: SwarmTunnelDeps;
 }
 
 /**

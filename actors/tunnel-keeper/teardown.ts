@@ -11,6 +11,7 @@ import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { inTurn, type Turns } from '../../supervisor/turns.js';
 import type { Logger } from '../../log/logger.js';
 import type { LifecycleView } from '../../domain/lifecycle.js';
+import type { SwarmPort } from '../../docker/swarm-port.js';
 
 export interface TunnelTeardownDeps {
   docker: DockerPort;
@@ -26,6 +27,8 @@ export interface TunnelTeardownDeps {
   shutdownStopTimeoutS: number;
   clock: Clock;
   log: Logger;
+  /** Swarm mode: the tunnel is a service, removed as a whole (Swarm stops its tasks with their grace period). */
+  swarm?: SwarmPort;
 }
 
 /** Kept for the stop and the removal themselves when an earlier operation holds the turn. */
@@ -59,6 +62,18 @@ export function tunnelTeardown(deps: TunnelTeardownDeps): (deadline: number) => 
         'tunnel operation still out; removing anyway',
       );
     };
+    const swarm = deps.swarm;
+    if (swarm) {
+      await inTurn(deps.turns(), clock, waitMs, onSlow, async () => {
+        try {
+          const removed = await swarm.removeService(TUNNEL_CONTAINER);
+          log.info({ event: removed ? 'tunnel_removed_on_shutdown' : 'tunnel_none_on_shutdown' }, 'tunnel service');
+        } catch (err) {
+          log.error({ event: 'tunnel_remove_failed', err }, 'tunnel service removal failed');
+        }
+      });
+      return;
+    }
     await inTurn(deps.turns(), clock, waitMs, onSlow, async () => {
       // Only for the log line: a failing inspect must not cost the removal.
       const found = await deps.docker.inspectContainer(TUNNEL_CONTAINER).catch(() => undefined);

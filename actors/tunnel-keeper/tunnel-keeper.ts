@@ -12,13 +12,16 @@ import { newKeeperMemory, type KeeperMemory } from './probation.js';
 
 import { confirmSteps } from './keeper-confirm.js';
 import { reconcileSteps } from './keeper-reconcile.js';
+import { serviceReconcileSteps } from './keeper-service.js';
 import { decommissionSteps } from './keeper-decommission.js';
 import { AFTER_DIE_CHECK_MS, keeperSteps, WATCHED_ACTIONS, type Ctx, type TunnelKeeperDeps } from './keeper-steps.js';
 
 export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperState, TunnelKeeperMsg, KeeperMemory> {
   const steps = keeperSteps(deps);
   const { publish, report, exclusive } = steps;
-  const { reconcile, assign, stop } = reconcileSteps(deps, steps, confirmSteps(deps, steps));
+  const { reconcile, assign, stop } = deps.swarm
+    ? serviceReconcileSteps(deps, deps.swarm, steps)
+    : reconcileSteps(deps, steps, confirmSteps(deps, steps));
   const decommission = decommissionSteps(deps, steps);
   /** Tunnel commands are not obeyed while a decommission is under way (the poller does not forward them either). */
   const refused = (ctx: Ctx, action: string): boolean => {
@@ -105,6 +108,15 @@ export function tunnelKeeperDef(deps: TunnelKeeperDeps): ActorDef<TunnelKeeperSt
         );
         if (!holding) ctx.timers.once('check', action === 'destroy' ? 0 : AFTER_DIE_CHECK_MS, tunnelCheck());
         return next;
+      },
+
+      'tunnel.service-event'(s, msg, ctx) {
+        if (!deps.swarm || deps.lifecycle.lifecycle !== 'enrolled') return s;
+        ctx.log.debug({ event: 'tunnel_service_event', action: msg.action }, 'tunnel service event');
+        // Swarm restarts its tasks itself; the look that follows only repairs the spec. A failure's backoff holds.
+        const holding = s.backoffUntil !== null && ctx.clock.monotonic() < s.backoffUntil;
+        if (!holding) ctx.timers.once('check', AFTER_DIE_CHECK_MS, tunnelCheck());
+        return { ...s, lastEvent: msg.action };
       },
 
       'tunnel.get'(s, msg) {

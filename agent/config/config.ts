@@ -36,8 +36,10 @@ export interface AgentConfig {
     removeOnShutdown: boolean;
     checkIntervalMs: number;
     startConfirmMs: number;
+    /** Swarm mode: tasks of the tunnel service. */
+    replicas: number;
   };
-  docker: { host: string };
+  docker: { host: string; mode: 'auto' | 'standalone' | 'swarm' };
   intervals: { reportMs: number; commandPollMs: number; registerRetryMs: number };
   heartbeat: { includeHealth: boolean };
   health: { port: number; bindAddress: string };
@@ -208,8 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
       removeOnShutdown: bool('tunnel.removeOnShutdown'),
       checkIntervalMs: Math.round(num('tunnel.checkIntervalSeconds') * 1000),
       startConfirmMs: num('tunnel.startConfirmMs'),
+      replicas: num('tunnel.replicas'),
     },
-    docker: { host: str('docker.host').trim() },
+    docker: { host: str('docker.host').trim(), mode: str('docker.mode') as AgentConfig['docker']['mode'] },
     intervals: {
       reportMs: Math.round(num('intervals.reportSeconds') * 1000),
       commandPollMs: Math.round(num('intervals.commandPollSeconds') * 1000),

@@ -125,6 +125,12 @@ export function registerFormats(): void {
           throw new Error('is not a valid Docker network name');
       },
     },
+    'docker-mode': {
+      coerce: (raw: string) => raw.trim().toLowerCase(),
+      validate: (v: unknown) => {
+        if (v !== 'auto' && v !== 'standalone' && v !== 'swarm') throw new Error('must be auto, standalone or swarm');
+      },
+    },
     'log-level': {
       coerce: (raw: string) => LOG_LEVEL_ALIASES[raw.trim().toLowerCase()] ?? raw,
       validate: (v: unknown) => {

@@ -120,6 +120,14 @@ export const schema = {
       default: 2000,
       env: 'TUNNEL_START_CONFIRM_MS',
     },
+    replicas: {
+      doc: 'Swarm mode: cloudflared tasks (connectors of the one tunnel) the tunnel service runs.',
+      format: 'strict-int',
+      min: 1,
+      max: 64,
+      default: 2,
+      env: 'TUNNEL_REPLICAS',
+    },
   },
   docker: {
     host: {
@@ -127,6 +135,12 @@ export const schema = {
       format: 'docker-host',
       default: 'unix:///var/run/docker.sock',
       env: 'DOCKER_HOST',
+    },
+    mode: {
+      doc: 'auto (Swarm mode on an active Swarm manager, else standalone), standalone, or swarm.',
+      format: 'docker-mode',
+      default: 'auto',
+      env: 'DOCKER_MODE',
     },
   },
   intervals: {

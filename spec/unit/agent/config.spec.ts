@@ -6,6 +6,15 @@ const KEY = 'kq3Xr8mV1pZ0aB7cD9eF2gH4iJ6kL8mN0oP2qR4sT6u';
 const base = { DOCKFLARE_MASTER_URL: 'https://dockflare.example.com', DOCKFLARE_API_KEY: KEY };
 
 describe('agent/config/config', () => {
+  it('reads DOCKER_MODE in any case and TUNNEL_REPLICAS; anything else names the variable', () => {
+    expect(loadConfig({ ...base, DOCKER_MODE: ' Swarm ' }).docker.mode).to.equal('swarm');
+    expect(loadConfig({ ...base, TUNNEL_REPLICAS: '3' }).tunnel.replicas).to.equal(3);
+    expect(configError({ ...base, DOCKER_MODE: 'kubernetes' }).message).to.match(
+      /^DOCKER_MODE: must be auto, standalone or swarm/,
+    );
+    expect(configError({ ...base, TUNNEL_REPLICAS: '0' }).message).to.match(/^TUNNEL_REPLICAS/);
+  });
+
   it('applies the docs/protocol.md §9 defaults', () => {
     const c = loadConfig(base);
     expect(c.tunnel).to.deep.equal({
@@ -15,8 +24,9 @@ describe('agent/config/config', () => {
       removeOnShutdown: true,
       checkIntervalMs: 30_000,
       startConfirmMs: 2000,
+      replicas: 2,
     });
-    expect(c.docker.host).to.equal('unix:///var/run/docker.sock');
+    expect(c.docker).to.deep.equal({ host: 'unix:///var/run/docker.sock', mode: 'auto' });
     expect(c.agent).to.deep.equal({
       displayName: undefined,
       dataDir: '/app/data',

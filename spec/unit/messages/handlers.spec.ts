@@ -19,6 +19,7 @@ const complete: Handlers<Noop, TunnelKeeperMsg> = {
   'tunnel.update-config': noop,
   'tunnel.check': noop,
   'tunnel.container-event': noop,
+  'tunnel.service-event': noop,
   'tunnel.decommission': noop,
   'identity.changed': noop,
   'tunnel.get': (s, msg) => {

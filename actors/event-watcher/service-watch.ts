@@ -1,0 +1,131 @@
+/**
+ * The EventWatcher's Swarm part (docs/swarm.md): labelled services as the master's entries. Services are followed by
+ * level, not by edge: any event of a service or of one of its task containers makes the watcher look at the service
+ * (its spec and its tasks) and tell the master what changed since it last told it. Replays, repeats and events in any
+ * order therefore tell nothing twice. Swarm sends no event when a task on another node starts, so a service that has
+ * not converged is looked at again each second for a while, and a sweep of all services runs now and then and after
+ * any node event.
+ */
+import type { ContainerInfo } from '../../domain/container.js';
+import { entryFromTasks, scanServices } from '../../docker/swarm-inventory.js';
+import type { SwarmPort } from '../../docker/swarm-port.js';
+import type { Logger } from '../../log/logger.js';
+import type { EventWatcherMsg } from '../../messages/event-watcher.js';
+import type { WatcherMemory } from './watcher-memory.js';
+import type { StatusBoard } from '../../domain/status-board.js';
+
+export interface SwarmWatchDeps {
+  swarm: SwarmPort;
+  /** The network the tunnel service runs on: a served service must share it for cloudflared to reach it. */
+  network: string;
+  /** Period of the sweep of all services. */
+  sweepMs: number;
+  /** Where /health and the metrics read how many services are served. */
+  board: StatusBoard;
+}
+
+/** What changed for one service: told to the master as a start or a stop of its entry. */
+export type ServiceChange =
+  { readonly kind: 'start'; readonly entry: ContainerInfo } | { readonly kind: 'stop'; readonly entry: ContainerInfo };
+
+/** A service not converged yet is looked at this often, this many times after the event that woke the watcher. */
+export const CONVERGE_CHECK_MS = 1000;
+export const CONVERGE_CHECKS = 15;
+
+interface Timers {
+  once(key: string, delayMs: number, msg: EventWatcherMsg): void;
+}
+
+export const serviceCheckKey = (serviceId: string): string => `svc:${serviceId}`;
+
+const sameLabels = (a: ContainerInfo, b: ContainerInfo): boolean => {
+  const ka = Object.keys(a.labels);
+  return ka.length === Object.keys(b.labels).length && ka.every((k) => a.labels[k] === b.labels[k]);
+};
+
+/**
+ * Applies what a look found (`entry` null: not served any more) to what the master was told. A service whose
+ * labels changed while it runs is told again as a start: the master reads its routes from the labels.
+ */
+export function applyService(memory: WatcherMemory, id: string, entry: ContainerInfo | null): ServiceChange | null {
+  const told = memory.services.get(id);
+  if (entry !== null && entry.status === 'running') {
+    memory.services.set(id, entry);
+    return told === undefined || !sameLabels(told, entry) ? { kind: 'start', entry } : null;
+  }
+  if (told === undefined) return null;
+  memory.services.delete(id);
+  return { kind: 'stop', entry: { ...told, status: 'exited', ...(entry?.swarm ? { swarm: entry.swarm } : {}) } };
+}
+
+export function serviceSteps(deps: SwarmWatchDeps) {
+  /** Warns once per service that cloudflared cannot reach it: it shares no network with the tunnel service. */
+  const warnUnreachable = async (
+    memory: WatcherMemory,
+    log: Logger,
+    id: string,
+    name: string,
+    networks: readonly string[],
+  ) => {
+    if (memory.networkWarned.has(id)) return;
+    const tunnelNet = await deps.swarm.inspectNetwork(deps.network).catch(() => null);
+    if (tunnelNet === null || networks.includes(tunnelNet.id)) return;
+    memory.networkWarned.add(id);
+    log.warn(
+      {
+        event: 'service_unreachable',
+        service: name,
+        network: deps.network,
+        hint: `attach it: docker service update --network-add ${deps.network} ${name}`,
+      },
+      'labelled service shares no network with cloudflared',
+    );
+  };
+
+  /** One service looked at: its change (if any), and another look soon while it has not converged. */
+  const checkService = async (
+    memory: WatcherMemory,
+    log: Logger,
+    timers: Timers,
+    id: string,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<ServiceChange | null> => {
+    const service = await deps.swarm.inspectService(id, signal);
+    const tasks = service === null ? [] : await deps.swarm.listActiveTasks(id, signal);
+    const entry = entryFromTasks(service, tasks);
+    if (service !== null && entry !== null) {
+      await warnUnreachable(memory, log, id, service.name, service.networkIds);
+      const facts = entry.swarm;
+      const converged = facts !== undefined && facts.replicasRunning === facts.replicasDesired;
+      if (!converged && attempt < CONVERGE_CHECKS)
+        timers.once(serviceCheckKey(id), CONVERGE_CHECK_MS, {
+          type: 'watcher.service-check',
+          serviceId: id,
+          attempt: attempt + 1,
+        });
+    }
+    return applyService(memory, id, entry);
+  };
+
+  /** Every service looked at: what changed, including services gone since the last look. */
+  const sweep = async (memory: WatcherMemory, log: Logger, signal: AbortSignal): Promise<ServiceChange[]> => {
+    const scan = await scanServices(deps.swarm, signal);
+    const changes: ServiceChange[] = [];
+    const seen = new Set<string>();
+    for (const entry of scan.entries) {
+      seen.add(entry.id);
+      const change = applyService(memory, entry.id, entry);
+      if (change) changes.push(change);
+    }
+    for (const s of scan.services) await warnUnreachable(memory, log, s.id, s.name, s.networkIds);
+    for (const id of [...memory.services.keys()]) {
+      if (seen.has(id)) continue;
+      const change = applyService(memory, id, null);
+      if (change) changes.push(change);
+    }
+    return changes;
+  };
+
+  return { checkService, sweep };
+}

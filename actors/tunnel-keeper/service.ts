@@ -1,0 +1,100 @@
+/**
+ * The tunnel as a Swarm service (docs/swarm.md): `dockflare-agent-tunnel`, replicated (cloudflared runs several
+ * connectors of one tunnel), restart policy `any`, on an attachable overlay network, the token in its environment
+ * only. Swarm restarts failed tasks; the keeper only brings the service's spec back to what it wants when it differs
+ * or is gone. No container of it is ever touched directly.
+ */
+import { DockerError } from '../../docker/port.js';
+import { unusableNetwork, type ServiceState, type SwarmPort, type TunnelServiceSpec } from '../../docker/swarm-port.js';
+import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
+import type { Logger } from '../../log/logger.js';
+import { TUNNEL_CMD } from './container.js';
+
+export interface ServiceWant {
+  image: string;
+  network: string;
+  createNetwork: boolean;
+  token: string;
+  tunnelId: string;
+  tunnelName: string;
+  replicas: number;
+}
+
+/** The overlay network's id, created when missing (if allowed); a network of the name that cannot serve is an error. */
+export async function ensureOverlay(swarm: SwarmPort, want: ServiceWant, log: Logger): Promise<string> {
+  let net = await swarm.inspectNetwork(want.network);
+  if (net === null) {
+    if (!want.createNetwork)
+      throw new DockerError(
+        'failed',
+        'ensure network',
+        null,
+        `network ${want.network} does not exist; create it (docker network create -d overlay --attachable ` +
+          `${want.network}) or set CLOUDFLARED_CREATE_NETWORK=true`,
+      );
+    await swarm.createOverlayNetwork(want.network);
+    log.info(
+      { event: 'network_created', network: want.network },
+      'created the tunnel network as an attachable overlay',
+    );
+    net = await swarm.inspectNetwork(want.network);
+    if (net === null) throw new DockerError('failed', 'ensure network', null, `network ${want.network} vanished`);
+  }
+  const why = unusableNetwork(net);
+  if (why !== null) throw new DockerError('failed', 'ensure network', null, `network ${want.network}: ${why}`);
+  return net.id;
+}
+
+export function serviceSpec(want: ServiceWant, networkId: string): TunnelServiceSpec {
+  return {
+    name: TUNNEL_CONTAINER,
+    image: want.image,
+    args: TUNNEL_CMD,
+    env: [`TUNNEL_TOKEN=${want.token}`],
+    networkId,
+    replicas: want.replicas,
+    labels: {
+      [MANAGED_LABEL]: 'true',
+      'dockflare-agent.tunnel-id': want.tunnelId,
+      'dockflare-agent.tunnel-name': want.tunnelName,
+    },
+  };
+}
+
+/** What differs between the service and the spec, by field name only (the token's value is never logged). */
+export function specDrift(s: ServiceState, want: TunnelServiceSpec): string[] {
+  const drift: string[] = [];
+  if (s.image !== want.image) drift.push('image');
+  if (s.env.length !== want.env.length || !want.env.every((e) => s.env.includes(e))) drift.push('token');
+  if (s.args.join(' ') !== want.args.join(' ')) drift.push('args');
+  if (s.replicas !== want.replicas) drift.push('replicas');
+  if (s.networkIds.length !== 1 || s.networkIds[0] !== want.networkId) drift.push('network');
+  if (s.restartCondition !== 'any') drift.push('restart_policy');
+  for (const [k, v] of Object.entries(want.labels))
+    if (s.labels[k] !== v && !drift.includes('labels')) drift.push('labels');
+  return drift;
+}
+
+/** The service's spec as it is, with `replicas` replaced: a scale that keeps everything else. */
+export function scaledSpec(s: ServiceState, replicas: number): TunnelServiceSpec {
+  return {
+    name: s.name,
+    image: s.image,
+    args: s.args,
+    env: s.env,
+    networkId: s.networkIds[0] ?? '',
+    replicas,
+    labels: s.labels,
+  };
+}
+
+/**
+ * Scales the tunnel service to 0 and keeps it (stop, decommission): false when there is none. One already at 0 is
+ * left as it is.
+ */
+export async function scaleToZero(swarm: SwarmPort): Promise<{ found: ServiceState | null }> {
+  const s = await swarm.inspectService(TUNNEL_CONTAINER);
+  if (s === null) return { found: null };
+  if (s.replicas !== 0) await swarm.updateService(s.id, s.version, scaledSpec(s, 0));
+  return { found: s };
+}

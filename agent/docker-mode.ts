@@ -1,0 +1,85 @@
+/**
+ * Which Docker the agent serves (DOCKER_MODE, docs/swarm.md): a standalone engine's containers, or a swarm's services
+ * from one of its managers. `auto` asks the engine; `swarm` on an engine that cannot serve it, or a tunnel network of
+ * the name that cannot carry the tunnel service, is a configuration error (exit 78), said in one line. An engine that
+ * does not answer yet is waited for: a host booting starts the agent before Docker is up.
+ */
+import { isDockerError } from '../docker/port.js';
+import { unusableNetwork, type SwarmPort, type SwarmRole } from '../docker/swarm-port.js';
+import type { Logger } from '../log/logger.js';
+import { failureDelay } from '../supervisor/backoff.js';
+import type { Clock } from '../supervisor/clock.js';
+
+export type DockerMode = 'standalone' | 'swarm';
+
+export type ModeDecision =
+  { readonly ok: true; readonly mode: DockerMode } | { readonly ok: false; readonly line: string };
+
+export interface ModeDeps {
+  swarm: SwarmPort;
+  log: Logger;
+  clock: Clock;
+  random: () => number;
+}
+
+const WAIT_FIRST_MS = 1000;
+const WAIT_CAP_MS = 30_000;
+
+const describe = (r: SwarmRole): string =>
+  r.localNodeState !== 'active'
+    ? `its swarm state is ${r.localNodeState}`
+    : r.manager
+      ? 'it is a manager'
+      : 'it is a worker, and the services API answers on managers only';
+
+async function roleWhenReachable(deps: ModeDeps): Promise<SwarmRole> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.swarm.swarmRole();
+    } catch (err) {
+      if (!isDockerError(err) || (err.kind !== 'unavailable' && err.kind !== 'failed')) throw err;
+      const delayMs = failureDelay(attempt, WAIT_FIRST_MS, WAIT_CAP_MS, deps.random());
+      deps.log[attempt === 1 ? 'warn' : 'debug'](
+        { event: 'docker_mode_waiting', kind: err.kind, err, retryInMs: delayMs },
+        'Docker does not answer yet; waiting to choose the mode',
+      );
+      await new Promise<void>((resolve) => deps.clock.setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+export async function decideDockerMode(
+  wanted: 'auto' | 'standalone' | 'swarm',
+  network: string,
+  deps: ModeDeps,
+): Promise<ModeDecision> {
+  if (wanted === 'standalone') return { ok: true, mode: 'standalone' };
+  const role = await roleWhenReachable(deps);
+  const serves = role.localNodeState === 'active' && role.manager;
+  if (!serves) {
+    if (wanted === 'swarm')
+      return { ok: false, line: `DOCKER_MODE=swarm, but this engine cannot serve a swarm: ${describe(role)}` };
+    deps.log.info(
+      { event: 'docker_mode', mode: 'standalone', why: `auto: ${describe(role)}` },
+      "serving this engine's containers",
+    );
+    return { ok: true, mode: 'standalone' };
+  }
+  const net = await deps.swarm.inspectNetwork(network);
+  const why = net === null ? null : unusableNetwork(net);
+  if (why !== null)
+    return {
+      ok: false,
+      line: `CLOUDFLARED_NETWORK_NAME=${network}: ${why}; Swarm mode needs an attachable overlay network (or none of that name)`,
+    };
+  deps.log.info(
+    {
+      event: 'docker_mode',
+      mode: 'swarm',
+      why: wanted === 'auto' ? 'auto: an active Swarm manager' : 'DOCKER_MODE=swarm',
+      nodes: role.nodes,
+    },
+    "serving the swarm's services",
+  );
+  return { ok: true, mode: 'swarm' };
+}

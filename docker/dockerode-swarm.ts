@@ -1,0 +1,242 @@
+/**
+ * SwarmPort over dockerode. Docker's answers are decoded (a field Docker leaves out is a default, not a crash), errors
+ * become DockerErrors as for containers, and a service or network that is gone is null rather than an exception.
+ */
+import type Docker from 'dockerode';
+import * as z from 'zod';
+import { call, CALL_TIMEOUT_MS, demux } from './dockerode-call.js';
+import { DockerError } from './port.js';
+import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
+
+const Labels = z.record(z.string(), z.string()).nullish();
+
+const ServiceJson = z.object({
+  ID: z.string(),
+  Version: z.object({ Index: z.number() }),
+  Spec: z.object({
+    Name: z.string(),
+    Labels,
+    TaskTemplate: z
+      .object({
+        ContainerSpec: z
+          .object({
+            Image: z.string().optional(),
+            Env: z.array(z.string()).nullish(),
+            Args: z.array(z.string()).nullish(),
+          })
+          .optional(),
+        Networks: z.array(z.object({ Target: z.string() })).nullish(),
+        RestartPolicy: z.object({ Condition: z.string().optional() }).nullish(),
+      })
+      .optional(),
+    Mode: z
+      .object({ Replicated: z.object({ Replicas: z.number().optional() }).optional(), Global: z.object({}).optional() })
+      .optional(),
+  }),
+});
+
+const TaskJson = z.object({
+  ID: z.string(),
+  ServiceID: z.string(),
+  NodeID: z.string().optional(),
+  DesiredState: z.string().optional(),
+  Status: z
+    .object({
+      State: z.string().optional(),
+      Timestamp: z.string().optional(),
+      ContainerStatus: z.object({ ContainerID: z.string().optional() }).optional(),
+    })
+    .optional(),
+});
+
+const NetworkJson = z.object({
+  Id: z.string(),
+  Name: z.string(),
+  Driver: z.string().optional(),
+  Scope: z.string().optional(),
+  Attachable: z.boolean().optional(),
+});
+
+const InfoJson = z.object({
+  Swarm: z
+    .object({
+      LocalNodeState: z.string().optional(),
+      ControlAvailable: z.boolean().optional(),
+      NodeID: z.string().optional(),
+      Nodes: z.number().optional(),
+    })
+    .optional(),
+});
+
+function decode<T>(operation: string, schema: z.ZodType<T>, raw: unknown): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new DockerError('failed', operation, null, `unexpected answer: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+function serviceState(s: z.infer<typeof ServiceJson>): ServiceState {
+  const tpl = s.Spec.TaskTemplate;
+  const mode = s.Spec.Mode;
+  return {
+    id: s.ID,
+    name: s.Spec.Name,
+    version: s.Version.Index,
+    labels: s.Spec.Labels ?? {},
+    image: tpl?.ContainerSpec?.Image ?? '',
+    env: tpl?.ContainerSpec?.Env ?? [],
+    args: tpl?.ContainerSpec?.Args ?? [],
+    replicas: mode?.Global !== undefined ? null : (mode?.Replicated?.Replicas ?? 1),
+    networkIds: (tpl?.Networks ?? []).map((n) => n.Target),
+    restartCondition: tpl?.RestartPolicy?.Condition ?? null,
+  };
+}
+
+function taskState(t: z.infer<typeof TaskJson>): TaskState {
+  return {
+    id: t.ID,
+    serviceId: t.ServiceID,
+    nodeId: t.NodeID ?? null,
+    state: t.Status?.State ?? 'unknown',
+    desiredState: t.DesiredState ?? 'unknown',
+    containerId: t.Status?.ContainerStatus?.ContainerID ?? null,
+    since: t.Status?.Timestamp ?? '',
+  };
+}
+
+/** The whole service spec Docker is given: the agent owns this service, so nothing else of it is kept. */
+function serviceSpec(spec: TunnelServiceSpec): Record<string, unknown> {
+  return {
+    Name: spec.name,
+    Labels: { ...spec.labels },
+    TaskTemplate: {
+      ContainerSpec: { Image: spec.image, Args: [...spec.args], Env: [...spec.env], StopGracePeriod: 10_000_000_000 },
+      Networks: spec.networkId === '' ? [] : [{ Target: spec.networkId }],
+      RestartPolicy: { Condition: 'any', Delay: 2_000_000_000 },
+    },
+    Mode: { Replicated: { Replicas: spec.replicas } },
+  };
+}
+
+export class DockerodeSwarmPort implements SwarmPort {
+  constructor(
+    private readonly docker: Docker,
+    private readonly callTimeoutMs = CALL_TIMEOUT_MS,
+  ) {}
+
+  private call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
+    return call(operation, fn, this.callTimeoutMs, owner);
+  }
+
+  private async orAbsent<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    owner?: AbortSignal,
+  ): Promise<T | null> {
+    try {
+      return await this.call(operation, fn, owner);
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return null;
+      throw err;
+    }
+  }
+
+  async swarmRole(signal?: AbortSignal): Promise<SwarmRole> {
+    const raw: unknown = await this.call('info', () => this.docker.info(), signal);
+    const swarm = decode('info', InfoJson, raw).Swarm;
+    const manager = swarm?.ControlAvailable === true;
+    return {
+      localNodeState: swarm?.LocalNodeState ?? 'inactive',
+      manager,
+      nodeId: swarm?.NodeID ? swarm.NodeID : null,
+      nodes: manager ? (swarm?.Nodes ?? null) : null,
+    };
+  }
+
+  async listServices(signal?: AbortSignal): Promise<ServiceState[]> {
+    const raw: unknown = await this.call(
+      'list services',
+      (abortSignal) => this.docker.listServices({ abortSignal }),
+      signal,
+    );
+    return decode('list services', z.array(ServiceJson), raw).map(serviceState);
+  }
+
+  async inspectService(idOrName: string, signal?: AbortSignal): Promise<ServiceState | null> {
+    const raw: unknown = await this.orAbsent(
+      'inspect service',
+      // dockerode's service inspect takes no abort signal: only the owner's wait is cut short.
+      () => this.docker.getService(idOrName).inspect(),
+      signal,
+    );
+    return raw === null ? null : serviceState(decode('inspect service', ServiceJson, raw));
+  }
+
+  async listActiveTasks(serviceId: string | null, signal?: AbortSignal): Promise<TaskState[]> {
+    const filters = { 'desired-state': ['running'], ...(serviceId === null ? {} : { service: [serviceId] }) };
+    const raw: unknown = await this.call(
+      'list tasks',
+      (abortSignal) => this.docker.listTasks({ filters, abortSignal }),
+      signal,
+    );
+    return decode('list tasks', z.array(TaskJson), raw).map(taskState);
+  }
+
+  async inspectNetwork(idOrName: string): Promise<NetworkState | null> {
+    const raw: unknown = await this.orAbsent('inspect network', () => this.docker.getNetwork(idOrName).inspect());
+    if (raw === null) return null;
+    const n = decode('inspect network', NetworkJson, raw);
+    return { id: n.Id, name: n.Name, driver: n.Driver ?? '', scope: n.Scope ?? '', attachable: n.Attachable === true };
+  }
+
+  async createOverlayNetwork(name: string): Promise<void> {
+    try {
+      await this.call('create network', (abortSignal) =>
+        this.docker.createNetwork({
+          Name: name,
+          Driver: 'overlay',
+          Attachable: true,
+          CheckDuplicate: true,
+          abortSignal,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'conflict') return;
+      throw err;
+    }
+  }
+
+  async createService(spec: TunnelServiceSpec): Promise<string> {
+    const created = await this.call('create service', (abortSignal) =>
+      this.docker.createService({ ...serviceSpec(spec), abortSignal } as unknown as Docker.CreateServiceOptions),
+    );
+    return created.id;
+  }
+
+  async updateService(id: string, version: number, spec: TunnelServiceSpec): Promise<void> {
+    await this.call('update service', (abortSignal) =>
+      this.docker.getService(id).update({ _query: { version }, _body: serviceSpec(spec), abortSignal }),
+    );
+  }
+
+  async removeService(id: string): Promise<boolean> {
+    try {
+      await this.call('remove service', (abortSignal) => this.docker.getService(id).remove({ abortSignal }));
+      return true;
+    } catch (err) {
+      if (err instanceof DockerError && err.kind === 'not_found') return false;
+      throw err;
+    }
+  }
+
+  async serviceLogTail(id: string, lines: number): Promise<string[]> {
+    const raw: unknown = await this.call('service logs', (abortSignal) =>
+      this.docker.getService(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }),
+    );
+    const text = Buffer.isBuffer(raw) ? demux(raw) : String(raw);
+    return text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .slice(-lines);
+  }
+}
