@@ -5,6 +5,9 @@ import { systemClock } from '../../supervisor/clock.js';
 import { loadConfig, type AgentConfig } from '../../agent/config/config.js';
 import { Redactor } from '../../log/redact.js';
 import { assembleAgent, type AssembledAgent } from '../../agent/assemble.js';
+import { decideDockerMode } from '../../agent/docker-mode.js';
+import { DockerodeSwarmPort } from '../../docker/dockerode-swarm.js';
+import { dockerFromHost } from '../../docker/dockerode-call.js';
 import type { TestMaster } from '../master/index.js';
 import { CLOUDFLARED_IMAGE } from './docker.js';
 import { LogSink } from './log-sink.js';
@@ -34,6 +37,8 @@ export function testAgentEnv(opts: {
     MASTER_REQUEST_TIMEOUT_SECONDS: '2',
     HEALTH_CHECK_PORT: '0',
     LOG_LEVEL: 'debug',
+    // Explicit: an engine left a swarm manager by an interrupted Swarm spec must not turn every other spec to Swarm.
+    DOCKER_MODE: 'standalone',
     ...opts.env,
   };
 }
@@ -78,7 +83,16 @@ export async function startInProcessAgent(opts: {
   const decommissionFinished = new Promise<boolean>((resolve) => {
     finish = resolve;
   });
+  // As main.ts decides it: Swarm specs say DOCKER_MODE=swarm or auto.
+  const decided = await decideDockerMode(config.docker.mode, config.tunnel.networkName, {
+    swarm: new DockerodeSwarmPort(dockerFromHost(config.docker.host)),
+    log: sink.log,
+    clock: systemClock,
+    random: Math.random,
+  });
+  if (!decided.ok) throw new Error(`agent not started: ${decided.line}`);
   const agent = await assembleAgent(config, {
+    mode: decided.mode,
     log: sink.log,
     redactor: sink.redactor,
     clock: systemClock,
