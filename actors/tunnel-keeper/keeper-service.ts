@@ -10,17 +10,11 @@ import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
 import type { TunnelKeeperState } from './keeper-state.js';
 import { commandSteps } from './keeper-reconcile.js';
-import type { Ctx, KeeperSteps, TunnelKeeperDeps } from './keeper-steps.js';
+import type { Ctx, KeeperSteps, SwarmTunnelDeps, TunnelKeeperDeps } from './keeper-steps.js';
 import { ensureOverlay, scaleToZero, serviceSpec, specDrift } from './service.js';
 
 /** While the service has fewer running tasks than wanted, it is looked at this often. */
 export const CONVERGING_CHECK_MS = 2000;
-
-export interface SwarmTunnelDeps {
-  swarm: SwarmPort;
-  /** TUNNEL_REPLICAS: cloudflared connectors of the one tunnel, spread by Swarm over the nodes. */
-  replicas: number;
-}
 
 /** How long the longest-running task has run (ms, by its Swarm timestamp); null when none runs. */
 function longestRunMs(tasks: readonly TaskState[], now: number): number | null {

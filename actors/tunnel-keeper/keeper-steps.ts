@@ -17,7 +17,13 @@ import type { StatusBoard } from '../../domain/status-board.js';
 import type { LifecycleView } from '../../domain/lifecycle.js';
 import { type TunnelKeeperState } from './keeper-state.js';
 import { type KeeperMemory } from './probation.js';
-import type { SwarmTunnelDeps } from './keeper-service.js';
+import type { SwarmPort } from '../../docker/swarm-port.js';
+
+export interface SwarmTunnelDeps {
+  swarm: SwarmPort;
+  /** TUNNEL_REPLICAS: cloudflared connectors of the one tunnel, spread by Swarm over the nodes. */
+  replicas: number;
+}
 
 export interface TunnelKeeperDeps {
   docker: DockerPort;
