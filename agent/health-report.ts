@@ -108,11 +108,18 @@ export function healthReport(input: HealthInputs): HealthReport {
         last_successful_report: last === null ? null : new Date(last).toISOString().replace('Z', '+00:00'),
         seconds_since_contact: age === null ? null : Math.round(age / 1000),
       },
+      docker: dockerFacts(facts.docker),
       threads,
       outbox: facts.outbox,
       supervision: snapshot,
     },
   };
+}
+
+/** The mode, and in Swarm mode what it serves: a standalone host's body stays as it was. */
+function dockerFacts(d: StatusFacts['docker']): Record<string, unknown> {
+  if (d.mode === 'standalone') return { mode: d.mode };
+  return { mode: d.mode, services_served: d.servicesServed, tunnel_replicas: d.tunnelReplicas };
 }
 
 /** What /health answers when the agent started decommissioned and runs nothing else. */
@@ -189,6 +196,16 @@ export function metricsText(input: MetricsInputs): string {
   metric('dockflare_agent_tunnel_container_running', 'gauge', 'Whether the cloudflared container runs.', [
     [{}, input.facts.tunnel.containerRunning ? 1 : 0],
   ]);
+  const d = input.facts.docker;
+  if (d.mode === 'swarm') {
+    metric('dockflare_agent_swarm_services_served', 'gauge', 'Labelled services the master was told run.', [
+      [{}, d.servicesServed ?? 0],
+    ]);
+    metric('dockflare_agent_tunnel_replicas', 'gauge', "The tunnel service's tasks, running and desired.", [
+      [{ state: 'running' }, d.tunnelReplicas?.running ?? 0],
+      [{ state: 'desired' }, d.tunnelReplicas?.desired ?? 0],
+    ]);
+  }
   metric('dockflare_agent_tunnel_containers_started_total', 'counter', 'cloudflared containers the agent created.', [
     [{}, input.facts.tunnel.containersStarted],
   ]);

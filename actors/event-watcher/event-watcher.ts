@@ -11,21 +11,12 @@
  */
 import { filterLabels, isManaged } from '../../domain/labels.js';
 import { masterTimestamp } from '../../master/envelope.js';
-import { isDockerError, type DockerPort, type EventSubscription } from '../../docker/port.js';
-import { TASK_SERVICE_ID_LABEL, TASK_SERVICE_NAME_LABEL } from '../../docker/swarm-inventory.js';
-import { loudOnce } from '../../log/loud-once.js';
-import type { Logger } from '../../log/logger.js';
+import type { DockerPort, EventSubscription } from '../../docker/port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { EventWatcherMsg } from '../../messages/event-watcher.js';
-import type { ContainerInfo, DockerEvent } from '../../domain/container.js';
-import type { Timers } from '../../supervisor/timers.js';
+import type { ContainerInfo } from '../../domain/container.js';
 import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../../messages/reporter.js';
-import {
-  TUNNEL_WATCHED_ACTIONS,
-  tunnelContainerEvent,
-  tunnelServiceEvent,
-  type TunnelKeeperMsg,
-} from '../../messages/tunnel-keeper.js';
+import { TUNNEL_WATCHED_ACTIONS, tunnelContainerEvent, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
 import {
@@ -38,7 +29,8 @@ import {
   replayFrom,
   type WatcherMemory,
 } from './watcher-memory.js';
-import { serviceCheckKey, serviceSteps, type ServiceChange, type SwarmWatchDeps } from './service-watch.js';
+import type { SwarmWatchDeps } from './service-watch.js';
+import { swarmWatch } from './swarm-watch.js';
 
 export interface EventWatcherDeps {
   docker: DockerPort;
@@ -94,59 +86,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
     );
   };
 
-  const swarm = deps.swarm;
-  const services = swarm ? serviceSteps(swarm) : null;
-  /**
-   * Swarm mode: events of services, nodes and task containers lead to a look at the service (or at all of them);
-   * the tunnel service's go to the keeper. false: an ordinary container's event.
-   */
-  const routeSwarmEvent = (e: DockerEvent, timers: Pick<Timers<EventWatcherMsg>, 'once'>): boolean => {
-    if (e.type === 'node') {
-      timers.once('sweep', 0, { type: 'watcher.sweep' });
-      return true;
-    }
-    const serviceId = e.type === 'service' ? e.id : e.attributes[TASK_SERVICE_ID_LABEL];
-    if (serviceId === undefined) return false;
-    const name = e.type === 'service' ? e.attributes.name : e.attributes[TASK_SERVICE_NAME_LABEL];
-    if (name === TUNNEL_CONTAINER) tell(deps.tunnelKeeper, tunnelServiceEvent(`${e.type ?? 'container'} ${e.action}`));
-    // A burst of events of one service (create, update, its tasks' containers) is one look.
-    else timers.once(serviceCheckKey(serviceId), 0, { type: 'watcher.service-check', serviceId, attempt: 0 });
-    return true;
-  };
-  const tellChanges = (memory: WatcherMemory, changes: readonly ServiceChange[], ms: number): void => {
-    swarm?.board.publish('docker', { servicesServed: memory.services.size });
-    for (const c of changes)
-      tell(
-        deps.reporter,
-        reporterEnqueue({
-          type: c.kind === 'start' ? 'container_start' : 'container_stop',
-          container: c.entry,
-          timestamp: masterTimestamp(ms),
-        }),
-      );
-  };
-  /** A failed look at the services changes nothing the master was told: logged once while it lasts. */
-  const swarmFailed = (memory: WatcherMemory, log: Logger, err: unknown): void => {
-    if (!isDockerError(err)) throw err;
-    memory.swarmProblem = loudOnce(
-      log,
-      memory.swarmProblem,
-      err.kind,
-      'warn',
-      { event: 'swarm_scan_failed', kind: err.kind, err },
-      'could not read the services; what the master was told stands',
-    );
-  };
-  const sweepNow = async (memory: WatcherMemory, log: Logger, ms: number, signal: AbortSignal): Promise<void> => {
-    if (!services) return;
-    try {
-      tellChanges(memory, await services.sweep(memory, log, signal), ms);
-      if (memory.swarmProblem !== null) log.info({ event: 'swarm_scan_recovered' }, 'services readable again');
-      memory.swarmProblem = null;
-    } catch (err) {
-      swarmFailed(memory, log, err);
-    }
-  };
+  const swarm = deps.swarm ? swarmWatch(deps.swarm, deps.reporter, deps.tunnelKeeper) : null;
 
   return {
     // What was handled and told survives a restart: a resumed stream replays, and nothing is told twice.
@@ -173,7 +113,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         knowUpTo(memory, id, scanNano);
         stopped(memory, id, scanMs);
       }
-      await sweepNow(memory, ctx.log, scanMs, ctx.signal);
+      await swarm?.sweepNow(memory, ctx.log, ctx.timers, scanMs, ctx.signal);
       // The first incarnation follows from its scan on, a resumed one replays what it missed.
       const since = replayFrom(memory, scanNano);
       // The first event handled later may be as old as this since; a later stream starts a margin before it.
@@ -209,7 +149,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         const e = msg.event;
         if (!noteHandled(memory, e)) return state;
         const ms = Number(e.timeNano / 1_000_000n);
-        if (swarm && routeSwarmEvent(e, ctx.timers)) return state;
+        if (swarm?.route(e, ctx.timers)) return state;
         if (e.attributes.name === TUNNEL_CONTAINER || e.attributes[MANAGED_LABEL] === 'true') {
           // The keeper's own check is not part of the scan: what happened to the tunnel in the gap still counts.
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));
@@ -239,26 +179,14 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
       },
 
       async 'watcher.service-check'(state, msg, ctx) {
-        if (!services) return state;
-        try {
-          const change = await services.checkService(
-            ctx.carried,
-            ctx.log,
-            ctx.timers,
-            msg.serviceId,
-            msg.attempt,
-            ctx.signal,
-          );
-          if (change) tellChanges(ctx.carried, [change], ctx.clock.now());
-        } catch (err) {
-          swarmFailed(ctx.carried, ctx.log, err);
-        }
+        await swarm?.check(ctx.carried, ctx.log, ctx.timers, msg.serviceId, msg.attempt, ctx.clock.now(), ctx.signal);
         return state;
       },
 
       async 'watcher.sweep'(state, _msg, ctx) {
-        await sweepNow(ctx.carried, ctx.log, ctx.clock.now(), ctx.signal);
-        if (swarm) ctx.timers.once('sweep', swarm.sweepMs, { type: 'watcher.sweep' });
+        if (!swarm) return state;
+        await swarm.sweepNow(ctx.carried, ctx.log, ctx.timers, ctx.clock.now(), ctx.signal);
+        ctx.timers.once('sweep', swarm.sweepMs, { type: 'watcher.sweep' });
         return state;
       },
 

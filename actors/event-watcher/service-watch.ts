@@ -8,7 +8,7 @@
  */
 import type { ContainerInfo } from '../../domain/container.js';
 import { entryFromTasks, scanServices } from '../../docker/swarm-inventory.js';
-import type { SwarmPort } from '../../docker/swarm-port.js';
+import type { ServiceState, SwarmPort } from '../../docker/swarm-port.js';
 import type { Logger } from '../../log/logger.js';
 import type { EventWatcherMsg } from '../../messages/event-watcher.js';
 import type { WatcherMemory } from './watcher-memory.js';
@@ -38,6 +38,9 @@ interface Timers {
 
 export const serviceCheckKey = (serviceId: string): string => `svc:${serviceId}`;
 
+const converged = (e: ContainerInfo): boolean =>
+  e.swarm !== undefined && e.swarm.replicasRunning === e.swarm.replicasDesired;
+
 const sameLabels = (a: ContainerInfo, b: ContainerInfo): boolean => {
   const ka = Object.keys(a.labels);
   return ka.length === Object.keys(b.labels).length && ka.every((k) => a.labels[k] === b.labels[k]);
@@ -59,17 +62,14 @@ export function applyService(memory: WatcherMemory, id: string, entry: Container
 }
 
 export function serviceSteps(deps: SwarmWatchDeps) {
+  /** The tunnel network's id, looked up once per look at the services (null: not there yet, nothing to warn of). */
+  const tunnelNetworkId = async (): Promise<string | null> =>
+    (await deps.swarm.inspectNetwork(deps.network).catch(() => null))?.id ?? null;
+
   /** Warns once per service that cloudflared cannot reach it: it shares no network with the tunnel service. */
-  const warnUnreachable = async (
-    memory: WatcherMemory,
-    log: Logger,
-    id: string,
-    name: string,
-    networks: readonly string[],
-  ) => {
-    if (memory.networkWarned.has(id)) return;
-    const tunnelNet = await deps.swarm.inspectNetwork(deps.network).catch(() => null);
-    if (tunnelNet === null || networks.includes(tunnelNet.id)) return;
+  const warnUnreachable = (memory: WatcherMemory, log: Logger, s: ServiceState, netId: string | null): void => {
+    const { id, name } = s;
+    if (netId === null || memory.networkWarned.has(id) || s.networkIds.includes(netId)) return;
     memory.networkWarned.add(id);
     log.warn(
       {
@@ -95,10 +95,8 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     const tasks = service === null ? [] : await deps.swarm.listActiveTasks(id, signal);
     const entry = entryFromTasks(service, tasks);
     if (service !== null && entry !== null) {
-      await warnUnreachable(memory, log, id, service.name, service.networkIds);
-      const facts = entry.swarm;
-      const converged = facts !== undefined && facts.replicasRunning === facts.replicasDesired;
-      if (!converged && attempt < CONVERGE_CHECKS)
+      if (!memory.networkWarned.has(id)) warnUnreachable(memory, log, service, await tunnelNetworkId());
+      if (!converged(entry) && attempt < CONVERGE_CHECKS)
         timers.once(serviceCheckKey(id), CONVERGE_CHECK_MS, {
           type: 'watcher.service-check',
           serviceId: id,
@@ -108,17 +106,34 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     return applyService(memory, id, entry);
   };
 
-  /** Every service looked at: what changed, including services gone since the last look. */
-  const sweep = async (memory: WatcherMemory, log: Logger, signal: AbortSignal): Promise<ServiceChange[]> => {
+  /**
+   * Every service looked at: what changed, including services gone since the last look. One not converged is looked
+   * at again soon: its tasks may start where no event of ours tells it (another node, or an engine's restart).
+   */
+  const sweep = async (
+    memory: WatcherMemory,
+    log: Logger,
+    timers: Timers,
+    signal: AbortSignal,
+  ): Promise<ServiceChange[]> => {
     const scan = await scanServices(deps.swarm, signal);
     const changes: ServiceChange[] = [];
     const seen = new Set<string>();
     for (const entry of scan.entries) {
       seen.add(entry.id);
+      if (!converged(entry))
+        timers.once(serviceCheckKey(entry.id), CONVERGE_CHECK_MS, {
+          type: 'watcher.service-check',
+          serviceId: entry.id,
+          attempt: 1,
+        });
       const change = applyService(memory, entry.id, entry);
       if (change) changes.push(change);
     }
-    for (const s of scan.services) await warnUnreachable(memory, log, s.id, s.name, s.networkIds);
+    if (scan.services.some((s) => !memory.networkWarned.has(s.id))) {
+      const netId = await tunnelNetworkId();
+      for (const s of scan.services) warnUnreachable(memory, log, s, netId);
+    }
     for (const id of [...memory.services.keys()]) {
       if (seen.has(id)) continue;
       const change = applyService(memory, id, null);

@@ -63,7 +63,7 @@ export async function createService(
   docker: Docker,
   name: string,
   labels: Record<string, string>,
-  opts: { replicas?: number; network?: string | null } = {},
+  opts: { replicas?: number; network?: string | null; containerLabels?: Record<string, string> } = {},
 ): Promise<string> {
   const network = opts.network === undefined ? SWARM_NETWORK : opts.network;
   const created = await docker.createService({
@@ -72,6 +72,8 @@ export async function createService(
     TaskTemplate: {
       ContainerSpec: {
         Image: BUSYBOX_IMAGE,
+        // Labels of its task containers (`labels:` in a stack file), as opposed to the service's (`deploy.labels`).
+        Labels: opts.containerLabels ?? {},
         Command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
         StopGracePeriod: 2_000_000_000,
       },

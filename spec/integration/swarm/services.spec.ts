@@ -92,7 +92,7 @@ describe('swarm: labelled services as the master sees them (real single-node swa
   it('a mixed host: a plain labelled container is reported as a container; a task with container labels is not', async () => {
     await startAgent();
     const plain = await runLabelled(docker, { labels: ENABLED });
-    const id = await createService(docker, uniqueName('dfa-mixed'), ENABLED);
+    const id = await createService(docker, uniqueName('dfa-mixed'), ENABLED, { containerLabels: ENABLED });
     await waitForAccepted(master, 'container_start', { id: plain.id, timeoutMs: 15_000 });
     await waitForAccepted(master, 'container_start', { id, timeoutMs: 15_000 });
     const [report] = await waitForAccepted(master, 'status_report', {
