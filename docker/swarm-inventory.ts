@@ -32,6 +32,17 @@ export function entryFromTasks(s: ServiceState | null, tasks: readonly TaskState
   return serviceEntry(s, runningTasks(tasks).get(s.id) ?? 0, tasks.filter((t) => t.serviceId === s.id).length);
 }
 
+/**
+ * Both results, or the first failure in the order given (not in the order they happen): a lasting failure then reads
+ * the same each time, and the reporter logs it once instead of at every report.
+ */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
 export interface ServiceScan {
   /** Labelled services, running or not. */
   readonly entries: readonly ContainerInfo[];
@@ -40,7 +51,7 @@ export interface ServiceScan {
 
 /** Every labelled service with its task counts: two calls whatever the cluster's size. */
 export async function scanServices(swarm: SwarmPort, signal?: AbortSignal): Promise<ServiceScan> {
-  const [services, tasks] = await Promise.all([swarm.listServices(signal), swarm.listActiveTasks(null, signal)]);
+  const [services, tasks] = await both(swarm.listServices(signal), swarm.listActiveTasks(null, signal));
   const running = runningTasks(tasks);
   const active = new Map<string, number>();
   for (const t of tasks) active.set(t.serviceId, (active.get(t.serviceId) ?? 0) + 1);
@@ -60,7 +71,7 @@ export async function swarmInventory(
   swarm: SwarmPort,
   signal?: AbortSignal,
 ): Promise<ContainerInfo[]> {
-  const [containers, scan] = await Promise.all([docker.listManagedContainers(signal), scanServices(swarm, signal)]);
+  const [containers, scan] = await both(docker.listManagedContainers(signal), scanServices(swarm, signal));
   // The port of a Swarm-mode agent leaves task containers out (DockerodePortOptions.skipSwarmTasks).
   return [...containers, ...scan.entries.filter((e) => e.status === 'running')];
 }

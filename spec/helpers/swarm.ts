@@ -51,11 +51,22 @@ export function useSwarm(): { docker: Docker; cleanup: () => Promise<void> } {
   });
   after(async function () {
     this.timeout(30_000);
+    if (!(await isSwarmManager(docker))) return;
     await removeSwarmServices(docker);
     await absentOn404(() => docker.getNetwork(SWARM_NETWORK).remove());
     await docker.swarmLeave({ force: true });
   });
-  return { docker, cleanup: () => removeSwarmServices(docker) };
+  const cleanup = async (): Promise<void> => {
+    if (await isSwarmManager(docker)) {
+      await removeSwarmServices(docker);
+      return;
+    }
+    // A spec took the node out of the swarm: what its tasks left behind goes, and the node is a manager again.
+    const left = await docker.listContainers({ all: true, filters: { label: ['com.docker.swarm.task'] } });
+    for (const c of left) await absentOn404(() => docker.getContainer(c.Id).remove({ force: true }));
+    await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
+  };
+  return { docker, cleanup };
 }
 
 /** A busybox service that stops at once on TERM, with `labels` as its service labels (deploy.labels). */

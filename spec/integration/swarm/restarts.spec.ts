@@ -113,4 +113,37 @@ describe('swarm: restarts of the watcher, the agent and the engine (real single-
     expect((await tunnelService(docker))!.ID, 'the same tunnel service').to.equal(tunnel.ID);
     expect(agent.sink.events('tunnel_service_created')).to.have.length(1);
   });
+
+  it('the node stops being a manager: reports say "incomplete" instead of empty, nothing is told stopped, each failure is logged once', async () => {
+    await ensureOverlay(docker);
+    const id = await createService(docker, uniqueName('dfa-orphan'), ENABLED);
+    const master = await harness.master();
+    const agent = await harness.agent({ env: SWARM_ENV });
+    master.enroll(await agent.registered(), uniqueName('dfa-tunnel'));
+    await waitForAccepted(master, 'container_start', { id, timeoutMs: 15_000 });
+    await waitForAccepted(master, 'tunnel_status', { where: (x) => x.status === 'running', timeoutMs: 20_000 });
+
+    await docker.swarmLeave({ force: true });
+    const since = Date.now();
+    // The master answers such a report 202 inventory_incomplete, and keeps the routes it has.
+    await master.waitForCount(
+      (r) => {
+        const b = bodyOf(r);
+        return r.at > since && b.type === 'status_report' && b.inventory_complete === false && !('containers' in b);
+      },
+      3,
+      15_000,
+    );
+    // Long enough for several looks: the periodic check of the keeper and task events of the watcher.
+    await agent.sink.waitFor((r) => r.event === 'tunnel_reconcile_failed', 15_000, 'the keeper failing');
+    expect(
+      containerEvents(master).filter((e) => e.type === 'container_stop'),
+      'no stop told',
+    ).to.deep.equal([]);
+    expect(
+      agent.sink.events('swarm_scan_failed').filter((r) => r.level === 40),
+      'warned once',
+    ).to.have.length(1);
+    expect(agent.sink.events('actor_crashed'), 'no actor crashed').to.deep.equal([]);
+  });
 });
