@@ -28,9 +28,15 @@ export interface SwarmWatchDeps {
 export type ServiceChange =
   { readonly kind: 'start'; readonly entry: ContainerInfo } | { readonly kind: 'stop'; readonly entry: ContainerInfo };
 
-/** A service not converged yet is looked at this often, this many times after the event that woke the watcher. */
-export const CONVERGE_CHECK_MS = 1000;
-export const CONVERGE_CHECKS = 15;
+/**
+ * A service not converged yet is looked at again: each half second for ten seconds (a task starting on another node
+ * is told within a second), then every two seconds for two minutes more (an image pull on a slow node), then only by
+ * the sweep. Each look is two calls about that one service.
+ */
+export const CONVERGE_CHECKS = 80;
+export function convergeDelayMs(attempt: number): number {
+  return attempt < 20 ? 500 : 2000;
+}
 
 interface Timers {
   once(key: string, delayMs: number, msg: EventWatcherMsg): void;
@@ -97,7 +103,7 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     if (service !== null && entry !== null) {
       if (!memory.networkWarned.has(id)) warnUnreachable(memory, log, service, await tunnelNetworkId());
       if (!converged(entry) && attempt < CONVERGE_CHECKS)
-        timers.once(serviceCheckKey(id), CONVERGE_CHECK_MS, {
+        timers.once(serviceCheckKey(id), convergeDelayMs(attempt), {
           type: 'watcher.service-check',
           serviceId: id,
           attempt: attempt + 1,
@@ -122,7 +128,7 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     for (const entry of scan.entries) {
       seen.add(entry.id);
       if (!converged(entry))
-        timers.once(serviceCheckKey(entry.id), CONVERGE_CHECK_MS, {
+        timers.once(serviceCheckKey(entry.id), convergeDelayMs(0), {
           type: 'watcher.service-check',
           serviceId: entry.id,
           attempt: 1,

@@ -13,6 +13,7 @@ export const SWARM_NETWORK = 'dockflare-swarm-net';
 interface SwarmTask {
   ID: string;
   ServiceID: string;
+  NodeID: string;
   DesiredState: string;
   Status: { State: string; Timestamp: string; ContainerStatus?: { ContainerID?: string } };
 }
@@ -74,7 +75,12 @@ export async function createService(
   docker: Docker,
   name: string,
   labels: Record<string, string>,
-  opts: { replicas?: number; network?: string | null; containerLabels?: Record<string, string> } = {},
+  opts: {
+    replicas?: number;
+    network?: string | null;
+    containerLabels?: Record<string, string>;
+    constraints?: string[];
+  } = {},
 ): Promise<string> {
   const network = opts.network === undefined ? SWARM_NETWORK : opts.network;
   const created = await docker.createService({
@@ -89,6 +95,7 @@ export async function createService(
         StopGracePeriod: 2_000_000_000,
       },
       RestartPolicy: { Condition: 'any', Delay: 500_000_000 },
+      ...(opts.constraints ? { Placement: { Constraints: opts.constraints } } : {}),
       ...(network === null ? {} : { Networks: [{ Target: network }] }),
     },
     Mode: { Replicated: { Replicas: opts.replicas ?? 1 } },
