@@ -125,9 +125,14 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     const scan = await scanServices(deps.swarm, signal);
     const changes: ServiceChange[] = [];
     const seen = new Set<string>();
+    const counts = new Map<string, string>();
     for (const entry of scan.entries) {
       seen.add(entry.id);
-      if (!converged(entry))
+      const count = `${entry.swarm?.replicasRunning ?? 0}/${entry.swarm?.replicasDesired ?? 0}`;
+      counts.set(entry.id, count);
+      // Only a service whose counts moved since the last sweep: one stuck at 0/1 (an image no node has) is not
+      // polled for ever.
+      if (!converged(entry) && memory.sweptCounts.get(entry.id) !== count)
         timers.once(serviceCheckKey(entry.id), convergeDelayMs(0), {
           type: 'watcher.service-check',
           serviceId: entry.id,
@@ -145,6 +150,7 @@ export function serviceSteps(deps: SwarmWatchDeps) {
       const change = applyService(memory, id, null);
       if (change) changes.push(change);
     }
+    memory.sweptCounts = counts;
     return changes;
   };
 

@@ -28,6 +28,8 @@ export interface WatcherMemory {
   readonly services: Map<string, ContainerInfo>;
   /** Swarm mode: services already warned about sharing no network with cloudflared. */
   readonly networkWarned: Set<string>;
+  /** Swarm mode: each labelled service's running/desired counts at the last sweep. */
+  sweptCounts: Map<string, string>;
   /** Swarm mode: the kind of the last failed look at the services while it lasts (logged once). */
   swarmProblem: string | null;
 }
@@ -45,6 +47,7 @@ export function newWatcherMemory(): WatcherMemory {
     sweepAbove: MEMORY_BOUND,
     services: new Map(),
     networkWarned: new Set(),
+    sweptCounts: new Map(),
     swarmProblem: null,
   };
 }
