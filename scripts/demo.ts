@@ -4,7 +4,8 @@
  * default socket, or a private engine when run as root), starts a labelled sample container, enrols the agent
  * so that a start_tunnel arrives, and prints what the master receives until Ctrl-C (or DEMO_SECONDS), then
  * cleans up everything it started. With DEMO_DECOMMISSION=1 the admin then removes the agent: the demo prints each
- * decommission acknowledgement and ends when the agent has stopped itself.
+ * decommission acknowledgement and ends when the agent has stopped itself. With DEMO_SWARM=1 the engine becomes a
+ * single-node swarm for the demo: the sample is a labelled service and the tunnel a Swarm service (demo-swarm.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { dockerFromHost } from '../docker/dockerode-call.js';
 import { call, TestMaster, type RecordedRequest } from '../spec/master/index.js';
+import { startSwarmDemo, type SwarmDemo } from './demo-swarm.js';
 
 const started = Date.now();
 const BUSYBOX = process.env.DOCKERTEST_BUSYBOX_IMAGE ?? 'local/busybox:1';
@@ -57,11 +59,13 @@ function describe(r: RecordedRequest): string | null {
       }
       if (type === 'tunnel_status')
         return `master ← tunnel_status   ${String(body.status)} ${String(body.name)}  ${text(body.version, '')} (${status})`;
-      const c = (body.container ?? {}) as { name?: string; labels?: Record<string, string> };
+      const c = (body.container ?? {}) as Record<string, unknown> & { labels?: Record<string, string> };
       const labels = Object.entries(c.labels ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(' ');
-      return `master ← ${type.padEnd(15)} ${String(c.name)}  ${labels} (${status})`;
+      const what =
+        c.mode === 'swarm' ? ` [service, ${text(c.replicas_running)}/${text(c.replicas_desired)} tasks running]` : '';
+      return `master ← ${type.padEnd(15)} ${text(c.name)}${what}  ${labels} (${status})`;
     }
     case 'ack':
       return `master ← decommission ack ${String(body.phase)}, tunnel ${text(body.tunnel_container, 'n/a')} → ${text(reply.code)} (${status})`;
@@ -71,19 +75,7 @@ function describe(r: RecordedRequest): string | null {
   }
 }
 
-async function main(): Promise<void> {
-  const d = docker();
-  await d.ping().catch(() => {
-    throw new Error(
-      'no Docker Engine reachable: run through `npm run demo` (scripts/with-dockerd.sh) or set DOCKER_HOST',
-    );
-  });
-  const master = await TestMaster.start({ mode: 'v2' });
-  const key = master.generateKey();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dockflare-demo-'));
-  const healthPort = 18080 + Math.floor(Math.random() * 1000);
-  say(`test master listening on ${master.url} (protocol v2); agent data in ${dataDir}`);
-
+async function startSample(d: Docker): Promise<void> {
   await d
     .getContainer(SAMPLE)
     .remove({ force: true })
@@ -102,6 +94,25 @@ async function main(): Promise<void> {
   });
   await sample.start();
   say(`started the labelled sample container ${SAMPLE} (dockflare.hostname=demo.example.com)`);
+}
+
+async function main(): Promise<void> {
+  const d = docker();
+  await d.ping().catch(() => {
+    throw new Error(
+      'no Docker Engine reachable: run through `npm run demo` (scripts/with-dockerd.sh) or set DOCKER_HOST',
+    );
+  });
+  const master = await TestMaster.start({ mode: 'v2' });
+  const key = master.generateKey();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'dockflare-demo-'));
+  const healthPort = 18080 + Math.floor(Math.random() * 1000);
+  say(`test master listening on ${master.url} (protocol v2); agent data in ${dataDir}`);
+
+  const swarmMode = process.env.DEMO_SWARM === '1';
+  let swarm: SwarmDemo | null = null;
+  if (swarmMode) swarm = await startSwarmDemo(d, { network: NETWORK, image: BUSYBOX, say });
+  else await startSample(d);
 
   const agent = spawn(process.execPath, ['--import', 'tsx', path.resolve('cli/main.ts')], {
     env: {
@@ -113,6 +124,7 @@ async function main(): Promise<void> {
       CLOUDFLARED_IMAGE: CLOUDFLARED,
       CLOUDFLARED_NETWORK_NAME: NETWORK,
       AGENT_DISPLAY_NAME: 'demo-host',
+      DOCKER_MODE: swarmMode ? 'swarm' : 'standalone',
       REPORT_INTERVAL_SECONDS: '5',
       COMMAND_POLL_INTERVAL_SECONDS: '2',
       HEALTH_CHECK_PORT: String(healthPort),
@@ -177,13 +189,23 @@ async function main(): Promise<void> {
       if (line) say(line);
     }
     say(
-      `agent exited with code ${String(code)}; tunnel container ${await d
-        .getContainer('dockflare-agent-tunnel')
-        .inspect()
-        .then(
-          (c) => `still present (${c.State.Running ? 'running' : 'stopped'})`,
-          () => 'removed',
-        )}`,
+      `agent exited with code ${String(code)}; ${
+        swarmMode
+          ? `tunnel service ${await d
+              .getService('dockflare-agent-tunnel')
+              .inspect()
+              .then(
+                () => 'still present',
+                () => 'removed',
+              )}`
+          : `tunnel container ${await d
+              .getContainer('dockflare-agent-tunnel')
+              .inspect()
+              .then(
+                (c) => `still present (${c.State.Running ? 'running' : 'stopped'})`,
+                () => 'removed',
+              )}`
+      }`,
     );
     await d
       .getContainer('dockflare-agent-tunnel')
@@ -193,6 +215,7 @@ async function main(): Promise<void> {
       .getContainer(SAMPLE)
       .remove({ force: true })
       .catch(() => undefined);
+    await swarm?.cleanup();
     await d
       .getNetwork(NETWORK)
       .remove()

@@ -45,4 +45,17 @@ describe('npm run demo', function () {
     expect(out).to.match(/agent exited with code 0; tunnel container still present \(stopped\)/);
     expect(out).not.to.match(/\d+ s elapsed/);
   });
+
+  it('with DEMO_SWARM=1 shows a labelled service reaching the master and the tunnel service converging, then leaves the swarm', async () => {
+    const { code, out } = await demo({ DEMO_SWARM: '1', DEMO_SECONDS: '12' });
+    expect(code, out).to.equal(0);
+    expect(out).to.match(/made the engine a single-node swarm/);
+    expect(out).to.match(
+      /master ← container_start dockflare-demo-web \[service, \d\/2 tasks running\]  .*dockflare\.hostname=demo\.example\.com/,
+    );
+    expect(out).to.match(/swarm: tunnel service dockflare-agent-tunnel has 2\/2 tasks running/);
+    expect(out).to.match(/master ← tunnel_status\s+running demo-tunnel/);
+    expect(out).to.match(/agent exited with code 0; tunnel service removed/);
+    expect(out).to.match(/left the swarm\n.*done\n/);
+  });
 });
