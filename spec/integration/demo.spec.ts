@@ -51,7 +51,7 @@ describe('npm run demo', function () {
     expect(code, out).to.equal(0);
     expect(out).to.match(/made the engine a single-node swarm/);
     expect(out).to.match(
-      /master ← container_start dockflare-demo-web \[service, \d\/2 tasks running\]  .*dockflare\.hostname=demo\.example\.com/,
+      /master ← container_start dockflare-demo-web \[service, \d\/2 tasks running\] {2}.*dockflare\.hostname=demo\.example\.com/,
     );
     expect(out).to.match(/swarm: tunnel service dockflare-agent-tunnel has 2\/2 tasks running/);
     expect(out).to.match(/master ← tunnel_status\s+running demo-tunnel/);
