@@ -4,6 +4,7 @@
  * process crashes, master outages and contact gaps, tunnel container restarts and their causes; then a verdict.
  */
 import type { LogRecord, Run } from './parse.js';
+import { dockerReasons, reviewDocker, type DockerReview } from './docker-facts.js';
 
 export interface ActorReview {
   crashes: number;
@@ -36,6 +37,8 @@ export interface RunReview {
   masterOutages: { count: number; totalSeconds: number; longestSeconds: number };
   maxContactGapSeconds: number | null;
   tunnelRestarts: { count: number; causes: Record<string, number> };
+  /** Mode, Swarm services and the tunnel service, the decommission: docker-facts.ts. */
+  docker: DockerReview;
   verdict: 'healthy' | 'degraded' | 'unhealthy';
   reasons: string[];
   /** For the HTML timeline. */
@@ -234,6 +237,7 @@ export function reviewRun(run: Run): RunReview {
     },
     maxContactGapSeconds: maxContactGap === null ? null : Math.round(maxContactGap),
     tunnelRestarts: tunnel,
+    docker: reviewDocker(run.records),
     verdict: 'healthy',
     reasons: [],
     timeline,
@@ -255,6 +259,9 @@ function judge(r: RunReview): RunReview {
   }
   if (r.masterOutages.count > 0 && !open)
     meh.push(`${r.masterOutages.count} master outage(s), ${r.masterOutages.totalSeconds} s in all`);
+  const [dockerBad, dockerMeh] = dockerReasons(r.docker);
+  bad.push(...dockerBad);
+  meh.push(...dockerMeh);
   r.reasons = [...bad, ...meh];
   r.verdict = bad.length > 0 ? 'unhealthy' : meh.length > 0 ? 'degraded' : 'healthy';
   return r;

@@ -2,6 +2,7 @@
  * The review as a readable table, and as an HTML page with one SVG timeline per run for people who would rather look.
  */
 import type { RunReview } from './analyze.js';
+import { renderDocker } from './docker-facts.js';
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const fmt = (v: number | null, unit = ''): string => (v === null ? '-' : `${v}${unit}`);
@@ -30,6 +31,7 @@ export function renderTable(runs: readonly RunReview[], skipped: number): string
       `  escalations: ${r.escalations}   process crashes: ${r.processCrashes}   exit code: ${fmt(r.exitCode)}`,
       `  master outages: ${r.masterOutages.count} (${r.masterOutages.totalSeconds} s, longest ${r.masterOutages.longestSeconds} s)   largest contact gap seen: ${fmt(r.maxContactGapSeconds, ' s')}`,
       `  tunnel containers started: ${r.tunnelRestarts.count}${causes ? ` (${causes})` : ''}`,
+      ...renderDocker(r.docker),
       '',
     );
   }
