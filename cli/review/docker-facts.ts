@@ -59,6 +59,7 @@ export function reviewDocker(records: readonly LogRecord[]): DockerReview {
       case 'tunnel_container_renamed_aside':
         out.decommission.tunnelsRenamedAside++;
         break;
+      case null:
       default:
         break;
     }
