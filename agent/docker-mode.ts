@@ -1,8 +1,9 @@
 /**
  * Which Docker the agent serves (DOCKER_MODE, docs/swarm.md): a standalone engine's containers, or a swarm's services
- * from one of its managers. `auto` asks the engine; `swarm` on an engine that cannot serve it, or a tunnel network of
- * the name that cannot carry the tunnel service, is a configuration error (exit 78), said in one line. An engine that
- * does not answer yet is waited for: a host booting starts the agent before Docker is up.
+ * from one of its managers. `auto` asks the engine and serves the swarm only where that can work (an active manager
+ * whose tunnel network, if it exists, is an attachable overlay); `swarm` where it cannot is a configuration error
+ * (exit 78), said in one line. An engine that does not answer yet is waited for: a host booting starts the agent
+ * before Docker is up.
  */
 import { isDockerError } from '../docker/port.js';
 import { unusableNetwork, type SwarmPort, type SwarmRole } from '../docker/swarm-port.js';
@@ -32,12 +33,18 @@ const describe = (r: SwarmRole): string =>
       ? 'it is a manager'
       : 'it is a worker, and the services API answers on managers only';
 
-async function roleWhenReachable(deps: ModeDeps): Promise<SwarmRole> {
+/**
+ * The engine's role, waiting while it does not answer. A refusal (a socket proxy without INFO answers 403) or an
+ * answer that makes no sense is an answer: null, and `auto` serves the containers.
+ */
+async function roleWhenReachable(deps: ModeDeps): Promise<SwarmRole | { refused: string }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.swarm.swarmRole();
     } catch (err) {
-      if (!isDockerError(err) || (err.kind !== 'unavailable' && err.kind !== 'failed')) throw err;
+      if (!isDockerError(err)) throw err;
+      if (err.kind !== 'unavailable' && (err.statusCode === null || err.statusCode < 500))
+        return { refused: err.message };
       const delayMs = failureDelay(attempt, WAIT_FIRST_MS, WAIT_CAP_MS, deps.random());
       deps.log[attempt === 1 ? 'warn' : 'debug'](
         { event: 'docker_mode_waiting', kind: err.kind, err, retryInMs: delayMs },
@@ -55,6 +62,14 @@ export async function decideDockerMode(
 ): Promise<ModeDecision> {
   if (wanted === 'standalone') return { ok: true, mode: 'standalone' };
   const role = await roleWhenReachable(deps);
+  if ('refused' in role) {
+    if (wanted === 'swarm') return { ok: false, line: `DOCKER_MODE=swarm, but Docker refused /info: ${role.refused}` };
+    deps.log.info(
+      { event: 'docker_mode', mode: 'standalone', why: `auto: Docker refused /info (${role.refused})` },
+      "serving this engine's containers; allow INFO on the socket proxy to let auto see a swarm",
+    );
+    return { ok: true, mode: 'standalone' };
+  }
   const serves = role.localNodeState === 'active' && role.manager;
   if (!serves) {
     if (wanted === 'swarm')
@@ -67,11 +82,19 @@ export async function decideDockerMode(
   }
   const net = await deps.swarm.inspectNetwork(network);
   const why = net === null ? null : unusableNetwork(net);
-  if (why !== null)
+  if (why !== null && wanted === 'swarm')
     return {
       ok: false,
       line: `CLOUDFLARED_NETWORK_NAME=${network}: ${why}; Swarm mode needs an attachable overlay network (or none of that name)`,
     };
+  if (why !== null) {
+    // A manager whose containers run from a compose file on a bridge network: auto keeps serving them as before.
+    deps.log.warn(
+      { event: 'docker_mode', mode: 'standalone', network, why: `auto: a manager, but ${network}: ${why}` },
+      "serving this engine's containers; set DOCKER_MODE=swarm (with an attachable overlay network) to serve the swarm",
+    );
+    return { ok: true, mode: 'standalone' };
+  }
   deps.log.info(
     {
       event: 'docker_mode',

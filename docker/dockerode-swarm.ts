@@ -27,6 +27,7 @@ const ServiceJson = z.object({
           .optional(),
         Networks: z.array(z.object({ Target: z.string() })).nullish(),
         RestartPolicy: z.object({ Condition: z.string().optional() }).nullish(),
+        ForceUpdate: z.number().optional(),
       })
       .optional(),
     Mode: z
@@ -40,10 +41,16 @@ const TaskJson = z.object({
   ServiceID: z.string(),
   NodeID: z.string().optional(),
   DesiredState: z.string().optional(),
+  Spec: z
+    .object({
+      ContainerSpec: z.object({ Image: z.string().optional(), Env: z.array(z.string()).nullish() }).optional(),
+    })
+    .optional(),
   Status: z
     .object({
       State: z.string().optional(),
       Timestamp: z.string().optional(),
+      Err: z.string().optional(),
       ContainerStatus: z.object({ ContainerID: z.string().optional() }).optional(),
     })
     .optional(),
@@ -88,6 +95,7 @@ function serviceState(s: z.infer<typeof ServiceJson>): ServiceState {
     replicas: mode?.Global !== undefined ? null : (mode?.Replicated?.Replicas ?? 1),
     networkIds: (tpl?.Networks ?? []).map((n) => n.Target),
     restartCondition: tpl?.RestartPolicy?.Condition ?? null,
+    forceUpdate: tpl?.ForceUpdate ?? 0,
   };
 }
 
@@ -100,6 +108,9 @@ function taskState(t: z.infer<typeof TaskJson>): TaskState {
     desiredState: t.DesiredState ?? 'unknown',
     containerId: t.Status?.ContainerStatus?.ContainerID ?? null,
     since: t.Status?.Timestamp ?? '',
+    image: t.Spec?.ContainerSpec?.Image ?? '',
+    env: t.Spec?.ContainerSpec?.Env ?? [],
+    error: t.Status?.Err ?? null,
   };
 }
 
@@ -112,6 +123,7 @@ function serviceSpec(spec: TunnelServiceSpec): Record<string, unknown> {
       ContainerSpec: { Image: spec.image, Args: [...spec.args], Env: [...spec.env], StopGracePeriod: 10_000_000_000 },
       Networks: spec.networkId === '' ? [] : [{ Target: spec.networkId }],
       RestartPolicy: { Condition: 'any', Delay: 2_000_000_000 },
+      ...(spec.forceUpdate === undefined ? {} : { ForceUpdate: spec.forceUpdate }),
     },
     Mode: { Replicated: { Replicas: spec.replicas } },
   };

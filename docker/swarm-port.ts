@@ -29,6 +29,8 @@ export interface ServiceState {
   /** The ids of the networks its tasks attach to. */
   readonly networkIds: readonly string[];
   readonly restartCondition: string | null;
+  /** Swarm's ForceUpdate counter: raising it replaces the tasks of an unchanged spec (a restart). */
+  readonly forceUpdate: number;
 }
 
 export interface TaskState {
@@ -41,6 +43,11 @@ export interface TaskState {
   readonly containerId: string | null;
   /** When the task reached its current state (Swarm's clock). */
   readonly since: string;
+  /** The image and environment the task was made with (a task made before an update keeps the old ones). */
+  readonly image: string;
+  readonly env: readonly string[];
+  /** Swarm's account of why the task failed or cannot start (no such image, no suitable node); null if none. */
+  readonly error: string | null;
 }
 
 export interface NetworkState {
@@ -60,6 +67,8 @@ export interface TunnelServiceSpec {
   networkId: string;
   replicas: number;
   labels: Readonly<Record<string, string>>;
+  /** Raised above the service's current value to replace its tasks although nothing else changed. */
+  forceUpdate?: number;
 }
 
 export interface SwarmPort {
@@ -89,7 +98,7 @@ export function unusableNetwork(n: NetworkState): string | null {
   return null;
 }
 
-/** Swarm's task states in which the task's container runs or is on its way up. */
+/** The task state in which its container runs. */
 export const RUNNING_TASK = 'running';
 
 /** Running tasks per service id, from one task listing. */

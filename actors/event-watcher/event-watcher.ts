@@ -29,8 +29,8 @@ import {
   replayFrom,
   type WatcherMemory,
 } from './watcher-memory.js';
-import type { SwarmWatchDeps } from './service-watch.js';
-import { swarmWatch } from './swarm-watch.js';
+import type { SwarmWatchDeps } from './service-looks.js';
+import { swarmWatch } from './swarm-events.js';
 
 export interface EventWatcherDeps {
   docker: DockerPort;
@@ -149,7 +149,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         const e = msg.event;
         if (!noteHandled(memory, e)) return state;
         const ms = Number(e.timeNano / 1_000_000n);
-        if (swarm?.route(e, ctx.timers)) return state;
+        if (swarm?.route(memory, e, ctx.timers)) return state;
         if (e.attributes.name === TUNNEL_CONTAINER || e.attributes[MANAGED_LABEL] === 'true') {
           // The keeper's own check is not part of the scan: what happened to the tunnel in the gap still counts.
           tell(deps.tunnelKeeper, tunnelContainerEvent(e.action, e.id));

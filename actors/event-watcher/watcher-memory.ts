@@ -26,8 +26,10 @@ export interface WatcherMemory {
   sweepAbove: number;
   /** Swarm mode: the labelled services the master was told run, by service id, as told. */
   readonly services: Map<string, ContainerInfo>;
-  /** Swarm mode: services already warned about sharing no network with cloudflared. */
-  readonly networkWarned: Set<string>;
+  /** Swarm mode: per labelled service, the networks (ids, joined) last checked against cloudflared's. */
+  readonly networksChecked: Map<string, string>;
+  /** Swarm mode: per service not converged, how many looks its current run of looks has had. */
+  readonly lookAttempts: Map<string, number>;
   /** Swarm mode: each labelled service's running/desired counts at the last sweep. */
   sweptCounts: Map<string, string>;
   /** Swarm mode: the kind of the last failed look at the services while it lasts (logged once). */
@@ -46,7 +48,8 @@ export function newWatcherMemory(): WatcherMemory {
     knownUpTo: new Map(),
     sweepAbove: MEMORY_BOUND,
     services: new Map(),
-    networkWarned: new Set(),
+    networksChecked: new Map(),
+    lookAttempts: new Map(),
     sweptCounts: new Map(),
     swarmProblem: null,
   };

@@ -9,7 +9,7 @@ import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { TunnelDecommissioned } from '../../messages/tunnel-keeper.js';
 import type { TunnelState } from '../../persistence/formats.js';
 import type { TunnelKeeperState } from './keeper-state.js';
-import { scaleToZero } from './service.js';
+import { scaleToZero } from './tunnel-service.js';
 import type { Ctx, KeeperSteps, TunnelKeeperDeps } from './keeper-steps.js';
 
 /** cloudflared's grace to drain its connections, as the upstream agent gives it. */
@@ -18,10 +18,14 @@ export const DECOMMISSION_STOP_S = 15;
 export function decommissionSteps(deps: TunnelKeeperDeps, steps: KeeperSteps) {
   const { publish, exclusive } = steps;
 
-  const stopKept = async (ctx: Ctx): Promise<Omit<TunnelDecommissioned, 'errorCode'>> => {
+  const stopKept = async (
+    ctx: Ctx,
+    phase: 'prepare' | 'finalize',
+  ): Promise<Omit<TunnelDecommissioned, 'errorCode'>> => {
     if (deps.swarm) {
-      // Swarm mode: the service is kept at 0 tasks (its spec tells a person what ran here).
-      const { found } = await scaleToZero(deps.swarm.swarm);
+      // Swarm mode: the service is kept at 0 tasks (its spec tells a person what ran here); at finalize without the
+      // token the master is about to forget.
+      const { found } = await scaleToZero(deps.swarm.swarm, phase === 'finalize');
       if (found === null) return { tunnelContainer: 'absent', cloudflaredImage: deps.image };
       if (found.replicas !== 0)
         ctx.log.info({ event: 'tunnel_stopped_for_decommission', serviceId: found.id }, 'tunnel service at 0');
@@ -57,7 +61,7 @@ export function decommissionSteps(deps: TunnelKeeperDeps, steps: KeeperSteps) {
       // Finalize checks the container too: a prepare on another data directory, or a container started again by
       // hand since, must not leave cloudflared running with a token the master is about to forget.
       try {
-        return { state: next, reply: { ...(await stopKept(ctx)), errorCode: null } };
+        return { state: next, reply: { ...(await stopKept(ctx, phase)), errorCode: null } };
       } catch (err) {
         if (!isDockerError(err)) throw err;
         ctx.log.error({ event: 'tunnel_stop_failed', kind: err.kind, err }, 'tunnel container stop failed');

@@ -1,17 +1,16 @@
 /**
  * The keeper's reconcile: bring Docker in line with the desired state (start, adopt, replace, stop), under the
- * keeper's turn, with Docker failures turned into a backoff; and the assignment and stop commands built on it.
+ * keeper's turn, with Docker failures turned into a backoff. The commands on top of it are keeper-commands.ts.
  */
 import { isDockerError } from '../../docker/port.js';
 import { ensureTunnel, readVersion } from './container.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { failureDelay } from '../../supervisor/backoff.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
-import type { TunnelAssignment } from '../../domain/tunnel.js';
-import type { TunnelState } from '../../persistence/formats.js';
 import { type TunnelKeeperState } from './keeper-state.js';
 import { probationFor } from './probation.js';
 import { noteRemoval } from './removal.js';
+import { commandSteps } from './keeper-commands.js';
 
 import { type ConfirmSteps } from './keeper-confirm.js';
 import {
@@ -146,78 +145,4 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
     noteRemoval(ctx.log, ctx.carried, await deps.docker.stopAndRemove(TUNNEL_CONTAINER, deps.stopTimeoutS));
   };
   return { reconcile, ...commandSteps(steps, reconcile, takeDown) };
-}
-
-type Reconcile = (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string) => Promise<TunnelKeeperState>;
-
-/**
- * The master's start, restart and stop on top of a reconcile and a take-down (the container's removal, or the
- * service's scale to 0): the same order of effects whatever runs the tunnel.
- */
-export function commandSteps(steps: KeeperSteps, reconcile: Reconcile, takeDown: (ctx: Ctx) => Promise<void>) {
-  const { publish, report, persist, exclusive } = steps;
-  const assign = async (
-    s: TunnelKeeperState,
-    ctx: Ctx,
-    a: TunnelAssignment,
-    forceReplace: boolean,
-    action: string,
-  ): Promise<TunnelKeeperState> => {
-    if (typeof a.token !== 'string' || a.token.trim() === '') {
-      ctx.log.error(
-        { event: 'command_rejected', action, reason: 'empty or non-string token' },
-        'tunnel command rejected',
-      );
-      return s;
-    }
-    const changed = a.token !== s.tunnel.token || a.tunnelId !== s.tunnel.id;
-    // Persist first: a crash half-way is then repaired by the check, not lost (docs/protocol.md §4).
-    const tunnel: TunnelState = { token: a.token, id: a.tunnelId, name: a.tunnelName, desired_state: 'running' };
-    await persist(tunnel);
-    ctx.log.info(
-      {
-        event: 'tunnel_assigned',
-        action,
-        tunnelId: a.tunnelId,
-        tunnelName: a.tunnelName,
-        replace: forceReplace || changed,
-      },
-      'tunnel assignment stored',
-    );
-    return reconcile({ ...s, tunnel, version: changed ? null : s.version }, ctx, forceReplace || changed, action);
-  };
-
-  /** The master's stop_tunnel: stored as stopped first, then the container goes, then the token is cleared. */
-  const stop = (s: TunnelKeeperState, ctx: Ctx): Promise<TunnelKeeperState> =>
-    exclusive(ctx, async () => {
-      const name = s.tunnel.name;
-      const stopped: TunnelState = { ...s.tunnel, desired_state: 'stopped' };
-      await persist(stopped);
-      try {
-        await takeDown(ctx);
-      } catch (err) {
-        if (!isDockerError(err)) throw err;
-        ctx.log.error({ event: 'tunnel_stop_failed', err }, 'tunnel container stop failed');
-        ctx.timers.once('check', FIRST_RETRY_MS, tunnelCheck());
-      }
-      ctx.log.info({ event: 'tunnel_stopped', tunnelName: name }, 'tunnel stopped on command');
-      report(ctx, 'stopped', name, null);
-      const cleared: TunnelState = { token: null, id: null, name: null, desired_state: 'stopped' };
-      await persist(cleared);
-      const next = {
-        ...s,
-        tunnel: cleared,
-        containerId: null,
-        running: false,
-        version: null,
-        reportedId: null,
-        probation: null,
-        backoffUntil: null,
-        stoppedFromOutside: false,
-      };
-      publish(next);
-      return next;
-    });
-
-  return { assign, stop };
 }

@@ -28,6 +28,8 @@ export interface TunnelKeeperState {
   lastEvent: string | null;
   /** Checks in a row that found Docker restarting the container; a crash loop (a dead token) ends in a recreate. */
   restartingChecks: number;
+  /** Swarm mode: when (our monotonic ms) each running task of the service was first seen running. */
+  taskSeen: ReadonlyMap<string, number>;
 }
 
 /** A new incarnation's state: the stored assignment, and nothing known yet about Docker. */
@@ -44,6 +46,7 @@ export const restoredState = (tunnel: TunnelState): TunnelKeeperState => ({
   stoppedFromOutside: false,
   lastEvent: null,
   restartingChecks: 0,
+  taskSeen: new Map(),
 });
 
 /** What `tunnel.get` answers; no token in it. */

@@ -12,7 +12,7 @@ import { newKeeperMemory, type KeeperMemory } from './probation.js';
 
 import { confirmSteps } from './keeper-confirm.js';
 import { reconcileSteps } from './keeper-reconcile.js';
-import { serviceReconcileSteps } from './keeper-service.js';
+import { serviceReconcileSteps } from './keeper-swarm.js';
 import { decommissionSteps } from './keeper-decommission.js';
 import { AFTER_DIE_CHECK_MS, keeperSteps, WATCHED_ACTIONS, type Ctx, type TunnelKeeperDeps } from './keeper-steps.js';
 

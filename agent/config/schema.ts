@@ -88,19 +88,19 @@ export const schema = {
       env: 'CLOUDFLARED_IMAGE',
     },
     networkName: {
-      doc: 'Docker network shared by cloudflared and the managed containers.',
+      doc: 'Docker network shared by cloudflared and the managed containers (Swarm mode: an attachable overlay).',
       format: 'network-name',
       default: 'cloudflare-net',
       env: 'CLOUDFLARED_NETWORK_NAME',
     },
     createNetwork: {
-      doc: 'Create the network as a bridge when it is missing.',
+      doc: 'Create the network when it is missing (a bridge; in Swarm mode an attachable overlay).',
       format: 'strict-boolean',
       default: true,
       env: 'CLOUDFLARED_CREATE_NETWORK',
     },
     removeOnShutdown: {
-      doc: 'Stop and remove the tunnel container when the agent shuts down.',
+      doc: 'Stop and remove the tunnel container (Swarm mode: service) when the agent shuts down.',
       format: 'strict-boolean',
       default: true,
       env: 'TUNNEL_REMOVE_ON_SHUTDOWN',

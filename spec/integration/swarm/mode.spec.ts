@@ -42,10 +42,13 @@ describe('swarm: DOCKER_MODE at start-up (agent processes, real engine)', functi
       await absentOn404(() => docker.getNetwork(BRIDGE).remove());
     });
 
-    it('a tunnel network of that name that is not an attachable overlay: exit 78 naming it', async () => {
+    it('DOCKER_MODE=swarm and a tunnel network of that name that is not an attachable overlay: exit 78 naming it; auto serves the containers instead', async () => {
       await docker.createNetwork({ Name: BRIDGE, Driver: 'bridge' });
       await harness.master();
-      const agent = await harness.process({ env: { DOCKER_MODE: 'auto', CLOUDFLARED_NETWORK_NAME: BRIDGE } });
+      const auto = await harness.agent({ env: { DOCKER_MODE: 'auto', CLOUDFLARED_NETWORK_NAME: BRIDGE } });
+      await auto.registered();
+      expect(auto.sink.events('docker_mode')[0]).to.include({ mode: 'standalone', network: BRIDGE });
+      const agent = await harness.process({ env: { DOCKER_MODE: 'swarm', CLOUDFLARED_NETWORK_NAME: BRIDGE } });
       const exit = await exitWithin(agent, 20_000, 'the agent exiting');
       expect(exit.code).to.equal(78);
       expect(agent.stderr().trimEnd().split('\n')).to.deep.equal([

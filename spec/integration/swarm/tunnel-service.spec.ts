@@ -124,4 +124,59 @@ describe('swarm: the tunnel as a Swarm service (real single-node swarm)', functi
     expect((await tunnelService(docker))?.ID).to.equal(service.ID);
     expect(await runningTasks(docker, service.ID)).to.have.length(2);
   });
+
+  it('restart_tunnel replaces the tasks and the master hears running again; a new tunnel updates the token in place', async () => {
+    const { service } = await enrolled();
+    const agentId = await agent.registered();
+    const before = (await runningTasks(docker, service.ID)).map((t) => t.ID);
+    master.redeploy(agentId);
+    await pollUntil(
+      async () => {
+        const now = await runningTasks(docker, service.ID);
+        return now.length === 2 && now.every((t) => !before.includes(t.ID));
+      },
+      30_000,
+      'both tasks replaced',
+    );
+    await waitForAccepted(master, 'tunnel_status', {
+      count: 2,
+      where: (b) => b.status === 'running',
+      timeoutMs: 15_000,
+    });
+
+    const { token } = master.enroll(agentId, uniqueName('dfa-other-tunnel'));
+    const updated = await serviceWhen(
+      (s) => s.Spec.TaskTemplate.ContainerSpec.Env?.includes(`TUNNEL_TOKEN=${token}`) === true,
+      'the new token in the spec',
+    );
+    expect(updated.ID, 'the same service, updated in place').to.equal(service.ID);
+    await waitForAccepted(master, 'tunnel_status', {
+      count: 3,
+      where: (b) => b.status === 'running',
+      timeoutMs: 20_000,
+    });
+    const running = await runningTasks(docker, service.ID);
+    expect(running.length, 'the master heard running once tasks of the new token ran').to.be.at.least(1);
+  });
+
+  it('a decommission scales the tunnel service to 0 and keeps it', async () => {
+    const { service } = await enrolled();
+    const agentId = await agent.registered();
+    master.decommissions.start(master.agent(agentId)!);
+    await master.waitFor(
+      (r) => r.endpoint === 'ack' && (r.body as { phase?: string } | undefined)?.phase === 'shutdown_scheduled',
+      20_000,
+      'the final acknowledgement',
+    );
+    const kept = await serviceWhen((s) => s.Spec.Mode?.Replicated?.Replicas === 0, 'scaled to 0');
+    expect(kept.ID).to.equal(service.ID);
+    const prepared = master.requests.find(
+      (r) => r.endpoint === 'ack' && (r.body as { phase?: string }).phase === 'prepared',
+    );
+    expect((prepared!.body as { tunnel_container?: string }).tunnel_container).to.equal('stopped');
+    await agent.stop();
+    expect((await tunnelService(docker))?.Spec.Mode?.Replicated?.Replicas, 'still there after the shutdown').to.equal(
+      0,
+    );
+  });
 });

@@ -40,9 +40,23 @@ describe('agent/docker-mode', () => {
     });
     const bridge = { ...OVERLAY, driver: 'bridge', scope: 'local' };
     const b = deps({ swarmRole: () => Promise.resolve(MANAGER), inspectNetwork: () => Promise.resolve(bridge) });
-    const bad = await decideDockerMode('auto', 'cloudflare-net', b.deps);
+    const bad = await decideDockerMode('swarm', 'cloudflare-net', b.deps);
     expect(bad.ok).to.equal(false);
     expect(!bad.ok && bad.line).to.match(/^CLOUDFLARED_NETWORK_NAME=cloudflare-net: it is a bridge network/);
+  });
+
+  it('auto where Swarm mode cannot work serves the containers, with a warning saying why', async () => {
+    const bridge = { ...OVERLAY, driver: 'bridge', scope: 'local' };
+    const b = deps({ swarmRole: () => Promise.resolve(MANAGER), inspectNetwork: () => Promise.resolve(bridge) });
+    expect(await decideDockerMode('auto', 'cloudflare-net', b.deps)).to.deep.equal({ ok: true, mode: 'standalone' });
+    expect(b.sink.events('docker_mode')[0]).to.include({ level: 40, mode: 'standalone' });
+    // A socket proxy without INFO: refused at once, not waited for.
+    const refused = () => Promise.reject(new DockerError('failed', 'info', 403, 'forbidden'));
+    const p = deps({ swarmRole: refused });
+    expect(await decideDockerMode('auto', 'cloudflare-net', p.deps)).to.deep.equal({ ok: true, mode: 'standalone' });
+    expect(p.sink.events('docker_mode')[0]?.why).to.match(/refused \/info/);
+    const strict = await decideDockerMode('swarm', 'cloudflare-net', deps({ swarmRole: refused }).deps);
+    expect(!strict.ok && strict.line).to.match(/^DOCKER_MODE=swarm, but Docker refused \/info/);
   });
 
   it('waits for a Docker that does not answer yet, warning once, then decides', async () => {

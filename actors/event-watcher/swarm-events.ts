@@ -15,7 +15,7 @@ import { reporterEnqueue, type ReporterMsg } from '../../messages/reporter.js';
 import { tunnelServiceEvent, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { Timers } from '../../supervisor/timers.js';
-import { serviceCheckKey, serviceSteps, type ServiceChange, type SwarmWatchDeps } from './service-watch.js';
+import { serviceCheckKey, serviceSteps, type ServiceChange, type SwarmWatchDeps } from './service-looks.js';
 import type { WatcherMemory } from './watcher-memory.js';
 
 type Once = Pick<Timers<EventWatcherMsg>, 'once'>;
@@ -28,7 +28,7 @@ export function swarmWatch(
   const services = serviceSteps(deps);
 
   /** true: the event was a service's, a node's or a task container's, and is taken care of here. */
-  const route = (e: DockerEvent, timers: Once): boolean => {
+  const route = (memory: WatcherMemory, e: DockerEvent, timers: Once): boolean => {
     if (e.type === 'node') {
       timers.once('sweep', 0, { type: 'watcher.sweep' });
       return true;
@@ -38,7 +38,12 @@ export function swarmWatch(
     const name = e.type === 'service' ? e.attributes.name : e.attributes[TASK_SERVICE_NAME_LABEL];
     if (name === TUNNEL_CONTAINER) tell(tunnelKeeper, tunnelServiceEvent(`${e.type ?? 'container'} ${e.action}`));
     // A burst of events of one service (create, update, its tasks' containers) is one look.
-    else timers.once(serviceCheckKey(serviceId), 0, { type: 'watcher.service-check', serviceId, attempt: 0 });
+    else
+      timers.once(serviceCheckKey(serviceId), 0, {
+        type: 'watcher.service-check',
+        serviceId,
+        attempt: memory.lookAttempts.get(serviceId) ?? 0,
+      });
     return true;
   };
 

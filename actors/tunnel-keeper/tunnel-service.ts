@@ -5,7 +5,13 @@
  * or is gone. No container of it is ever touched directly.
  */
 import { DockerError } from '../../docker/port.js';
-import { unusableNetwork, type ServiceState, type SwarmPort, type TunnelServiceSpec } from '../../docker/swarm-port.js';
+import {
+  unusableNetwork,
+  type ServiceState,
+  type SwarmPort,
+  type TaskState,
+  type TunnelServiceSpec,
+} from '../../docker/swarm-port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { Logger } from '../../log/logger.js';
 import { TUNNEL_CMD } from './container.js';
@@ -85,16 +91,24 @@ export function scaledSpec(s: ServiceState, replicas: number): TunnelServiceSpec
     networkId: s.networkIds[0] ?? '',
     replicas,
     labels: s.labels,
+    forceUpdate: s.forceUpdate,
   };
 }
 
+/** The task was made from this spec: a task made before an update (another token or image) does not count. */
+export const taskOf = (t: TaskState, spec: TunnelServiceSpec): boolean =>
+  t.image === spec.image && spec.env.every((e) => t.env.includes(e));
+
 /**
- * Scales the tunnel service to 0 and keeps it (stop, decommission): false when there is none. One already at 0 is
- * left as it is.
+ * Scales the tunnel service to 0 and keeps it (stop, decommission); `found` is null when there is none. With
+ * `clearToken` the token leaves its spec too (any manager's API reads a spec): once the master forgets the tunnel,
+ * no copy of its token is left in the cluster. One already so is left as it is.
  */
-export async function scaleToZero(swarm: SwarmPort): Promise<{ found: ServiceState | null }> {
+export async function scaleToZero(swarm: SwarmPort, clearToken: boolean): Promise<{ found: ServiceState | null }> {
   const s = await swarm.inspectService(TUNNEL_CONTAINER);
   if (s === null) return { found: null };
-  if (s.replicas !== 0) await swarm.updateService(s.id, s.version, scaledSpec(s, 0));
+  const env = clearToken ? s.env.filter((e) => !e.startsWith('TUNNEL_TOKEN=')) : s.env;
+  if (s.replicas !== 0 || env.length !== s.env.length)
+    await swarm.updateService(s.id, s.version, { ...scaledSpec(s, 0), env });
   return { found: s };
 }

@@ -2,30 +2,32 @@
  * The keeper's reconcile in Swarm mode (docs/swarm.md): the tunnel service's spec brought in line with the desired
  * state (created when gone, updated when someone scaled it, changed its image or the token changed, scaled to 0 when
  * the tunnel is stopped). Tasks are Swarm's: a task that dies is Swarm's to restart, and the keeper only watches the
- * count. The master hears `running` once a task has run for the start confirm time, and again only for a new service.
+ * count. The master hears `running` once a task of the current spec has run for the start confirm time, and again
+ * only after the service was created, restarted, or given another token or image.
  */
 import { isDockerError } from '../../docker/port.js';
 import { runningTasks, type SwarmPort, type TaskState } from '../../docker/swarm-port.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
 import type { TunnelKeeperState } from './keeper-state.js';
-import { commandSteps } from './keeper-reconcile.js';
+import { commandSteps } from './keeper-commands.js';
 import type { Ctx, KeeperSteps, SwarmTunnelDeps, TunnelKeeperDeps } from './keeper-steps.js';
-import { ensureOverlay, scaleToZero, serviceSpec, specDrift } from './service.js';
+import { ensureOverlay, scaleToZero, serviceSpec, specDrift, taskOf } from './tunnel-service.js';
 
 /** While the service has fewer running tasks than wanted, it is looked at this often. */
 export const CONVERGING_CHECK_MS = 2000;
 
-/** How long the longest-running task has run (ms, by its Swarm timestamp); null when none runs. */
-function longestRunMs(tasks: readonly TaskState[], now: number): number | null {
-  let best: number | null = null;
-  for (const t of tasks) {
-    if (t.state !== 'running') continue;
-    const since = Date.parse(t.since);
-    const ran = Number.isFinite(since) ? Math.max(0, now - since) : 0;
-    if (best === null || ran > best) best = ran;
-  }
-  return best;
+/** Before Swarm's own tasks count as not starting (an image no node has, a token cloudflared refuses): looks. */
+const NOT_RUNNING_LOOKS = 3;
+
+/**
+ * When each running task was first seen running, on our own monotonic clock: a task's timestamp is its node's
+ * clock, which may be off from ours.
+ */
+function seenRunning(tasks: readonly TaskState[], before: ReadonlyMap<string, number>, now: number) {
+  const seen = new Map<string, number>();
+  for (const t of tasks) if (t.state === 'running') seen.set(t.id, before.get(t.id) ?? now);
+  return seen;
 }
 
 async function versionOf(swarm: SwarmPort, serviceId: string): Promise<string | null> {
@@ -47,7 +49,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
     try {
       if (tunnel.desired_state !== 'running' || tunnel.token === null || tunnel.id === null) {
         if (tunnel.desired_state === 'stopped') {
-          const { found } = await scaleToZero(swarm);
+          const { found } = await scaleToZero(swarm, true);
           if (found !== null && found.replicas !== 0)
             ctx.log.info(
               { event: 'tunnel_service_scaled_down', why: 'desired state is stopped' },
@@ -72,6 +74,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
       const spec = serviceSpec(want, await ensureOverlay(swarm, want, ctx.log));
       const found = await swarm.inspectService(TUNNEL_CONTAINER);
       let serviceId: string;
+      // A new or changed spec is told to the master again once its own tasks run (a new token is a new tunnel).
       let fresh = false;
       if (found === null) {
         serviceId = await swarm.createService(spec);
@@ -85,20 +88,40 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
         serviceId = found.id;
         const drift = replace ? ['replacement requested'] : specDrift(found, spec);
         if (drift.length > 0) {
-          await swarm.updateService(found.id, found.version, spec);
+          // A restart of an unchanged spec: Swarm replaces the tasks only when ForceUpdate moves.
+          await swarm.updateService(found.id, found.version, {
+            ...spec,
+            forceUpdate: found.forceUpdate + (replace ? 1 : 0),
+          });
+          fresh = replace || drift.includes('token') || drift.includes('image');
           ctx.log.info({ event: 'tunnel_service_updated', cause, serviceId, drift }, 'tunnel service spec repaired');
         }
       }
-      const tasks = await swarm.listActiveTasks(serviceId);
+      const active = await swarm.listActiveTasks(serviceId);
+      const tasks = active.filter((t) => taskOf(t, spec));
       const running = runningTasks(tasks).get(serviceId) ?? 0;
       deps.board.publish('docker', { tunnelReplicas: { running, desired: spec.replicas } });
-      const ran = longestRunMs(tasks, ctx.clock.now());
+      const now = ctx.clock.monotonic();
+      const taskSeen = seenRunning(tasks, s.taskSeen, now);
+      const ran = taskSeen.size === 0 ? null : now - Math.min(...taskSeen.values());
       const known = s.reportedId === serviceId && !fresh;
-      let next: TunnelKeeperState = { ...s, containerId: serviceId, restartingChecks: 0, backoffUntil: null };
+      let next: TunnelKeeperState = { ...s, containerId: serviceId, taskSeen, restartingChecks: 0, backoffUntil: null };
       if (ran === null) {
-        // Swarm is (re)starting tasks: not the keeper's to fight; looked at again soon.
-        next = { ...next, running: false, ...(fresh ? { reportedId: null } : {}) };
-        ctx.timers.once('check', CONVERGING_CHECK_MS, tunnelCheck());
+        // Swarm is (re)starting tasks: not the keeper's to fight. Looked at again soon, then less often; once it has
+        // lasted, one warning with Swarm's own account.
+        const looks = s.restartingChecks + 1;
+        if (looks === NOT_RUNNING_LOOKS)
+          ctx.log.warn(
+            {
+              event: 'tunnel_service_not_running',
+              serviceId,
+              tasks: active.map((t) => ({ state: t.state, error: t.error, node: t.nodeId })),
+            },
+            'no task of the tunnel service runs',
+          );
+        const delayMs = Math.min(CONVERGING_CHECK_MS * 2 ** (looks - 1), deps.checkIntervalMs);
+        next = { ...next, running: false, restartingChecks: looks, ...(fresh ? { reportedId: null } : {}) };
+        ctx.timers.once('check', delayMs, tunnelCheck());
       } else if (!known && ran < deps.startConfirmMs) {
         next = { ...next, running: false, reportedId: fresh ? null : s.reportedId };
         ctx.timers.once('check', deps.startConfirmMs - ran, tunnelCheck());
@@ -112,6 +135,8 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
           report(ctx, 'running', tunnel.name, version);
         }
         logRecovered(s, ctx);
+        if (s.restartingChecks >= NOT_RUNNING_LOOKS)
+          ctx.log.info({ event: 'tunnel_service_converged', serviceId, running }, 'tunnel service tasks run again');
         next = { ...next, running: true, version, reportedId: serviceId, failures: 0, lastFailure: null };
         ctx.timers.once('check', running < spec.replicas ? CONVERGING_CHECK_MS : deps.checkIntervalMs, tunnelCheck());
       }
@@ -130,7 +155,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
   };
 
   const takeDown = async (ctx: Ctx): Promise<void> => {
-    const { found } = await scaleToZero(swarm);
+    const { found } = await scaleToZero(swarm, true);
     ctx.log.info({ event: 'tunnel_service_scaled_down', found: found !== null }, 'tunnel service scaled to 0');
   };
 

@@ -3,8 +3,8 @@
  * level, not by edge: any event of a service or of one of its task containers makes the watcher look at the service
  * (its spec and its tasks) and tell the master what changed since it last told it. Replays, repeats and events in any
  * order therefore tell nothing twice. Swarm sends no event when a task on another node starts, so a service that has
- * not converged is looked at again each second for a while, and a sweep of all services runs now and then and after
- * any node event.
+ * not converged is looked at again (convergeDelayMs), and a sweep of all services runs periodically and after any
+ * node event.
  */
 import type { ContainerInfo } from '../../domain/container.js';
 import { entryFromTasks, scanServices } from '../../docker/swarm-inventory.js';
@@ -72,11 +72,19 @@ export function serviceSteps(deps: SwarmWatchDeps) {
   const tunnelNetworkId = async (): Promise<string | null> =>
     (await deps.swarm.inspectNetwork(deps.network).catch(() => null))?.id ?? null;
 
-  /** Warns once per service that cloudflared cannot reach it: it shares no network with the tunnel service. */
+  /** Whether the service's networks were looked at as they are now (then no network lookup is needed). */
+  const networksChecked = (memory: WatcherMemory, s: ServiceState): boolean =>
+    memory.networksChecked.get(s.id) === s.networkIds.join(',');
+
+  /**
+   * Warns once per service (again only if its networks change) that cloudflared cannot reach it: it shares no
+   * network with the tunnel service.
+   */
   const warnUnreachable = (memory: WatcherMemory, log: Logger, s: ServiceState, netId: string | null): void => {
     const { id, name } = s;
-    if (netId === null || memory.networkWarned.has(id) || s.networkIds.includes(netId)) return;
-    memory.networkWarned.add(id);
+    if (netId === null || networksChecked(memory, s)) return;
+    memory.networksChecked.set(id, s.networkIds.join(','));
+    if (s.networkIds.includes(netId)) return;
     log.warn(
       {
         event: 'service_unreachable',
@@ -100,14 +108,19 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     const service = await deps.swarm.inspectService(id, signal);
     const tasks = service === null ? [] : await deps.swarm.listActiveTasks(id, signal);
     const entry = entryFromTasks(service, tasks);
+    memory.lookAttempts.delete(id);
+    if (service === null || entry === null) memory.networksChecked.delete(id);
     if (service !== null && entry !== null) {
-      if (!memory.networkWarned.has(id)) warnUnreachable(memory, log, service, await tunnelNetworkId());
-      if (!converged(entry) && attempt < CONVERGE_CHECKS)
+      if (!networksChecked(memory, service)) warnUnreachable(memory, log, service, await tunnelNetworkId());
+      if (!converged(entry) && attempt < CONVERGE_CHECKS) {
+        // An event meanwhile looks at once but goes on from this count (a crash loop is not looked at for ever).
+        memory.lookAttempts.set(id, attempt + 1);
         timers.once(serviceCheckKey(id), convergeDelayMs(attempt), {
           type: 'watcher.service-check',
           serviceId: id,
           attempt: attempt + 1,
         });
+      }
     }
     return applyService(memory, id, entry);
   };
@@ -141,10 +154,13 @@ export function serviceSteps(deps: SwarmWatchDeps) {
       const change = applyService(memory, entry.id, entry);
       if (change) changes.push(change);
     }
-    if (scan.services.some((s) => !memory.networkWarned.has(s.id))) {
+    if (scan.services.some((s) => !networksChecked(memory, s))) {
       const netId = await tunnelNetworkId();
       for (const s of scan.services) warnUnreachable(memory, log, s, netId);
     }
+    // What is kept per service goes with the service.
+    for (const id of [...memory.networksChecked.keys()]) if (!seen.has(id)) memory.networksChecked.delete(id);
+    for (const id of [...memory.lookAttempts.keys()]) if (!seen.has(id)) memory.lookAttempts.delete(id);
     for (const id of [...memory.services.keys()]) {
       if (seen.has(id)) continue;
       const change = applyService(memory, id, null);

@@ -4,7 +4,7 @@ import {
   CONVERGE_CHECKS,
   convergeDelayMs,
   serviceSteps,
-} from '../../../../actors/event-watcher/service-watch.js';
+} from '../../../../actors/event-watcher/service-looks.js';
 import { newWatcherMemory } from '../../../../actors/event-watcher/watcher-memory.js';
 import { serviceEntry } from '../../../../docker/swarm-inventory.js';
 import type { ServiceState, TaskState } from '../../../../docker/swarm-port.js';
@@ -24,6 +24,7 @@ const service = (id: string, labels: Record<string, string>, replicas = 1): Serv
   replicas,
   networkIds: ['net-1'],
   restartCondition: 'any',
+  forceUpdate: 0,
 });
 const task = (serviceId: string, state: string): TaskState => ({
   id: `${serviceId}-${state}-${Math.random()}`,
@@ -33,6 +34,9 @@ const task = (serviceId: string, state: string): TaskState => ({
   desiredState: 'running',
   containerId: null,
   since: '',
+  image: 'img',
+  env: [],
+  error: null,
 });
 const ON = { 'dockflare.enable': 'yes', 'dockflare.hostname': 'a.example.com', 'other.label': 'x' };
 

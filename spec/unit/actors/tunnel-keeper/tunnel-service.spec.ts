@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { scaledSpec, serviceSpec, specDrift } from '../../../../actors/tunnel-keeper/service.js';
+import { scaledSpec, serviceSpec, specDrift, taskOf } from '../../../../actors/tunnel-keeper/tunnel-service.js';
 import type { ServiceState } from '../../../../docker/swarm-port.js';
 import { unusableNetwork } from '../../../../docker/swarm-port.js';
 
@@ -25,6 +25,7 @@ const asRunning = (over: Partial<ServiceState> = {}): ServiceState => {
     replicas: spec.replicas,
     networkIds: [spec.networkId],
     restartCondition: 'any',
+    forceUpdate: 0,
     ...over,
   };
 };
@@ -46,6 +47,23 @@ describe('actors/tunnel-keeper/service', () => {
     expect(specDrift(asRunning({ env: ['TUNNEL_TOKEN=old'] }), spec)).to.deep.equal(['token']);
     expect(specDrift(asRunning({ networkIds: [] }), spec)).to.deep.equal(['network']);
     expect(specDrift(asRunning({ restartCondition: 'on-failure' }), spec)).to.deep.equal(['restart_policy']);
+  });
+
+  it('a task made before an update (another token or image) is not one of the spec', () => {
+    const spec = serviceSpec(want, 'net-1');
+    const t = {
+      id: 't',
+      serviceId: 'svc',
+      nodeId: 'n',
+      state: 'running',
+      desiredState: 'running',
+      containerId: null,
+      since: '',
+      error: null,
+    };
+    expect(taskOf({ ...t, image: spec.image, env: ['A=1', ...spec.env] }, spec)).to.equal(true);
+    expect(taskOf({ ...t, image: spec.image, env: ['TUNNEL_TOKEN=old'] }, spec)).to.equal(false);
+    expect(taskOf({ ...t, image: 'other', env: spec.env }, spec)).to.equal(false);
   });
 
   it('a scale keeps everything else of the spec', () => {
