@@ -83,6 +83,21 @@ export async function call<T>(
   }
 }
 
+/** A call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
+export async function orAbsent<T>(
+  operation: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  owner?: AbortSignal,
+): Promise<T | null> {
+  try {
+    return await call(operation, fn, timeoutMs, owner);
+  } catch (err) {
+    if (err instanceof DockerError && err.kind === 'not_found') return null;
+    throw err;
+  }
+}
+
 /** Docker's multiplexed stream format: frames of [stream, 0, 0, 0, size(u32 BE)] + payload. */
 export function demux(buf: Buffer): string {
   if (buf.length < 8 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return buf.toString('utf8');

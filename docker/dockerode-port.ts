@@ -18,7 +18,7 @@ import {
 } from './port.js';
 import { readEventStream } from './events.js';
 import { isTaskContainer } from './swarm-inventory.js';
-import { call, CALL_TIMEOUT_MS, demux, PULL_TIMEOUT_MS } from './dockerode-call.js';
+import { call, CALL_TIMEOUT_MS, demux, orAbsent, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
 const EVENT_STREAM_KEEPALIVE_MS = 60_000;
@@ -46,18 +46,12 @@ export class DockerodePort implements DockerPort {
     return call(operation, fn, this.callTimeoutMs, owner);
   }
 
-  /** The call's result, or null when Docker answers 404: "is it there?" without an exception for "no". */
-  private async orAbsent<T>(
+  private orAbsent<T>(
     operation: string,
     fn: (signal: AbortSignal) => Promise<T>,
     owner?: AbortSignal,
   ): Promise<T | null> {
-    try {
-      return await this.call(operation, fn, owner);
-    } catch (err) {
-      if (err instanceof DockerError && err.kind === 'not_found') return null;
-      throw err;
-    }
+    return orAbsent(operation, fn, this.callTimeoutMs, owner);
   }
 
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {

@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import * as z from 'zod';
-import { call, CALL_TIMEOUT_MS, demux } from './dockerode-call.js';
+import { call, CALL_TIMEOUT_MS, demux, orAbsent } from './dockerode-call.js';
 import { DockerError } from './port.js';
 import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
 
@@ -139,17 +139,12 @@ export class DockerodeSwarmPort implements SwarmPort {
     return call(operation, fn, this.callTimeoutMs, owner);
   }
 
-  private async orAbsent<T>(
+  private orAbsent<T>(
     operation: string,
     fn: (signal: AbortSignal) => Promise<T>,
     owner?: AbortSignal,
   ): Promise<T | null> {
-    try {
-      return await this.call(operation, fn, owner);
-    } catch (err) {
-      if (err instanceof DockerError && err.kind === 'not_found') return null;
-      throw err;
-    }
+    return orAbsent(operation, fn, this.callTimeoutMs, owner);
   }
 
   async swarmRole(signal?: AbortSignal): Promise<SwarmRole> {

@@ -2,7 +2,6 @@
  * The keeper's reconcile: bring Docker in line with the desired state (start, adopt, replace, stop), under the
  * keeper's turn, with Docker failures turned into a backoff. The commands on top of it are keeper-commands.ts.
  */
-import { isDockerError } from '../../docker/port.js';
 import { ensureTunnel, readVersion } from './container.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { failureDelay } from '../../supervisor/backoff.js';
@@ -23,7 +22,7 @@ import {
 } from './keeper-steps.js';
 
 export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confirm: ConfirmSteps) {
-  const { publish, failed, logRecovered } = steps;
+  const { publish, reconcileFailed, logRecovered } = steps;
   const { confirmOrWait, reviewProbation } = confirm;
   /** Brings Docker in line with the desired state; Docker failures become a backoff, not a crash. */
   const reconcile = async (
@@ -128,14 +127,7 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
       }
       ctx.timers.once('check', deps.checkIntervalMs, tunnelCheck());
     } catch (err) {
-      if (!isDockerError(err)) throw err;
-      return failed(
-        s,
-        ctx,
-        `${err.kind}: ${err.message}`,
-        { event: 'tunnel_reconcile_failed', kind: err.kind, err },
-        'tunnel reconcile failed',
-      );
+      return reconcileFailed(s, ctx, err, 'tunnel reconcile failed');
     }
     publish(next);
     return next;

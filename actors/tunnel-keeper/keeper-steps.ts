@@ -2,7 +2,7 @@
  * The tunnel keeper's basic steps, shared by its reconcile and its handlers: what it publishes and tells, its one
  * turn on Docker across incarnations, and its failure rule (first loud, the same again quiet, a backoff after).
  */
-import { type DockerPort } from '../../docker/port.js';
+import { isDockerError, type DockerPort } from '../../docker/port.js';
 import { masterTimestamp } from '../../master/envelope.js';
 import { inTurn } from '../../supervisor/turns.js';
 import { loudOnce } from '../../log/loud-once.js';
@@ -139,10 +139,22 @@ export function keeperSteps(deps: TunnelKeeperDeps) {
     return next;
   };
 
+  /** A reconcile that Docker failed: the one log line and backoff of both modes. Anything else is a crash. */
+  const reconcileFailed = (s: TunnelKeeperState, ctx: Ctx, err: unknown, text: string): TunnelKeeperState => {
+    if (!isDockerError(err)) throw err;
+    return failed(
+      s,
+      ctx,
+      `${err.kind}: ${err.message}`,
+      { event: 'tunnel_reconcile_failed', kind: err.kind, err },
+      text,
+    );
+  };
+
   const logRecovered = (s: TunnelKeeperState, ctx: Ctx): void => {
     if (s.failures > 0)
       ctx.log.info({ event: 'tunnel_recovered', failures: s.failures }, 'tunnel container reconciled after failures');
   };
 
-  return { publish, report, persist, exclusive, noteFailure, failed, logRecovered };
+  return { publish, report, persist, exclusive, noteFailure, failed, reconcileFailed, logRecovered };
 }

@@ -5,7 +5,6 @@
  * count. The master hears `running` once a task of the current spec has run for the start confirm time, and again
  * only after the service was created, restarted, or given another token or image.
  */
-import { isDockerError } from '../../docker/port.js';
 import { runningTasks, type SwarmPort, type TaskState } from '../../docker/swarm-port.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
@@ -41,7 +40,7 @@ async function versionOf(swarm: SwarmPort, serviceId: string): Promise<string | 
 
 export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTunnelDeps, steps: KeeperSteps) {
   const { swarm } = swarmDeps;
-  const { publish, report, failed, logRecovered } = steps;
+  const { publish, report, reconcileFailed, logRecovered } = steps;
 
   const reconcile = async (s: TunnelKeeperState, ctx: Ctx, replace: boolean, cause: string) => {
     if (deps.lifecycle.lifecycle !== 'enrolled') return s;
@@ -143,14 +142,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
       publish(next);
       return next;
     } catch (err) {
-      if (!isDockerError(err)) throw err;
-      return failed(
-        s,
-        ctx,
-        `${err.kind}: ${err.message}`,
-        { event: 'tunnel_reconcile_failed', kind: err.kind, err },
-        'tunnel service reconcile failed',
-      );
+      return reconcileFailed(s, ctx, err, 'tunnel service reconcile failed');
     }
   };
 

@@ -14,15 +14,10 @@ import {
 } from '../../docker/swarm-port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { Logger } from '../../log/logger.js';
-import { TUNNEL_CMD } from './container.js';
+import { TUNNEL_CMD, type TunnelWant } from './container.js';
 
-export interface ServiceWant {
-  image: string;
-  network: string;
-  createNetwork: boolean;
-  token: string;
-  tunnelId: string;
-  tunnelName: string;
+/** The container's want, and how many tasks. */
+export interface ServiceWant extends TunnelWant {
   replicas: number;
 }
 

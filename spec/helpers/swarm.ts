@@ -5,7 +5,8 @@
  */
 import type Docker from 'dockerode';
 import { BUSYBOX_IMAGE, TEST_LABEL, testDocker } from './docker.js';
-import { absentOn404, pollUntil } from './docker-fixtures.js';
+import { absentOn404, pollUntil, removeTestContainers } from './docker-fixtures.js';
+import { useSpecSession, type SpecSession } from './spec-session.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 
 export const SWARM_NETWORK = 'dockflare-swarm-net';
@@ -159,4 +160,18 @@ export interface ServiceInspect {
 
 export async function tunnelService(docker: Docker): Promise<ServiceInspect | null> {
   return (await absentOn404(() => docker.getService(TUNNEL_CONTAINER).inspect())) as ServiceInspect | null;
+}
+
+/**
+ * A describe's swarm and spec session together: after each spec its agents stop first, then (after `first`, e.g.
+ * bringing a stopped daemon back) the services and the test containers go.
+ */
+export function useSwarmSession(first?: () => Promise<void>): { docker: Docker; harness: SpecSession } {
+  const { docker, cleanup } = useSwarm();
+  const harness = useSpecSession(async () => {
+    if (first) await first();
+    await cleanup();
+    await removeTestContainers(docker);
+  });
+  return { docker, harness };
 }

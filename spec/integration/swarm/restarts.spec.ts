@@ -1,18 +1,16 @@
 import { expect } from 'chai';
 import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
-import { testDocker } from '../../helpers/docker.js';
 import { ensureDaemonRunning, privateDaemon, startDaemon, stopDaemon } from '../../helpers/docker-daemon.js';
 import { bodyOf, containerEvents, waitForAccepted } from '../../helpers/docker-events.js';
-import { pollUntil, removeTestContainers, uniqueName } from '../../helpers/docker-fixtures.js';
-import { useSpecSession } from '../../helpers/spec-session.js';
+import { pollUntil, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
   createService,
   ensureOverlay,
   runningTasks,
   SWARM_NETWORK,
   tunnelService,
-  useSwarm,
+  useSwarmSession,
   waitForRunningTasks,
 } from '../../helpers/swarm.js';
 import type { TestMaster } from '../../master/index.js';
@@ -28,11 +26,8 @@ const historyOf = (master: TestMaster, id: string): string[] =>
 describe('swarm: restarts of the watcher, the agent and the engine (real single-node swarm)', function () {
   this.timeout(150_000);
   const daemon = privateDaemon();
-  const { docker, cleanup } = useSwarm();
-  const harness = useSpecSession(async () => {
+  const { docker, harness } = useSwarmSession(async () => {
     if (daemon) await ensureDaemonRunning(daemon);
-    await cleanup();
-    await removeTestContainers(testDocker());
   });
 
   it('the watcher crashed, then the agent restarted, with services running: each told once per run, the tunnel service adopted', async () => {

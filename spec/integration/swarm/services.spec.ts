@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { bodyOf, containerEvents, waitForAccepted, type Body } from '../../helpers/docker-events.js';
-import { removeTestContainers, runLabelled, uniqueName } from '../../helpers/docker-fixtures.js';
-import { useSpecSession } from '../../helpers/spec-session.js';
+import { runLabelled, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
   createService,
   ensureOverlay,
@@ -10,7 +9,7 @@ import {
   scaleService,
   SWARM_NETWORK,
   updateService,
-  useSwarm,
+  useSwarmSession,
   waitForRunningTasks,
 } from '../../helpers/swarm.js';
 import type { TestMaster } from '../../master/index.js';
@@ -25,11 +24,7 @@ const historyOf = (master: TestMaster, id: string): string[] =>
 
 describe('swarm: labelled services as the master sees them (real single-node swarm)', function () {
   this.timeout(90_000);
-  const { docker, cleanup } = useSwarm();
-  const harness = useSpecSession(async () => {
-    await cleanup();
-    await removeTestContainers(docker);
-  });
+  const { docker, harness } = useSwarmSession();
   let master: TestMaster;
   let agent: InProcessAgent;
 

@@ -2,15 +2,14 @@ import { expect } from 'chai';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
 import { CLOUDFLARED_IMAGE } from '../../helpers/docker.js';
 import { waitForAccepted } from '../../helpers/docker-events.js';
-import { pollUntil, removeTestContainers, uniqueName } from '../../helpers/docker-fixtures.js';
-import { useSpecSession } from '../../helpers/spec-session.js';
+import { pollUntil, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
   runningTasks,
   scaleService,
   SWARM_NETWORK,
   tunnelService,
   updateService,
-  useSwarm,
+  useSwarmSession,
   waitForRunningTasks,
   type ServiceInspect,
 } from '../../helpers/swarm.js';
@@ -18,11 +17,7 @@ import type { TestMaster } from '../../master/index.js';
 
 describe('swarm: the tunnel as a Swarm service (real single-node swarm)', function () {
   this.timeout(90_000);
-  const { docker, cleanup } = useSwarm();
-  const harness = useSpecSession(async () => {
-    await cleanup();
-    await removeTestContainers(docker);
-  });
+  const { docker, harness } = useSwarmSession();
   let master: TestMaster;
   let agent: InProcessAgent;
 
