@@ -25,6 +25,11 @@ export interface ModeDeps {
 
 const WAIT_FIRST_MS = 1000;
 const WAIT_CAP_MS = 30_000;
+/**
+ * How long `auto` waits for an engine that does not answer before it serves containers: the agent must register and
+ * report while Docker is down (a standalone agent always did). `swarm` waits as long as it takes.
+ */
+export const AUTO_WAIT_MS = 5000;
 
 const describe = (r: SwarmRole): string =>
   r.localNodeState !== 'active'
@@ -34,10 +39,11 @@ const describe = (r: SwarmRole): string =>
       : 'it is a worker, and the services API answers on managers only';
 
 /**
- * The engine's role, waiting while it does not answer. A refusal (a socket proxy without INFO answers 403) or an
- * answer that makes no sense is an answer: null, and `auto` serves the containers.
+ * The engine's role, waiting while it does not answer (for at most `maxWaitMs`). A refusal (a socket proxy without
+ * INFO answers 403) or an answer that makes no sense is an answer, and so is a wait that ran out.
  */
-async function roleWhenReachable(deps: ModeDeps): Promise<SwarmRole | { refused: string }> {
+async function roleWhenReachable(deps: ModeDeps, maxWaitMs: number): Promise<SwarmRole | { refused: string }> {
+  const since = deps.clock.monotonic();
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.swarm.swarmRole();
@@ -45,7 +51,12 @@ async function roleWhenReachable(deps: ModeDeps): Promise<SwarmRole | { refused:
       if (!isDockerError(err)) throw err;
       if (err.kind !== 'unavailable' && (err.statusCode === null || err.statusCode < 500))
         return { refused: err.message };
-      const delayMs = failureDelay(attempt, WAIT_FIRST_MS, WAIT_CAP_MS, deps.random());
+      const waited = deps.clock.monotonic() - since;
+      if (waited >= maxWaitMs) return { refused: `no answer within ${Math.round(waited / 1000)} s: ${err.message}` };
+      const delayMs = Math.min(
+        failureDelay(attempt, WAIT_FIRST_MS, WAIT_CAP_MS, deps.random()),
+        Math.max(0, maxWaitMs - waited),
+      );
       deps.log[attempt === 1 ? 'warn' : 'debug'](
         { event: 'docker_mode_waiting', kind: err.kind, err, retryInMs: delayMs },
         'Docker does not answer yet; waiting to choose the mode',
@@ -61,12 +72,12 @@ export async function decideDockerMode(
   deps: ModeDeps,
 ): Promise<ModeDecision> {
   if (wanted === 'standalone') return { ok: true, mode: 'standalone' };
-  const role = await roleWhenReachable(deps);
+  const role = await roleWhenReachable(deps, wanted === 'swarm' ? Infinity : AUTO_WAIT_MS);
   if ('refused' in role) {
     if (wanted === 'swarm') return { ok: false, line: `DOCKER_MODE=swarm, but Docker refused /info: ${role.refused}` };
     deps.log.info(
-      { event: 'docker_mode', mode: 'standalone', why: `auto: Docker refused /info (${role.refused})` },
-      "serving this engine's containers; allow INFO on the socket proxy to let auto see a swarm",
+      { event: 'docker_mode', mode: 'standalone', why: `auto: no swarm role from Docker (${role.refused})` },
+      "serving this engine's containers; set DOCKER_MODE=swarm on a manager whose Docker may start late",
     );
     return { ok: true, mode: 'standalone' };
   }

@@ -54,12 +54,30 @@ describe('agent/docker-mode', () => {
     const refused = () => Promise.reject(new DockerError('failed', 'info', 403, 'forbidden'));
     const p = deps({ swarmRole: refused });
     expect(await decideDockerMode('auto', 'cloudflare-net', p.deps)).to.deep.equal({ ok: true, mode: 'standalone' });
-    expect(p.sink.events('docker_mode')[0]?.why).to.match(/refused \/info/);
+    expect(p.sink.events('docker_mode')[0]?.why).to.match(/no swarm role from Docker \(info: forbidden\)/);
     const strict = await decideDockerMode('swarm', 'cloudflare-net', deps({ swarmRole: refused }).deps);
     expect(!strict.ok && strict.line).to.match(/^DOCKER_MODE=swarm, but Docker refused \/info/);
   });
 
-  it('waits for a Docker that does not answer yet, warning once, then decides', async () => {
+  it('auto waits a few seconds for a Docker that does not answer, then serves containers (the agent must run)', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const down = () => {
+      calls++;
+      return Promise.reject(new DockerError('unavailable', 'info', null, 'ENOENT'));
+    };
+    const d = deps({ swarmRole: down }, clock);
+    const decided = decideDockerMode('auto', 'cloudflare-net', d.deps);
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setImmediate(r));
+      clock.advance(1000);
+    }
+    expect(await decided).to.deep.equal({ ok: true, mode: 'standalone' });
+    expect(calls).to.be.within(2, 6);
+    expect(d.sink.events('docker_mode')[0]?.why).to.match(/no answer within 5 s/);
+  });
+
+  it('swarm waits for a Docker that does not answer yet, warning once, then decides', async () => {
     let calls = 0;
     const clock = new ManualClock();
     const d = deps(
@@ -73,7 +91,7 @@ describe('agent/docker-mode', () => {
       },
       clock,
     );
-    const decided = decideDockerMode('auto', 'cloudflare-net', d.deps);
+    const decided = decideDockerMode('swarm', 'cloudflare-net', d.deps);
     for (let i = 0; i < 10 && calls < 4; i++) {
       await new Promise((r) => setImmediate(r));
       clock.advance(60_000);
