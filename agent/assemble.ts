@@ -209,6 +209,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     masterLastSuccessAt: client.lastSuccessAt,
     masterContactAgeMs: client.lastSuccessAgeMs,
     lifecycle: tombstones.lifecycle,
+    contactMs: config.health.masterContactMs,
   });
   return {
     tree,

@@ -9,8 +9,10 @@ import type { HealthSnapshot } from '../supervisor/health.js';
 import type { StatusFacts } from '../domain/status-board.js';
 import type { Lifecycle } from '../domain/lifecycle.js';
 
+/** Without master contact this long /health stops saying healthy (HEALTH_MASTER_CONTACT_SECONDS by default). */
 export const HEALTHY_CONTACT_MS = 120_000;
-export const DEGRADED_CONTACT_MS = 300_000;
+/** ...and says unhealthy after this many times that. */
+export const UNHEALTHY_CONTACT_FACTOR = 2.5;
 /** This many crashes in a row with the same error, with no stable run between, make the agent degraded. */
 export const CRASH_LOOP_DEGRADED = 3;
 
@@ -22,6 +24,8 @@ export interface HealthInputs {
   /** Its age on the monotonic clock: what health is judged by. */
   masterContactAgeMs: number | null;
   lifecycle: Lifecycle;
+  /** HEALTH_MASTER_CONTACT_SECONDS in ms; HEALTHY_CONTACT_MS when not given. */
+  contactMs?: number;
 }
 
 export interface HealthReport {
@@ -67,17 +71,22 @@ export function healthReport(input: HealthInputs): HealthReport {
   const { snapshot, facts } = input;
   const last = input.masterLastSuccessAt;
   const age = input.masterContactAgeMs;
+  const contactMs = input.contactMs ?? HEALTHY_CONTACT_MS;
   const reasons: string[] = [];
   if (!facts.registration.registered) reasons.push('not registered with the master');
   if (age === null) reasons.push('no successful contact with the master yet');
-  else if (age >= HEALTHY_CONTACT_MS) reasons.push(`no master contact for ${Math.round(age / 1000)} s`);
+  else if (age >= contactMs) reasons.push(`no master contact for ${Math.round(age / 1000)} s`);
   if (facts.tunnel.desiredState === 'running' && !facts.tunnel.containerRunning)
     reasons.push('tunnel should run but its container is not running');
   if (facts.tunnel.desiredState === 'stopped' && facts.tunnel.containerRunning)
     reasons.push('tunnel should be stopped but its container runs');
   reasons.push(...actorProblems(snapshot));
   const serving =
-    age === null || age >= DEGRADED_CONTACT_MS ? 'unhealthy' : reasons.length === 0 ? 'healthy' : 'degraded';
+    age === null || age >= contactMs * UNHEALTHY_CONTACT_FACTOR
+      ? 'unhealthy'
+      : reasons.length === 0
+        ? 'healthy'
+        : 'degraded';
   // Being removed is the state the operator asked for, not a fault: 200 whatever the tunnel and the master do.
   const status = input.lifecycle === 'enrolled' ? serving : input.lifecycle;
   const threads = Object.fromEntries(

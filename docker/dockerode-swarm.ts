@@ -126,6 +126,8 @@ function serviceSpec(spec: TunnelServiceSpec): Record<string, unknown> {
       ...(spec.forceUpdate === undefined ? {} : { ForceUpdate: spec.forceUpdate }),
     },
     Mode: { Replicated: { Replicas: spec.replicas } },
+    // A new token or image: each new connector starts before an old one stops, so the tunnel never dips.
+    UpdateConfig: { Parallelism: 1, Order: 'start-first' },
   };
 }
 

@@ -42,7 +42,7 @@ export interface AgentConfig {
   docker: { host: string; mode: 'auto' | 'standalone' | 'swarm' };
   intervals: { reportMs: number; commandPollMs: number; registerRetryMs: number };
   heartbeat: { includeHealth: boolean };
-  health: { port: number; bindAddress: string };
+  health: { port: number; bindAddress: string; masterContactMs: number };
   log: { level: LogLevelName; healthIntervalMs: number };
   chaos: {
     enabled: boolean;
@@ -220,7 +220,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     },
     heartbeat: { includeHealth: bool('heartbeat.includeHealth') },
     // listen() takes an IPv6 literal without its brackets.
-    health: { port: num('health.port'), bindAddress: unbracketed(str('health.bindAddress').trim()) },
+    health: {
+      port: num('health.port'),
+      bindAddress: unbracketed(str('health.bindAddress').trim()),
+      masterContactMs: Math.round(num('health.masterContactSeconds') * 1000),
+    },
     chaos: {
       enabled: bool('chaos.enabled'),
       meanIntervalMs: Math.round(num('chaos.meanIntervalSeconds') * 1000),

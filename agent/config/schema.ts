@@ -171,6 +171,13 @@ export const schema = {
       default: 8080,
       env: 'HEALTH_CHECK_PORT',
     },
+    masterContactSeconds: seconds(
+      '/health says degraded after this long without master contact, unhealthy after 2.5 times it (s).',
+      'HEALTH_MASTER_CONTACT_SECONDS',
+      120,
+      5,
+      86400,
+    ),
     bindAddress: {
       doc: 'Address the /health server binds to.',
       format: 'bind-address',

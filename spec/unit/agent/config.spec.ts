@@ -34,7 +34,7 @@ describe('agent/config/config', () => {
     });
     expect(c.intervals).to.deep.equal({ reportMs: 30_000, commandPollMs: 30_000, registerRetryMs: 60_000 });
     expect(c.master.requestTimeoutMs).to.equal(15_000);
-    expect(c.health).to.deep.equal({ port: 8080, bindAddress: '0.0.0.0' });
+    expect(c.health).to.deep.equal({ port: 8080, bindAddress: '0.0.0.0', masterContactMs: 120_000 });
     expect(c.log.level).to.equal('info');
     expect(c.access).to.equal(undefined);
     expect(c.supervision.root).to.deep.equal({ intensity: 5, periodMs: 60_000 });
