@@ -9,12 +9,25 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
+/** Agent processes still running: a spec that failed before ending its own must not keep mocha from exiting. */
+const running = new Set<ChildProcess>();
+
+/** Kills what specs left running (the root hook's last step); returns how many there were. */
+export function killStrayAgentProcesses(): number {
+  const stray = [...running];
+  for (const child of stray) child.kill('SIGKILL');
+  running.clear();
+  return stray.length;
+}
+
 /** Runs the agent's CLI (TypeScript source through tsx) as a real process with exactly the given environment. */
 export function startAgentProcess(args: string[], env: Record<string, string>): AgentProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('cli/main.ts'), ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const lines: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';
