@@ -143,7 +143,18 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     finishing = true;
     const own = await self.locate();
     let stopped = false;
-    if (own !== null) {
+    const ownService = own?.swarmService;
+    if (ownService !== undefined && swarm !== null) {
+      // A Swarm task: stopping it would make Swarm start another; at 0 replicas Swarm stops it for good.
+      log.info({ event: 'agent_self_stop', serviceId: ownService }, 'decommissioned: scaling this service to 0');
+      stopped = await swarm.scaleService(ownService, 0).then(
+        () => true,
+        (err: unknown) => {
+          log.error({ event: 'agent_self_stop_failed', err }, 'could not scale this service to 0');
+          return false;
+        },
+      );
+    } else if (own !== null) {
       log.info({ event: 'agent_self_stop', containerId: own.id }, 'decommissioned: stopping this container');
       stopped = await docker.stopContainer(own.id, SELF_STOP_S).catch((err: unknown) => {
         log.error({ event: 'agent_self_stop_failed', err }, 'could not stop this container');

@@ -237,6 +237,19 @@ export class DockerodeSwarmPort implements SwarmPort {
     }
   }
 
+  async scaleService(id: string, replicas: number): Promise<void> {
+    const raw = (await this.call('inspect service', () => this.docker.getService(id).inspect())) as {
+      Version?: { Index?: number };
+      Spec?: Record<string, unknown>;
+    };
+    if (raw.Version?.Index === undefined || raw.Spec === undefined)
+      throw new DockerError('failed', 'inspect service', null, 'unexpected answer: no version or spec');
+    const spec = { ...raw.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    await this.call('update service', (abortSignal) =>
+      this.docker.getService(id).update({ _query: { version: raw.Version?.Index }, _body: spec, abortSignal }),
+    );
+  }
+
   async serviceLogTail(id: string, lines: number): Promise<string[]> {
     const raw: unknown = await this.call('service logs', (abortSignal) =>
       this.docker.getService(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }),

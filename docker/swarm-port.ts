@@ -87,6 +87,8 @@ export interface SwarmPort {
   updateService(id: string, version: number, spec: TunnelServiceSpec): Promise<void>;
   /** false when there was none. */
   removeService(id: string): Promise<boolean>;
+  /** Any service's replicas set to `replicas`, the rest of its spec as it is (the agent's own, after a decommission). */
+  scaleService(id: string, replicas: number): Promise<void>;
   /** The last `lines` lines the service's tasks wrote, whole. */
   serviceLogTail(id: string, lines: number): Promise<string[]>;
 }

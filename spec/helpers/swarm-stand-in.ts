@@ -12,6 +12,7 @@ const METHODS: readonly (keyof SwarmPort)[] = [
   'createService',
   'updateService',
   'removeService',
+  'scaleService',
   'serviceLogTail',
 ];
 

@@ -4,6 +4,7 @@ import { CLOUDFLARED_IMAGE } from '../../helpers/docker.js';
 import { waitForAccepted } from '../../helpers/docker-events.js';
 import { pollUntil, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
+  createService,
   runningTasks,
   scaleService,
   SWARM_NETWORK,
@@ -173,5 +174,22 @@ describe('swarm: the tunnel as a Swarm service (real single-node swarm)', functi
     expect((await tunnelService(docker))?.Spec.Mode?.Replicated?.Replicas, 'still there after the shutdown').to.equal(
       0,
     );
+  });
+
+  it('run as a task of its own Swarm service, a finished decommission scales that service to 0 (Swarm would restart a stopped task)', async () => {
+    const own = await createService(docker, `${uniqueName('dfa')}_dockflare-agent`, {}, { network: null });
+    const [task] = await waitForRunningTasks(docker, own, 1);
+    master = await harness.master();
+    agent = await harness.agent({
+      env: { DOCKER_MODE: 'swarm', CLOUDFLARED_NETWORK_NAME: SWARM_NETWORK },
+      selfHostname: task!.Status.ContainerStatus!.ContainerID!.slice(0, 12),
+    });
+    const agentId = await agent.registered();
+    expect(master.agent(agentId)!.capabilities).to.include('self_stop.v1');
+    master.decommissions.start(master.agent(agentId)!);
+    expect(await agent.decommissionFinished, 'stopped through Swarm').to.equal(true);
+    const spec = (await docker.getService(own).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } };
+    expect(spec.Spec.Mode.Replicated.Replicas).to.equal(0);
+    expect(agent.sink.events('agent_self_stop')[0]).to.include({ serviceId: own });
   });
 });

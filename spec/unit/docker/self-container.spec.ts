@@ -87,6 +87,27 @@ describe('docker/self-container', () => {
     expect(await broken.locate()).to.equal(null);
   });
 
+  it("a task of the agent's Swarm service (a stack's <stack>_dockflare-agent) carries the service to scale; another service's task is refused", async () => {
+    const task = (service: string) =>
+      new SelfLocator({
+        docker: {
+          inspectContainer: () =>
+            Promise.resolve(
+              container(ID, `${service}.1.x`, {
+                'com.docker.swarm.service.id': 'svc123',
+                'com.docker.swarm.service.name': service,
+              }),
+            ),
+        },
+        hostname: ID.slice(0, 12),
+        readMountinfo: () => Promise.resolve(null),
+      });
+    expect(await task('dockflare_dockflare-agent').locate()).to.include({ id: ID, swarmService: 'svc123' });
+    expect(await task('dockflare-agent').locate()).to.include({ swarmService: 'svc123' });
+    expect(await task('web').locate()).to.equal(null);
+    expect(await task('not-dockflare-agent').locate()).to.equal(null);
+  });
+
   it('makes no Docker call without a candidate', async () => {
     const locator = new SelfLocator({
       docker: {
