@@ -135,6 +135,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
   const tombstones = await FileTombstoneStore.open(config.agent.decommissionTombstonePath);
   const self = new SelfLocator({
     docker,
+    canScaleOwnService: swarm !== null,
     ...(deps.selfHints ?? { hostname: process.env.HOSTNAME, readMountinfo: readProcMountinfo }),
   });
   let finishing = false;

@@ -46,7 +46,11 @@ async function roleWhenReachable(deps: ModeDeps, maxWaitMs: number): Promise<Swa
   const since = deps.clock.monotonic();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await deps.swarm.swarmRole();
+      // A wedged proxy must not hold auto past its wait either (a call's own deadline is 30 s).
+      const left = maxWaitMs - (deps.clock.monotonic() - since);
+      return await deps.swarm.swarmRole(
+        Number.isFinite(left) ? AbortSignal.timeout(Math.max(1, Math.ceil(left))) : undefined,
+      );
     } catch (err) {
       if (!isDockerError(err)) throw err;
       if (err.kind !== 'unavailable' && (err.statusCode === null || err.statusCode < 500))
@@ -91,7 +95,12 @@ export async function decideDockerMode(
     );
     return { ok: true, mode: 'standalone' };
   }
-  const net = await deps.swarm.inspectNetwork(network);
+  // The role said "manager": a network that cannot be read now is checked again by the keeper before it is used.
+  const net = await deps.swarm.inspectNetwork(network).catch((err: unknown) => {
+    if (!isDockerError(err)) throw err;
+    deps.log.warn({ event: 'docker_mode_network_unknown', network, err }, 'could not read the tunnel network');
+    return null;
+  });
   const why = net === null ? null : unusableNetwork(net);
   if (why !== null && wanted === 'swarm')
     return {

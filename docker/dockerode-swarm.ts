@@ -44,6 +44,7 @@ const TaskJson = z.object({
   Spec: z
     .object({
       ContainerSpec: z.object({ Image: z.string().optional(), Env: z.array(z.string()).nullish() }).optional(),
+      ForceUpdate: z.number().optional(),
     })
     .optional(),
   Status: z
@@ -111,6 +112,7 @@ function taskState(t: z.infer<typeof TaskJson>): TaskState {
     image: t.Spec?.ContainerSpec?.Image ?? '',
     env: t.Spec?.ContainerSpec?.Env ?? [],
     error: t.Status?.Err ?? null,
+    forceUpdate: t.Spec?.ForceUpdate ?? 0,
   };
 }
 

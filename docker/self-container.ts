@@ -3,8 +3,8 @@
  * Candidates come from HOSTNAME (Docker's default hostname is the short id) and from the /etc/hostname bind mount in
  * /proc/self/mountinfo (from Docker's containers/<id>/ directory). Neither proves much: a container sharing another's
  * network (`network_mode: service:vpn`) gets that one's hostname and files. So a candidate counts only when an inspect
- * on the engine the agent manages finds it and it is the agent by name: named `dockflare-agent`, the compose
- * service `dockflare-agent` (as upstream), or a task of the Swarm service `dockflare-agent` / `<stack>_dockflare-agent`.
+ * on the engine the agent manages finds it and it is the agent by name: named `dockflare-agent`, the compose service
+ * `dockflare-agent` (as upstream), or a task of the Swarm service `dockflare-agent` (`<stack>_dockflare-agent`).
  * Never guessed: a wrong answer would stop someone else's container.
  */
 import { readFile } from 'node:fs/promises';
@@ -45,6 +45,11 @@ export function selfCandidates(hostname: string | undefined, mountinfo: string |
 
 export interface SelfLocatorDeps {
   docker: Pick<DockerPort, 'inspectContainer'>;
+  /**
+   * Whether the agent can scale its own Swarm service (Swarm mode): without that, a task of it is not counted as
+   * found, since stopping the task would only make Swarm start another.
+   */
+  canScaleOwnService?: boolean;
   hostname: string | undefined;
   readMountinfo: () => Promise<string | null>;
 }
@@ -73,6 +78,7 @@ export class SelfLocator {
       if (c === null || !c.id.startsWith(candidate) || c.name === TUNNEL_CONTAINER) continue;
       const service = c.labels[SWARM_SERVICE_ID];
       if (service !== undefined && isAgentService(c.labels[SWARM_SERVICE_NAME])) {
+        if (this.deps.canScaleOwnService !== true) continue;
         this.found = { id: c.id, name: c.name, image: c.image, swarmService: service };
         return this.found;
       }

@@ -46,6 +46,8 @@ export interface TaskState {
   /** The image and environment the task was made with (a task made before an update keeps the old ones). */
   readonly image: string;
   readonly env: readonly string[];
+  /** The spec's ForceUpdate the task was made with: a restart's new tasks have a higher one. */
+  readonly forceUpdate: number;
   /** Swarm's account of why the task failed or cannot start (no such image, no suitable node); null if none. */
   readonly error: string | null;
 }
@@ -87,7 +89,7 @@ export interface SwarmPort {
   updateService(id: string, version: number, spec: TunnelServiceSpec): Promise<void>;
   /** false when there was none. */
   removeService(id: string): Promise<boolean>;
-  /** Any service's replicas set to `replicas`, the rest of its spec as it is (the agent's own, after a decommission). */
+  /** Any service's replicas set to `replicas`, the rest of its spec as it is (the agent's own, when decommissioned). */
   scaleService(id: string, replicas: number): Promise<void>;
   /** The last `lines` lines the service's tasks wrote, whole. */
   serviceLogTail(id: string, lines: number): Promise<string[]>;

@@ -112,9 +112,9 @@ export function serviceSteps(deps: SwarmWatchDeps) {
     if (service === null || entry === null) memory.networksChecked.delete(id);
     if (service !== null && entry !== null) {
       if (!networksChecked(memory, service)) warnUnreachable(memory, log, service, await tunnelNetworkId());
+      // An event meanwhile looks at once but goes on from this count: a crash loop is not looked at for ever.
+      if (!converged(entry)) memory.lookAttempts.set(id, Math.min(attempt + 1, CONVERGE_CHECKS));
       if (!converged(entry) && attempt < CONVERGE_CHECKS) {
-        // An event meanwhile looks at once but goes on from this count (a crash loop is not looked at for ever).
-        memory.lookAttempts.set(id, attempt + 1);
         timers.once(serviceCheckKey(id), convergeDelayMs(attempt), {
           type: 'watcher.service-check',
           serviceId: id,

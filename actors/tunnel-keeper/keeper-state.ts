@@ -30,6 +30,9 @@ export interface TunnelKeeperState {
   restartingChecks: number;
   /** Swarm mode: when (our monotonic ms) each running task of the service was first seen running. */
   taskSeen: ReadonlyMap<string, number>;
+  /** Swarm mode: since when (monotonic ms) the service has had no confirmed task, and whether that was warned of. */
+  unconfirmedSince: number | null;
+  unconfirmedWarned: boolean;
 }
 
 /** A new incarnation's state: the stored assignment, and nothing known yet about Docker. */
@@ -47,6 +50,8 @@ export const restoredState = (tunnel: TunnelState): TunnelKeeperState => ({
   lastEvent: null,
   restartingChecks: 0,
   taskSeen: new Map(),
+  unconfirmedSince: null,
+  unconfirmedWarned: false,
 });
 
 /** What `tunnel.get` answers; no token in it. */

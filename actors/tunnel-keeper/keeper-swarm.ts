@@ -16,8 +16,11 @@ import { ensureOverlay, scaleToZero, serviceSpec, specDrift, taskOf } from './tu
 /** While the service has fewer running tasks than wanted, it is looked at this often. */
 export const CONVERGING_CHECK_MS = 2000;
 
-/** Before Swarm's own tasks count as not starting (an image no node has, a token cloudflared refuses): looks. */
-const NOT_RUNNING_LOOKS = 3;
+/**
+ * How long the service may go without a confirmed task (an image no node has, a token cloudflared refuses, tasks
+ * that keep exiting) before one warning; by our own clock, so events that bring checks earlier do not count.
+ */
+export const NOT_RUNNING_WARN_MS = 30_000;
 
 /**
  * When each running task was first seen running, on our own monotonic clock: a task's timestamp is its node's
@@ -73,6 +76,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
       const spec = serviceSpec(want, await ensureOverlay(swarm, want, ctx.log));
       const found = await swarm.inspectService(TUNNEL_CONTAINER);
       let serviceId: string;
+      let forceUpdate = found?.forceUpdate ?? 0;
       // A new or changed spec is told to the master again once its own tasks run (a new token is a new tunnel).
       let fresh = false;
       if (found === null) {
@@ -88,38 +92,39 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
         const drift = replace ? ['replacement requested'] : specDrift(found, spec);
         if (drift.length > 0) {
           // A restart of an unchanged spec: Swarm replaces the tasks only when ForceUpdate moves.
-          await swarm.updateService(found.id, found.version, {
-            ...spec,
-            forceUpdate: found.forceUpdate + (replace ? 1 : 0),
-          });
+          forceUpdate = found.forceUpdate + (replace ? 1 : 0);
+          await swarm.updateService(found.id, found.version, { ...spec, forceUpdate });
           fresh = replace || drift.includes('token') || drift.includes('image');
           ctx.log.info({ event: 'tunnel_service_updated', cause, serviceId, drift }, 'tunnel service spec repaired');
         }
       }
       const active = await swarm.listActiveTasks(serviceId);
-      const tasks = active.filter((t) => taskOf(t, spec));
+      const tasks = active.filter((t) => taskOf(t, { ...spec, forceUpdate }));
       const running = runningTasks(tasks).get(serviceId) ?? 0;
       deps.board.publish('docker', { tunnelReplicas: { running, desired: spec.replicas } });
       const now = ctx.clock.monotonic();
       const taskSeen = seenRunning(tasks, s.taskSeen, now);
       const ran = taskSeen.size === 0 ? null : now - Math.min(...taskSeen.values());
       const known = s.reportedId === serviceId && !fresh;
-      let next: TunnelKeeperState = { ...s, containerId: serviceId, taskSeen, restartingChecks: 0, backoffUntil: null };
+      let next: TunnelKeeperState = { ...s, containerId: serviceId, taskSeen, backoffUntil: null };
+      const confirmed = ran !== null && (known || ran >= deps.startConfirmMs);
+      const since = confirmed ? null : (s.unconfirmedSince ?? now);
+      const warn = since !== null && !s.unconfirmedWarned && now - since >= NOT_RUNNING_WARN_MS;
+      next = { ...next, unconfirmedSince: since, unconfirmedWarned: confirmed ? false : s.unconfirmedWarned || warn };
+      if (warn)
+        ctx.log.warn(
+          {
+            event: 'tunnel_service_not_running',
+            serviceId,
+            tasks: active.map((t) => ({ state: t.state, error: t.error, node: t.nodeId })),
+          },
+          'no task of the tunnel service has run long enough',
+        );
       if (ran === null) {
-        // Swarm is (re)starting tasks: not the keeper's to fight. Looked at again soon, then less often; once it has
-        // lasted, one warning with Swarm's own account.
-        const looks = s.restartingChecks + 1;
-        if (looks === NOT_RUNNING_LOOKS)
-          ctx.log.warn(
-            {
-              event: 'tunnel_service_not_running',
-              serviceId,
-              tasks: active.map((t) => ({ state: t.state, error: t.error, node: t.nodeId })),
-            },
-            'no task of the tunnel service runs',
-          );
-        const delayMs = Math.min(CONVERGING_CHECK_MS * 2 ** (looks - 1), deps.checkIntervalMs);
-        next = { ...next, running: false, restartingChecks: looks, ...(fresh ? { reportedId: null } : {}) };
+        // Swarm is (re)starting tasks: not the keeper's to fight. Looked at again soon, then less often.
+        const waited = since === null ? 0 : now - since;
+        const delayMs = Math.min(Math.max(CONVERGING_CHECK_MS, waited / 2), deps.checkIntervalMs);
+        next = { ...next, running: false, ...(fresh ? { reportedId: null } : {}) };
         ctx.timers.once('check', delayMs, tunnelCheck());
       } else if (!known && ran < deps.startConfirmMs) {
         next = { ...next, running: false, reportedId: fresh ? null : s.reportedId };
@@ -134,7 +139,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
           report(ctx, 'running', tunnel.name, version);
         }
         logRecovered(s, ctx);
-        if (s.restartingChecks >= NOT_RUNNING_LOOKS)
+        if (s.unconfirmedWarned)
           ctx.log.info({ event: 'tunnel_service_converged', serviceId, running }, 'tunnel service tasks run again');
         next = { ...next, running: true, version, reportedId: serviceId, failures: 0, lastFailure: null };
         ctx.timers.once('check', running < spec.replicas ? CONVERGING_CHECK_MS : deps.checkIntervalMs, tunnelCheck());

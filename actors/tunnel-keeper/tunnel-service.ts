@@ -90,9 +90,14 @@ export function scaledSpec(s: ServiceState, replicas: number): TunnelServiceSpec
   };
 }
 
-/** The task was made from this spec: a task made before an update (another token or image) does not count. */
+/**
+ * The task was made from this spec: a task made before an update (another token or image) or before a restart
+ * (a lower ForceUpdate) does not count.
+ */
 export const taskOf = (t: TaskState, spec: TunnelServiceSpec): boolean =>
-  t.image === spec.image && spec.env.every((e) => t.env.includes(e));
+  t.image === spec.image &&
+  spec.env.every((e) => t.env.includes(e)) &&
+  (spec.forceUpdate === undefined || t.forceUpdate === spec.forceUpdate);
 
 /**
  * Scales the tunnel service to 0 and keeps it (stop, decommission); `found` is null when there is none. With
@@ -105,5 +110,10 @@ export async function scaleToZero(swarm: SwarmPort, clearToken: boolean): Promis
   const env = clearToken ? s.env.filter((e) => !e.startsWith('TUNNEL_TOKEN=')) : s.env;
   if (s.replicas !== 0 || env.length !== s.env.length)
     await swarm.updateService(s.id, s.version, { ...scaledSpec(s, 0), env });
+  if (env.length !== s.env.length) {
+    // Swarm keeps the spec before an update as PreviousSpec (for a rollback): a second update replaces that one too.
+    const again = await swarm.inspectService(s.id);
+    if (again !== null) await swarm.updateService(again.id, again.version, { ...scaledSpec(again, 0), env });
+  }
   return { found: s };
 }

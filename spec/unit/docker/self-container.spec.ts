@@ -101,11 +101,16 @@ describe('docker/self-container', () => {
         },
         hostname: ID.slice(0, 12),
         readMountinfo: () => Promise.resolve(null),
+        canScaleOwnService: scale,
       });
+    let scale = true;
     expect(await task('dockflare_dockflare-agent').locate()).to.include({ id: ID, swarmService: 'svc123' });
     expect(await task('dockflare-agent').locate()).to.include({ swarmService: 'svc123' });
     expect(await task('web').locate()).to.equal(null);
     expect(await task('not-dockflare-agent').locate()).to.equal(null);
+    // Not in Swarm mode: no way to scale the service, so it is not counted as found (no self_stop.v1).
+    scale = false;
+    expect(await task('dockflare_dockflare-agent').locate()).to.equal(null);
   });
 
   it('makes no Docker call without a candidate', async () => {

@@ -37,6 +37,7 @@ const task = (serviceId: string, state: string): TaskState => ({
   image: 'img',
   env: [],
   error: null,
+  forceUpdate: 0,
 });
 const ON = { 'dockflare.enable': 'yes', 'dockflare.hostname': 'a.example.com', 'other.label': 'x' };
 

@@ -126,6 +126,7 @@ class SwarmKeeperRun {
       image: s.image,
       env: s.env,
       error: null,
+      forceUpdate: s.forceUpdate,
     }));
   }
 }
@@ -154,7 +155,12 @@ describe('actors/tunnel-keeper in Swarm mode', () => {
     await run.advance(5000);
     await run.send(tunnelRestart(ONE));
     expect(run.updates.map((u) => u.forceUpdate)).to.deep.equal([1]);
+    // The old tasks still run: they are not the restart's, however long they have run.
+    await run.send(tunnelServiceEvent('service update'));
+    await run.advance(5000);
+    expect(run.told).to.deep.equal(['running']);
     run.run(2);
+    await run.send(tunnelServiceEvent('container start'));
     await run.advance(5000);
     expect(run.told).to.deep.equal(['running', 'running']);
   });
@@ -195,6 +201,7 @@ describe('actors/tunnel-keeper in Swarm mode', () => {
         image: 'cloudflare/cloudflared:test',
         env: ['TUNNEL_TOKEN=token-one'],
         error: 'no suitable node',
+        forceUpdate: 0,
       },
     ];
     await run.advance(10 * 60_000);
@@ -215,6 +222,8 @@ describe('actors/tunnel-keeper in Swarm mode', () => {
     await run.send(tunnelStop());
     expect(run.service).to.include({ replicas: 0 });
     expect(run.service?.env).to.deep.equal([]);
+    // Twice: Swarm keeps the spec before an update for a rollback, and that one held the token.
+    expect(run.updates.map((u) => u.env)).to.deep.equal([[], []]);
     expect(run.told).to.deep.equal(['running', 'stopped']);
   });
 });

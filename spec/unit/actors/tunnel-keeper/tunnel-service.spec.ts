@@ -60,6 +60,7 @@ describe('actors/tunnel-keeper/service', () => {
       containerId: null,
       since: '',
       error: null,
+      forceUpdate: 0,
     };
     expect(taskOf({ ...t, image: spec.image, env: ['A=1', ...spec.env] }, spec)).to.equal(true);
     expect(taskOf({ ...t, image: spec.image, env: ['TUNNEL_TOKEN=old'] }, spec)).to.equal(false);
