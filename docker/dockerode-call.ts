@@ -98,6 +98,26 @@ export async function orAbsent<T>(
   }
 }
 
+/** What both dockerode adapters (containers, Swarm) share: every call with the adapter's deadline. */
+export abstract class DockerodeCalls {
+  constructor(
+    protected readonly docker: Docker,
+    protected readonly callTimeoutMs: number,
+  ) {}
+
+  protected call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
+    return call(operation, fn, this.callTimeoutMs, owner);
+  }
+
+  protected orAbsent<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    owner?: AbortSignal,
+  ): Promise<T | null> {
+    return orAbsent(operation, fn, this.callTimeoutMs, owner);
+  }
+}
+
 /** Docker's multiplexed stream format: frames of [stream, 0, 0, 0, size(u32 BE)] + payload. */
 export function demux(buf: Buffer): string {
   if (buf.length < 8 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return buf.toString('utf8');

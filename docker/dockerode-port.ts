@@ -18,7 +18,7 @@ import {
 } from './port.js';
 import { readEventStream } from './events.js';
 import { isTaskContainer } from './swarm-inventory.js';
-import { call, CALL_TIMEOUT_MS, demux, orAbsent, PULL_TIMEOUT_MS } from './dockerode-call.js';
+import { call, CALL_TIMEOUT_MS, demux, DockerodeCalls, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
 const EVENT_STREAM_KEEPALIVE_MS = 60_000;
@@ -30,28 +30,12 @@ export interface DockerodePortOptions {
   skipSwarmTasks?: boolean;
 }
 
-export class DockerodePort implements DockerPort {
-  private readonly callTimeoutMs: number;
+export class DockerodePort extends DockerodeCalls implements DockerPort {
   private readonly skipSwarmTasks: boolean;
 
-  constructor(
-    private readonly docker: Docker,
-    opts: DockerodePortOptions = {},
-  ) {
-    this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
+  constructor(docker: Docker, opts: DockerodePortOptions = {}) {
+    super(docker, opts.callTimeoutMs ?? CALL_TIMEOUT_MS);
     this.skipSwarmTasks = opts.skipSwarmTasks ?? false;
-  }
-
-  private call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
-    return call(operation, fn, this.callTimeoutMs, owner);
-  }
-
-  private orAbsent<T>(
-    operation: string,
-    fn: (signal: AbortSignal) => Promise<T>,
-    owner?: AbortSignal,
-  ): Promise<T | null> {
-    return orAbsent(operation, fn, this.callTimeoutMs, owner);
   }
 
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {

@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import * as z from 'zod';
-import { call, CALL_TIMEOUT_MS, demux, orAbsent } from './dockerode-call.js';
+import { CALL_TIMEOUT_MS, DockerodeCalls, demux } from './dockerode-call.js';
 import { DockerError } from './port.js';
 import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
 
@@ -133,22 +133,9 @@ function serviceSpec(spec: TunnelServiceSpec): Record<string, unknown> {
   };
 }
 
-export class DockerodeSwarmPort implements SwarmPort {
-  constructor(
-    private readonly docker: Docker,
-    private readonly callTimeoutMs = CALL_TIMEOUT_MS,
-  ) {}
-
-  private call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, owner?: AbortSignal): Promise<T> {
-    return call(operation, fn, this.callTimeoutMs, owner);
-  }
-
-  private orAbsent<T>(
-    operation: string,
-    fn: (signal: AbortSignal) => Promise<T>,
-    owner?: AbortSignal,
-  ): Promise<T | null> {
-    return orAbsent(operation, fn, this.callTimeoutMs, owner);
+export class DockerodeSwarmPort extends DockerodeCalls implements SwarmPort {
+  constructor(docker: Docker, callTimeoutMs = CALL_TIMEOUT_MS) {
+    super(docker, callTimeoutMs);
   }
 
   async swarmRole(signal?: AbortSignal): Promise<SwarmRole> {

@@ -60,39 +60,37 @@ export function swarmWatch(
       );
   };
 
-  const failed = (memory: WatcherMemory, log: Logger, err: unknown): void => {
-    if (!isDockerError(err)) throw err;
-    memory.swarmProblem = loudOnce(
-      log,
-      memory.swarmProblem,
-      err.kind,
-      'warn',
-      { event: 'swarm_scan_failed', kind: err.kind, err },
-      'could not read the services; what the master was told stands',
-    );
-  };
-
-  const recovered = (memory: WatcherMemory, log: Logger): void => {
-    if (memory.swarmProblem !== null) log.info({ event: 'swarm_scan_recovered' }, 'services readable again');
-    memory.swarmProblem = null;
-  };
-
-  const sweepNow = async (
+  /**
+   * One look (a sweep, or one service): what changed is told. A failed look changes nothing the master was told and
+   * is logged once while it lasts (a node that lost its manager role fails every look).
+   */
+  const look = async (
     memory: WatcherMemory,
     log: Logger,
-    timers: Once,
     ms: number,
-    signal: AbortSignal,
+    work: () => Promise<readonly ServiceChange[]>,
   ): Promise<void> => {
     try {
-      tellChanges(memory, await services.sweep(memory, log, timers, signal), ms);
-      recovered(memory, log);
+      tellChanges(memory, await work(), ms);
+      if (memory.swarmProblem !== null) log.info({ event: 'swarm_scan_recovered' }, 'services readable again');
+      memory.swarmProblem = null;
     } catch (err) {
-      failed(memory, log, err);
+      if (!isDockerError(err)) throw err;
+      memory.swarmProblem = loudOnce(
+        log,
+        memory.swarmProblem,
+        err.kind,
+        'warn',
+        { event: 'swarm_scan_failed', kind: err.kind, err },
+        'could not read the services; what the master was told stands',
+      );
     }
   };
 
-  const check = async (
+  const sweepNow = (memory: WatcherMemory, log: Logger, timers: Once, ms: number, signal: AbortSignal) =>
+    look(memory, log, ms, () => services.sweep(memory, log, timers, signal));
+
+  const check = (
     memory: WatcherMemory,
     log: Logger,
     timers: Once,
@@ -100,15 +98,11 @@ export function swarmWatch(
     attempt: number,
     ms: number,
     signal: AbortSignal,
-  ): Promise<void> => {
-    try {
+  ) =>
+    look(memory, log, ms, async () => {
       const change = await services.checkService(memory, log, timers, serviceId, attempt, signal);
-      tellChanges(memory, change ? [change] : [], ms);
-      recovered(memory, log);
-    } catch (err) {
-      failed(memory, log, err);
-    }
-  };
+      return change ? [change] : [];
+    });
 
   return { route, sweepNow, check, sweepMs: deps.sweepMs };
 }

@@ -20,6 +20,22 @@ export interface TunnelWant {
   tunnelName: string;
 }
 
+/** The tunnel as stored, with the keeper's settings: what both modes start (a container, or a service's tasks). */
+export function tunnelWant(
+  settings: Pick<TunnelWant, 'image' | 'network' | 'createNetwork'>,
+  tunnel: { token: string; id: string; name: string | null },
+): TunnelWant {
+  const { image, network, createNetwork } = settings;
+  return {
+    image,
+    network,
+    createNetwork,
+    token: tunnel.token,
+    tunnelId: tunnel.id,
+    tunnelName: tunnel.name ?? tunnel.id,
+  };
+}
+
 export type EnsureOutcome =
   /** A matching container was already running (adopted). `startedAt` and `restartCount` as Docker reports them. */
   | {

@@ -2,7 +2,7 @@
  * The keeper's reconcile: bring Docker in line with the desired state (start, adopt, replace, stop), under the
  * keeper's turn, with Docker failures turned into a backoff. The commands on top of it are keeper-commands.ts.
  */
-import { ensureTunnel, readVersion } from './container.js';
+import { ensureTunnel, readVersion, tunnelWant } from './container.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { failureDelay } from '../../supervisor/backoff.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
@@ -54,14 +54,7 @@ export function reconcileSteps(deps: TunnelKeeperDeps, steps: KeeperSteps, confi
         }
         const outcome = await ensureTunnel(
           deps.docker,
-          {
-            image: deps.image,
-            network: deps.network,
-            createNetwork: deps.createNetwork,
-            token: tunnel.token,
-            tunnelId: tunnel.id,
-            tunnelName: tunnel.name ?? tunnel.id,
-          },
+          tunnelWant(deps, { token: tunnel.token, id: tunnel.id, name: tunnel.name }),
           {
             replace,
             leaveRestarting: s.restartingChecks < RESTARTING_CHECKS,

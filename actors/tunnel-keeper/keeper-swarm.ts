@@ -5,11 +5,12 @@
  * count. The master hears `running` once a task of the current spec has run for the start confirm time, and again
  * only after the service was created, restarted, or given another token or image.
  */
-import { runningTasks, type SwarmPort, type TaskState } from '../../docker/swarm-port.js';
+import { RUNNING_TASK, type SwarmPort, type TaskState } from '../../docker/swarm-port.js';
 import { TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import { tunnelCheck } from '../../messages/tunnel-keeper.js';
 import type { TunnelKeeperState } from './keeper-state.js';
 import { commandSteps } from './keeper-commands.js';
+import { tunnelWant } from './container.js';
 import type { Ctx, KeeperSteps, SwarmTunnelDeps, TunnelKeeperDeps } from './keeper-steps.js';
 import { ensureOverlay, scaleToZero, serviceSpec, specDrift, taskOf } from './tunnel-service.js';
 
@@ -28,7 +29,7 @@ export const NOT_RUNNING_WARN_MS = 30_000;
  */
 function seenRunning(tasks: readonly TaskState[], before: ReadonlyMap<string, number>, now: number) {
   const seen = new Map<string, number>();
-  for (const t of tasks) if (t.state === 'running') seen.set(t.id, before.get(t.id) ?? now);
+  for (const t of tasks) if (t.state === RUNNING_TASK) seen.set(t.id, before.get(t.id) ?? now);
   return seen;
 }
 
@@ -65,12 +66,7 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
         return next;
       }
       const want = {
-        image: deps.image,
-        network: deps.network,
-        createNetwork: deps.createNetwork,
-        token: tunnel.token,
-        tunnelId: tunnel.id,
-        tunnelName: tunnel.name ?? tunnel.id,
+        ...tunnelWant(deps, { token: tunnel.token, id: tunnel.id, name: tunnel.name }),
         replicas: swarmDeps.replicas,
       };
       const spec = serviceSpec(want, await ensureOverlay(swarm, want, ctx.log));
@@ -100,10 +96,10 @@ export function serviceReconcileSteps(deps: TunnelKeeperDeps, swarmDeps: SwarmTu
       }
       const active = await swarm.listActiveTasks(serviceId);
       const tasks = active.filter((t) => taskOf(t, { ...spec, forceUpdate }));
-      const running = runningTasks(tasks).get(serviceId) ?? 0;
-      deps.board.publish('docker', { tunnelReplicas: { running, desired: spec.replicas } });
       const now = ctx.clock.monotonic();
       const taskSeen = seenRunning(tasks, s.taskSeen, now);
+      const running = taskSeen.size;
+      deps.board.publish('docker', { tunnelReplicas: { running, desired: spec.replicas } });
       const ran = taskSeen.size === 0 ? null : now - Math.min(...taskSeen.values());
       const known = s.reportedId === serviceId && !fresh;
       let next: TunnelKeeperState = { ...s, containerId: serviceId, taskSeen, backoffUntil: null };
