@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { testDocker } from '../helpers/docker.js';
+import { buildAgentImage } from '../helpers/agent-image.js';
 
 const run = promisify(execFile);
 const IMAGE = 'dockflare-agent:arm64-smoke';
@@ -17,25 +18,12 @@ describe('image: the Dockerfile built for linux/arm64', function () {
   before(async () => {
     if (!existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64'))
       throw new Error('no QEMU arm64 handler: apt-get install qemu-user-static binfmt-support (as root)');
-    await run('bash', ['scripts/make-node-base-arm64.sh', BASE], { maxBuffer: 1 << 24 });
-    await run(
-      'docker',
-      [
-        'build',
-        '--platform',
-        'linux/arm64',
-        '--network',
-        'host',
-        '--build-arg',
-        `NODE_IMAGE=${BASE}`,
-        '--build-arg',
-        'INSTALL_TINI=0',
-        '-t',
-        IMAGE,
-        '.',
-      ],
-      { maxBuffer: 1 << 26 },
-    );
+    await buildAgentImage({
+      baseScript: 'scripts/make-node-base-arm64.sh',
+      base: BASE,
+      tag: IMAGE,
+      platform: 'linux/arm64',
+    });
   });
 
   it('is an arm64 image whose entrypoint starts the agent: `version` prints it and exits 0, nothing on stderr', async () => {

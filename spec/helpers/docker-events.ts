@@ -83,3 +83,8 @@ export function historyById(master: TestMaster): Map<string, string[]> {
   }
   return out;
 }
+
+/** The accepted start/stop history of one container (or Swarm service) id; empty when the master heard nothing. */
+export function historyOf(master: TestMaster, id: string): string[] {
+  return historyById(master).get(id) ?? [];
+}

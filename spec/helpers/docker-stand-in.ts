@@ -19,7 +19,12 @@ const METHODS: readonly (keyof DockerPort)[] = [
   'logTail',
 ];
 
-export function dockerStandIn(owner: string, given: Partial<DockerPort>): DockerPort {
-  const port = Object.fromEntries(METHODS.map((m) => [m, failing(`${owner} Docker`, m)])) as unknown as DockerPort;
+/** Any port: each of `methods` fails loudly, naming `owner` and `what`, unless `given` says what it does. */
+export function portStandIn<P>(owner: string, what: string, methods: readonly (keyof P)[], given: Partial<P>): P {
+  const port = Object.fromEntries(methods.map((m) => [m, failing(`${owner} ${what}`, String(m))])) as unknown as P;
   return { ...port, ...given };
+}
+
+export function dockerStandIn(owner: string, given: Partial<DockerPort>): DockerPort {
+  return portStandIn(owner, 'Docker', METHODS, given);
 }

@@ -20,6 +20,29 @@ export const ASSIGNMENT = { tunnelId: 'tunnel-id-1', tunnelName: 'home', token: 
 export const ERROR = 50;
 export const DEBUG = 20;
 
+/** The keeper's settings in its unit specs, whichever runs the tunnel (a container, or a Swarm service). */
+export const KEEPER_SETTINGS = {
+  image: 'cloudflare/cloudflared:test',
+  network: 'cloudflare-net',
+  createNetwork: false,
+  checkIntervalMs: 30_000,
+  startConfirmMs: CONFIRM_MS,
+  stopTimeoutS: 10,
+  random: () => 0.5,
+} as const;
+
+/** A state store holding tunnel_state.json in memory (`save` answers whether the disk took it); nothing else. */
+export function tunnelStore(load: () => TunnelState, save: (s: TunnelState) => boolean): StateStore {
+  const fail = (what: string): (() => never) => failing('keeper spec', what);
+  return {
+    writable: true,
+    loadAgentId: fail('loadAgentId'),
+    saveAgentId: fail('saveAgentId'),
+    loadTunnelState: () => Promise.resolve(load()),
+    saveTunnelState: (s) => Promise.resolve(save(s)),
+  };
+}
+
 /**
  * Drives the real keeper definition as the actor host does (spec/helpers/actor-driver.ts), with its timers on a
  * manual clock that moves only from one due timer to the next, so every check runs at the time it was due. A kill
@@ -50,17 +73,13 @@ export class KeeperRun {
   });
 
   constructor() {
-    const fail = (what: string): (() => never) => failing('keeper spec', what);
-    const store: StateStore = {
-      writable: true,
-      loadAgentId: fail('loadAgentId'),
-      saveAgentId: fail('saveAgentId'),
-      loadTunnelState: () => Promise.resolve(this.saved),
-      saveTunnelState: (s) => {
+    const store = tunnelStore(
+      () => this.saved,
+      (s) => {
         if (this.saves) this.saved = s;
-        return Promise.resolve(this.saves);
+        return this.saves;
       },
-    };
+    );
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
       if (msg.type !== 'reporter.enqueue' || msg.event.type !== 'tunnel_status')
         throw new Error(`reporter: unexpected ${msg.type}`);
@@ -71,14 +90,8 @@ export class KeeperRun {
       store,
       reporter,
       board: new StatusBoard('https://master.example'),
-      image: 'cloudflare/cloudflared:test',
-      network: 'cloudflare-net',
-      createNetwork: false,
-      checkIntervalMs: 30_000,
-      startConfirmMs: CONFIRM_MS,
-      stopTimeoutS: 10,
+      ...KEEPER_SETTINGS,
       lifecycle: this.lifecycle,
-      random: () => 0.5,
     });
     this.driver = new ActorDriver(def, { name: 'tunnel-keeper', log: this.sink.log, clock: this.clock });
   }

@@ -1,6 +1,6 @@
 /** A Swarm port for unit specs: what the spec gives it, and a loud failure naming any other call. */
-import type { SwarmPort } from '../../docker/swarm-port.js';
-import { failing } from './actor-driver.js';
+import type { ServiceState, SwarmPort, TunnelServiceSpec } from '../../docker/swarm-port.js';
+import { portStandIn } from './docker-stand-in.js';
 
 const METHODS: readonly (keyof SwarmPort)[] = [
   'swarmRole',
@@ -17,6 +17,22 @@ const METHODS: readonly (keyof SwarmPort)[] = [
 ];
 
 export function swarmStandIn(owner: string, given: Partial<SwarmPort>): SwarmPort {
-  const port = Object.fromEntries(METHODS.map((m) => [m, failing(`${owner} Swarm`, m)])) as unknown as SwarmPort;
-  return { ...port, ...given };
+  return portStandIn(owner, 'Swarm', METHODS, given);
+}
+
+/** What Swarm reports of a service made from `spec`, as the port reads it back. */
+export function serviceFromSpec(spec: TunnelServiceSpec, id: string, version: number): ServiceState {
+  return {
+    id,
+    name: spec.name,
+    version,
+    labels: spec.labels,
+    image: spec.image,
+    env: spec.env,
+    args: spec.args,
+    replicas: spec.replicas,
+    networkIds: [spec.networkId],
+    restartCondition: 'any',
+    forceUpdate: spec.forceUpdate ?? 0,
+  };
 }

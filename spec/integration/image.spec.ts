@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { TestMaster } from '../master/index.js';
 import { CLOUDFLARED_IMAGE, testDocker } from '../helpers/docker.js';
 import { pollUntil, waitForTunnelRunning } from '../helpers/docker-fixtures.js';
+import { buildAgentImage } from '../helpers/agent-image.js';
 
 const run = promisify(execFile);
 const IMAGE = 'dockflare-agent:smoke';
@@ -21,24 +22,7 @@ describe('image: the Dockerfile built and run against the test master', function
   let master: TestMaster | undefined;
 
   before(async () => {
-    await run('bash', ['scripts/make-node-base.sh', BASE], { maxBuffer: 1 << 24 });
-    // --network host: `npm ci` in the build needs the registry; the private engine has no default bridge.
-    await run(
-      'docker',
-      [
-        'build',
-        '--network',
-        'host',
-        '--build-arg',
-        `NODE_IMAGE=${BASE}`,
-        '--build-arg',
-        'INSTALL_TINI=0',
-        '-t',
-        IMAGE,
-        '.',
-      ],
-      { maxBuffer: 1 << 26 },
-    );
+    await buildAgentImage({ baseScript: 'scripts/make-node-base.sh', base: BASE, tag: IMAGE });
   });
   afterEach(async () => {
     await docker

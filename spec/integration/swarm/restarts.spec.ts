@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { injectCrash } from '../../../supervisor/protocol.js';
 import { tell } from '../../../supervisor/actor-ref.js';
 import { ensureDaemonRunning, privateDaemon, startDaemon, stopDaemon } from '../../helpers/docker-daemon.js';
-import { bodyOf, containerEvents, waitForAccepted } from '../../helpers/docker-events.js';
+import { bodyOf, containerEvents, historyOf, waitForAccepted } from '../../helpers/docker-events.js';
 import { pollUntil, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
   createService,
@@ -13,15 +13,9 @@ import {
   useSwarmSession,
   waitForRunningTasks,
 } from '../../helpers/swarm.js';
-import type { TestMaster } from '../../master/index.js';
 
 const ENABLED = { 'dockflare.enable': 'true', 'dockflare.hostname': 'svc.example.com' };
 const SWARM_ENV = { DOCKER_MODE: 'swarm', CLOUDFLARED_NETWORK_NAME: SWARM_NETWORK };
-
-const historyOf = (master: TestMaster, id: string): string[] =>
-  containerEvents(master)
-    .filter((e) => e.container.id === id)
-    .map((e) => (e.type === 'container_start' ? 'start' : 'stop'));
 
 describe('swarm: restarts of the watcher, the agent and the engine (real single-node swarm)', function () {
   this.timeout(150_000);

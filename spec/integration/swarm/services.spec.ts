@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { InProcessAgent } from '../../helpers/agent-harness.js';
-import { bodyOf, containerEvents, waitForAccepted, type Body } from '../../helpers/docker-events.js';
+import { bodyOf, containerEvents, historyOf, waitForAccepted, type Body } from '../../helpers/docker-events.js';
 import { runLabelled, uniqueName } from '../../helpers/docker-fixtures.js';
 import {
   createService,
@@ -15,12 +15,6 @@ import {
 import type { TestMaster } from '../../master/index.js';
 
 const ENABLED = { 'dockflare.enable': 'true', 'dockflare.hostname': 'web.example.com' };
-
-/** What the master accepted about `id`, in order: 'start' / 'stop'. */
-const historyOf = (master: TestMaster, id: string): string[] =>
-  containerEvents(master)
-    .filter((e) => e.container.id === id)
-    .map((e) => (e.type === 'container_start' ? 'start' : 'stop'));
 
 describe('swarm: labelled services as the master sees them (real single-node swarm)', function () {
   this.timeout(90_000);

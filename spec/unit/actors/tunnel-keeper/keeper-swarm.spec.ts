@@ -15,13 +15,13 @@ import {
 } from '../../../../messages/tunnel-keeper.js';
 import { EMPTY_TUNNEL_STATE, type TunnelState } from '../../../../persistence/formats.js';
 import { callbackRef } from '../../../../supervisor/actor-ref.js';
-import { ActorDriver, failing } from '../../../helpers/actor-driver.js';
+import { ActorDriver } from '../../../helpers/actor-driver.js';
+import { KEEPER_SETTINGS, tunnelStore } from '../../../helpers/keeper-run.js';
 import { dockerStandIn } from '../../../helpers/docker-stand-in.js';
 import { LogSink } from '../../../helpers/log-sink.js';
 import { ManualClock } from '../../../helpers/manual-clock.js';
-import { swarmStandIn } from '../../../helpers/swarm-stand-in.js';
+import { serviceFromSpec, swarmStandIn } from '../../../helpers/swarm-stand-in.js';
 
-const CONFIRM_MS = 2000;
 const ONE = { tunnelId: 't1', tunnelName: 'home', token: 'token-one' };
 const NET = { id: 'net-1', name: 'cloudflare-net', driver: 'overlay', scope: 'swarm', attachable: true };
 
@@ -39,19 +39,8 @@ class SwarmKeeperRun {
   private seq = 0;
 
   constructor() {
-    const apply = (spec: TunnelServiceSpec): ServiceState => ({
-      id: 'svc-1',
-      name: spec.name,
-      version: (this.service?.version ?? 0) + 1,
-      labels: spec.labels,
-      image: spec.image,
-      env: spec.env,
-      args: spec.args,
-      replicas: spec.replicas,
-      networkIds: [spec.networkId],
-      restartCondition: 'any',
-      forceUpdate: spec.forceUpdate ?? 0,
-    });
+    const apply = (spec: TunnelServiceSpec): ServiceState =>
+      serviceFromSpec(spec, 'svc-1', (this.service?.version ?? 0) + 1);
     const swarm = swarmStandIn('keeper-swarm spec', {
       inspectNetwork: () => Promise.resolve(NET),
       inspectService: () => Promise.resolve(this.service),
@@ -71,29 +60,19 @@ class SwarmKeeperRun {
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
       if (msg.type === 'reporter.enqueue' && msg.event.type === 'tunnel_status') this.told.push(msg.event.status);
     });
-    const fail = (what: string): (() => never) => failing('keeper-swarm spec', what);
     const def = tunnelKeeperDef({
       docker: dockerStandIn('keeper-swarm spec', {}),
-      store: {
-        writable: true,
-        loadAgentId: fail('loadAgentId'),
-        saveAgentId: fail('saveAgentId'),
-        loadTunnelState: () => Promise.resolve(this.saved),
-        saveTunnelState: (s) => {
+      store: tunnelStore(
+        () => this.saved,
+        (s) => {
           this.saved = s;
-          return Promise.resolve(true);
+          return true;
         },
-      },
+      ),
       reporter,
       board: new StatusBoard('https://master.example'),
-      image: 'cloudflare/cloudflared:test',
-      network: 'cloudflare-net',
-      createNetwork: false,
-      checkIntervalMs: 30_000,
-      startConfirmMs: CONFIRM_MS,
-      stopTimeoutS: 10,
+      ...KEEPER_SETTINGS,
       lifecycle: this.lifecycle,
-      random: () => 0.5,
       swarm: { swarm, replicas: 2 },
     });
     this.driver = new ActorDriver(def, { name: 'tunnel-keeper', log: this.sink.log, clock: this.clock });

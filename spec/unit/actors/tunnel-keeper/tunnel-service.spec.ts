@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { scaledSpec, serviceSpec, specDrift, taskOf } from '../../../../actors/tunnel-keeper/tunnel-service.js';
 import type { ServiceState } from '../../../../docker/swarm-port.js';
+import { serviceFromSpec } from '../../../helpers/swarm-stand-in.js';
 import { unusableNetwork } from '../../../../docker/swarm-port.js';
 
 const want = {
@@ -12,23 +13,10 @@ const want = {
   tunnelName: 'tname',
   replicas: 2,
 };
-const asRunning = (over: Partial<ServiceState> = {}): ServiceState => {
-  const spec = serviceSpec(want, 'net-1');
-  return {
-    id: 'svc',
-    name: spec.name,
-    version: 7,
-    labels: spec.labels,
-    image: spec.image,
-    env: spec.env,
-    args: spec.args,
-    replicas: spec.replicas,
-    networkIds: [spec.networkId],
-    restartCondition: 'any',
-    forceUpdate: 0,
-    ...over,
-  };
-};
+const asRunning = (over: Partial<ServiceState> = {}): ServiceState => ({
+  ...serviceFromSpec(serviceSpec(want, 'net-1'), 'svc', 7),
+  ...over,
+});
 
 describe('actors/tunnel-keeper/service', () => {
   it('the spec: token in the environment only, the tunnel command as args, the agent labels', () => {
