@@ -128,6 +128,7 @@ export async function runAgent(io: MainIo): Promise<void> {
         liveness: () => agent.livenessReport(),
         metrics: () => agent.metrics(),
         redact: (text) => redactor.redact(text),
+        clock,
       });
     } catch (err) {
       // The agent's job does not depend on it: keep running, say so loudly.

@@ -186,6 +186,8 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         retryCapMs: EVENT_RETRY_CAP_MS,
         lifecycle: deps.tombstones,
         random,
+        // Swarm mode scans for every report: replica counts change without an event the Reporter is handed.
+        inventoryFromEvents: swarm === null,
       }),
       restart: 'permanent',
       backoff: sup.backoff.reporter,

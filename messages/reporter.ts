@@ -12,7 +12,18 @@ export type ReporterMsg =
   | { readonly type: 'reporter.tick' }
   | { readonly type: 'reporter.enqueue'; readonly event: OutboundEvent }
   | { readonly type: 'reporter.report-now' }
-  | { readonly type: 'reporter.scanned'; readonly scan: Scan }
+  /**
+   * An inventory for a report: from Docker (`ticket`: the view's epoch when the scan began, null when it may not
+   * become the baseline) or from the view itself.
+   */
+  | {
+      readonly type: 'reporter.scanned';
+      readonly scan: Scan;
+      readonly source: 'docker' | 'view';
+      readonly ticket: number | null;
+    }
+  /** From the EventWatcher: its stream is live (subscribed) or not (its incarnation ended). */
+  | { readonly type: 'reporter.feed'; readonly live: boolean }
   /** `bytes`: the request's size, measured only for a rejection (the only time it is logged). */
   | {
       readonly type: 'reporter.event-sent';
@@ -32,5 +43,6 @@ export type ReporterMsg =
 export const reporterTick = (): ReporterMsg => ({ type: 'reporter.tick' });
 export const reporterEnqueue = (event: OutboundEvent): ReporterMsg => ({ type: 'reporter.enqueue', event });
 export const reporterReportNow = (): ReporterMsg => ({ type: 'reporter.report-now' });
+export const reporterFeed = (live: boolean): ReporterMsg => ({ type: 'reporter.feed', live });
 export const reporterPump = (): ReporterMsg => ({ type: 'reporter.pump' });
 export const reporterPersist = (): ReporterMsg => ({ type: 'reporter.persist' });

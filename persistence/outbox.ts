@@ -205,6 +205,11 @@ export class Outbox {
     return this.counters;
   }
 
+  /** Whether persist() would write: false lets a caller skip scheduling one (an idle agent's every heartbeat). */
+  get needsWrite(): boolean {
+    return this.dirty && this.file !== null && (this.entries.length > 0 || this.fileHasEntries);
+  }
+
   async persist(): Promise<void> {
     if (!this.dirty || this.file === null) return;
     // An empty queue over a file that holds nothing to deliver needs no write (and no fsync on the hot path).

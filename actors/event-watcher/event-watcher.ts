@@ -15,7 +15,7 @@ import type { DockerPort, EventSubscription } from '../../docker/port.js';
 import { MANAGED_LABEL, TUNNEL_CONTAINER } from '../../domain/tunnel.js';
 import type { EventWatcherMsg } from '../../messages/event-watcher.js';
 import type { ContainerInfo } from '../../domain/container.js';
-import { reporterEnqueue, reporterReportNow, type ReporterMsg } from '../../messages/reporter.js';
+import { reporterEnqueue, reporterFeed, reporterReportNow, type ReporterMsg } from '../../messages/reporter.js';
 import { TUNNEL_WATCHED_ACTIONS, tunnelContainerEvent, type TunnelKeeperMsg } from '../../messages/tunnel-keeper.js';
 import { tell, type ActorRef } from '../../supervisor/actor-ref.js';
 import type { ActorDef } from '../../supervisor/child-spec.js';
@@ -138,6 +138,8 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         { event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size },
         'following Docker events',
       );
+      // Events from here on reach the Reporter: its inventory can come from them (reporter/inventory-view.ts).
+      tell(deps.reporter, reporterFeed(true));
       // After a gap the master gets the whole inventory at once (docs/protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
       return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.monotonic() };
@@ -208,6 +210,7 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
 
     release(state) {
       state?.subscription?.close();
+      tell(deps.reporter, reporterFeed(false));
     },
   };
 }

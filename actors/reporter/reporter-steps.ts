@@ -15,6 +15,8 @@ import type { ActorContext } from '../../supervisor/child-spec.js';
 import type { SinceScan } from './report-patch.js';
 import type { StatusBoard } from '../../domain/status-board.js';
 import type { LifecycleView } from '../../domain/lifecycle.js';
+import type { InventoryView } from './inventory-view.js';
+import type { Scan } from '../../domain/outbound.js';
 
 export interface ReporterDeps {
   client: MasterClient;
@@ -30,6 +32,10 @@ export interface ReporterDeps {
   /** Decommissioning: nothing is reported, no heartbeat, event or inventory (docs/protocol.md §13.11). */
   lifecycle: LifecycleView;
   random: () => number;
+  /** A report's inventory from events between Docker scans (inventory-view.ts); false in Swarm mode. */
+  inventoryFromEvents: boolean;
+  /** How long a baseline serves; INVENTORY_RESCAN_MS by default. */
+  inventoryRescanMs?: number;
 }
 
 export interface ReporterState {
@@ -71,9 +77,9 @@ export type Ctx = ActorContext<ReporterMsg, ReporterMemory>;
  */
 export interface ReporterMemory {
   inFlight: { readonly reply: Promise<ReporterMsg> } | null;
+  /** The inventory from events (inventory-view.ts): kept across incarnations, as the watcher's stream is. */
+  view: InventoryView;
 }
-
-export const newReporterMemory = (): ReporterMemory => ({ inFlight: null });
 export const FIRST_RETRY_MS = 1000;
 export const PERSIST_DELAY_MS = 250;
 
@@ -84,8 +90,10 @@ export function reporterSteps(deps: ReporterDeps) {
   const publish = (): void => {
     deps.board.publish('outbox', { queued: outbox.size, dropped: outbox.dropped });
   };
+  // A timer only when there is something to write: each idle heartbeat used to wake the agent 250 ms later for nothing.
   const persistSoon = (ctx: Ctx): void => {
-    if (!ctx.timers.has('persist')) ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist());
+    if (outbox.needsWrite && !ctx.timers.has('persist'))
+      ctx.timers.once('persist', PERSIST_DELAY_MS, reporterPersist());
   };
 
   /** One event request, carried until its reply is handled (by this incarnation or the next). */
@@ -144,12 +152,21 @@ export function reporterSteps(deps: ReporterDeps) {
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
     if (!s.identity || s.waitingForIdentity || silent(s)) return s;
     if (s.reporting) return { ...s, reportAgain: true };
+    const view = ctx.carried.view;
+    const known = view.current(ctx.clock.monotonic());
+    if (known !== null) {
+      ctx.toSelf({ type: 'reporter.scanned', scan: { ok: true, containers: known }, source: 'view', ticket: null });
+      return { ...s, reporting: true, reportAgain: false, sinceScan: new Map() };
+    }
+    const ticket = view.ticket;
     ctx.pipe(
       deps.docker.listManagedContainers(ctx.signal),
-      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers } }),
+      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers }, source: 'docker', ticket }),
       (err) => ({
         type: 'reporter.scanned',
         scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
+        source: 'docker',
+        ticket: null,
       }),
     );
     return { ...s, reporting: true, reportAgain: false, sinceScan: new Map() };
@@ -194,7 +211,30 @@ export function reporterSteps(deps: ReporterDeps) {
     return { ...s, protocolAsked: key };
   };
 
-  return { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent, noteProtocol };
+  /** A failed scan is said once (then at debug), a recovery once. */
+  const noteScan = (s: ReporterState, ctx: Ctx, scan: Scan): ReporterState => {
+    if (!scan.ok) {
+      const fields = { event: 'inventory_failed', reason: scan.reason };
+      loudOnce(ctx.log, s.scanFailure, scan.reason, 'warn', fields, 'container scan failed');
+      return { ...s, scanFailure: scan.reason };
+    }
+    if (s.scanFailure === null) return s;
+    ctx.log.info({ event: 'inventory_recovered', lastFailure: s.scanFailure }, 'container scan works again');
+    return { ...s, scanFailure: null };
+  };
+
+  return {
+    publish,
+    persistSoon,
+    pump,
+    startReport,
+    noteReject,
+    needRegistration,
+    silent,
+    goSilent,
+    noteProtocol,
+    noteScan,
+  };
 }
 
 /**

@@ -3,9 +3,9 @@
  * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
  * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
  */
+import { InventoryView } from './inventory-view.js';
 import {
   FIRST_RETRY_MS,
-  newReporterMemory,
   reporterSteps,
   type ReporterDeps,
   type ReporterMemory,
@@ -30,7 +30,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
     !result.result.ok && result.result.failure.kind === 'decommissioning';
 
   return {
-    carry: newReporterMemory,
+    carry: () => ({ inFlight: null, view: new InventoryView(deps.inventoryRescanMs, deps.inventoryFromEvents) }),
 
     init(ctx) {
       tell(deps.registration, registrationGet(ctx.self));
@@ -84,6 +84,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       'reporter.enqueue'(current, msg, ctx) {
+        ctx.carried.view.apply(msg.event);
         if (silent(current)) return goSilent(current, ctx, `lifecycle ${deps.lifecycle.lifecycle}`);
         const state = { ...current, sinceScan: noteSinceScan(current.sinceScan, msg.event) };
         const overflow = outbox.push(msg.event);
@@ -109,6 +110,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         return pump(overflow > 0 ? { ...state, forceReport: true, overflowing: true } : state, ctx);
       },
 
+      'reporter.feed'(state, msg, ctx) {
+        ctx.carried.view.feed(msg.live);
+        return state;
+      },
+
       'reporter.report-now'(state, _msg, ctx) {
         return startReport(state, ctx);
       },
@@ -127,21 +133,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         // A session being replaced gets no report: the new one gets the full inventory at once.
         if (current.waitingForIdentity) return { ...current, reporting: false };
         const scan = patchScan(msg.scan, scanned.sinceScan);
-        let state = current;
-        if (!msg.scan.ok) {
-          loudOnce(
-            ctx.log,
-            state.scanFailure,
-            msg.scan.reason,
-            'warn',
-            { event: 'inventory_failed', reason: msg.scan.reason },
-            'container scan failed',
-          );
-          state = { ...state, scanFailure: msg.scan.reason };
-        } else if (state.scanFailure !== null) {
-          ctx.log.info({ event: 'inventory_recovered', lastFailure: state.scanFailure }, 'container scan works again');
-          state = { ...state, scanFailure: null };
-        }
+        if (scan.ok && msg.source === 'docker')
+          ctx.carried.view.adopt(msg.ticket, scan.containers, ctx.clock.monotonic());
+        const state = steps.noteScan(current, ctx, msg.scan);
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };
         const seq = outbox.nextReportNumber(identity.sessionId ?? 'v1', state.reportSeqRetry);

@@ -2,11 +2,17 @@ import http from 'node:http';
 import net from 'node:net';
 import { expect } from 'chai';
 import type { ChaosMonkey } from '../../../agent/chaos.js';
-import { fromThisHost, startHealthServer, type RunningHealthServer } from '../../../agent/health-server.js';
+import {
+  CONNECTION_LIFETIME_MS,
+  fromThisHost,
+  startHealthServer,
+  type RunningHealthServer,
+} from '../../../agent/health-server.js';
 import { LogSink } from '../../helpers/log-sink.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 /** The server with a fixed report; chaos fails the spec if it is reached. */
-async function server(sink: LogSink): Promise<RunningHealthServer> {
+async function server(sink: LogSink, clock?: ManualClock): Promise<RunningHealthServer> {
   const chaos = {
     kill: () => {
       throw new Error('chaos: unexpected call');
@@ -21,6 +27,7 @@ async function server(sink: LogSink): Promise<RunningHealthServer> {
     health: () => ({ httpStatus: 200, body: { status: 'healthy' } }),
     liveness: () => ({ httpStatus: 200, body: { status: 'alive', reasons: [] } }),
     metrics: () => 'm 1\n',
+    ...(clock ? { clock } : {}),
   });
 }
 
@@ -58,6 +65,31 @@ describe('agent/health-server', () => {
       sink.records.filter((r) => r.level >= 40),
       'no warn or error lines',
     ).to.deep.equal([]);
+  });
+
+  it('cuts a connection that trickles its request when its lifetime is over, and not before', async () => {
+    const clock = new ManualClock();
+    running = await server(new LogSink(), clock);
+    const port = running.port;
+    const s = net.connect(port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    s.on('error', () => undefined);
+    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    s.write('GET /health HTTP/1.1\r\nHost: x\r\n'); // headers never finished: a slowloris
+    // The server has seen the connection once its first bytes are answered by nothing: give it a turn of the loop.
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(CONNECTION_LIFETIME_MS - 1);
+    const early = await Promise.race([
+      closed.then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('open'), 100)),
+    ]);
+    expect(early, 'just before the deadline').to.equal('open');
+    clock.advance(1);
+    const late = await Promise.race([
+      closed.then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('open'), 2000)),
+    ]);
+    expect(late, 'at the deadline').to.equal('closed');
   });
 
   it('answers HEAD /health like GET, without a body', async () => {

@@ -36,7 +36,7 @@ class WatcherRun {
 
   constructor() {
     const reporter = callbackRef<ReporterMsg>('reporter', (msg) => {
-      if (msg.type === 'reporter.report-now') return;
+      if (msg.type === 'reporter.report-now' || msg.type === 'reporter.feed') return;
       if (msg.type !== 'reporter.enqueue' || msg.event.type === 'tunnel_status')
         throw new Error(`reporter: unexpected ${msg.type}`);
       const id = msg.event.container.id;

@@ -31,7 +31,7 @@ describe('event watcher: the end of its stream', () => {
     const def = eventWatcherDef({
       docker,
       reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
-        throw new Error(`reporter: unexpected ${msg.type}`);
+        if (msg.type !== 'reporter.feed') throw new Error(`reporter: unexpected ${msg.type}`);
       }),
       tunnelKeeper: callbackRef('tunnel-keeper', () => {
         throw new Error('tunnel keeper: unexpected message');
@@ -99,14 +99,17 @@ describe('event watcher: the end of its stream', () => {
         throw new Error('tunnel keeper: unexpected message');
       }),
       reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
-        reports.push(msg.type);
+        reports.push(msg.type === 'reporter.feed' ? `feed ${msg.live ? 'live' : 'down'}` : msg.type);
       }),
     });
     const driver = new ActorDriver(def, { name: 'event-watcher', log: new LogSink().log, clock: new ManualClock() });
     await driver.start();
-    expect(reports, 'the first stream: the scan says it all').to.deep.equal([]);
+    expect(reports, 'the first stream: the scan says it all').to.deep.equal(['feed live']);
+    reports.length = 0;
     driver.kill();
+    expect(reports, 'the stream ends with its incarnation').to.deep.equal(['feed down']);
+    reports.length = 0;
     await driver.start();
-    expect(reports, 'a stream after a gap').to.deep.equal(['reporter.report-now']);
+    expect(reports, 'a stream after a gap').to.deep.equal(['feed live', 'reporter.report-now']);
   });
 });

@@ -45,6 +45,7 @@ async function slowMaster() {
     retryCapMs: 60_000,
     lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
+    inventoryFromEvents: true,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
   const step = (): Promise<void> => driver.turns();

@@ -78,6 +78,7 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
     retryCapMs: 60_000,
     lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
+    inventoryFromEvents: true,
   });
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
   await driver.start();
