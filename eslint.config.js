@@ -10,6 +10,7 @@ export default tseslint.config(
       'node_modules/',
       'spec/helpers/*.cjs',
       'scripts/*.mjs',
+      'bench/*.mjs',
       'eslint.config.js',
       '.dependency-cruiser.cjs',
       'prettier.config.js',

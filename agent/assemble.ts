@@ -205,7 +205,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
     });
 
   const sup = config.supervision;
-  const workerNames = ['tunnel-keeper', 'event-watcher', 'command-poller', 'reporter'];
+  const workerNames = ['tunnel-keeper', 'reporter', 'event-watcher', 'command-poller'];
   const rootChildren = ['registration', 'workers'];
   type Owner = ChaosTopology['owners'] extends ReadonlyMap<string, infer O> ? O : never;
   const owners = new Map<string, Owner>();

@@ -2,7 +2,7 @@
  * The agent's supervision tree (docs/architecture.md §1):
  *
  *   root      rest_for_one   registration, workers   (a new identity restarts the workers with it)
- *   └ workers one_for_one    tunnel-keeper, event-watcher, command-poller, reporter
+ *   └ workers one_for_one    tunnel-keeper, reporter, event-watcher, command-poller
  *
  * Cells are created before anything starts so siblings can be wired with each other's stable refs.
  */
@@ -135,6 +135,29 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       // (10 min, docker/) and the calls around it must end first, as a Docker failure the keeper backs off from.
       handlerTimeoutMs: Math.max(sup.handlerTimeoutMs, KEEPER_HANDLER_TIMEOUT_MS),
     }),
+    // Before the watcher: it feeds the Reporter, which must still run when the watcher stops (reverse order).
+    childSpec({
+      cell: reporter,
+      def: reporterDef({
+        client: deps.client,
+        // Swarm mode: labelled services plus the containers that are not tasks.
+        docker: swarm ? { listManagedContainers: (signal) => swarmInventory(deps.docker, swarm, signal) } : deps.docker,
+        outbox: deps.outbox,
+        registration,
+        board: deps.board,
+        healthSummary: deps.healthSummary,
+        // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
+        reportIntervalMs: config.intervals.reportMs,
+        retryCapMs: EVENT_RETRY_CAP_MS,
+        lifecycle: deps.tombstones,
+        random,
+        // Swarm mode scans for every report: replica counts change without an event the Reporter is handed.
+        inventoryFromEvents: swarm === null,
+      }),
+      restart: 'permanent',
+      backoff: sup.backoff.reporter,
+      shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
+    }),
     childSpec({
       cell: eventWatcher,
       def: eventWatcherDef({
@@ -169,28 +192,6 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
       }),
       restart: 'permanent',
       backoff: sup.backoff['command-poller'],
-      shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
-    }),
-    childSpec({
-      cell: reporter,
-      def: reporterDef({
-        client: deps.client,
-        // Swarm mode: labelled services plus the containers that are not tasks.
-        docker: swarm ? { listManagedContainers: (signal) => swarmInventory(deps.docker, swarm, signal) } : deps.docker,
-        outbox: deps.outbox,
-        registration,
-        board: deps.board,
-        healthSummary: deps.healthSummary,
-        // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
-        reportIntervalMs: config.intervals.reportMs,
-        retryCapMs: EVENT_RETRY_CAP_MS,
-        lifecycle: deps.tombstones,
-        random,
-        // Swarm mode scans for every report: replica counts change without an event the Reporter is handed.
-        inventoryFromEvents: swarm === null,
-      }),
-      restart: 'permanent',
-      backoff: sup.backoff.reporter,
       shutdownTimeoutMs: ACTOR_SHUTDOWN_MS,
     }),
   ];

@@ -13,7 +13,7 @@ import { cleanupDocker, dockerClient, RUN_ID, socketPath } from './docker.js';
 import { foreignDaemons } from './proc.js';
 import { evaluate, machine, markdown } from './report.js';
 import type { Results } from './verdict.js';
-import { eventsScenario } from './scenario-events.js';
+import { burstScenario } from './scenario-burst.js';
 import { idleScenario, startupScenario } from './scenario-process.js';
 import { resilienceScenarios } from './scenario-resilience.js';
 import { tunnelScenarios } from './scenario-tunnel.js';
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   await step(ctx, 'idle', '2. idle footprint (3 × 60 s; then 60 s with the poll at 5 s, 60 s on a busy host)', () =>
     idleScenario(ctx),
   );
-  await step(ctx, 'events', '3. event latency and loss', () => eventsScenario(ctx));
+  await step(ctx, 'events', '3. a burst of 52: latency net of the engine, loss', () => burstScenario(ctx));
   await step(ctx, 'tunnel', '4, 5, 8. tunnel command, kill / rm -f, SIGTERM', () => tunnelScenarios(ctx));
   if (selected('resilience') && ctx.deadline.remaining() > 0) {
     say('── 6, 7. daemon restart, master outage');

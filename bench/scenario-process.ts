@@ -2,7 +2,7 @@
  * Scenarios 1 and 2: how fast the process is up, and what it costs while nothing happens.
  */
 import { spawn } from 'node:child_process';
-import { track } from './agent.js';
+import { AGENT_COMMAND, track } from './agent.js';
 import { createContainer, inspectOrNull, removeForce, TUNNEL_CONTAINER } from './docker.js';
 import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
@@ -155,7 +155,10 @@ async function idleRun(
   windows: number,
   settings: string,
 ): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
-  const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
+  // The floor: node with the agent's own flags, holding its event loop open as the agent does, doing nothing else.
+  const bare = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, '-e', 'setInterval(()=>{},2**31-1)'], {
+    stdio: 'ignore',
+  });
   track(bare);
   try {
     return await withAgent(ctx, label, env, async (s) => {

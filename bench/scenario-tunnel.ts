@@ -4,8 +4,8 @@
  * event for `dockflare-agent-tunnel` (its timeNano), cross-checked by an inspect poll every 20 ms.
  */
 import type Docker from 'dockerode';
-import { BENCH_NETWORK, terminate } from './agent.js';
-import { EventRecorder, inspectOrNull, TUNNEL_CONTAINER } from './docker.js';
+import { BENCH_NETWORK, CLOUDFLARED_IMAGE, terminate } from './agent.js';
+import { BENCH_LABEL, EventRecorder, inspectOrNull, removeForce, RUN_ID, TUNNEL_CONTAINER } from './docker.js';
 import { masterWait, registeredId, withAgent, type BenchContext } from './session.js';
 import { max, median, pause, round, say, waitUntil } from './util.js';
 
@@ -17,6 +17,11 @@ export interface CommandResult {
   fetchedToRunningByInspectMs: number | null;
   enrollToFetchedMs: number | null;
   networkExisted: boolean;
+  /**
+   * Control: the bench's own create + start of a container of the same image on the same network, from the request
+   * to Docker's start event (median of 3, with the agent stopped): what the engine alone takes on this machine.
+   */
+  bareCreateStartMs: number | null;
 }
 
 export interface RecoveryRun {
@@ -68,6 +73,27 @@ async function breakTunnel(ctx: BenchContext, rec: EventRecorder, how: 'kill' | 
   );
   if (!ev) return { ms: null, by: 'not running again' };
   return { ms: round(ev.ms - t0), by: ev.id === before.Id ? 'docker restart policy' : 'agent (new container)' };
+}
+
+/** One create + start of the tunnel's image by the bench itself: request → Docker's start event, in ms. */
+async function bareCreateStart(docker: Docker, rec: EventRecorder): Promise<number> {
+  const t0 = Date.now();
+  const c = await docker.createContainer({
+    name: `dfa-bench-bare-start-${RUN_ID}-${Math.random().toString(16).slice(2, 8)}`,
+    Image: CLOUDFLARED_IMAGE,
+    Cmd: ['tunnel', '--no-autoupdate', 'run'],
+    Env: ['TUNNEL_TOKEN=bench-control'],
+    Labels: { [BENCH_LABEL]: RUN_ID },
+    HostConfig: { NetworkMode: BENCH_NETWORK },
+  });
+  try {
+    await c.start();
+    const ev = await waitUntil(() => rec.first((e) => e.id === c.id && e.action === 'start'), 10_000, 5);
+    if (!ev) throw new Error('no start event for the control container');
+    return round(ev.ms - t0) ?? 0;
+  } finally {
+    await removeForce(docker, c.id).catch(() => undefined);
+  }
 }
 
 function recovery(runs: RecoveryRun[]): RecoveryResult {
@@ -126,6 +152,7 @@ export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<Tunn
         fetchedToRunningByInspectMs: poll && inspectAt !== null ? inspectAt - poll.at : null,
         enrollToFetchedMs: poll ? poll.at - enrolledAt : null,
         networkExisted,
+        bareCreateStartMs: null,
       };
       say(
         `command: fetched → running ${String(command.fetchedToRunningMs)} ms (inspect: ${String(command.fetchedToRunningByInspectMs)} ms)`,
@@ -156,6 +183,10 @@ export async function tunnelScenarios(ctx: BenchContext, reps = 3): Promise<Tunn
       say(
         `SIGTERM: exit after ${String(exitMs)} ms (code ${String(exit?.code)}), tunnel removed: ${String(tunnelRemoved)}`,
       );
+      const bare: number[] = [];
+      for (let i = 0; i < 3 && ctx.deadline.remaining() > 0; i++) bare.push(await bareCreateStart(docker, rec));
+      command.bareCreateStartMs = median(bare);
+      say(`control: create + start of the same image by the bench: ${String(command.bareCreateStartMs)} ms`);
       return {
         command,
         kill: recovery(kills),

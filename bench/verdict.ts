@@ -1,5 +1,5 @@
 /** What a bench figure is judged as: the results' shape, a verdict row, and how a figure is shown. */
-import type { EventsResult } from './scenario-events.js';
+import type { BurstResult } from './scenario-burst.js';
 import type { IdleResult, StartupResult } from './scenario-process.js';
 import type { DaemonResult, OutageResult } from './scenario-resilience.js';
 import type { TunnelResults } from './scenario-tunnel.js';
@@ -12,7 +12,7 @@ export const failed = <T>(o: Outcome<T> | undefined): o is Failed | undefined =>
 export interface Results {
   startup?: Outcome<StartupResult>;
   idle?: Outcome<IdleResult>;
-  events?: Outcome<EventsResult>;
+  events?: Outcome<BurstResult>;
   tunnel?: Outcome<TunnelResults>;
   daemon?: Outcome<DaemonResult>;
   outage?: Outcome<OutageResult>;

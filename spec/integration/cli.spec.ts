@@ -65,9 +65,9 @@ describe('cli: the agent as a process', () => {
     expect(agent.lines.find((r) => r.event === 'shutdown_complete')).to.include({ outcome: 'ok', exitCode: 0 });
     // Reverse start order: the workers' children, the workers, then registration.
     expect(agent.lines.filter((r) => r.event === 'actor_stopped').map((r) => r.child)).to.deep.equal([
-      'reporter',
       'command-poller',
       'event-watcher',
+      'reporter',
       'tunnel-keeper',
       'workers',
       'registration',

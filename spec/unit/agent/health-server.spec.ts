@@ -72,22 +72,38 @@ describe('agent/health-server', () => {
     running = await server(new LogSink(), clock);
     const port = running.port;
     const s = net.connect(port, '127.0.0.1');
-    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      s.once('close', () => {
+        resolve();
+      }),
+    );
     s.on('error', () => undefined);
-    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    await new Promise<void>((resolve) =>
+      s.once('connect', () => {
+        resolve();
+      }),
+    );
     s.write('GET /health HTTP/1.1\r\nHost: x\r\n'); // headers never finished: a slowloris
     // The server has seen the connection once its first bytes are answered by nothing: give it a turn of the loop.
     await new Promise((r) => setTimeout(r, 50));
     clock.advance(CONNECTION_LIFETIME_MS - 1);
     const early = await Promise.race([
       closed.then(() => 'closed'),
-      new Promise((r) => setTimeout(() => r('open'), 100)),
+      new Promise((r) =>
+        setTimeout(() => {
+          r('open');
+        }, 100),
+      ),
     ]);
     expect(early, 'just before the deadline').to.equal('open');
     clock.advance(1);
     const late = await Promise.race([
       closed.then(() => 'closed'),
-      new Promise((r) => setTimeout(() => r('open'), 2000)),
+      new Promise((r) =>
+        setTimeout(() => {
+          r('open');
+        }, 2000),
+      ),
     ]);
     expect(late, 'at the deadline').to.equal('closed');
   });
