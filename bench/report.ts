@@ -8,6 +8,7 @@ import os from 'node:os';
 import type Docker from 'dockerode';
 import { BURST_TARGET, burstRows } from './report-burst.js';
 import { laterRows } from './report-later.js';
+import { scaleRows } from './report-scale.js';
 import { errNote, failed, info, ms, row, type Results, type Row } from './verdict.js';
 
 export function evaluate(r: Results): Row[] {
@@ -53,11 +54,11 @@ export function evaluate(r: Results): Row[] {
         'idle CPU (% of one core, median of the 60 s windows)',
         i.agentCpuPercent === null
           ? undefined
-          : `${i.agentCpuPercent} % (windows ${windows}; bare node ${String(i.bareCpuPercent)} %)`,
+          : `${i.agentCpuPercent} % (windows ${windows}; bare node ${String(i.bareCpuPercent)} %; protocol floor ${String(i.protocolFloorCpuPercent)} %)`,
         i.agentCpuPercent !== null && i.agentCpuPercent <= 0.07,
         '≤ 0.07 %',
         '0.10 %',
-        `${i.settings}; from the threads' run time in ns (the whole span in 10 ms ticks: ${String(i.agentCpuPercentTicks)} %)`,
+        `${i.settings}; from the threads' run time in ns (the whole span in 10 ms ticks: ${String(i.agentCpuPercentTicks)} %); protocol floor: a bare node making only the same master requests with node-fetch (bench/bare-requester.mjs)`,
       ),
     );
     if (i.busyHost) {
@@ -112,6 +113,7 @@ export function evaluate(r: Results): Row[] {
     );
   else rows.push(...burstRows(e));
   rows.push(...laterRows(r));
+  rows.push(...scaleRows(r.scale));
   return rows.sort((a, b) => a.scenario - b.scenario);
 }
 

@@ -2,7 +2,8 @@
  * Scenarios 1 and 2: how fast the process is up, and what it costs while nothing happens.
  */
 import { spawn } from 'node:child_process';
-import { AGENT_COMMAND, track } from './agent.js';
+import path from 'node:path';
+import { AGENT_COMMAND, ROOT, track } from './agent.js';
 import { createContainer, inspectOrNull, removeForce, TUNNEL_CONTAINER } from './docker.js';
 import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
@@ -78,6 +79,12 @@ export interface IdleResult {
   /** The whole span from utime+stime (10 ms ticks): a cross-check of the nanosecond figures. */
   agentCpuPercentTicks: number | null;
   bareCpuPercent: number | null;
+  /**
+   * Control: a bare node (the agent's flags) making only the idle agent's master requests on its schedule with the
+   * agent's HTTP client (bench/bare-requester.mjs): what the protocol alone costs on this machine. Median of the
+   * same windows.
+   */
+  protocolFloorCpuPercent: number | null;
   requestsPerMinute: number | null;
   requestsByKind: Record<string, number>;
   agentPidsMax: number;
@@ -160,6 +167,7 @@ async function idleRun(
     stdio: 'ignore',
   });
   track(bare);
+  let stopFloor = (): void => undefined;
   try {
     return await withAgent(ctx, label, env, async (s) => {
       const reg = await registeredId(s, ctx.deadline.bound(15_000));
@@ -179,15 +187,36 @@ async function idleRun(
       const settleFrom = sampleTree(s.agent.pid);
       await pause(ctx.deadline.bound(SETTLE_MS));
       if (bare.pid === undefined) throw new Error('could not spawn the bare node process');
+      const pollMs = Number(env.COMMAND_POLL_INTERVAL_SECONDS ?? '30') * 1000;
+      const reportMs = Number(env.REPORT_INTERVAL_SECONDS ?? '30') * 1000;
+      const floor = spawn(
+        process.execPath,
+        [
+          ...AGENT_COMMAND.nodeFlags,
+          path.join(ROOT, 'bench/bare-requester.mjs'),
+          s.master.url,
+          s.master.generateKey(),
+          String(reportMs),
+          String(pollMs),
+        ],
+        { stdio: 'ignore', cwd: ROOT },
+      );
+      track(floor);
+      stopFloor = () => floor.kill('SIGKILL');
+      // Past its start-up and registration, as the agent is past its own.
+      await pause(ctx.deadline.bound(5000));
+      if (floor.pid === undefined || floor.exitCode !== null) throw new Error('the bare requester did not start');
       say(
         `${label}: sampling agent pid ${s.agent.pid} and bare node pid ${bare.pid} every second for ${windows} × ${WINDOW_MS / 1000} s`,
       );
       const agentSamples: TreeSample[] = [];
       const bareSamples: TreeSample[] = [];
+      const floorSamples: TreeSample[] = [];
       const end = Date.now() + ctx.deadline.bound(windows * WINDOW_MS);
       for (let next = Date.now(); ; next += 1000) {
         agentSamples.push(sampleTree(s.agent.pid));
         bareSamples.push(sampleTree(bare.pid));
+        floorSamples.push(sampleTree(floor.pid));
         if (next + 1000 > end) break;
         await pause(next + 1000 - Date.now());
       }
@@ -218,6 +247,11 @@ async function idleRun(
       const agentMed = median(agentRss);
       const bareMed = median(bareRss);
       const full = cpuWindows.filter((x): x is number => x !== null);
+      const floorWindows: number[] = [];
+      for (let w = WINDOW_MS / 1000; w < floorSamples.length; w += WINDOW_MS / 1000) {
+        const [a, b] = [floorSamples[w - WINDOW_MS / 1000], floorSamples[w]];
+        if (a && b) floorWindows.push(cpuPercent(a, b));
+      }
       return {
         settings,
         windowSeconds: round(windowS, 1) ?? 0,
@@ -231,6 +265,7 @@ async function idleRun(
         agentCpuWindows: cpuWindows,
         agentCpuPercentTicks: windowS > 0 ? round(cpuPercentTicks(first, last), 3) : null,
         bareCpuPercent: windowS > 0 ? round(cpuPercent(bareFirst, bareLast), 3) : null,
+        protocolFloorCpuPercent: round(median(floorWindows), 3),
         requestsPerMinute: windowS > 0 ? round((inWindow.length / windowS) * 60, 1) : null,
         requestsByKind: byKind,
         agentPidsMax: Math.max(...agentSamples.map((x) => x.pids)),
@@ -241,5 +276,6 @@ async function idleRun(
     });
   } finally {
     bare.kill('SIGKILL');
+    stopFloor();
   }
 }

@@ -36,8 +36,9 @@ export async function withAgent<T>(
   label: string,
   env: Record<string, string>,
   fn: (s: Session) => Promise<T>,
+  masterLimits: { maxRequestBytes?: number; maxContainers?: number } = {},
 ): Promise<T> {
-  const master = await TestMaster.start({ mode: 'v2', keepAliveTimeoutMs: MASTER_KEEPALIVE_MS });
+  const master = await TestMaster.start({ mode: 'v2', keepAliveTimeoutMs: MASTER_KEEPALIVE_MS, ...masterLimits });
   let agent: AgentRun | undefined;
   try {
     agent = await startAgent({ masterUrl: master.url, key: master.generateKey(), env, logDir: ctx.logDir, label });

@@ -1,5 +1,6 @@
 /** What a bench figure is judged as: the results' shape, a verdict row, and how a figure is shown. */
 import type { BurstResult } from './scenario-burst.js';
+import type { ScaleResult } from './scenario-scale.js';
 import type { IdleResult, StartupResult } from './scenario-process.js';
 import type { DaemonResult, OutageResult } from './scenario-resilience.js';
 import type { TunnelResults } from './scenario-tunnel.js';
@@ -16,6 +17,7 @@ export interface Results {
   tunnel?: Outcome<TunnelResults>;
   daemon?: Outcome<DaemonResult>;
   outage?: Outcome<OutageResult>;
+  scale?: Outcome<ScaleResult>;
 }
 
 /** INFO: a figure the issue sets no target for, printed for context. */

@@ -49,8 +49,12 @@ export interface ReporterState {
   failures: number;
   waitingForIdentity: boolean;
   forceReport: boolean;
-  /** The last kind of rejection logged loudly: a persisting one (a revoked key) is logged once, then at debug. */
-  lastReject: string | null;
+  /**
+   * The last kind of rejection logged loudly, for events and for status reports apart: a persisting one (a revoked
+   * key, a report too large for the master) is logged once, then at debug, until one of its own class is delivered.
+   * (A shared slot let every accepted heartbeat re-arm a report rejection: one error line per report cycle.)
+   */
+  lastReject: { readonly event: string | null; readonly report: string | null };
   /** Why the last container scan failed (Docker unreachable), null after a good one: logged once, then at debug. */
   scanFailure: string | null;
   /** The outbox overflowed and no event has been delivered since: further drops are not news (debug). */
@@ -176,12 +180,14 @@ export function reporterSteps(deps: ReporterDeps) {
   const noteReject = (
     s: ReporterState,
     ctx: Ctx,
+    slot: 'event' | 'report',
     level: 'info' | 'warn' | 'error',
     fields: Record<string, unknown>,
     text: string,
   ): ReporterState => {
     const kind = `${String(fields.event)}:${String(fields.reason)}`;
-    return { ...s, lastReject: loudOnce(ctx.log, s.lastReject, kind, level, fields, text) };
+    const loud = loudOnce(ctx.log, s.lastReject[slot], kind, level, fields, text);
+    return { ...s, lastReject: { ...s.lastReject, [slot]: loud } };
   };
 
   /**

@@ -49,7 +49,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         failures: 0,
         waitingForIdentity: false,
         forceReport: false,
-        lastReject: null,
+        lastReject: { event: null, report: null },
         scanFailure: null,
         overflowing: false,
         sinceScan: null,
@@ -173,7 +173,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             );
             // A duplicate_sequence means the master kept an earlier report under this number (a reply lost after
             // it had processed it) and ignored this one: a report still owed after an overflow is still owed.
-            next = { ...next, forceReport: reaction.duplicate ? next.forceReport : false, lastReject: null };
+            next = {
+              ...next,
+              forceReport: reaction.duplicate ? next.forceReport : false,
+              lastReject: { ...next.lastReject, report: null },
+            };
             if (msg.result.ok) next = steps.noteProtocol(next, ctx, msg.result.value.code);
             break;
           case 'retry':
@@ -190,6 +194,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = noteReject(
               next,
               ctx,
+              'report',
               reaction.level,
               {
                 event: 'status_report_rejected',
@@ -230,7 +235,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
                 { event: 'events_recovered', failures: next.failures, queued: outbox.size },
                 'master reachable again',
               );
-            next = { ...next, failures: 0, lastReject: null };
+            next = { ...next, failures: 0, lastReject: { ...next.lastReject, event: null } };
             if (msg.result.ok) next = steps.noteProtocol(next, ctx, msg.result.value.code);
             if (entry)
               ctx.log.debug(
@@ -270,6 +275,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
             next = noteReject(
               next,
               ctx,
+              'event',
               reaction.level,
               {
                 event: 'event_rejected',

@@ -70,5 +70,5 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number }
         ? `report [${(b.containers as ContainerInfo[]).map((c) => c.id).join(' ')}]`
         : `${String(b.type)} ${(b.container as ContainerInfo | undefined)?.id ?? ''}`.trim(),
     );
-  return { driver, scans, reports, step, sent, bodies, clock };
+  return { driver, scans, reports, step, sent, bodies, clock, sink };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { INVENTORY_RESCAN_MS, InventoryView } from '../../../../actors/reporter/inventory-view.js';
 import type { ContainerInfo } from '../../../../domain/container.js';
-import { reporterFeed, reporterReportNow } from '../../../../messages/reporter.js';
+import { reporterFeed, reporterReportNow, reporterTick } from '../../../../messages/reporter.js';
 import { ACCEPTED, event, info, slowScan } from '../../../helpers/reporter-run.js';
 
 type Run = Awaited<ReturnType<typeof slowScan>>;
@@ -114,5 +114,25 @@ describe('reporter: the inventory from events between Docker scans', () => {
     expect(view.current(INVENTORY_RESCAN_MS)).to.equal(null);
     view.feed(false);
     expect(view.current(0)).to.equal(null);
+  });
+
+  it('logs a report the master keeps refusing as too large once, though the heartbeats between are accepted', async () => {
+    const run = await started();
+    run.driver.tell(reporterFeed(true));
+    const tooLarge = { ok: false as const, failure: { kind: 'too_large' as const, status: 413 as const } };
+    for (let i = 0; i < 4; i++) {
+      run.driver.tell(reporterTick());
+      await run.step();
+      if (run.scans.length > 0) {
+        run.scans.pop()!([info('a')]);
+        await run.step();
+      }
+      run.reports.pop()!(tooLarge);
+      await run.step();
+    }
+    const heartbeats = run.sent().filter((x) => x === 'heartbeat');
+    expect(heartbeats.length, 'heartbeats went out and were accepted in between').to.be.at.least(3);
+    const loud = run.sink.records.filter((r) => r.event === 'status_report_rejected' && r.level >= 40);
+    expect(loud, 'one loud line for the episode').to.have.length(1);
   });
 });
