@@ -236,7 +236,10 @@ async function idleRun(
         if (a && b) cpuWindows.push(b.at - a.at >= WINDOW_MS - 1000 ? round(cpuPercent(a, b), 3) : null);
       }
       const windowS = (last.at - first.at) / 1000;
-      const inWindow = s.master.requests.filter((r) => r.at >= first.at && r.at <= last.at);
+      // The agent's own requests: the protocol floor's requester talks to the same master.
+      const inWindow = s.master.requests.filter(
+        (r) => r.at >= first.at && r.at <= last.at && r.agentId === reg.agentId,
+      );
       const byKind: Record<string, number> = {};
       for (const r of inWindow) {
         const kind = r.endpoint === 'events' ? `events:${String(bodyType(r))}` : r.endpoint;
