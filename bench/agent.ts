@@ -131,6 +131,16 @@ export function track(child: ChildProcess): void {
   });
 }
 
+/**
+ * The floor every footprint is judged against: node with `flags` (the agent's by default), holding its event loop
+ * open as the agent does and doing nothing else. Tracked, so the run's cleanup ends it.
+ */
+export function spawnBareNode(flags: readonly string[] = AGENT_COMMAND.nodeFlags): ChildProcess {
+  const bare = spawn(process.execPath, [...flags, '-e', 'setInterval(()=>{},2**31-1)'], { stdio: 'ignore' });
+  track(bare);
+  return bare;
+}
+
 /** Cleanup: SIGKILL every process of ours still running, by its pid. */
 export function killAllTracked(): void {
   for (const child of live) {

@@ -11,8 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { AGENT_COMMAND, ensureBuilt, killAllTracked, track } from './agent.js';
+import { AGENT_COMMAND, ensureBuilt, killAllTracked, spawnBareNode } from './agent.js';
 import { cpuPercent, sampleTree } from './proc.js';
 import { createContainer, dockerClient, removeForce, type BenchContainer } from './docker.js';
 import { bodyType, masterWait, registeredId, withAgent } from './session.js';
@@ -76,12 +75,7 @@ async function main(): Promise<void> {
   ensureBuilt();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dfa-profile-'));
   if (!cpuOnly) AGENT_COMMAND.nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200');
-  const bare = spawn(
-    process.execPath,
-    [...AGENT_COMMAND.nodeFlags.filter((f) => !f.startsWith('--cpu-prof')), '-e', 'setInterval(()=>{},2**31-1)'],
-    { stdio: 'ignore' },
-  );
-  track(bare);
+  const bare = spawnBareNode(AGENT_COMMAND.nodeFlags.filter((f) => !f.startsWith('--cpu-prof')));
   const docker = dockerClient();
   const ctx = { docker, deadline: new Deadline((seconds + 120) * 1000), logDir: dir };
   const made: BenchContainer[] = [];

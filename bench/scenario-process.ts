@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { AGENT_COMMAND, ROOT, track } from './agent.js';
+import { AGENT_COMMAND, ROOT, spawnBareNode, track } from './agent.js';
 import { createContainer, inspectOrNull, removeForce, TUNNEL_CONTAINER } from './docker.js';
 import { cpuPercent, cpuPercentTicks, sampleTree, type TreeSample } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
@@ -155,6 +155,21 @@ export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
   }
 }
 
+/**
+ * CPU % per 60 s window of one-second samples: edges at every 60th sample and the last one. A window cut short by
+ * the run deadline is not a 60 s window: it is null, and only full ones are judged.
+ */
+function windowCpu(samples: readonly TreeSample[]): (number | null)[] {
+  const last = samples.at(-1);
+  const edges = samples.filter((x, n) => n % (WINDOW_MS / 1000) === 0 || x === last);
+  const out: (number | null)[] = [];
+  for (let w = 1; w < edges.length; w++) {
+    const [a, b] = [edges[w - 1], edges[w]];
+    if (a && b) out.push(b.at - a.at >= WINDOW_MS - 1000 ? round(cpuPercent(a, b), 3) : null);
+  }
+  return out;
+}
+
 async function idleRun(
   ctx: BenchContext,
   label: string,
@@ -162,11 +177,7 @@ async function idleRun(
   windows: number,
   settings: string,
 ): Promise<Omit<IdleResult, 'strict' | 'busyHost'>> {
-  // The floor: node with the agent's own flags, holding its event loop open as the agent does, doing nothing else.
-  const bare = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, '-e', 'setInterval(()=>{},2**31-1)'], {
-    stdio: 'ignore',
-  });
-  track(bare);
+  const bare = spawnBareNode();
   let stopFloor = (): void => undefined;
   try {
     return await withAgent(ctx, label, env, async (s) => {
@@ -227,14 +238,7 @@ async function idleRun(
         bareSamples.at(-1),
       ];
       if (!first || !last || !bareFirst || !bareLast) throw new Error('no footprint samples (run deadline reached)');
-      // Window edges: every 60th one-second sample, and the last one.
-      const boundaries = agentSamples.filter((x, n) => n % (WINDOW_MS / 1000) === 0 || x === last);
-      // A window cut short by the run deadline is not a 60 s window: only full ones are judged.
-      const cpuWindows: (number | null)[] = [];
-      for (let w = 1; w < boundaries.length; w++) {
-        const [a, b] = [boundaries[w - 1], boundaries[w]];
-        if (a && b) cpuWindows.push(b.at - a.at >= WINDOW_MS - 1000 ? round(cpuPercent(a, b), 3) : null);
-      }
+      const cpuWindows = windowCpu(agentSamples);
       const windowS = (last.at - first.at) / 1000;
       // The agent's own requests: the protocol floor's requester talks to the same master.
       const inWindow = s.master.requests.filter(
@@ -250,11 +254,7 @@ async function idleRun(
       const agentMed = median(agentRss);
       const bareMed = median(bareRss);
       const full = cpuWindows.filter((x): x is number => x !== null);
-      const floorWindows: number[] = [];
-      for (let w = WINDOW_MS / 1000; w < floorSamples.length; w += WINDOW_MS / 1000) {
-        const [a, b] = [floorSamples[w - WINDOW_MS / 1000], floorSamples[w]];
-        if (a && b) floorWindows.push(cpuPercent(a, b));
-      }
+      const floorWindows = windowCpu(floorSamples).filter((x): x is number => x !== null);
       return {
         settings,
         windowSeconds: round(windowS, 1) ?? 0,

@@ -6,10 +6,9 @@
  * runs beside a bare node with the agent's flags, sampled over the same window. The points are drawn as an SVG
  * (bench/scale.svg) for the README.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AGENT_COMMAND, ROOT, track } from './agent.js';
+import { ROOT, spawnBareNode } from './agent.js';
 import { createContainer, removeForce, type BenchContainer } from './docker.js';
 import { LoadWorker } from './load-worker.js';
 import { cpuPercent, sampleTree } from './proc.js';
@@ -79,10 +78,7 @@ async function grow(
 
 async function point(ctx: BenchContext, labelled: BenchContainer[], unlabelled: number): Promise<ScalePoint> {
   const ids = new Set(labelled.map((c) => c.id));
-  const bare = spawn(process.execPath, [...AGENT_COMMAND.nodeFlags, '-e', 'setInterval(()=>{},2**31-1)'], {
-    stdio: 'ignore',
-  });
-  track(bare);
+  const bare = spawnBareNode();
   try {
     return await withAgent(
       ctx,

@@ -160,19 +160,19 @@ export function reporterSteps(deps: ReporterDeps) {
     const known = view.current(ctx.clock.monotonic());
     if (known !== null) {
       ctx.toSelf({ type: 'reporter.scanned', scan: { ok: true, containers: known }, source: 'view', ticket: null });
-      return { ...s, reporting: true, reportAgain: false, sinceScan: new Map() };
+    } else {
+      const ticket = view.ticket;
+      ctx.pipe(
+        deps.docker.listManagedContainers(ctx.signal),
+        (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers }, source: 'docker', ticket }),
+        (err) => ({
+          type: 'reporter.scanned',
+          scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
+          source: 'docker',
+          ticket: null,
+        }),
+      );
     }
-    const ticket = view.ticket;
-    ctx.pipe(
-      deps.docker.listManagedContainers(ctx.signal),
-      (containers) => ({ type: 'reporter.scanned', scan: { ok: true, containers }, source: 'docker', ticket }),
-      (err) => ({
-        type: 'reporter.scanned',
-        scan: { ok: false, reason: err instanceof Error ? err.message : String(err) },
-        source: 'docker',
-        ticket: null,
-      }),
-    );
     return { ...s, reporting: true, reportAgain: false, sinceScan: new Map() };
   };
 
