@@ -3,86 +3,85 @@
  * become DockerErrors as for containers, and a service or network that is gone is null rather than an exception.
  */
 import type Docker from 'dockerode';
-import * as z from 'zod';
+import * as v from 'valibot';
+import { type Schema, decodeWith, jsonObject, jsonRecord } from '../domain/decoded.js';
 import { CALL_TIMEOUT_MS, DockerodeCalls, demux } from './dockerode-call.js';
 import { DockerError } from './port.js';
 import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
 
-const Labels = z.record(z.string(), z.string()).nullish();
+const Labels = v.nullish(jsonRecord(v.string()));
+const Strings = v.nullish(v.array(v.string()));
 
-const ServiceJson = z.object({
-  ID: z.string(),
-  Version: z.object({ Index: z.number() }),
-  Spec: z.object({
-    Name: z.string(),
+const ServiceJson = jsonObject({
+  ID: v.string(),
+  Version: jsonObject({ Index: v.number() }),
+  Spec: jsonObject({
+    Name: v.string(),
     Labels,
-    TaskTemplate: z
-      .object({
-        ContainerSpec: z
-          .object({
-            Image: z.string().optional(),
-            Env: z.array(z.string()).nullish(),
-            Args: z.array(z.string()).nullish(),
-          })
-          .optional(),
-        Networks: z.array(z.object({ Target: z.string() })).nullish(),
-        RestartPolicy: z.object({ Condition: z.string().optional() }).nullish(),
-        ForceUpdate: z.number().optional(),
-      })
-      .optional(),
-    Mode: z
-      .object({ Replicated: z.object({ Replicas: z.number().optional() }).optional(), Global: z.object({}).optional() })
-      .optional(),
+    TaskTemplate: v.optional(
+      jsonObject({
+        ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings, Args: Strings })),
+        Networks: v.nullish(v.array(jsonObject({ Target: v.string() }))),
+        RestartPolicy: v.nullish(jsonObject({ Condition: v.optional(v.string()) })),
+        ForceUpdate: v.optional(v.number()),
+      }),
+    ),
+    Mode: v.optional(
+      jsonObject({
+        Replicated: v.optional(jsonObject({ Replicas: v.optional(v.number()) })),
+        Global: v.optional(jsonObject({})),
+      }),
+    ),
   }),
 });
 
-const TaskJson = z.object({
-  ID: z.string(),
-  ServiceID: z.string(),
-  NodeID: z.string().optional(),
-  DesiredState: z.string().optional(),
-  Spec: z
-    .object({
-      ContainerSpec: z.object({ Image: z.string().optional(), Env: z.array(z.string()).nullish() }).optional(),
-      ForceUpdate: z.number().optional(),
-    })
-    .optional(),
-  Status: z
-    .object({
-      State: z.string().optional(),
-      Timestamp: z.string().optional(),
-      Err: z.string().optional(),
-      ContainerStatus: z.object({ ContainerID: z.string().optional() }).optional(),
-    })
-    .optional(),
+const TaskJson = jsonObject({
+  ID: v.string(),
+  ServiceID: v.string(),
+  NodeID: v.optional(v.string()),
+  DesiredState: v.optional(v.string()),
+  Spec: v.optional(
+    jsonObject({
+      ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings })),
+      ForceUpdate: v.optional(v.number()),
+    }),
+  ),
+  Status: v.optional(
+    jsonObject({
+      State: v.optional(v.string()),
+      Timestamp: v.optional(v.string()),
+      Err: v.optional(v.string()),
+      ContainerStatus: v.optional(jsonObject({ ContainerID: v.optional(v.string()) })),
+    }),
+  ),
 });
 
-const NetworkJson = z.object({
-  Id: z.string(),
-  Name: z.string(),
-  Driver: z.string().optional(),
-  Scope: z.string().optional(),
-  Attachable: z.boolean().optional(),
+const NetworkJson = jsonObject({
+  Id: v.string(),
+  Name: v.string(),
+  Driver: v.optional(v.string()),
+  Scope: v.optional(v.string()),
+  Attachable: v.optional(v.boolean()),
 });
 
-const InfoJson = z.object({
-  Swarm: z
-    .object({
-      LocalNodeState: z.string().optional(),
-      ControlAvailable: z.boolean().optional(),
-      NodeID: z.string().optional(),
-      Nodes: z.number().optional(),
-    })
-    .optional(),
+const InfoJson = jsonObject({
+  Swarm: v.optional(
+    jsonObject({
+      LocalNodeState: v.optional(v.string()),
+      ControlAvailable: v.optional(v.boolean()),
+      NodeID: v.optional(v.string()),
+      Nodes: v.optional(v.number()),
+    }),
+  ),
 });
 
-function decode<T>(operation: string, schema: z.ZodType<T>, raw: unknown): T {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new DockerError('failed', operation, null, `unexpected answer: ${parsed.error.message}`);
-  return parsed.data;
+function decode<T>(operation: string, schema: Schema<T>, raw: unknown): T {
+  const parsed = decodeWith(schema, raw);
+  if (!parsed.ok) throw new DockerError('failed', operation, null, `unexpected answer: ${parsed.reason}`);
+  return parsed.value;
 }
 
-function serviceState(s: z.infer<typeof ServiceJson>): ServiceState {
+function serviceState(s: v.InferOutput<typeof ServiceJson>): ServiceState {
   const tpl = s.Spec.TaskTemplate;
   const mode = s.Spec.Mode;
   return {
@@ -100,7 +99,7 @@ function serviceState(s: z.infer<typeof ServiceJson>): ServiceState {
   };
 }
 
-function taskState(t: z.infer<typeof TaskJson>): TaskState {
+function taskState(t: v.InferOutput<typeof TaskJson>): TaskState {
   return {
     id: t.ID,
     serviceId: t.ServiceID,
@@ -156,7 +155,7 @@ export class DockerodeSwarmPort extends DockerodeCalls implements SwarmPort {
       (abortSignal) => this.docker.listServices({ abortSignal }),
       signal,
     );
-    return decode('list services', z.array(ServiceJson), raw).map(serviceState);
+    return decode('list services', v.array(ServiceJson), raw).map(serviceState);
   }
 
   async inspectService(idOrName: string, signal?: AbortSignal): Promise<ServiceState | null> {
@@ -176,7 +175,7 @@ export class DockerodeSwarmPort extends DockerodeCalls implements SwarmPort {
       (abortSignal) => this.docker.listTasks({ filters, abortSignal }),
       signal,
     );
-    return decode('list tasks', z.array(TaskJson), raw).map(taskState);
+    return decode('list tasks', v.array(TaskJson), raw).map(taskState);
   }
 
   async inspectNetwork(idOrName: string): Promise<NetworkState | null> {

@@ -3,17 +3,18 @@
  * legacy `id` that Engine API 1.52 no longer sends (docs/protocol.md §5.6, A4).
  */
 import { StringDecoder } from 'node:string_decoder';
-import * as z from 'zod';
+import * as v from 'valibot';
+import { jsonObject, jsonRecord } from '../domain/decoded.js';
 import type { DockerEvent, DockerEventType } from '../domain/container.js';
 
-const EventLine = z.object({
-  Type: z.string().optional(),
-  Action: z.string().optional(),
-  status: z.string().optional(),
-  id: z.string().optional(),
-  Actor: z.object({ ID: z.string().optional(), Attributes: z.record(z.string(), z.string()).optional() }).optional(),
-  time: z.number().optional(),
-  timeNano: z.number().optional(),
+const EventLine = jsonObject({
+  Type: v.optional(v.string()),
+  Action: v.optional(v.string()),
+  status: v.optional(v.string()),
+  id: v.optional(v.string()),
+  Actor: v.optional(jsonObject({ ID: v.optional(v.string()), Attributes: v.optional(jsonRecord(v.string())) })),
+  time: v.optional(v.number()),
+  timeNano: v.optional(v.number()),
 });
 
 export function parseEventLine(line: string): DockerEvent | null {
@@ -23,9 +24,9 @@ export function parseEventLine(line: string): DockerEvent | null {
   } catch {
     return null;
   }
-  const parsed = EventLine.safeParse(raw);
+  const parsed = v.safeParse(EventLine, raw, { abortEarly: true });
   if (!parsed.success) return null;
-  const e = parsed.data;
+  const e = parsed.output;
   const type = e.Type ?? 'container';
   if (!FOLLOWED.has(type)) return null;
   const id = e.Actor?.ID ?? e.id;

@@ -2,25 +2,25 @@
  * Decoding of master replies and commands from `unknown` (docs/architecture.md §4.3). A reply that does not decode is a
  * named failure with a readable reason, never a cast. Unknown keys are ignored: masters add fields.
  */
-import * as z from 'zod';
-import { reasonOf, type Decoded } from '../domain/decoded.js';
+import * as v from 'valibot';
+import { type Decoded, decodeWith, jsonLooseObject, jsonObject } from '../domain/decoded.js';
 import { agentIdProblem, type RegisterReply } from '../domain/identity.js';
 import type { MasterCommand } from '../domain/commands.js';
 
-const nonEmpty = z.string().trim().min(1);
+const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1));
 
-const RegisterReplySchema = z.object({
+const RegisterReplySchema = jsonObject({
   agent_id: nonEmpty,
-  protocol_version: z.union([z.literal(1), z.literal(2), z.null()]).optional(),
-  agent_session_id: z.string().nullable().optional(),
-  agent: z.object({ status: z.string().optional() }).loose().optional(),
-  status: z.string().optional(),
+  protocol_version: v.nullish(v.picklist([1, 2])),
+  agent_session_id: v.nullish(v.string()),
+  agent: v.optional(jsonLooseObject({ status: v.optional(v.string()) })),
+  status: v.optional(v.string()),
 });
 
 export function decodeRegisterReply(body: unknown): Decoded<RegisterReply> {
-  const parsed = RegisterReplySchema.safeParse(body);
-  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
-  const r = parsed.data;
+  const parsed = decodeWith(RegisterReplySchema, body);
+  if (!parsed.ok) return parsed;
+  const r = parsed.value;
   const version = r.protocol_version ?? 1;
   const session = r.agent_session_id ?? null;
   if (version === 2 && (session === null || session.trim() === ''))
@@ -53,7 +53,10 @@ export const MAX_TUNNEL_ID = 128;
 export const MAX_TUNNEL_NAME = 255;
 export const MAX_TOKEN = 16384;
 
-const Assignment = z.object({ tunnel_id: nonEmpty.max(MAX_TUNNEL_ID), tunnel_name: nonEmpty.max(MAX_TUNNEL_NAME) });
+const Assignment = jsonObject({
+  tunnel_id: v.pipe(nonEmpty, v.maxLength(MAX_TUNNEL_ID)),
+  tunnel_name: v.pipe(nonEmpty, v.maxLength(MAX_TUNNEL_NAME)),
+});
 
 /**
  * Accept `token` and `tunnel_token` in both tunnel commands (docs/protocol.md §4.1 note): the first that holds a usable
@@ -72,18 +75,19 @@ function tokenOf(raw: Record<string, unknown>): Decoded<string> {
 }
 
 /** Ids go into a URL path and the tombstone: printable, bounded. Only a stop of the agent is ever asked for. */
-const OperationRef = z
-  .string()
-  .trim()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'not an id')
+const OperationRef = v.pipe(
+  v.string(),
+  v.trim(),
+  v.minLength(1),
+  v.maxLength(128),
+  v.regex(/^[A-Za-z0-9._:-]+$/, 'not an id'),
   // `.` and `..` would become dot segments of the acknowledgement's URL and send it (with the key) elsewhere.
-  .refine((id) => !/^\.+$/.test(id), 'not an id');
-const Decommission = z.object({
+  v.check((id) => !/^\.+$/.test(id), 'not an id'),
+);
+const Decommission = jsonObject({
   operation_id: OperationRef,
   command_id: OperationRef,
-  requested_self_action: z.literal('stop'),
+  requested_self_action: v.literal('stop'),
 });
 
 export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
@@ -95,13 +99,13 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
   switch (action) {
     case 'start_tunnel':
     case 'restart_tunnel': {
-      const assignment = Assignment.safeParse(obj);
-      if (!assignment.success) return { ok: false, reason: `${action}: ${reasonOf(assignment.error)}` };
+      const assignment = decodeWith(Assignment, obj);
+      if (!assignment.ok) return { ok: false, reason: `${action}: ${assignment.reason}` };
       const token = tokenOf(obj);
       if (!token.ok) return { ok: false, reason: `${action}: ${token.reason}` };
       const value = {
-        tunnelId: assignment.data.tunnel_id.trim(),
-        tunnelName: assignment.data.tunnel_name.trim(),
+        tunnelId: assignment.value.tunnel_id.trim(),
+        tunnelName: assignment.value.tunnel_name.trim(),
         token: token.value,
       };
       return { ok: true, value: { action, assignment: value } };
@@ -115,15 +119,15 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
     }
     case 'prepare_decommission':
     case 'finalize_decommission': {
-      const d = Decommission.safeParse(obj);
-      if (!d.success) return { ok: false, reason: `${action}: ${reasonOf(d.error)}` };
+      const d = decodeWith(Decommission, obj);
+      if (!d.ok) return { ok: false, reason: `${action}: ${d.reason}` };
       return {
         ok: true,
         value: {
           action: 'decommission',
           phase: action === 'prepare_decommission' ? 'prepare' : 'finalize',
-          commandId: d.data.command_id,
-          operationId: d.data.operation_id,
+          commandId: d.value.command_id,
+          operationId: d.value.operation_id,
         },
       };
     }
@@ -132,14 +136,13 @@ export function decodeCommand(raw: unknown): Decoded<MasterCommand> {
   }
 }
 
-const EventReplySchema = z.object({
-  status: z.string().optional(),
-  code: z.string().optional(),
-  message: z.string().optional(),
+const EventReplySchema = jsonObject({
+  status: v.optional(v.string()),
+  code: v.optional(v.string()),
+  message: v.optional(v.string()),
 });
 
 export function decodeEventReply(body: unknown): Decoded<{ code: string | null }> {
-  const parsed = EventReplySchema.safeParse(body);
-  if (!parsed.success) return { ok: false, reason: reasonOf(parsed.error) };
-  return { ok: true, value: { code: parsed.data.code ?? null } };
+  const parsed = decodeWith(EventReplySchema, body);
+  return parsed.ok ? { ok: true, value: { code: parsed.value.code ?? null } } : parsed;
 }

@@ -2,28 +2,27 @@
  * The on-disk formats of the original agent (docs/protocol.md §8.1), decoded with a schema and written byte for byte
  * as Python's json.dump writes them, so the original and this agent can take turns on one volume.
  */
-import * as z from 'zod';
-import { notJsonReason, reasonOf, type Decoded } from '../domain/decoded.js';
+import * as v from 'valibot';
+import { type Decoded, type Schema, decodeWith, jsonObject, notJsonReason } from '../domain/decoded.js';
 import { agentIdProblem } from '../domain/identity.js';
 
 export const AGENT_ID_FILE = 'agent_id.txt';
 export const TUNNEL_STATE_FILE = 'tunnel_state.json';
 
-export const DesiredState = z.enum(['unknown', 'running', 'stopped']);
-export type DesiredState = z.infer<typeof DesiredState>;
+export const DesiredState = v.picklist(['unknown', 'running', 'stopped']);
+export type DesiredState = v.InferOutput<typeof DesiredState>;
 
-export const TunnelStateSchema = z.object({
+export const TunnelStateSchema = jsonObject({
   // An empty token (the original can write one) is no token: cloudflared would only crash-loop on it.
-  token: z
-    .string()
-    .nullable()
-    .default(null)
-    .transform((t) => (t === null || t.trim() === '' ? null : t)),
-  id: z.string().nullable().default(null),
-  name: z.string().nullable().default(null),
-  desired_state: DesiredState.default('unknown'),
+  token: v.pipe(
+    v.optional(v.nullable(v.string()), null),
+    v.transform((t) => (t === null || t.trim() === '' ? null : t)),
+  ),
+  id: v.optional(v.nullable(v.string()), null),
+  name: v.optional(v.nullable(v.string()), null),
+  desired_state: v.optional(DesiredState, 'unknown'),
 });
-export type TunnelState = z.infer<typeof TunnelStateSchema>;
+export type TunnelState = v.InferOutput<typeof TunnelStateSchema>;
 
 export const EMPTY_TUNNEL_STATE: TunnelState = Object.freeze({
   token: null,
@@ -49,7 +48,7 @@ export function encodeTunnelState(s: TunnelState): string {
 }
 
 /** A state file's JSON text decoded with `schema`; the reason never quotes the text (it may hold a token). */
-export function decodeJsonFile<T>(text: string, schema: z.ZodType<T>): Decoded<T> {
+export function decodeJsonFile<T>(text: string, schema: Schema<T>): Decoded<T> {
   let raw: unknown;
   try {
     // A byte-order mark (an editor on Windows, a restore tool) is not part of the JSON.
@@ -57,8 +56,7 @@ export function decodeJsonFile<T>(text: string, schema: z.ZodType<T>): Decoded<T
   } catch (err) {
     return { ok: false, reason: notJsonReason(err) };
   }
-  const parsed = schema.safeParse(raw);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: reasonOf(parsed.error) };
+  return decodeWith(schema, raw);
 }
 
 export function decodeTunnelState(text: string): Decoded<TunnelState> {

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import * as z from 'zod';
+import * as v from 'valibot';
+import { jsonObject, jsonRecord } from '../domain/decoded.js';
 import type { Clock } from '../supervisor/clock.js';
 import type { Logger } from '../log/logger.js';
 import { loudOnce } from '../log/loud-once.js';
@@ -31,35 +32,36 @@ export interface OutboxEntry {
 
 type StoredEntry = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
 
-const Container = z.object({
-  id: z.string(),
-  name: z.string(),
-  status: z.string(),
-  labels: z.record(z.string(), z.string()),
+const Container = jsonObject({
+  id: v.string(),
+  name: v.string(),
+  status: v.string(),
+  labels: jsonRecord(v.string()),
 });
-const Event = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('container_start'), container: Container, timestamp: z.string() }),
-  z.object({ type: z.literal('container_stop'), container: Container, timestamp: z.string() }),
-  z.object({
-    type: z.literal('tunnel_status'),
-    status: z.enum(['running', 'stopped']),
-    name: z.string().nullable(),
-    version: z.string().nullable(),
-    timestamp: z.string(),
+const Event = v.variant('type', [
+  v.object({ type: v.literal('container_start'), container: Container, timestamp: v.string() }),
+  v.object({ type: v.literal('container_stop'), container: Container, timestamp: v.string() }),
+  v.object({
+    type: v.literal('tunnel_status'),
+    status: v.picklist(['running', 'stopped']),
+    name: v.nullable(v.string()),
+    version: v.nullable(v.string()),
+    timestamp: v.string(),
   }),
 ]);
-const FileSchema = z.object({
-  version: z.literal(1),
-  entries: z.array(
-    z.object({
-      id: z.string(),
+const Integer = v.pipe(v.number(), v.integer());
+const FileSchema = jsonObject({
+  version: v.literal(1),
+  entries: v.array(
+    jsonObject({
+      id: v.string(),
       event: Event,
-      seq: z.number().int().nullable(),
-      session: z.string().nullable(),
-      attempts: z.number().int(),
+      seq: v.nullable(Integer),
+      session: v.nullable(v.string()),
+      attempts: Integer,
     }),
   ),
-  dropped: z.number().int().nonnegative(),
+  dropped: v.pipe(Integer, v.minValue(0)),
 });
 
 /** The v2 sequence counters of one session (docs/protocol.md §5.1). */
@@ -255,7 +257,7 @@ export class Outbox {
     }
     let parsed;
     try {
-      parsed = FileSchema.safeParse(JSON.parse(text));
+      parsed = v.safeParse(FileSchema, JSON.parse(text));
     } catch {
       parsed = undefined;
     }
@@ -263,9 +265,9 @@ export class Outbox {
       await this.setAside('not an outbox file');
       return;
     }
-    this.entries = parsed.data.entries.slice(-this.capacity);
+    this.entries = parsed.output.entries.slice(-this.capacity);
     this.fileHasEntries = this.entries.length > 0;
-    this.droppedTotal = parsed.data.dropped;
+    this.droppedTotal = parsed.output.dropped;
     if (this.entries.length > 0)
       this.log.info({ event: 'outbox_loaded', queued: this.entries.length }, 'outbox loaded');
   }

@@ -4,8 +4,8 @@
  * agent. The store keeps the current tombstone in memory, so the actors ask it without touching the disk.
  */
 import { readFile, rm } from 'node:fs/promises';
-import * as z from 'zod';
-import type { Decoded } from '../domain/decoded.js';
+import * as v from 'valibot';
+import { type Decoded, jsonObject } from '../domain/decoded.js';
 import { decodeJsonFile } from './formats.js';
 import {
   lifecycleOf,
@@ -17,16 +17,16 @@ import {
 } from '../domain/lifecycle.js';
 import { atomicWrite } from './atomic-write.js';
 
-const TombstoneSchema = z.object({
-  schema_version: z.literal(1),
-  operation_id: z.string().min(1).max(256),
-  agent_id: z.string().min(1).max(256),
-  phase: z.enum(['prepared', 'finalized']),
-  requested_self_action: z.literal('stop').default('stop'),
-  prepared_at: z.string().max(64),
-  finalized_at: z.string().max(64).nullable().default(null),
+const TombstoneSchema = jsonObject({
+  schema_version: v.literal(1),
+  operation_id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  agent_id: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  phase: v.picklist(['prepared', 'finalized']),
+  requested_self_action: v.optional(v.literal('stop'), 'stop'),
+  prepared_at: v.pipe(v.string(), v.maxLength(64)),
+  finalized_at: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64))), null),
   // Absent in an upstream tombstone: a finalized one of those counts as acknowledged.
-  final_acknowledged_at: z.string().max(64).nullable().optional(),
+  final_acknowledged_at: v.nullish(v.pipe(v.string(), v.maxLength(64))),
 });
 
 export function decodeTombstone(text: string): Decoded<Tombstone> {

@@ -14,9 +14,8 @@ const outfile = process.env.BUNDLE_OUTFILE
 
 // Code the agent never runs is replaced by stubs that throw if ever called (docker/load-dockerode.ts does
 // the same at run time for the unbundled build): dockerode's BuildKit support (gRPC, protobufjs) and its build
-// contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2), fetch-blob's web-streams polyfill for
-// Nodes older than 18, and zod's translated error messages (the agent's messages are English). Each is source
-// text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
+// contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2) and fetch-blob's web-streams polyfill for
+// Nodes older than 18. Each is source text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
 const UNUSED = [
   {
     importer: /[\\/]dockerode[\\/]lib[\\/]/,
@@ -35,7 +34,6 @@ const UNUSED = [
   },
   { importer: /[\\/]fetch-blob[\\/]/, request: /^web-streams-polyfill/, why: 'Node 20 has web streams built in' },
 ];
-const ENGLISH_ONLY = "export { default as en } from 'zod/v4/locales/en.js';";
 
 const trim = {
   name: 'trim-unused',
@@ -47,14 +45,6 @@ const trim = {
     b.onLoad({ filter: /.*/, namespace: 'unused' }, (args) => ({
       contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path}: ${String(args.pluginData)}`)}); };\nmodule.exports = new Proxy(fail, { get: (_t, k) => (k === '__esModule' ? false : fail) });`,
       loader: 'js',
-    }));
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
-      contents: ENGLISH_ONLY,
-      loader: 'js',
-      resolveDir: root,
     }));
     // docker-modem formats every request with util.inspect for its debug log even when that log is off (~9 % of
     // an idle agent's CPU profile): give it an inspect that formats only when the message is actually printed.

@@ -2,7 +2,7 @@
  * Container objects and their effect on the master's rules (one ContainerRecord per container id stands in for
  * the rules the master derives from its labels). Validation is strict for v2, forgiving for v1, as the masters are.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { AgentRecord } from './types.js';
 import { isRecord } from './request.js';
 
@@ -16,11 +16,13 @@ export interface ContainerInfo {
   labels: Record<string, string>;
 }
 
-const containerV2 = z.object({
-  id: z.string().min(1),
-  name: z.string(),
-  labels: z.record(z.string(), z.string()),
-  status: z.string().optional(),
+// Valibot's object and record take an array as an object of its indices; the master's checks do not.
+const notArray = v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x));
+const containerV2 = v.object({
+  id: v.pipe(v.string(), v.minLength(1)),
+  name: v.string(),
+  labels: v.pipe(notArray, v.record(v.string(), v.string())),
+  status: v.optional(v.string()),
 });
 
 /** A v2 master keeps only its own prefixes; anything else an agent forwards is dropped, not rejected. */
@@ -34,17 +36,17 @@ export function isEnabled(labels: Record<string, string>): boolean {
 
 /** v2: a well-formed container object with filtered labels, or the reason it is malformed. */
 export function parseContainerV2(
-  v: unknown,
+  value: unknown,
   requireStatus = false,
 ): { ok: true; container: ContainerInfo } | { ok: false; reason: string } {
-  const r = containerV2.safeParse(v);
+  const r = v.safeParse(v.pipe(notArray, containerV2), value, { abortEarly: true });
   if (!r.success) {
-    const issue = r.error.issues[0];
-    return { ok: false, reason: `container.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
+    const issue = r.issues[0];
+    return { ok: false, reason: `container.${v.getDotPath(issue) ?? ''}: ${issue.message}` };
   }
-  if (requireStatus && r.data.status === undefined)
+  if (requireStatus && r.output.status === undefined)
     return { ok: false, reason: 'container.status: required in a status report' };
-  return { ok: true, container: { id: r.data.id, name: r.data.name, labels: filterLabels(r.data.labels) } };
+  return { ok: true, container: { id: r.output.id, name: r.output.name, labels: filterLabels(r.output.labels) } };
 }
 
 /** v1: whatever has a string id; non-string label values are skipped. The v1 master stores labels unfiltered. */
