@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type Docker from 'dockerode';
 import type { ContainerInfo, DockerEventType } from '../domain/container.js';
-import { filterLabels, isManaged } from '../domain/labels.js';
+import { ENABLE_LABELS, filterLabels, isManaged } from '../domain/labels.js';
 import {
   DockerError,
   type ContainerState,
@@ -38,13 +38,23 @@ export class DockerodePort extends DockerodeCalls implements DockerPort {
     this.skipSwarmTasks = opts.skipSwarmTasks ?? false;
   }
 
+  /**
+   * Docker lists only the containers that carry an enable label, whatever its value (one list per label, in
+   * parallel; Docker ANDs label filters): on a host of many unlabelled containers the reply was mostly theirs, a
+   * megabyte to parse at 750. Whether the value is truthy is decided here, by the master's rule (isManaged).
+   */
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {
-    const list = await this.call(
-      'list containers',
-      (abortSignal) => this.docker.listContainers({ all: false, abortSignal }),
-      signal,
+    const lists = await Promise.all(
+      ENABLE_LABELS.map((key) =>
+        this.call(
+          'list containers',
+          (abortSignal) => this.docker.listContainers({ all: false, filters: { label: [key] }, abortSignal }),
+          signal,
+        ),
+      ),
     );
-    return list
+    const byId = new Map(lists.flat().map((c) => [c.Id, c]));
+    return [...byId.values()]
       .filter((c) => isManaged(c.Labels) && !(this.skipSwarmTasks && isTaskContainer(c.Labels)))
       .map((c) => ({
         id: c.Id,

@@ -3,7 +3,7 @@
  * of true/1/t/yes in any case. Docker's own label filter is an exact match and would miss `True` or `yes`.
  */
 export const LABEL_PREFIXES = ['dockflare.', 'cloudflare.tunnel.'] as const;
-const ENABLE_LABELS = ['dockflare.enable', 'cloudflare.tunnel.enable'] as const;
+export const ENABLE_LABELS = ['dockflare.enable', 'cloudflare.tunnel.enable'] as const;
 const TRUTHY = new Set(['true', '1', 't', 'yes']);
 
 export function isTruthy(value: string | undefined): boolean {

@@ -112,7 +112,9 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
 
       'reporter.feed'(state, msg, ctx) {
         ctx.carried.view.feed(msg.live);
-        return state;
+        // At start the stream is live before the master has answered: the baseline scan runs beside registration,
+        // and the first report is built from it (on a host of 500 containers the scan is most of that report's wait).
+        return msg.live && !state.identity ? startReport(state, ctx) : state;
       },
 
       'reporter.report-now'(state, _msg, ctx) {

@@ -25,7 +25,7 @@ export const event = (type: 'container_start' | 'container_stop', id: string) =>
   reporterEnqueue({ type, container: info(id), timestamp: '2026-12-07T09:00:00.000000+00:00' });
 
 /** A Reporter whose Docker scan and whose master's answer to a status report come when the spec says. */
-export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number } = {}) {
+export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number; registerLater?: boolean } = {}) {
   const clock = new ManualClock();
   const sink = new LogSink();
   const bodies: Body[] = [];
@@ -62,13 +62,16 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number }
   const driver = new ActorDriver(def, { name: 'reporter', log: sink.log, clock });
   const step = (): Promise<void> => driver.turns();
   await driver.spawn().initialised;
-  driver.tell(identityChanged(IDENTITY));
-  await step();
+  const register = async (): Promise<void> => {
+    driver.tell(identityChanged(IDENTITY));
+    await step();
+  };
+  if (opts.registerLater !== true) await register();
   const sent = (): string[] =>
     bodies.map((b) =>
       b.type === 'status_report'
         ? `report [${(b.containers as ContainerInfo[]).map((c) => c.id).join(' ')}]`
         : `${String(b.type)} ${(b.container as ContainerInfo | undefined)?.id ?? ''}`.trim(),
     );
-  return { driver, scans, reports, step, sent, bodies, clock, sink };
+  return { driver, scans, reports, step, sent, bodies, clock, sink, register };
 }

@@ -96,9 +96,10 @@ describe('docker/dockerode-port against a stand-in daemon', () => {
       failure = err;
     });
     expect(String(failure)).to.match(/no answer within 200 ms/);
-    expect(daemon.closed, 'one connection').to.have.length(1);
-    // Settles only if the agent's side closed the connection; mocha's timeout fails it otherwise.
-    await daemon.closed[0];
+    // One list per enable label, in parallel: each on its own connection.
+    expect(daemon.closed, 'one connection per list').to.have.length(2);
+    // Settles only if the agent's side closed the connections; mocha's timeout fails it otherwise.
+    await Promise.all(daemon.closed);
   });
 
   it('decodes a character split across two chunks of the event stream', async () => {

@@ -39,6 +39,35 @@ async function started(opts: Parameters<typeof slowScan>[0] = {}): Promise<Run> 
 const reports = (run: Run): string[] => run.sent().filter((s) => s.startsWith('report'));
 
 describe('reporter: the inventory from events between Docker scans', () => {
+  it('takes the baseline scan while registration is under way, and the first report is built from it', async () => {
+    const run = await slowScan({ registerLater: true });
+    run.driver.tell(reporterFeed(true));
+    await run.step();
+    expect(run.scans, 'a scan began before any session').to.have.length(1);
+    run.driver.tell(event('container_start', 'c'));
+    await run.step();
+    await run.register();
+    expect(run.sent(), 'the heartbeat and the event do not wait for the scan').to.deep.equal([
+      'heartbeat',
+      'container_start c',
+    ]);
+    run.scans[0]!([info('a'), info('b')]);
+    await run.step();
+    expect(reports(run), 'the scan with the event since it began').to.deep.equal(['report [a b c]']);
+    expect(run.scans, 'no second scan for the first report').to.have.length(1);
+  });
+
+  it('takes no scan before a session when the view is off (Swarm mode) or the stream is not live', async () => {
+    const swarm = await slowScan({ registerLater: true, fromEvents: false });
+    swarm.driver.tell(reporterFeed(true));
+    await swarm.step();
+    const down = await slowScan({ registerLater: true });
+    down.driver.tell(reporterFeed(false));
+    await down.step();
+    expect(swarm.scans.length + down.scans.length).to.equal(0);
+    expect(swarm.sent().concat(down.sent())).to.deep.equal([]);
+  });
+
   it('scans once while the stream is live, then reports from the events it is handed', async () => {
     const run = await started();
     run.driver.tell(reporterFeed(true));
