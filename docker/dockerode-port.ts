@@ -17,7 +17,7 @@ import {
   type TunnelContainerSpec,
 } from './port.js';
 import { readEventStream } from './events.js';
-import { isTaskContainer } from './swarm-inventory.js';
+import { both, isTaskContainer } from './swarm-inventory.js';
 import { call, CALL_TIMEOUT_MS, demux, DockerodeCalls, PULL_TIMEOUT_MS } from './dockerode-call.js';
 
 /** For a tcp:// proxy: a connection whose peer vanished (half-open) is found by TCP keep-alive probes after this. */
@@ -41,18 +41,17 @@ export class DockerodePort extends DockerodeCalls implements DockerPort {
   /**
    * Docker lists only the containers that carry an enable label, whatever its value (one list per label, in
    * parallel; Docker ANDs label filters): on a host of many unlabelled containers the reply was mostly theirs, a
-   * megabyte to parse at 750. Whether the value is truthy is decided here, by the master's rule (isManaged).
+   * megabyte to parse at 750. Whether the value is truthy is decided here, by the master's rule (isManaged). A
+   * failure is the first list's before the second's, whichever came first: a lasting one then reads the same.
    */
   async listManagedContainers(signal?: AbortSignal): Promise<ContainerInfo[]> {
-    const lists = await Promise.all(
-      ENABLE_LABELS.map((key) =>
-        this.call(
-          'list containers',
-          (abortSignal) => this.docker.listContainers({ all: false, filters: { label: [key] }, abortSignal }),
-          signal,
-        ),
-      ),
-    );
+    const list = (key: string) =>
+      this.call(
+        'list containers',
+        (abortSignal) => this.docker.listContainers({ all: false, filters: { label: [key] }, abortSignal }),
+        signal,
+      );
+    const lists = await both(list(ENABLE_LABELS[0]), list(ENABLE_LABELS[1]));
     const byId = new Map(lists.flat().map((c) => [c.Id, c]));
     return [...byId.values()]
       .filter((c) => isManaged(c.Labels) && !(this.skipSwarmTasks && isTaskContainer(c.Labels)))

@@ -10,11 +10,13 @@ import { DockerError } from './port.js';
 import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
 
 const Labels = v.nullish(jsonRecord(v.string()));
+/** Versions, counts and ForceUpdate: JSON's 1e400 is Infinity, which v.number() alone accepts. */
+const Whole = v.pipe(v.number(), v.safeInteger());
 const Strings = v.nullish(v.array(v.string()));
 
 const ServiceJson = jsonObject({
   ID: v.string(),
-  Version: jsonObject({ Index: v.number() }),
+  Version: jsonObject({ Index: Whole }),
   Spec: jsonObject({
     Name: v.string(),
     Labels,
@@ -23,12 +25,12 @@ const ServiceJson = jsonObject({
         ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings, Args: Strings })),
         Networks: v.nullish(v.array(jsonObject({ Target: v.string() }))),
         RestartPolicy: v.nullish(jsonObject({ Condition: v.optional(v.string()) })),
-        ForceUpdate: v.optional(v.number()),
+        ForceUpdate: v.optional(Whole),
       }),
     ),
     Mode: v.optional(
       jsonObject({
-        Replicated: v.optional(jsonObject({ Replicas: v.optional(v.number()) })),
+        Replicated: v.optional(jsonObject({ Replicas: v.optional(Whole) })),
         Global: v.optional(jsonObject({})),
       }),
     ),
@@ -43,7 +45,7 @@ const TaskJson = jsonObject({
   Spec: v.optional(
     jsonObject({
       ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings })),
-      ForceUpdate: v.optional(v.number()),
+      ForceUpdate: v.optional(Whole),
     }),
   ),
   Status: v.optional(
@@ -70,7 +72,7 @@ const InfoJson = jsonObject({
       LocalNodeState: v.optional(v.string()),
       ControlAvailable: v.optional(v.boolean()),
       NodeID: v.optional(v.string()),
-      Nodes: v.optional(v.number()),
+      Nodes: v.optional(Whole),
     }),
   ),
 });

@@ -13,7 +13,8 @@ const EventLine = jsonObject({
   status: v.optional(v.string()),
   id: v.optional(v.string()),
   Actor: v.optional(jsonObject({ ID: v.optional(v.string()), Attributes: v.optional(jsonRecord(v.string())) })),
-  time: v.optional(v.number()),
+  // Whole seconds and nanoseconds: a fraction or 1e400 (Infinity) would make BigInt throw in the stream's listener.
+  time: v.optional(v.pipe(v.number(), v.safeInteger())),
   timeNano: v.optional(v.number()),
 });
 

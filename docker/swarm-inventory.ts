@@ -36,7 +36,7 @@ export function entryFromTasks(s: ServiceState | null, tasks: readonly TaskState
  * Both results, or the first failure in the order given (not in the order they happen): a lasting failure then reads
  * the same each time, and the reporter logs it once instead of at every report.
  */
-async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+export async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   const [ra, rb] = await Promise.allSettled([a, b]);
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;

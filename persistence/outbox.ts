@@ -49,7 +49,7 @@ const Event = v.variant('type', [
     timestamp: v.string(),
   }),
 ]);
-const Integer = v.pipe(v.number(), v.integer());
+const Integer = v.pipe(v.number(), v.safeInteger());
 const FileSchema = jsonObject({
   version: v.literal(1),
   entries: v.array(

@@ -245,6 +245,10 @@ export function reporterSteps(deps: ReporterDeps) {
   };
 }
 
+/** The master refused a send because it is decommissioning this agent. */
+export const refusedAsDecommissioning = (msg: ReporterMsg & { type: 'reporter.event-sent' | 'reporter.report-sent' }) =>
+  !msg.result.ok && msg.result.failure.kind === 'decommissioning';
+
 /**
  * The outbox's part of a shutdown, run by the tree after the actors have stopped, whether or not the Reporter was
  * running: events stashed for it while it backed off go into the outbox, and the outbox is written, so that what

@@ -6,6 +6,7 @@
 import { InventoryView } from './inventory-view.js';
 import {
   FIRST_RETRY_MS,
+  refusedAsDecommissioning,
   reporterSteps,
   type ReporterDeps,
   type ReporterMemory,
@@ -26,8 +27,6 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
   const { outbox } = deps;
   const steps = reporterSteps(deps);
   const { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent } = steps;
-  const refusedAsDecommissioning = (result: ReporterMsg & { type: 'reporter.event-sent' | 'reporter.report-sent' }) =>
-    !result.result.ok && result.result.failure.kind === 'decommissioning';
 
   return {
     carry: () => ({ inFlight: null, view: new InventoryView(deps.inventoryRescanMs, deps.inventoryFromEvents) }),
@@ -63,7 +62,6 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       'identity.changed'(state, msg, ctx) {
         const sameSession =
           state.identity?.agentId === msg.identity.agentId && state.identity.sessionId === msg.identity.sessionId;
-        // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5).
         const next: ReporterState = sameSession
           ? { ...state, identity: msg.identity }
           : {
@@ -73,8 +71,10 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               waitingForIdentity: false,
               heartbeat: { seq: null },
             };
-        // After every (re-)registration the master gets the full inventory at once, not at the next tick.
-        return pump(sameSession ? next : startReport(next, ctx), ctx);
+        // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5),
+        // not at the next tick; a scan already running without a session (the early baseline) carries it itself.
+        const carried = sameSession || (state.reporting && !state.identity);
+        return pump(carried ? next : startReport(next, ctx), ctx);
       },
 
       'reporter.tick'(state, _msg, ctx) {
@@ -112,8 +112,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
 
       'reporter.feed'(state, msg, ctx) {
         ctx.carried.view.feed(msg.live);
-        // At start the stream is live before the master has answered: the baseline scan runs beside registration,
-        // and the first report is built from it (on a host of 500 containers the scan is most of that report's wait).
+        // Live before the master has answered (at start): the baseline scan runs beside registration.
         return msg.live && !state.identity ? startReport(state, ctx) : state;
       },
 

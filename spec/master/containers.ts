@@ -39,7 +39,10 @@ export function parseContainerV2(
   value: unknown,
   requireStatus = false,
 ): { ok: true; container: ContainerInfo } | { ok: false; reason: string } {
-  const r = v.safeParse(v.pipe(notArray, containerV2), value, { abortEarly: true });
+  const r = v.safeParse(v.pipe(notArray, containerV2), value, {
+    abortEarly: true,
+    message: (i: v.BaseIssue<unknown>) => `expected ${i.expected ?? i.type}`,
+  });
   if (!r.success) {
     const issue = r.issues[0];
     return { ok: false, reason: `container.${v.getDotPath(issue) ?? ''}: ${issue.message}` };

@@ -54,6 +54,9 @@ describe('reporter: the inventory from events between Docker scans', () => {
     run.scans[0]!([info('a'), info('b')]);
     await run.step();
     expect(reports(run), 'the scan with the event since it began').to.deep.equal(['report [a b c]']);
+    run.reports[0]!(ACCEPTED);
+    await run.step();
+    expect(reports(run), 'one report for the session').to.have.length(1);
     expect(run.scans, 'no second scan for the first report').to.have.length(1);
   });
 
