@@ -1,6 +1,7 @@
 /**
  * Reporter's protocol: the periodic heartbeat/status report and events handed to it for delivery (docs/protocol.md §5).
  */
+import type { ContainerInfo } from '../domain/container.js';
 import type { OutboundEvent, Scan } from '../domain/outbound.js';
 import type { MasterResult } from '../domain/master-result.js';
 import type { IdentityChanged } from './registration.js';
@@ -23,7 +24,8 @@ export type ReporterMsg =
       readonly ticket: number | null;
     }
   /** From the EventWatcher: its stream is live (subscribed) or not (its incarnation ended). */
-  | { readonly type: 'reporter.feed'; readonly live: boolean }
+  /** `inventory`: the watcher's own scan at its subscription, a baseline for the events it hands on from there. */
+  | { readonly type: 'reporter.feed'; readonly live: boolean; readonly inventory: readonly ContainerInfo[] | null }
   /** `bytes`: the request's size, measured only for a rejection (the only time it is logged). */
   | {
       readonly type: 'reporter.event-sent';
@@ -43,6 +45,10 @@ export type ReporterMsg =
 export const reporterTick = (): ReporterMsg => ({ type: 'reporter.tick' });
 export const reporterEnqueue = (event: OutboundEvent): ReporterMsg => ({ type: 'reporter.enqueue', event });
 export const reporterReportNow = (): ReporterMsg => ({ type: 'reporter.report-now' });
-export const reporterFeed = (live: boolean): ReporterMsg => ({ type: 'reporter.feed', live });
+export const reporterFeed = (live: boolean, inventory: readonly ContainerInfo[] | null = null): ReporterMsg => ({
+  type: 'reporter.feed',
+  live,
+  inventory,
+});
 export const reporterPump = (): ReporterMsg => ({ type: 'reporter.pump' });
 export const reporterPersist = (): ReporterMsg => ({ type: 'reporter.persist' });

@@ -138,8 +138,9 @@ export function eventWatcherDef(deps: EventWatcherDeps): ActorDef<EventWatcherSt
         { event: 'event_stream_subscribed', resumed, managedRunning: memory.running.size },
         'following Docker events',
       );
-      // Events from here on reach the Reporter: its inventory can come from them (reporter/inventory-view.ts).
-      tell(deps.reporter, reporterFeed(true));
+      // Events from here on reach the Reporter: its inventory can come from them (reporter/inventory-view.ts), laid
+      // over this scan, so that it needs no scan of its own to begin with.
+      tell(deps.reporter, reporterFeed(true, containers));
       // After a gap the master gets the whole inventory at once (docs/protocol.md §5.6).
       if (resumed) tell(deps.reporter, reporterReportNow());
       return { subscription, scanNano, replayFromNano: since, subscribedAt: ctx.clock.monotonic() };

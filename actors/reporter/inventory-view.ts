@@ -42,11 +42,6 @@ export class InventoryView {
     return this.enabled && this.live ? this.epoch : null;
   }
 
-  /** Live with no baseline: a scan taken now would be adopted. */
-  get wantsBaseline(): boolean {
-    return this.enabled && this.live && this.baseline === null;
-  }
-
   /** A complete scan (with the events since it began laid over it) becomes the baseline. */
   adopt(ticket: number | null, containers: readonly ContainerInfo[], at: number): void {
     if (ticket === null || ticket !== this.epoch || !this.live) return;

@@ -154,9 +154,7 @@ export function reporterSteps(deps: ReporterDeps) {
   };
 
   const startReport = (s: ReporterState, ctx: Ctx): ReporterState => {
-    // Without a session only a scan for the view's baseline is worth taking (reporter.scanned sends nothing then).
-    const baselineOnly = !s.identity && !s.reporting && ctx.carried.view.wantsBaseline;
-    if ((!s.identity && !baselineOnly) || s.waitingForIdentity || silent(s)) return s;
+    if (!s.identity || s.waitingForIdentity || silent(s)) return s;
     if (s.reporting) return { ...s, reportAgain: true };
     const view = ctx.carried.view;
     const known = view.current(ctx.clock.monotonic());

@@ -71,10 +71,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               waitingForIdentity: false,
               heartbeat: { seq: null },
             };
-        // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5),
-        // not at the next tick; a scan already running without a session (the early baseline) carries it itself.
-        const carried = sameSession || (state.reporting && !state.identity);
-        return pump(carried ? next : startReport(next, ctx), ctx);
+        // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5).
+        return pump(sameSession ? next : startReport(next, ctx), ctx);
       },
 
       'reporter.tick'(state, _msg, ctx) {
@@ -111,9 +109,11 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       },
 
       'reporter.feed'(state, msg, ctx) {
-        ctx.carried.view.feed(msg.live);
-        // Live before the master has answered (at start): the baseline scan runs beside registration.
-        return msg.live && !state.identity ? startReport(state, ctx) : state;
+        const view = ctx.carried.view;
+        view.feed(msg.live);
+        // The watcher's scan with the events it hands on from its subscription is a baseline (not in Swarm mode).
+        if (msg.inventory !== null) view.adopt(view.ticket, msg.inventory, ctx.clock.monotonic());
+        return state;
       },
 
       'reporter.report-now'(state, _msg, ctx) {

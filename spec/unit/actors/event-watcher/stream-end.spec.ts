@@ -89,8 +89,9 @@ describe('event watcher: the end of its stream', () => {
 
   it('after a gap the master gets a full report, also on a quiet host where no event was handled yet', async () => {
     const reports: string[] = [];
+    const running = { id: 'c'.repeat(64), name: 'web', status: 'running', labels: { 'dockflare.enable': 'true' } };
     const docker = dockerStandIn('watcher spec', {
-      listManagedContainers: () => Promise.resolve([]),
+      listManagedContainers: () => Promise.resolve([running]),
       subscribeEvents: () => Promise.resolve({ close: () => undefined }),
     });
     const def = eventWatcherDef({
@@ -99,17 +100,20 @@ describe('event watcher: the end of its stream', () => {
         throw new Error('tunnel keeper: unexpected message');
       }),
       reporter: callbackRef<ReporterMsg>('reporter', (msg) => {
-        reports.push(msg.type === 'reporter.feed' ? `feed ${msg.live ? 'live' : 'down'}` : msg.type);
+        if (msg.type === 'reporter.feed')
+          reports.push(`feed ${msg.live ? 'live' : 'down'} [${msg.inventory?.map((c) => c.name).join(' ') ?? ''}]`);
+        else if (msg.type !== 'reporter.enqueue') reports.push(msg.type);
       }),
     });
     const driver = new ActorDriver(def, { name: 'event-watcher', log: new LogSink().log, clock: new ManualClock() });
     await driver.start();
-    expect(reports, 'the first stream: the scan says it all').to.deep.equal(['feed live']);
+    // The scan goes with it: the Reporter's baseline, with the events handed on from the subscription.
+    expect(reports, 'the first stream: the scan says it all').to.deep.equal(['feed live [web]']);
     reports.length = 0;
     driver.kill();
-    expect(reports, 'the stream ends with its incarnation').to.deep.equal(['feed down']);
+    expect(reports, 'the stream ends with its incarnation').to.deep.equal(['feed down []']);
     reports.length = 0;
     await driver.start();
-    expect(reports, 'a stream after a gap').to.deep.equal(['feed live', 'reporter.report-now']);
+    expect(reports, 'a stream after a gap').to.deep.equal(['feed live [web]', 'reporter.report-now']);
   });
 });

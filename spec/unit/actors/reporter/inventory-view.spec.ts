@@ -39,36 +39,28 @@ async function started(opts: Parameters<typeof slowScan>[0] = {}): Promise<Run> 
 const reports = (run: Run): string[] => run.sent().filter((s) => s.startsWith('report'));
 
 describe('reporter: the inventory from events between Docker scans', () => {
-  it('takes the baseline scan while registration is under way, and the first report is built from it', async () => {
+  it("takes the watcher's scan as its baseline: the session's first report needs no scan of its own", async () => {
     const run = await slowScan({ registerLater: true });
-    run.driver.tell(reporterFeed(true));
-    await run.step();
-    expect(run.scans, 'a scan began before any session').to.have.length(1);
+    run.driver.tell(reporterFeed(true, [info('a'), info('b')]));
+    run.driver.tell(event('container_stop', 'a'));
     run.driver.tell(event('container_start', 'c'));
     await run.step();
     await run.register();
-    expect(run.sent(), 'the heartbeat and the event do not wait for the scan').to.deep.equal([
-      'heartbeat',
-      'container_start c',
-    ]);
-    run.scans[0]!([info('a'), info('b')]);
-    await run.step();
-    expect(reports(run), 'the scan with the event since it began').to.deep.equal(['report [a b c]']);
+    expect(reports(run), 'the scan with the events handed on since').to.deep.equal(['report [b c]']);
     run.reports[0]!(ACCEPTED);
     await run.step();
     expect(reports(run), 'one report for the session').to.have.length(1);
-    expect(run.scans, 'no second scan for the first report').to.have.length(1);
+    expect(run.scans, 'no scan of its own').to.have.length(0);
   });
 
-  it('takes no scan before a session when the view is off (Swarm mode) or the stream is not live', async () => {
+  it("does not use the watcher's scan in Swarm mode, nor one that arrives with the stream down", async () => {
     const swarm = await slowScan({ registerLater: true, fromEvents: false });
-    swarm.driver.tell(reporterFeed(true));
-    await swarm.step();
+    swarm.driver.tell(reporterFeed(true, [info('a')]));
+    await swarm.register();
     const down = await slowScan({ registerLater: true });
-    down.driver.tell(reporterFeed(false));
-    await down.step();
-    expect(swarm.scans.length + down.scans.length).to.equal(0);
-    expect(swarm.sent().concat(down.sent())).to.deep.equal([]);
+    down.driver.tell(reporterFeed(false, [info('a')]));
+    await down.register();
+    expect(swarm.scans.length + down.scans.length, 'each report scans Docker').to.equal(2);
   });
 
   it('scans once while the stream is live, then reports from the events it is handed', async () => {
