@@ -178,9 +178,12 @@ export class HttpMasterClient implements MasterClient {
     body: unknown,
     signal?: AbortSignal,
   ): Promise<MasterResult<unknown>> {
+    const keyUsed = this.apiKey;
     const result = await this.send(method, path, body, signal);
     if (result.ok || result.failure.kind !== 'unauthorized' || this.opts.reloadKey === undefined) return result;
-    if (await this.keyChanged()) return this.send(method, path, body, signal);
+    // Another request may have read the new key while this one was out with the old one (a heartbeat and a status
+    // report are out together): then this one is sent again at once too, not after a backoff.
+    if (this.apiKey !== keyUsed || (await this.keyChanged())) return this.send(method, path, body, signal);
     // The key comes from a file: a refused key is being rolled (on the master first, then in the file). Retried
     // with backoff rather than given up, so no queued event is dropped in between.
     return transient(401, 'key refused; waiting for a new key in DOCKFLARE_API_KEY_FILE');
