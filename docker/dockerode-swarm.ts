@@ -4,19 +4,17 @@
  */
 import type Docker from 'dockerode';
 import * as v from 'valibot';
-import { type Schema, decodeWith, jsonObject, jsonRecord } from '../domain/decoded.js';
+import { type Schema, decodeWith, jsonInteger, jsonObject, jsonRecord } from '../domain/decoded.js';
 import { CALL_TIMEOUT_MS, DockerodeCalls, demux } from './dockerode-call.js';
 import { DockerError } from './port.js';
 import type { NetworkState, ServiceState, SwarmPort, SwarmRole, TaskState, TunnelServiceSpec } from './swarm-port.js';
 
 const Labels = v.nullish(jsonRecord(v.string()));
-/** Versions, counts and ForceUpdate: JSON's 1e400 is Infinity, which v.number() alone accepts. */
-const Whole = v.pipe(v.number(), v.safeInteger());
 const Strings = v.nullish(v.array(v.string()));
 
 const ServiceJson = jsonObject({
   ID: v.string(),
-  Version: jsonObject({ Index: Whole }),
+  Version: jsonObject({ Index: jsonInteger }),
   Spec: jsonObject({
     Name: v.string(),
     Labels,
@@ -25,12 +23,12 @@ const ServiceJson = jsonObject({
         ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings, Args: Strings })),
         Networks: v.nullish(v.array(jsonObject({ Target: v.string() }))),
         RestartPolicy: v.nullish(jsonObject({ Condition: v.optional(v.string()) })),
-        ForceUpdate: v.optional(Whole),
+        ForceUpdate: v.optional(jsonInteger),
       }),
     ),
     Mode: v.optional(
       jsonObject({
-        Replicated: v.optional(jsonObject({ Replicas: v.optional(Whole) })),
+        Replicated: v.optional(jsonObject({ Replicas: v.optional(jsonInteger) })),
         Global: v.optional(jsonObject({})),
       }),
     ),
@@ -45,7 +43,7 @@ const TaskJson = jsonObject({
   Spec: v.optional(
     jsonObject({
       ContainerSpec: v.optional(jsonObject({ Image: v.optional(v.string()), Env: Strings })),
-      ForceUpdate: v.optional(Whole),
+      ForceUpdate: v.optional(jsonInteger),
     }),
   ),
   Status: v.optional(
@@ -72,7 +70,7 @@ const InfoJson = jsonObject({
       LocalNodeState: v.optional(v.string()),
       ControlAvailable: v.optional(v.boolean()),
       NodeID: v.optional(v.string()),
-      Nodes: v.optional(Whole),
+      Nodes: v.optional(jsonInteger),
     }),
   ),
 });

@@ -4,7 +4,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import * as v from 'valibot';
-import { jsonObject, jsonRecord } from '../domain/decoded.js';
+import { jsonInteger, jsonObject, jsonRecord } from '../domain/decoded.js';
 import type { DockerEvent, DockerEventType } from '../domain/container.js';
 
 const EventLine = jsonObject({
@@ -13,8 +13,9 @@ const EventLine = jsonObject({
   status: v.optional(v.string()),
   id: v.optional(v.string()),
   Actor: v.optional(jsonObject({ ID: v.optional(v.string()), Attributes: v.optional(jsonRecord(v.string())) })),
-  // Whole seconds and nanoseconds: a fraction or 1e400 (Infinity) would make BigInt throw in the stream's listener.
-  time: v.optional(v.pipe(v.number(), v.safeInteger())),
+  // Whole seconds: a fraction or 1e400 (Infinity) would make BigInt throw in the stream's listener (timeNano is read
+  // from the line's text, digits only).
+  time: v.optional(jsonInteger),
   timeNano: v.optional(v.number()),
 });
 

@@ -19,6 +19,8 @@ export const jsonObject = <E extends v.ObjectEntries>(entries: E) => v.pipe(MAP,
 export const jsonLooseObject = <E extends v.ObjectEntries>(entries: E) => v.pipe(MAP, v.looseObject(entries));
 /** A JSON object of string keys to `value`; never an array. */
 export const jsonRecord = <T extends v.GenericSchema>(value: T) => v.pipe(MAP, v.record(v.string(), value));
+/** A whole number within double precision: valibot's number() alone takes a fraction and JSON's 1e400 (Infinity). */
+export const jsonInteger = v.pipe(v.number(), v.safeInteger());
 
 /**
  * Valibot's own messages quote the input ("but received \"…\""), and a state file's field may be a token: a reason

@@ -23,8 +23,10 @@ export type ReporterMsg =
       readonly source: 'docker' | 'view';
       readonly ticket: number | null;
     }
-  /** From the EventWatcher: its stream is live (subscribed) or not (its incarnation ended). */
-  /** `inventory`: the watcher's own scan at its subscription, a baseline for the events it hands on from there. */
+  /**
+   * From the EventWatcher: its stream is live (subscribed) or not (its incarnation ended). `inventory`: its own scan
+   * at the subscription, a baseline for the events it hands on from there.
+   */
   | { readonly type: 'reporter.feed'; readonly live: boolean; readonly inventory: readonly ContainerInfo[] | null }
   /** `bytes`: the request's size, measured only for a rejection (the only time it is logged). */
   | {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
-import { jsonObject, jsonRecord } from '../domain/decoded.js';
+import { jsonInteger, jsonObject, jsonRecord } from '../domain/decoded.js';
 import type { Clock } from '../supervisor/clock.js';
 import type { Logger } from '../log/logger.js';
 import { loudOnce } from '../log/loud-once.js';
@@ -49,19 +49,18 @@ const Event = v.variant('type', [
     timestamp: v.string(),
   }),
 ]);
-const Integer = v.pipe(v.number(), v.safeInteger());
 const FileSchema = jsonObject({
   version: v.literal(1),
   entries: v.array(
     jsonObject({
       id: v.string(),
       event: Event,
-      seq: v.nullable(Integer),
+      seq: v.nullable(jsonInteger),
       session: v.nullable(v.string()),
-      attempts: Integer,
+      attempts: jsonInteger,
     }),
   ),
-  dropped: v.pipe(Integer, v.minValue(0)),
+  dropped: v.pipe(jsonInteger, v.minValue(0)),
 });
 
 /** The v2 sequence counters of one session (docs/protocol.md §5.1). */
