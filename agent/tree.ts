@@ -148,6 +148,7 @@ export function buildAgentTree(deps: AgentTreeDeps): AgentTree {
         healthSummary: deps.healthSummary,
         // Retries of queued events are capped low so that a master coming back gets the backlog within seconds.
         reportIntervalMs: config.intervals.reportMs,
+        heartbeatIntervalMs: config.intervals.heartbeatMs,
         retryCapMs: EVENT_RETRY_CAP_MS,
         lifecycle: deps.tombstones,
         random,

@@ -1,15 +1,17 @@
 // The control for idle CPU: what the protocol's requests alone cost a node process on this machine. Run with the
 // agent's node flags against the same test master, it registers once, then makes the idle agent's requests on its
-// schedule with the agent's HTTP client (node-fetch, a keep-alive agent): every REPORT_MS a heartbeat then a status
-// report, every POLL_MS a command poll. Nothing else: no Docker, no actors, no logging. Plain JavaScript.
+// schedule with the agent's HTTP client (node-fetch, a keep-alive agent): every REPORT_MS a status report, preceded
+// by a heartbeat when HEARTBEAT_MS (less half a report period) has passed since the last, every POLL_MS a command
+// poll. Nothing else: no Docker, no actors, no logging. Plain JavaScript.
 import http from 'node:http';
 import fetch from 'node-fetch';
 
-const [base, key, reportMs, pollMs] = [
+const [base, key, reportMs, pollMs, heartbeatMs] = [
   process.argv[2],
   process.argv[3],
   Number(process.argv[4]),
   Number(process.argv[5]),
+  Number(process.argv[6]),
 ];
 const agent = new http.Agent({ keepAlive: true, timeout: 60_000, maxFreeSockets: 2, scheduling: 'lifo' });
 const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json', 'Content-Type': 'application/json' };
@@ -42,8 +44,12 @@ const envelope = (type, counter, seq) => ({
   [counter]: seq,
   timestamp: new Date().toISOString().replace('Z', '000+00:00'),
 });
+let heartbeatAt = -Infinity;
 setInterval(async () => {
-  await call('POST', `/api/v2/agents/${id}/events`, envelope('heartbeat', 'event_sequence', ++event));
+  if (performance.now() - heartbeatAt >= heartbeatMs - reportMs / 2) {
+    heartbeatAt = performance.now();
+    await call('POST', `/api/v2/agents/${id}/events`, envelope('heartbeat', 'event_sequence', ++event));
+  }
   await call('POST', `/api/v2/agents/${id}/events`, {
     ...envelope('status_report', 'report_sequence', ++report),
     inventory_complete: true,

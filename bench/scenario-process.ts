@@ -124,7 +124,7 @@ export async function idleScenario(ctx: BenchContext): Promise<IdleResult> {
     'idle',
     SCENARIO_ENV,
     3,
-    'REPORT_INTERVAL_SECONDS=5; COMMAND_POLL_INTERVAL_SECONDS and TUNNEL_CHECK_INTERVAL_SECONDS at their 30 s defaults; enrolled, tunnel running; the test master keeps idle connections like the real one (waitress, 360 s); three 60 s windows from 30 s after the first heartbeat, CPU judged by their median',
+    'REPORT_INTERVAL_SECONDS=5; HEARTBEAT_INTERVAL_SECONDS, COMMAND_POLL_INTERVAL_SECONDS and TUNNEL_CHECK_INTERVAL_SECONDS at their 30 s defaults; enrolled, tunnel running; the test master keeps idle connections like the real one (waitress, 360 s); three 60 s windows from 30 s after the first heartbeat, CPU judged by their median',
   );
   ctx.deadline.check('idle, stricter variant');
   const strict = await idleRun(
@@ -200,6 +200,7 @@ async function idleRun(
       if (bare.pid === undefined) throw new Error('could not spawn the bare node process');
       const pollMs = Number(env.COMMAND_POLL_INTERVAL_SECONDS ?? '30') * 1000;
       const reportMs = Number(env.REPORT_INTERVAL_SECONDS ?? '30') * 1000;
+      const heartbeatMs = Number(env.HEARTBEAT_INTERVAL_SECONDS ?? '30') * 1000;
       const floor = spawn(
         process.execPath,
         [
@@ -209,6 +210,7 @@ async function idleRun(
           s.master.generateKey(),
           String(reportMs),
           String(pollMs),
+          String(heartbeatMs),
         ],
         { stdio: 'ignore', cwd: ROOT },
       );

@@ -28,6 +28,8 @@ export interface ReporterDeps {
   /** The compact health summary for heartbeats, or undefined when switched off. */
   healthSummary: () => Record<string, unknown> | undefined;
   reportIntervalMs: number;
+  /** Least time between two heartbeats; each goes with a report tick (the master's last_seen needs no more). */
+  heartbeatIntervalMs: number;
   retryCapMs: number;
   /** Decommissioning: nothing is reported, no heartbeat, event or inventory (docs/protocol.md §13.11). */
   lifecycle: LifecycleView;
@@ -46,6 +48,8 @@ export interface ReporterState {
   reporting: boolean;
   reportAgain: boolean;
   heartbeat: { seq: number | null } | null;
+  /** When the last heartbeat was queued (monotonic ms), null before the first. */
+  heartbeatAt: number | null;
   failures: number;
   waitingForIdentity: boolean;
   forceReport: boolean;
@@ -118,6 +122,18 @@ export function reporterSteps(deps: ReporterDeps) {
     );
     ctx.carried.inFlight = { reply };
     ctx.pipe(reply, (msg) => msg);
+  };
+
+  /**
+   * A heartbeat joins this tick when HEARTBEAT_INTERVAL has passed, less half a report period for the jitter of the
+   * ticks: with the two periods equal every tick has one (the protocol's pair), with reports every 5 s every sixth.
+   * Its only master effect is last_seen, which every accepted report refreshes as well (docs/protocol.md §5.3).
+   */
+  const heartbeatIfDue = (s: ReporterState, ctx: Ctx): ReporterState => {
+    const now = ctx.clock.monotonic();
+    if (s.heartbeat) return s;
+    if (s.heartbeatAt !== null && now - s.heartbeatAt < deps.heartbeatIntervalMs - deps.reportIntervalMs / 2) return s;
+    return { ...s, heartbeat: { seq: null }, heartbeatAt: now };
   };
 
   const silent = (s: ReporterState): boolean => s.silentWhy !== null || deps.lifecycle.lifecycle !== 'enrolled';
@@ -234,12 +250,36 @@ export function reporterSteps(deps: ReporterDeps) {
     persistSoon,
     pump,
     startReport,
+    heartbeatIfDue,
     noteReject,
     needRegistration,
     silent,
     goSilent,
     noteProtocol,
     noteScan,
+  };
+}
+
+/** A new incarnation's state; `sending` when an earlier incarnation left a request out. */
+export function initialState(sending: boolean): ReporterState {
+  return {
+    identity: null,
+    reportSeqRetry: null,
+    sending,
+    reporting: false,
+    reportAgain: false,
+    heartbeat: null,
+    heartbeatAt: null,
+    failures: 0,
+    waitingForIdentity: false,
+    forceReport: false,
+    lastReject: { event: null, report: null },
+    scanFailure: null,
+    overflowing: false,
+    sinceScan: null,
+    reportOut: false,
+    silentWhy: null,
+    protocolAsked: null,
   };
 }
 

@@ -1,11 +1,13 @@
 /**
- * Reporter: everything the agent tells the master (docs/protocol.md §5). A heartbeat and a status report every
- * REPORT_INTERVAL_SECONDS; container and tunnel events from the durable outbox, in order, one request in flight
- * per sequence counter, a retry keeping its number; the reactions of reaction.ts to every reply.
+ * Reporter: everything the agent tells the master (docs/protocol.md §5). A status report every
+ * REPORT_INTERVAL_SECONDS, with a heartbeat at most every HEARTBEAT_INTERVAL_SECONDS; container and tunnel events from
+ * the durable outbox, in order, one request in flight per sequence counter, a retry keeping its number; the
+ * reactions of reaction.ts to every reply.
  */
 import { InventoryView } from './inventory-view.js';
 import {
   FIRST_RETRY_MS,
+  initialState,
   refusedAsDecommissioning,
   reporterSteps,
   type ReporterDeps,
@@ -26,7 +28,8 @@ import type { ActorDef } from '../../supervisor/child-spec.js';
 export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, ReporterMsg, ReporterMemory> {
   const { outbox } = deps;
   const steps = reporterSteps(deps);
-  const { publish, persistSoon, pump, startReport, noteReject, needRegistration, silent, goSilent } = steps;
+  const { publish, persistSoon, pump, startReport, heartbeatIfDue, noteReject, needRegistration, silent, goSilent } =
+    steps;
 
   return {
     carry: () => ({ inFlight: null, view: new InventoryView(deps.inventoryRescanMs, deps.inventoryFromEvents) }),
@@ -38,24 +41,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
       // A request an earlier incarnation left out: its reply is this incarnation's, and nothing is sent meanwhile.
       const inFlight = ctx.carried.inFlight;
       if (inFlight !== null) ctx.pipe(inFlight.reply, (msg) => msg);
-      return {
-        identity: null,
-        reportSeqRetry: null,
-        sending: inFlight !== null,
-        reporting: false,
-        reportAgain: false,
-        heartbeat: null,
-        failures: 0,
-        waitingForIdentity: false,
-        forceReport: false,
-        lastReject: { event: null, report: null },
-        scanFailure: null,
-        overflowing: false,
-        sinceScan: null,
-        reportOut: false,
-        silentWhy: null,
-        protocolAsked: null,
-      };
+      return initialState(inFlight !== null);
     },
 
     handlers: {
@@ -70,6 +56,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               reportSeqRetry: null,
               waitingForIdentity: false,
               heartbeat: { seq: null },
+              heartbeatAt: ctx.clock.monotonic(),
             };
         // A new session is announced at once: heartbeat, then the full inventory (docs/protocol.md §3.3 step 5).
         return pump(sameSession ? next : startReport(next, ctx), ctx);
@@ -77,8 +64,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
 
       'reporter.tick'(state, _msg, ctx) {
         ctx.timers.once('tick', jittered(deps.reportIntervalMs, deps.random()), reporterTick());
-        const next = state.heartbeat ? state : { ...state, heartbeat: { seq: null } };
-        return pump(startReport(next, ctx), ctx);
+        return pump(startReport(heartbeatIfDue(state, ctx), ctx), ctx);
       },
 
       'reporter.enqueue'(current, msg, ctx) {

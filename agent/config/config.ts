@@ -40,7 +40,7 @@ export interface AgentConfig {
     replicas: number;
   };
   docker: { host: string; mode: 'auto' | 'standalone' | 'swarm' };
-  intervals: { reportMs: number; commandPollMs: number; registerRetryMs: number };
+  intervals: { reportMs: number; heartbeatMs: number; commandPollMs: number; registerRetryMs: number };
   heartbeat: { includeHealth: boolean };
   health: { port: number; bindAddress: string; masterContactMs: number };
   log: { level: LogLevelName; healthIntervalMs: number };
@@ -215,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     docker: { host: str('docker.host').trim(), mode: str('docker.mode') as AgentConfig['docker']['mode'] },
     intervals: {
       reportMs: Math.round(num('intervals.reportSeconds') * 1000),
+      heartbeatMs: Math.round(num('intervals.heartbeatSeconds') * 1000),
       commandPollMs: Math.round(num('intervals.commandPollSeconds') * 1000),
       registerRetryMs: Math.round(num('intervals.registerRetrySeconds') * 1000),
     },

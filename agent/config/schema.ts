@@ -144,7 +144,14 @@ export const schema = {
     },
   },
   intervals: {
-    reportSeconds: seconds('Heartbeat and status report period (s).', 'REPORT_INTERVAL_SECONDS', 30, 1, 3600),
+    reportSeconds: seconds('Status report period (s).', 'REPORT_INTERVAL_SECONDS', 30, 1, 3600),
+    heartbeatSeconds: seconds(
+      'Least time between two heartbeats (s); each goes with a status report tick.',
+      'HEARTBEAT_INTERVAL_SECONDS',
+      30,
+      1,
+      3600,
+    ),
     commandPollSeconds: seconds(
       "Command poll period (s); keep it under the master's 60 s online window.",
       'COMMAND_POLL_INTERVAL_SECONDS',

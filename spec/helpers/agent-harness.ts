@@ -29,6 +29,8 @@ export function testAgentEnv(opts: {
     CLOUDFLARED_IMAGE,
     CLOUDFLARED_NETWORK_NAME: TEST_NETWORK,
     REPORT_INTERVAL_SECONDS: '1',
+    // A heartbeat with every report, as before the two periods were apart: specs take a heartbeat as a sign of life.
+    HEARTBEAT_INTERVAL_SECONDS: '1',
     COMMAND_POLL_INTERVAL_SECONDS: '1',
     TUNNEL_CHECK_INTERVAL_SECONDS: '2',
     // A quarter of the default: the confirm still runs (and sees a stand-in that exits at once), specs stay quick.

@@ -53,6 +53,8 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number; 
     board: new StatusBoard('https://master.example'),
     healthSummary: () => undefined,
     reportIntervalMs: 3_600_000,
+    // Ticks are told by hand, the clock stands: a heartbeat with every one.
+    heartbeatIntervalMs: 0,
     retryCapMs: 60_000,
     lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,

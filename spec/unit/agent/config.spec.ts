@@ -32,7 +32,12 @@ describe('agent/config/config', () => {
       dataDir: '/app/data',
       decommissionTombstonePath: '/app/data/decommission.json',
     });
-    expect(c.intervals).to.deep.equal({ reportMs: 30_000, commandPollMs: 30_000, registerRetryMs: 60_000 });
+    expect(c.intervals).to.deep.equal({
+      reportMs: 30_000,
+      heartbeatMs: 30_000,
+      commandPollMs: 30_000,
+      registerRetryMs: 60_000,
+    });
     expect(c.master.requestTimeoutMs).to.equal(15_000);
     expect(c.health).to.deep.equal({ port: 8080, bindAddress: '0.0.0.0', masterContactMs: 120_000 });
     expect(c.log.level).to.equal('info');
@@ -58,6 +63,7 @@ describe('agent/config/config', () => {
       AGENT_DISPLAY_NAME: ' nas-01 ',
       LOG_LEVEL: 'DEBUG',
       REPORT_INTERVAL_SECONDS: '5',
+      HEARTBEAT_INTERVAL_SECONDS: '45',
       TZ: 'Europe/Zurich',
       CF_ACCESS_CLIENT_ID: 'id.access',
       CF_ACCESS_CLIENT_SECRET: 'access-secret-value',
@@ -88,7 +94,12 @@ describe('agent/config/config', () => {
       decommissionTombstonePath: '/var/lib/t.json',
     });
     expect(c.log.level).to.equal('debug');
-    expect(c.intervals).to.deep.equal({ reportMs: 5000, commandPollMs: 2500, registerRetryMs: 120_000 });
+    expect(c.intervals).to.deep.equal({
+      reportMs: 5000,
+      heartbeatMs: 45_000,
+      commandPollMs: 2500,
+      registerRetryMs: 120_000,
+    });
     expect(c.access).to.deep.equal({ clientId: 'id.access', clientSecret: 'access-secret-value' });
     expect(c.health.port).to.equal(0);
     expect(c.master.requestTimeoutMs).to.equal(20_000);

@@ -42,6 +42,7 @@ async function slowMaster() {
     board: new StatusBoard('https://master.example'),
     healthSummary: () => undefined,
     reportIntervalMs: 30_000,
+    heartbeatIntervalMs: 30_000,
     retryCapMs: 60_000,
     lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,

@@ -44,7 +44,9 @@ interface ReporterRun {
   advance(ms: number): Promise<void>;
 }
 
-async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Promise<ReporterRun> {
+async function reporterRun(
+  opts: { dir?: string; capacity?: number; reportMs?: number; heartbeatMs?: number } = {},
+): Promise<ReporterRun> {
   const clock = new ManualClock();
   const sink = new LogSink();
   const sent: Body[] = [];
@@ -74,7 +76,8 @@ async function reporterRun(opts: { dir?: string; capacity?: number } = {}): Prom
     }),
     board: new StatusBoard('https://master.example'),
     healthSummary: () => undefined,
-    reportIntervalMs: 30_000,
+    reportIntervalMs: opts.reportMs ?? 30_000,
+    heartbeatIntervalMs: opts.heartbeatMs ?? 30_000,
     retryCapMs: 60_000,
     lifecycle: { lifecycle: 'enrolled' },
     random: () => 0.5,
@@ -192,5 +195,27 @@ describe('reporter: the outbox at shutdown', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('reporter: heartbeats and status reports', () => {
+  /** Times since the first request. */
+  const sentTimes = (run: ReporterRun, type: string): number[] =>
+    run.sentAt.filter((_, i) => run.sent[i]?.type === type).map((t) => t - (run.sentAt[0] ?? 0));
+
+  it('sends a status report every report interval and a heartbeat with it at most every heartbeat interval', async () => {
+    const run = await reporterRun({ reportMs: 5_000, heartbeatMs: 30_000 });
+    await run.send(identityChanged(session('s1')));
+    await run.advance(60_000);
+    expect(sentTimes(run, 'status_report')).to.have.length(13);
+    expect(sentTimes(run, 'heartbeat'), 'at the session, then every sixth tick').to.deep.equal([0, 30_000, 60_000]);
+  });
+
+  it('pairs a heartbeat with every report when the two intervals are equal (the default)', async () => {
+    const run = await reporterRun({ reportMs: 30_000, heartbeatMs: 30_000 });
+    await run.send(identityChanged(session('s1')));
+    await run.advance(90_000);
+    expect(sentTimes(run, 'heartbeat')).to.deep.equal([0, 30_000, 60_000, 90_000]);
+    expect(sentTimes(run, 'status_report')).to.deep.equal([0, 30_000, 60_000, 90_000]);
   });
 });
