@@ -48,8 +48,8 @@ VOLUME ["/app/data"]
 # restart cannot fix and whose restart would remove a working tunnel). The start period covers the start-up.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/dockflare-agent.mjs", "healthcheck"]
 # tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown. No --lite-mode: under
-# Node 22 (the default base) node-fetch's import reaches undici, which compiles WebAssembly that lite mode lacks, and
-# the agent crashed at start (spec/integration/node22.spec.ts runs this entrypoint's flags under Node 22).
+# Node 22 (the default base) it once crashed the agent at start, when its HTTP client's import needed WebAssembly
+# (spec/integration/node22.spec.ts runs this entrypoint's flags under Node 22).
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/dockflare-agent.mjs"]
 CMD ["run"]
 LABEL org.opencontainers.image.title="dockflare-agent" \

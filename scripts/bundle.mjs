@@ -14,8 +14,8 @@ const outfile = process.env.BUNDLE_OUTFILE
 
 // Code the agent never runs is replaced by stubs that throw if ever called (docker/load-dockerode.ts does
 // the same at run time for the unbundled build): dockerode's BuildKit support (gRPC, protobufjs) and its build
-// contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2) and fetch-blob's web-streams polyfill for
-// Nodes older than 18. Each is source text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
+// contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2) and node-fetch's URL polyfill (with its
+// 250 KB Unicode table) for Nodes without a URL class. Each is source text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
 const UNUSED = [
   {
     importer: /[\\/]dockerode[\\/]lib[\\/]/,
@@ -32,7 +32,11 @@ const UNUSED = [
     request: /^\.\/ssh(\.js)?$/,
     why: 'ssh:// DOCKER_HOST is not supported by dockflare-agent; use unix:// or tcp://',
   },
-  { importer: /[\\/]fetch-blob[\\/]/, request: /^web-streams-polyfill/, why: 'Node 20 has web streams built in' },
+  {
+    importer: /[\\/]node-fetch[\\/]/,
+    request: /^whatwg-url$/,
+    why: "node-fetch uses Node's own URL; whatwg-url is its fallback for Nodes without one",
+  },
 ];
 
 const trim = {
@@ -80,8 +84,8 @@ const result = await build({
   target: 'node20',
   // BUNDLE_MINIFY=0 keeps names readable, for a CPU profile of the bundle.
   minify: process.env.BUNDLE_MINIFY !== '0',
-  // Optional add-ons that bunyan and docker-modem load inside try/catch; absent at run time by design.
-  external: ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-features', 'ssh2'],
+  // Optional add-ons that bunyan, docker-modem and node-fetch load inside try/catch; absent at run time by design.
+  external: ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-features', 'ssh2', 'encoding'],
   plugins: [trim],
   // The CommonJS dependencies call require() for Node built-ins; an ES module has none of its own.
   banner: {

@@ -11,8 +11,8 @@ const NODE22 = '22.23.5';
 
 /**
  * The image's entrypoint (its node flags, read from the Dockerfile) with the production bundle under Node 22, which
- * the official base gives users: `--lite-mode` there made node-fetch's import reach undici, whose WebAssembly lite
- * mode lacks, and the agent crashed at start. These machines run Node 20, so the spec fetches Node 22 itself.
+ * the official base gives users: `--lite-mode` there once crashed the agent at start (node-fetch 3's import needed
+ * WebAssembly, which lite mode lacks). These machines run Node 20, so the spec fetches Node 22 itself.
  */
 describe('bundle under Node 22 with the image entrypoint flags', function () {
   this.timeout(180_000);

@@ -2,19 +2,24 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 
-function runProbe(mode: string): Promise<{ code: number | null; lines: Record<string, unknown>[] }> {
+function runProbe(mode: string): Promise<{ code: number | null; lines: Record<string, unknown>[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('spec/fixtures/guard-probe.ts'), mode], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
     });
     child.on('error', reject);
     child.on('close', (code) => {
       resolve({
         code,
+        stderr,
         lines: out
           .trim()
           .split('\n')
@@ -39,5 +44,16 @@ describe('agent/process-guards', () => {
     const { code, lines } = await runProbe('timer-throw');
     expect(code).to.equal(1);
     expect(lines.find((l) => l.event === 'process_crash')).to.include({ level: 60, kind: 'uncaughtException' });
+  });
+
+  it("logs Node's warnings as process_warning lines (DEP0169 at debug) and prints none to stderr", async () => {
+    const { code, lines, stderr } = await runProbe('warnings');
+    expect(code).to.equal(0);
+    const warnings = lines.filter((l) => l.event === 'process_warning').map((l) => [l.name, l.code, l.level]);
+    expect(warnings).to.deep.equal([
+      ['DeprecationWarning', 'DEP0169', 20],
+      ['MaxListenersExceededWarning', null, 40],
+    ]);
+    expect(stderr).not.to.include('Warning');
   });
 });
