@@ -74,8 +74,8 @@ export class HttpMasterClient implements MasterClient {
         'master url is plain http',
       );
     }
-    // node-fetch sends `Connection: close` whenever no agent is given: every request, every event of a burst,
-    // would pay a new TCP (and TLS) handshake. One keep-alive agent reuses connections; Node closes an idle one
+    // Without a keep-alive agent every request, every event of a burst, would pay a new TCP (and TLS) handshake.
+    // One keep-alive agent reuses connections; Node closes an idle one
     // a second before the server's announced Keep-Alive timeout, so a reused socket is rarely one being closed.
     const keepAlive = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 2, scheduling: 'lifo' as const };
     this.agent =
@@ -205,8 +205,7 @@ export class HttpMasterClient implements MasterClient {
     body: unknown,
     signal?: AbortSignal,
   ): Promise<MasterResult<unknown>> {
-    // node-fetch, handed a signal that is already aborted, destroys the request's body stream with an 'error' nobody
-    // listens to: an uncaught exception. A request asked for after its owner ended is simply not sent.
+    // A request asked for after its owner ended is simply not sent.
     if (signal?.aborted) return transient(null, 'aborted');
     const timeout = new AbortController();
     const timer = this.opts.clock.setTimeout(() => {
@@ -235,7 +234,9 @@ export class HttpMasterClient implements MasterClient {
     };
     try {
       const res = await fetch(this.base + path, init);
-      const text = await res.text();
+      // text() keeps a byte order mark, which JSON.parse refuses: a BOM-prefixed JSON reply is still JSON.
+      const raw = await res.text();
+      const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.opts.clock.now());
       let json: unknown;
       try {
@@ -276,7 +277,13 @@ export class HttpMasterClient implements MasterClient {
           ? `timed out after ${this.opts.timeoutMs} ms`
           : e.type === 'max-size'
             ? 'reply too large'
-            : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
+            : // node-fetch's TypeErrors quote the offending header value, which may be a key read from a file.
+              e.name === 'TypeError'
+              ? `invalid request (${e.code ?? 'a header value or the URL'})`
+              : `${e.code ?? e.name}: ${this.opts.redactor.redact(e.message)}`;
+      // node-fetch 2 leaves the request open after refusing an oversized reply: end it, or its socket and the
+      // download would run on unbounded.
+      timeout.abort();
       return transient(null, reason);
     } finally {
       timer.cancel();

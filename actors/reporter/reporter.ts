@@ -216,7 +216,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
               next = { ...next, overflowing: false };
               outbox.delivered(entry.id);
               deps.board.publish('outbox', { delivered: deps.board.read().outbox.delivered + 1 });
-            } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            } else if (msg.entryId === null && next.heartbeat?.seq !== null) next = { ...next, heartbeat: null };
             if (next.failures > 0)
               ctx.log.info(
                 { event: 'events_recovered', failures: next.failures, queued: outbox.size },
@@ -258,7 +258,7 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
           case 'drop':
             if (entry) {
               outbox.rejected(entry.id);
-            } else if (msg.entryId === null) next = { ...next, heartbeat: null };
+            } else if (msg.entryId === null && next.heartbeat?.seq !== null) next = { ...next, heartbeat: null };
             next = noteReject(
               next,
               ctx,

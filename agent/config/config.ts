@@ -142,6 +142,9 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/** Printable ASCII without spaces (keys are URL-safe base64, Access ids and secrets hex), or nothing. */
+const HEADER_SAFE = /^[\x21-\x7e]*$/;
+
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   registerFormats();
   const withSecrets = withSecretFiles(env);
@@ -162,6 +165,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
 
   const accessId = str('access.clientId').trim();
   const accessSecret = str('access.clientSecret').trim();
+  // Each of these goes into a request header: a character HTTP forbids there would fail every request, with the
+  // value quoted in the HTTP library's error. Refused here, by name only.
+  for (const [name, value] of [
+    ['DOCKFLARE_API_KEY', str('master.apiKey').trim()],
+    ['CF_ACCESS_CLIENT_ID', accessId],
+    ['CF_ACCESS_CLIENT_SECRET', accessSecret],
+  ] as const) {
+    if (!HEADER_SAFE.test(value)) throw new ConfigError(name, 'must be printable ASCII without spaces');
+  }
   if ((accessId === '') !== (accessSecret === '')) {
     throw new ConfigError(
       accessId === '' ? 'CF_ACCESS_CLIENT_ID' : 'CF_ACCESS_CLIENT_SECRET',

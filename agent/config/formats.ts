@@ -86,7 +86,8 @@ export function registerFormats(): void {
         // A bare trailing '?' or '#' leaves search and hash empty but would still end up in every request URL.
         if (url.search !== '' || url.hash !== '' || /[?#]/.test(v))
           throw new Error('must not contain a query or fragment');
-        // node-fetch refuses URLs with credentials; the agent authenticates with its key (and Access headers).
+        // The agent authenticates with its key (and Access headers); a password in the URL would be one more secret
+        // sent on every request and printed wherever the URL is.
         if (url.username !== '' || url.password !== '') throw new Error('must not contain user:password@ credentials');
       },
     },

@@ -146,7 +146,7 @@ export const schema = {
   intervals: {
     reportSeconds: seconds('Status report period (s).', 'REPORT_INTERVAL_SECONDS', 30, 1, 3600),
     heartbeatSeconds: seconds(
-      'Least time between two heartbeats (s); each goes with a status report tick.',
+      "Least time between two heartbeats (s); each goes with a report tick. Keep it under the master's 60 s window.",
       'HEARTBEAT_INTERVAL_SECONDS',
       30,
       1,

@@ -23,7 +23,7 @@ function clientFor(baseUrl: string, key: string): HttpMasterClient {
   });
 }
 
-/** Each event of a burst must not pay for a new connection (node-fetch closes it unless an agent is given). */
+/** Each event of a burst must not pay for a new connection. */
 describe('master client: connections', () => {
   let master: TestMaster | undefined;
   afterEach(async () => {

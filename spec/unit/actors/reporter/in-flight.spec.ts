@@ -16,8 +16,8 @@ type Reply = MasterResult<{ code: string | null }>;
 const ACCEPTED: Reply = { ok: true, status: 202, value: { code: 'accepted' } };
 const IDENTITY = { agentId: 'agent-1', protocolVersion: 2 as const, sessionId: 's1' };
 
-/** A Reporter whose master answers container events only when the spec says so, anything else at once. */
-async function slowMaster() {
+/** A Reporter whose master answers container events (or the types in `held`) only when the spec says so. */
+async function slowMaster(held: readonly string[] = ['container_stop']) {
   const clock = new ManualClock();
   const sink = new LogSink();
   const posts: { body: Readonly<Record<string, unknown>>; answer: (r: Reply) => void }[] = [];
@@ -27,7 +27,7 @@ async function slowMaster() {
     fetchCommands: failing('reporter spec', 'fetchCommands'),
     lastSuccessAt: null,
     postEvent: (_agentId, body) =>
-      body.type === 'container_stop'
+      held.includes(String(body.type))
         ? new Promise<Reply>((resolve) => {
             posts.push({ body, answer: resolve });
           })
@@ -55,7 +55,11 @@ async function slowMaster() {
     driver.tell(identityChanged(IDENTITY));
     await step();
   };
-  return { driver, posts, outbox, step, begin };
+  const newSession = async (sessionId: string): Promise<void> => {
+    driver.tell(identityChanged({ ...IDENTITY, sessionId }));
+    await step();
+  };
+  return { driver, posts, outbox, step, begin, newSession };
 }
 
 const stop = reporterEnqueue({
@@ -103,5 +107,21 @@ describe('reporter: a request in flight when its incarnation is killed', () => {
       expect(stops, `killed after it was ${killAfter}`).to.have.length(1);
       expect(run.outbox.size).to.equal(0);
     }
+  });
+});
+
+describe('reporter: a heartbeat of the last session answered after a new one began', () => {
+  it("does not stand for the new session's first heartbeat", async () => {
+    const run = await slowMaster(['heartbeat']);
+    await run.begin();
+    expect(run.posts.map((p) => p.body.agent_session_id)).to.deep.equal(['s1']);
+    await run.newSession('s2');
+    run.posts[0]!.answer(ACCEPTED);
+    await run.step();
+    const heartbeats = run.posts.map((p) => [p.body.type, p.body.agent_session_id]);
+    expect(heartbeats, 'the new session announced at once').to.deep.equal([
+      ['heartbeat', 's1'],
+      ['heartbeat', 's2'],
+    ]);
   });
 });
