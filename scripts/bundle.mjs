@@ -3,7 +3,7 @@
 // modules, leaves the idle agent about 11 MB smaller than the tsc output (66 → 55 MB), and the runtime image needs no
 // node_modules at all. tsc still type-checks and emits dist/ for the tests and the development verbs.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -92,10 +92,37 @@ const result = await build({
     js: "import { createRequire as __dfaCreateRequire } from 'node:module';\nconst require = __dfaCreateRequire(import.meta.url);",
   },
   metafile: true,
-  legalComments: 'linked',
+  // The notices go into a file of their own, written below from the packages' own LICENSE files.
+  legalComments: 'none',
   logLevel: 'warning',
 });
 await chmod(outfile, 0o755);
+
+// <bundle>.LEGAL.txt: for every package the bundle holds code of, its name, version, licence and LICENSE file, as
+// their licences ask of a redistribution (the image ships this file beside the bundle).
+const packages = new Map();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /^(.*node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
+  if (m) packages.set(m[1], null);
+}
+const notices = [];
+for (const dir of [...packages.keys()].sort()) {
+  const meta = JSON.parse(await readFile(path.join(root, dir, 'package.json'), 'utf8'));
+  const files = await readdir(path.join(root, dir));
+  const licenceFile = files.find((f) => /^(licen[cs]e|copying)/i.test(f));
+  // An Apache-2.0 package's NOTICE file travels with it too.
+  const noticeFile = files.find((f) => /^notice/i.test(f));
+  const read = (f) => readFile(path.join(root, dir, f), 'utf8');
+  const text = [
+    licenceFile ? await read(licenceFile) : '(no licence file in the package)',
+    ...(noticeFile ? [await read(noticeFile)] : []),
+  ].join('\n\n');
+  notices.push(`${meta.name}@${meta.version} (${meta.license ?? 'licence not declared'})\n\n${text.trim()}\n`);
+}
+await writeFile(
+  `${outfile}.LEGAL.txt`,
+  `Third-party packages bundled in ${path.basename(outfile)}:\n\n${notices.join('\n' + '-'.repeat(80) + '\n\n')}`,
+);
 if (process.env.BUNDLE_REPORT === '1') {
   const { analyzeMetafile } = await import('esbuild');
   process.stdout.write(await analyzeMetafile(result.metafile));

@@ -39,6 +39,16 @@ describe('bundle: dist/dockflare-agent.mjs outside the checkout', function () {
     expect(stderr).to.equal('');
   });
 
+  it('ships the licence of every package it bundles beside it (the image copies the file)', async () => {
+    const legal = await readFile(`${script}.LEGAL.txt`, 'utf8');
+    const deps = Object.keys(
+      (JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+    );
+    for (const name of deps) expect(legal, name).to.match(new RegExp(`^${name}@\\d+\\.\\d+\\.\\d+ \\(`, 'm'));
+    expect(legal).to.include('Permission is hereby granted'); // an MIT licence text, not only a name
+    expect(legal).to.include('Apache License');
+  });
+
   it('registers, reports its inventory from Docker and stops cleanly on SIGTERM', async () => {
     const master = await TestMaster.start({ mode: 'v2' });
     const child = spawn(process.execPath, [...flags, script, 'run'], {
