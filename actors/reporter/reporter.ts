@@ -122,6 +122,8 @@ export function reporterDef(deps: ReporterDeps): ActorDef<ReporterState, Reporte
         const scan = patchScan(msg.scan, scanned.sinceScan);
         if (scan.ok && msg.source === 'docker')
           ctx.carried.view.adopt(msg.ticket, scan.containers, ctx.clock.monotonic());
+        // A decommission that began while the scan ran: nothing is reported from then on (docs/protocol.md §13.11).
+        if (silent(current)) return { ...current, reporting: false };
         const state = steps.noteScan(current, ctx, msg.scan);
         const identity = state.identity;
         if (!identity) return { ...state, reporting: false };

@@ -4,6 +4,7 @@
  */
 import { reporterDef } from '../../actors/reporter/reporter.js';
 import type { ContainerInfo } from '../../domain/container.js';
+import type { Lifecycle } from '../../domain/lifecycle.js';
 import type { MasterResult } from '../../domain/master-result.js';
 import { StatusBoard } from '../../domain/status-board.js';
 import type { MasterClient } from '../../master/client.js';
@@ -31,6 +32,8 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number; 
   const bodies: Body[] = [];
   const scans: ((containers: ContainerInfo[]) => void)[] = [];
   const reports: ((r: Reply) => void)[] = [];
+  /** What the tombstone store would answer; a spec moves it to begin a decommission. */
+  const lifecycle: { lifecycle: Lifecycle } = { lifecycle: 'enrolled' };
   const client: MasterClient = {
     register: failing('reporter spec', 'register'),
     ackDecommission: failing('reporter spec', 'ackDecommission'),
@@ -56,7 +59,7 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number; 
     // Ticks are told by hand, the clock stands: a heartbeat with every one.
     heartbeatIntervalMs: 0,
     retryCapMs: 60_000,
-    lifecycle: { lifecycle: 'enrolled' },
+    lifecycle,
     random: () => 0.5,
     inventoryFromEvents: opts.fromEvents ?? true,
     ...(opts.rescanMs !== undefined ? { inventoryRescanMs: opts.rescanMs } : {}),
@@ -75,5 +78,5 @@ export async function slowScan(opts: { fromEvents?: boolean; rescanMs?: number; 
         ? `report [${(b.containers as ContainerInfo[]).map((c) => c.id).join(' ')}]`
         : `${String(b.type)} ${(b.container as ContainerInfo | undefined)?.id ?? ''}`.trim(),
     );
-  return { driver, scans, reports, step, sent, bodies, clock, sink, register };
+  return { driver, scans, reports, step, sent, bodies, clock, sink, register, lifecycle };
 }

@@ -33,4 +33,13 @@ describe('reporter: a status report never undoes a newer event', () => {
     const order = run.sent().filter((s) => !s.startsWith('heartbeat'));
     expect(order).to.deep.equal(['report []', 'container_start late']);
   });
+
+  it('posts no report whose scan ends after a decommission began: nothing is reported from then on', async () => {
+    const run = await slowScan();
+    expect(run.scans, "the session's first scan is out").to.have.length(1);
+    run.lifecycle.lifecycle = 'prepared';
+    run.scans[0]!([info('a')]);
+    await run.step();
+    expect(run.sent().filter((s) => s.startsWith('report'))).to.deep.equal([]);
+  });
 });
