@@ -75,8 +75,8 @@ export class HttpMasterClient implements MasterClient {
       );
     }
     // Without a keep-alive agent every request, every event of a burst, would pay a new TCP (and TLS) handshake.
-    // One keep-alive agent reuses connections; Node closes an idle one
-    // a second before the server's announced Keep-Alive timeout, so a reused socket is rarely one being closed.
+    // One keep-alive agent reuses connections; Node closes an idle one a second before the server's announced
+    // Keep-Alive timeout, so a reused socket is rarely one being closed.
     const keepAlive = { keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 2, scheduling: 'lifo' as const };
     this.agent =
       url.protocol === 'https:'

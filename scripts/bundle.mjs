@@ -15,7 +15,8 @@ const outfile = process.env.BUNDLE_OUTFILE
 // Code the agent never runs is replaced by stubs that throw if ever called (docker/load-dockerode.ts does
 // the same at run time for the unbundled build): dockerode's BuildKit support (gRPC, protobufjs) and its build
 // contexts (tar-fs, .dockerignore), docker-modem's ssh:// transport (ssh2) and node-fetch's URL polyfill (with its
-// 250 KB Unicode table) for Nodes without a URL class. Each is source text that would otherwise sit in the heap of every agent. loadDockerode() itself becomes a static import.
+// 250 KB Unicode table) for Nodes without a URL class. Each is source text that would otherwise sit in the heap of
+// every agent. loadDockerode() itself becomes a static import.
 const UNUSED = [
   {
     importer: /[\\/]dockerode[\\/]lib[\\/]/,
@@ -100,13 +101,13 @@ await chmod(outfile, 0o755);
 
 // <bundle>.LEGAL.txt: for every package the bundle holds code of, its name, version, licence and LICENSE file, as
 // their licences ask of a redistribution (the image ships this file beside the bundle).
-const packages = new Map();
+const packages = new Set();
 for (const input of Object.keys(result.metafile.inputs)) {
   const m = /^(.*node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
-  if (m) packages.set(m[1], null);
+  if (m) packages.add(m[1]);
 }
 const notices = [];
-for (const dir of [...packages.keys()].sort()) {
+for (const dir of [...packages].sort()) {
   const meta = JSON.parse(await readFile(path.join(root, dir, 'package.json'), 'utf8'));
   const files = await readdir(path.join(root, dir));
   const licenceFile = files.find((f) => /^(licen[cs]e|copying)/i.test(f));

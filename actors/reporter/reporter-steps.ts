@@ -130,8 +130,8 @@ export function reporterSteps(deps: ReporterDeps) {
    * Its only master effect is last_seen, which every accepted report refreshes as well (docs/protocol.md §5.3).
    */
   const heartbeatIfDue = (s: ReporterState, ctx: Ctx): ReporterState => {
-    const now = ctx.clock.monotonic();
     if (s.heartbeat) return s;
+    const now = ctx.clock.monotonic();
     if (s.heartbeatAt !== null && now - s.heartbeatAt < deps.heartbeatIntervalMs - deps.reportIntervalMs / 2) return s;
     return { ...s, heartbeat: { seq: null }, heartbeatAt: now };
   };

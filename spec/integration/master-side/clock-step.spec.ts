@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import { HttpMasterClient } from '../../../master/client.js';
-import { Redactor } from '../../../log/redact.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 import { healthReport } from '../../../agent/health-report.js';
 import { StatusBoard } from '../../../domain/status-board.js';
-import { LogSink } from '../../helpers/log-sink.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { TestMaster } from '../../master/index.js';
 
@@ -17,17 +15,7 @@ describe('master client: the age of the last contact across a step of the system
   it('a clock set back an hour does not make a contact 200 s old look fresh to /health', async () => {
     master = await TestMaster.start({ mode: 'v2' });
     const clock = new ManualClock();
-    const client = new HttpMasterClient({
-      baseUrl: master.url,
-      apiKey: master.generateKey(),
-      access: undefined,
-      timeoutMs: 3000,
-      caFile: undefined,
-      userAgent: 'spec',
-      clock,
-      log: new LogSink().log,
-      redactor: new Redactor(),
-    });
+    const client = specMasterClient(master.url, { apiKey: master.generateKey(), clock });
     const reg = await client.register({
       display_name: 'clock',
       version: '1',

@@ -1,26 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { expect } from 'chai';
-import { systemClock } from '../../../supervisor/clock.js';
-import { HttpMasterClient } from '../../../master/client.js';
-import { Redactor } from '../../../log/redact.js';
-import { LogSink } from '../../helpers/log-sink.js';
+import type { HttpMasterClient } from '../../../master/client.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 import { TestMaster } from '../../master/index.js';
 
 const registerBody = { display_name: 'conn', version: '1', agent_version: '1', supported_protocol_versions: [2, 1] };
 
 function clientFor(baseUrl: string, key: string): HttpMasterClient {
-  return new HttpMasterClient({
-    baseUrl,
-    apiKey: key,
-    access: undefined,
-    timeoutMs: 3000,
-    caFile: undefined,
-    userAgent: 'spec',
-    clock: systemClock,
-    log: new LogSink().log,
-    redactor: new Redactor(),
-  });
+  return specMasterClient(baseUrl, { apiKey: key });
 }
 
 /** Each event of a burst must not pay for a new connection. */

@@ -6,10 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { systemClock } from '../../../supervisor/clock.js';
-import { HttpMasterClient } from '../../../master/client.js';
-import { Redactor } from '../../../log/redact.js';
-import { LogSink } from '../../helpers/log-sink.js';
+import type { HttpMasterClient } from '../../../master/client.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 
 const run = promisify(execFile);
 
@@ -67,20 +65,7 @@ describe('master client: TLS', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const client = (caFile: string | undefined): HttpMasterClient => {
-    const sink = new LogSink();
-    return new HttpMasterClient({
-      baseUrl: url,
-      apiKey: 'k'.repeat(43),
-      access: undefined,
-      timeoutMs: 3000,
-      caFile,
-      userAgent: 'spec',
-      clock: systemClock,
-      log: sink.log,
-      redactor: new Redactor(),
-    });
-  };
+  const client = (caFile: string | undefined): HttpMasterClient => specMasterClient(url, { caFile });
   const body = { display_name: 'x', version: '1', agent_version: '1', supported_protocol_versions: [2, 1] };
 
   it('refuses a certificate it cannot verify', async () => {

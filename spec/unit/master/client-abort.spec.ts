@@ -1,22 +1,9 @@
 import { expect } from 'chai';
-import { HttpMasterClient } from '../../../master/client.js';
-import { systemClock } from '../../../supervisor/clock.js';
-import { LogSink } from '../../helpers/log-sink.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 
 describe('master client: a request whose owner has already ended', () => {
   it('is not sent and comes back as an aborted transient failure, without an uncaught error', async () => {
-    const sink = new LogSink();
-    const client = new HttpMasterClient({
-      baseUrl: 'http://127.0.0.1:9',
-      apiKey: 'k'.repeat(43),
-      access: undefined,
-      timeoutMs: 2000,
-      caFile: undefined,
-      userAgent: 'spec',
-      clock: systemClock,
-      log: sink.log,
-      redactor: sink.redactor,
-    });
+    const client = specMasterClient('http://127.0.0.1:9', { timeoutMs: 2000 });
     const errors: unknown[] = [];
     const onError = (err: unknown): void => {
       errors.push(err);

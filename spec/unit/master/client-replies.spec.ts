@@ -1,9 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { HttpMasterClient } from '../../../master/client.js';
-import { systemClock } from '../../../supervisor/clock.js';
-import { LogSink } from '../../helpers/log-sink.js';
+import type { HttpMasterClient } from '../../../master/client.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 
 /** A client of a local server answering with `handler`. */
 async function against(
@@ -13,17 +12,9 @@ async function against(
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const sink = new LogSink();
-  const client = new HttpMasterClient({
-    baseUrl: `http://127.0.0.1:${port}`,
-    apiKey: 'k'.repeat(43),
-    access: opts.accessSecret !== undefined ? { clientId: 'id.access', clientSecret: opts.accessSecret } : undefined,
+  const client = specMasterClient(`http://127.0.0.1:${port}`, {
     timeoutMs: 5000,
-    caFile: undefined,
-    userAgent: 'spec',
-    clock: systemClock,
-    log: sink.log,
-    redactor: sink.redactor,
+    ...(opts.accessSecret !== undefined ? { access: { clientId: 'id.access', clientSecret: opts.accessSecret } } : {}),
     ...(opts.maxReplyBytes !== undefined ? { maxReplyBytes: opts.maxReplyBytes } : {}),
   });
   return { client, server };

@@ -1,9 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { HttpMasterClient } from '../../../master/client.js';
-import { systemClock } from '../../../supervisor/clock.js';
-import { LogSink } from '../../helpers/log-sink.js';
+import { specMasterClient } from '../../helpers/master-client.js';
 
 const OLD = 'o'.repeat(43);
 const NEW = 'n'.repeat(43);
@@ -42,22 +40,14 @@ describe('master client: a key rolled while two requests are out with the old on
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const sink = new LogSink();
     let reads = 0;
-    const client = new HttpMasterClient({
-      baseUrl: `http://127.0.0.1:${port}`,
+    const client = specMasterClient(`http://127.0.0.1:${port}`, {
       apiKey: OLD,
       reloadKey: () => {
         reads++;
         return Promise.resolve(NEW);
       },
-      access: undefined,
       timeoutMs: 5000,
-      caFile: undefined,
-      userAgent: 'spec',
-      clock: systemClock,
-      log: sink.log,
-      redactor: sink.redactor,
     });
 
     const [heartbeat, report] = await Promise.all([
