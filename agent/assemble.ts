@@ -4,8 +4,8 @@
  * directly to run a real agent in-process against the test master and a real Docker Engine.
  */
 import type { Clock } from '../supervisor/clock.js';
-import { readSecretFile, type AgentConfig } from './config/config.js';
-import { loudOnce } from '../log/loud-once.js';
+import type { AgentConfig } from './config/config.js';
+import { keyFileReader } from './key-file.js';
 import { DockerodePort } from '../docker/dockerode-port.js';
 import { DockerodeSwarmPort } from '../docker/dockerode-swarm.js';
 import type { DockerMode } from './docker-mode.js';
@@ -94,26 +94,10 @@ export async function assembleAgent(config: AgentConfig, deps: AssembleDeps): Pr
   const runtime = { clock, handlerTimeoutMs: config.supervision.handlerTimeoutMs, random: deps.random ?? Math.random };
   const board = new StatusBoard(loggableUrl(config.master.url));
   const keyFile = config.master.apiKeyFile;
-  let keyFileProblem: string | null = null;
-  /** The key file again, when the master refuses the key; null while it cannot be read (the old key stays). */
-  const readKeyFile = (file: string): Promise<string | null> => {
-    const read = readSecretFile(file);
-    if (read.ok) keyFileProblem = null;
-    else
-      keyFileProblem = loudOnce(
-        log,
-        keyFileProblem,
-        read.reason,
-        'warn',
-        { event: 'api_key_file_unreadable', file, reason: read.reason },
-        'agent key file unreadable',
-      );
-    return Promise.resolve(read.ok ? read.value : null);
-  };
   const client = new HttpMasterClient({
     baseUrl: config.master.url,
     apiKey: config.master.apiKey,
-    ...(keyFile === undefined ? {} : { reloadKey: () => readKeyFile(keyFile) }),
+    ...(keyFile === undefined ? {} : { reloadKey: keyFileReader({ file: keyFile, clock, log }) }),
     access: config.access,
     timeoutMs: config.master.requestTimeoutMs,
     caFile: config.master.caFile,

@@ -145,6 +145,11 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** Printable ASCII without spaces (keys are URL-safe base64, Access ids and secrets hex), or nothing. */
 const HEADER_SAFE = /^[\x21-\x7e]*$/;
 
+/** True when `value` can go into a request header as it is. */
+export function isHeaderSafe(value: string): boolean {
+  return HEADER_SAFE.test(value);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   registerFormats();
   const withSecrets = withSecretFiles(env);
@@ -172,7 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     ['CF_ACCESS_CLIENT_ID', accessId],
     ['CF_ACCESS_CLIENT_SECRET', accessSecret],
   ] as const) {
-    if (!HEADER_SAFE.test(value)) throw new ConfigError(name, 'must be printable ASCII without spaces');
+    if (!isHeaderSafe(value)) throw new ConfigError(name, 'must be printable ASCII without spaces');
   }
   if ((accessId === '') !== (accessSecret === '')) {
     throw new ConfigError(
