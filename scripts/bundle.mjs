@@ -40,9 +40,21 @@ const UNUSED = [
   },
 ];
 
+// Optional add-ons that bunyan (dtrace-provider, mv, source-map-support, moment), docker-modem (ssh2, cpu-features)
+// and node-fetch (encoding) require inside try/catch. Left external, Node would load them from any node_modules
+// above the bundle: run from a checkout (npm start, the bench) the agent loaded dtrace-provider and mv with glob,
+// rimraf and ncp, which the image never has. Bundled as a module that fails as a missing one does.
+const ABSENT = ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-features', 'ssh2', 'encoding'];
+
 const trim = {
   name: 'trim-unused',
   setup(b) {
+    const absent = new RegExp(`^(${ABSENT.join('|')})$`);
+    b.onResolve({ filter: absent }, (args) => ({ path: args.path, namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}' (not part of dockflare-agent)`)}), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
     b.onResolve({ filter: /.*/ }, (args) => {
       const hit = UNUSED.find((u) => u.request.test(args.path) && u.importer.test(args.importer));
       return hit ? { path: args.path, namespace: 'unused', pluginData: hit.why } : undefined;
@@ -85,8 +97,6 @@ const result = await build({
   target: 'node20',
   // BUNDLE_MINIFY=0 keeps names readable, for a CPU profile of the bundle.
   minify: process.env.BUNDLE_MINIFY !== '0',
-  // Optional add-ons that bunyan, docker-modem and node-fetch load inside try/catch; absent at run time by design.
-  external: ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-features', 'ssh2', 'encoding'],
   plugins: [trim],
   // The CommonJS dependencies call require() for Node built-ins; an ES module has none of its own.
   banner: {

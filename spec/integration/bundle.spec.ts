@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,36 @@ describe('bundle: dist/dockflare-agent.mjs outside the checkout', function () {
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
     expect(stdout.trim()).to.equal(pkg.version);
     expect(stderr).to.equal('');
+  });
+
+  it('loads no optional add-on from a node_modules beside it (a checkout, where npm start runs it)', async () => {
+    // Each add-on bunyan, docker-modem and node-fetch try to require, present here as a package that leaves a mark.
+    const addOns = ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'ssh2', 'cpu-features', 'encoding'];
+    const checkout = path.join(dir, 'checkout');
+    for (const name of addOns) {
+      await mkdir(path.join(checkout, 'node_modules', name), { recursive: true });
+      const mark = JSON.stringify(path.join(checkout, `loaded-${name}`));
+      await writeFile(
+        path.join(checkout, 'node_modules', name, 'index.js'),
+        `require('node:fs').writeFileSync(${mark}, '');\nmodule.exports = {};\n`,
+      );
+    }
+    await mkdir(path.join(checkout, 'dist'));
+    await copyFile(script, path.join(checkout, 'dist', 'dockflare-agent.mjs'));
+    await copyFile('package.json', path.join(checkout, 'package.json'));
+    const { stdout } = await run(
+      process.execPath,
+      [...flags, path.join(checkout, 'dist', 'dockflare-agent.mjs'), 'version'],
+      {
+        cwd: checkout,
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    expect(stdout.trim()).not.to.equal('');
+    expect(
+      (await readdir(checkout)).filter((f) => f.startsWith('loaded-')),
+      'add-ons loaded',
+    ).to.deep.equal([]);
   });
 
   it('ships the licence of every package it bundles beside it (the image copies the file)', async () => {
