@@ -13,7 +13,7 @@ const target = host.startsWith('unix://')
     };
 const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['start', 'die'] }));
 const req = http.get({ ...target, path: `/events?filters=${filters}` }, (res) => {
-  process.stdout.write('subscribed\n');
+  process.stdout.write('ready\n');
   let buf = '';
   res.setEncoding('utf8');
   res.on('data', (chunk) => {

@@ -1,4 +1,5 @@
 /** Scenario 9's verdict rows: the agent at 500 labelled containers against itself at 0, from the same run. */
+import { BURST_TARGET, burstRows } from './report-burst.js';
 import type { ScaleResult } from './scenario-scale.js';
 import { errNote, failed, info, ms, row, type Outcome, type Row } from './verdict.js';
 
@@ -70,5 +71,9 @@ export function scaleRows(r: Outcome<ScaleResult> | undefined): Row[] {
       `chart: ${r.chart}`,
     ),
   );
+  const last = r.points.at(-1)?.labelled ?? 0;
+  if ('error' in r.burst)
+    rows.push(row(9, `a burst of 200 on a host of ${last}`, undefined, false, BURST_TARGET, '—', errNote(r.burst)));
+  else rows.push(...burstRows(r.burst, 9, `, on a host of ${last}`));
   return rows;
 }

@@ -13,7 +13,8 @@ import { createContainer, removeForce, type BenchContainer } from './docker.js';
 import { LoadWorker } from './load-worker.js';
 import { cpuPercent, sampleTree } from './proc.js';
 import { bodyType, masterWait, registeredId, withAgent, type BenchContext } from './session.js';
-import { median, pause, round, say } from './util.js';
+import { burstPair, type BurstPairResult } from './scenario-burst.js';
+import { errorText, median, pause, round, say } from './util.js';
 import { scaleSvg } from './scale-chart.js';
 
 export interface ScalePoint {
@@ -35,7 +36,12 @@ export interface ScaleResult {
   settings: string;
   points: ScalePoint[];
   chart: string;
+  /** The burst scenario's pair, 200 containers started and stopped on the host of the last point. */
+  burst: BurstPairResult | { error: string };
 }
+
+/** #17: "a 200-container burst with the latency target of point 3", on the 500-container host. */
+export const SCALE_BURST = { labelled: 180, legacy: 20, disabled: 10 };
 
 export const SCALE_LEVELS = [0, 100, 500] as const;
 const ENV = { REPORT_INTERVAL_SECONDS: '5', COMMAND_POLL_INTERVAL_SECONDS: '2', TUNNEL_CHECK_INTERVAL_SECONDS: '5' };
@@ -137,6 +143,7 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScaleResult> {
   const load = await LoadWorker.start();
   const have = { labelled: [] as BenchContainer[], other: [] as BenchContainer[] };
   const points: ScalePoint[] = [];
+  let burst: ScaleResult['burst'];
   try {
     for (const level of SCALE_LEVELS) {
       ctx.deadline.check(`scale point ${level}`);
@@ -151,6 +158,14 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScaleResult> {
         `scale ${level}: first inventory ${String(p?.firstInventoryMs)} ms, RSS ${String(p?.rssMedianMb)} MB, CPU ${String(p?.cpuPercent)} % (bare ${String(p?.bareCpuPercent)} %), ${String(p?.cpuPerReportCycleMs)} ms per cycle`,
       );
     }
+    ctx.deadline.check('the burst on the scaled host');
+    say(`scale: a burst of ${SCALE_BURST.labelled + SCALE_BURST.legacy} on ${have.labelled.length} labelled`);
+    burst = await burstPair(ctx, {
+      name: 'scale-burst',
+      plan: SCALE_BURST,
+      env: ENV,
+      masterLimits: MASTER_LIMITS,
+    }).catch((err: unknown) => ({ error: errorText(err) }));
   } finally {
     load.close();
     const all = [...have.labelled, ...have.other];
@@ -168,5 +183,6 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScaleResult> {
       )}; enrolled, tunnel running; plus half as many unlabelled running containers; ${SETTLE_MS / 1000} s settle, ${WINDOW_MS / 1000} s window; the master's request limit raised to 1 MiB (its default 64 KiB refuses a 500-container report)`,
     points,
     chart: path.relative(ROOT, chart),
+    burst,
   };
 }
