@@ -40,7 +40,7 @@ export function evaluate(r: Results): Row[] {
         'idle RSS agent tree (median / max) vs bare node (median)',
         i.rssRatio === null
           ? undefined
-          : `${String(i.agentRssMedianMb)} / ${String(i.agentRssMaxMb)} MB vs ${String(i.bareRssMedianMb)} MB = ${i.rssRatio}×`,
+          : `${String(i.agentRssMedianMb)} / ${String(i.agentRssMaxMb)} MB vs ${String(i.bareRssMedianMb)} MB = ${i.rssRatio}× (protocol floor ${floorRss(i)})`,
         i.rssRatio !== null && i.rssRatio <= 1.2,
         '≤ 1.20× bare node',
         '—',
@@ -115,6 +115,13 @@ export function evaluate(r: Results): Row[] {
   rows.push(...laterRows(r));
   rows.push(...scaleRows(r.scale));
   return rows.sort((a, b) => a.scenario - b.scenario);
+}
+
+/** The protocol floor's RSS and its ratio to the bare node: what loading node-fetch and making the requests costs. */
+function floorRss(i: { protocolFloorRssMedianMb?: number | null; bareRssMedianMb: number | null }): string {
+  const f = i.protocolFloorRssMedianMb ?? null;
+  if (f === null || i.bareRssMedianMb === null || i.bareRssMedianMb <= 0) return 'n/a';
+  return `${f} MB = ${(f / i.bareRssMedianMb).toFixed(2)}×`;
 }
 
 export function markdown(rows: Row[]): string {

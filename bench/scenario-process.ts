@@ -85,6 +85,8 @@ export interface IdleResult {
    * same windows.
    */
   protocolFloorCpuPercent: number | null;
+  /** The same control's RSS (median): a node that only makes the requests with the agent's HTTP client. */
+  protocolFloorRssMedianMb: number | null;
   requestsPerMinute: number | null;
   requestsByKind: Record<string, number>;
   agentPidsMax: number;
@@ -271,6 +273,7 @@ async function idleRun(
         agentCpuPercentTicks: windowS > 0 ? round(cpuPercentTicks(first, last), 3) : null,
         bareCpuPercent: windowS > 0 ? round(cpuPercent(bareFirst, bareLast), 3) : null,
         protocolFloorCpuPercent: round(median(floorWindows), 3),
+        protocolFloorRssMedianMb: round(median(floorSamples.map((x) => mb(x.rssKb)))),
         requestsPerMinute: windowS > 0 ? round((inWindow.length / windowS) * 60, 1) : null,
         requestsByKind: byKind,
         agentPidsMax: Math.max(...agentSamples.map((x) => x.pids)),

@@ -49,6 +49,17 @@ const ABSENT = ['dtrace-provider', 'mv', 'source-map-support', 'moment', 'cpu-fe
 const trim = {
   name: 'trim-unused',
   setup(b) {
+    // The agent's own modules import Node's built-ins as ES modules, and Node builds each one's ES module facade by
+    // reading every export once, getters included: tls.rootCertificates copies the ~140 root certificates (~1 MB
+    // resident), crypto's webcrypto loads WebCrypto. Through require, which the dependencies use anyway, an export
+    // is read only when used.
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-require' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
     const absent = new RegExp(`^(${ABSENT.join('|')})$`);
     b.onResolve({ filter: absent }, (args) => ({ path: args.path, namespace: 'absent' }));
     b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({

@@ -69,6 +69,26 @@ describe('bundle: dist/dockflare-agent.mjs outside the checkout', function () {
     ).to.deep.equal([]);
   });
 
+  it("reads no built-in module's exports it does not use while loading (ES module facades read every one)", async () => {
+    // An ES import of a built-in makes Node read every export of it once, getters included: tls.rootCertificates
+    // copies every root certificate, crypto's webcrypto loads WebCrypto. The bundle takes built-ins through require.
+    // (The banner's one import, node:module, gives the bundle its require.)
+    expect(await readFile(script, 'utf8')).not.to.match(/from\s*["']node:(?!module["'])/);
+    const report = path.join(dir, 'loaded.json');
+    const preload = path.join(dir, 'note-loaded.cjs');
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    await run(process.execPath, [...flags, '--require', preload, script, 'version'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    const loaded = JSON.parse(await readFile(report, 'utf8')) as string[];
+    expect(loaded, 'the node:http module').to.include('NativeModule http');
+    expect(loaded).not.to.include('NativeModule internal/crypto/webcrypto');
+  });
+
   it('ships the licence of every package it bundles beside it (the image copies the file)', async () => {
     const legal = await readFile(`${script}.LEGAL.txt`, 'utf8');
     const deps = Object.keys(
