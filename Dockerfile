@@ -47,12 +47,11 @@ VOLUME ["/app/data"]
 # The image has no curl: the agent's own verb asks its /livez (liveness: never failed by a master outage, which a
 # restart cannot fix and whose restart would remove a working tunnel). The start period covers the start-up.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/dist/dockflare-agent.mjs", "healthcheck"]
-# tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown. --no-opt --no-maglev:
-# no optimising compiler (the interpreter and Sparkplug's baseline code only). An agent idle all day gains nothing
-# from optimised code and paid about 3.5 MB resident for the compiler's code and memory (docs/architecture.md,
-# "Node flags"). No --lite-mode: under Node 22 (the default base) it once crashed the agent at start, when its HTTP
-# client's import needed WebAssembly (spec/integration/node22.spec.ts runs this entrypoint's flags under Node 22).
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--no-opt", "--no-maglev", "/app/dist/dockflare-agent.mjs"]
+# tini as PID 1: signals reach node, and Docker's stop becomes the agent's graceful shutdown. No --lite-mode: under
+# Node 22 (the default base) it once crashed the agent at start, when its HTTP client's import needed WebAssembly
+# (spec/integration/node22.spec.ts runs this entrypoint's flags under Node 22). No --no-opt either: measured, it
+# saves memory and costs the CPU of large hosts (docs/architecture.md §4.12).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/dockflare-agent.mjs"]
 CMD ["run"]
 LABEL org.opencontainers.image.title="dockflare-agent" \
       org.opencontainers.image.description="DockFlare Agent in TypeScript: labelled containers, the cloudflared tunnel container, the DockFlare master" \

@@ -25,7 +25,7 @@ export function keyFileReader(deps: KeyFileReaderDeps): () => Promise<string | n
   let problem: string | null = null;
   const readOnce = (): { ok: true; value: string } | { ok: false; reason: string; passing: boolean } => {
     const read = readSecretFile(deps.file);
-    if (!read.ok) return { ...read, passing: true };
+    if (!read.ok) return { ok: false, reason: read.reason, passing: read.absent };
     if (!isHeaderSafe(read.value)) {
       return { ok: false, reason: 'holds characters a request header cannot carry', passing: false };
     }

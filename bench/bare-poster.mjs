@@ -25,8 +25,10 @@ const post = async (path, body) => {
     redirect: 'manual',
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: JSON.parse(await res.text()) };
+  const text = await res.text();
+  return { status: res.status, text };
 };
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const reg = await post('/api/v2/agents/register', {
   display_name: 'bare-poster',
@@ -34,8 +36,11 @@ const reg = await post('/api/v2/agents/register', {
   agent_version: '0',
   supported_protocol_versions: [2],
 });
-const id = reg.body.agent_id;
-const session = reg.body.agent_session_id;
+if (reg.status >= 300) {
+  process.stderr.write(`bare poster: registration refused (${reg.status})\n`);
+  process.exit(1);
+}
+const { agent_id: id, agent_session_id: session } = JSON.parse(reg.text);
 const ENABLE = ['dockflare.enable', 'cloudflare.tunnel.enable'];
 const TRUTHY = new Set(['true', '1', 'yes', 'on']);
 const queue = [];
@@ -53,6 +58,8 @@ async function pump() {
       () => false,
     );
     if (ok) queue.shift();
+    // As the agent's would, a failure waits before the same event goes again.
+    else await pause(100);
   }
   pumping = false;
 }

@@ -34,12 +34,16 @@ async function controlProcess(
       timer = setTimeout(() => {
         resolve(false);
       }, timeoutMs);
+      // One that dies before it is ready need not be waited for.
+      child.once('exit', () => {
+        resolve(false);
+      });
     }),
   ]);
   clearTimeout(timer);
   if (!ok) {
     child.kill('SIGKILL');
-    throw new Error(`${script} did not get ready within ${timeoutMs} ms`);
+    throw new Error(`${script} did not get ready (exit code ${String(child.exitCode)}, waited up to ${timeoutMs} ms)`);
   }
   return () => child.kill('SIGKILL');
 }

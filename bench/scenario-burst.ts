@@ -8,47 +8,29 @@
  * against a master that answers at once and one that takes 20 ms per event (the real master writes its state file
  * on every event). The scale scenario runs the same pair with 200 containers on a host of 500 (burstPair).
  */
-import type { RecordedRequest, TestMaster } from '../spec/master/index.js';
+import type { TestMaster } from '../spec/master/index.js';
 import { bareSubscriber, protocolFloor } from './burst-controls.js';
-import { createContainer, EventRecorder, removeForce, type BenchContainer } from './docker.js';
+import { measure, type DeliveryStats, type LatencyStats, type Made, type PassFigures } from './burst-measure.js';
+import { createContainer, EventRecorder, removeForce } from './docker.js';
 import { LoadWorker } from './load-worker.js';
 import { acceptedByContainer, bodyType, masterWait, subscribed, withAgent, type BenchContext } from './session.js';
-import { max, pause, percentile, round, say, waitUntil } from './util.js';
+import { pause, say, waitUntil } from './util.js';
 
-export interface LatencyStats {
-  count: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  maxMs: number | null;
-}
+export type { LatencyStats } from './burst-measure.js';
 
-export interface DeliveryStats {
-  expected: number;
-  delivered: number;
-  lost: number;
-  duplicates: number;
-}
-
-export interface BurstRun {
+/** The agent's pass with the protocol floor's pass beside it, at one master delay. */
+export interface BurstRun extends PassFigures {
   masterDelayMs: number;
   labelled: number;
-  delivery: DeliveryStats;
-  /** Accepted events about `dockflare.enable=false` containers: must be 0. */
-  unexpectedReports: number;
-  /** Docker's event time → the master's receipt of the agent's accepted event (starts and stops). */
-  agent: LatencyStats;
-  /** Docker's event time → the bare subscriber's receipt of the same event. */
-  bare: LatencyStats;
+  /** A wait for the master's receipts ran out (the run's deadline, or events not delivered): "lost" may be that. */
+  timedOut: boolean;
   /** Docker's event time → the floor master's receipt of the serial poster's accepted event (a pass of its own). */
   floor: LatencyStats;
   /** The bare subscriber in the floor's pass. */
   floorBare: LatencyStats;
-  /** Events the bare subscriber or the bench's own subscription did not see (no latency for them). */
-  unseen: number;
-  /** The five slowest of the subject's events: when Docker told them (from the burst's first event) and how long. */
-  slowest: { action: string; atMs: number; bareMs: number; subjectMs: number }[];
-  /** Wall time from the first Docker event of the burst to the last event the master accepted. */
-  spanMs: number | null;
+  /** The floor pass's delivery and whether it timed out (a floor that lost events looks faster). */
+  floorDelivery: DeliveryStats;
+  floorTimedOut: boolean;
 }
 
 export interface BurstPairResult {
@@ -84,81 +66,8 @@ export const SLOW_MASTER_MS = 20;
 const AGENT_SETTLE_MS = 5000;
 const CREATE_CHUNK = 25;
 
-type Made = BenchContainer & { managed: boolean };
-
-export function latencyStats(xs: number[]): LatencyStats {
-  return {
-    count: xs.length,
-    p50Ms: round(percentile(xs, 50)),
-    p95Ms: round(percentile(xs, 95)),
-    maxMs: round(max(xs)),
-  };
-}
-
 /** One pass's figures: the subject's (agent's or floor's) delivery and latency, the bare subscriber's latency. */
-type Pass = Omit<BurstRun, 'masterDelayMs' | 'labelled' | 'floor' | 'floorBare'>;
-
-/** Latency, delivery and stray reports of one pass, from its master's records and the bare subscriber's receipts. */
-function measure(made: Made[], master: TestMaster, rec: EventRecorder, bareSeen: Map<string, number>): Pass {
-  const managed = made.filter((c) => c.managed);
-  const subjectLat: number[] = [];
-  const timeline: { action: string; eventMs: number; bareMs: number; subjectMs: number }[] = [];
-  const bareLat: number[] = [];
-  let delivered = 0;
-  let duplicates = 0;
-  let unseen = 0;
-  let firstEvent = Infinity;
-  let lastReceipt = -Infinity;
-  for (const [type, action] of [
-    ['container_start', 'start'],
-    ['container_stop', 'die'],
-  ] as const) {
-    const got = acceptedByContainer(master, type);
-    for (const c of managed) {
-      const list: RecordedRequest[] = got.get(c.id) ?? [];
-      if (list.length > 0) delivered++;
-      duplicates += Math.max(0, list.length - 1);
-      const ev = rec.first((e) => e.id === c.id && e.action === action);
-      const bareAt = bareSeen.get(`${c.id} ${action}`);
-      if (!ev || bareAt === undefined) {
-        unseen++;
-        continue;
-      }
-      firstEvent = Math.min(firstEvent, ev.ms);
-      bareLat.push(bareAt - ev.ms);
-      if (list[0]) {
-        subjectLat.push(list[0].at - ev.ms);
-        timeline.push({ action, eventMs: ev.ms, bareMs: bareAt - ev.ms, subjectMs: list[0].at - ev.ms });
-        lastReceipt = Math.max(lastReceipt, list[0].at);
-      }
-    }
-  }
-  const disabledIds = new Set(made.filter((c) => !c.managed).map((c) => c.id));
-  const unexpected = [
-    ...acceptedByContainer(master, 'container_start'),
-    ...acceptedByContainer(master, 'container_stop'),
-  ]
-    .filter(([id]) => disabledIds.has(id))
-    .reduce((n, [, list]) => n + list.length, 0);
-  const expected = managed.length * 2;
-  return {
-    delivery: { expected, delivered, lost: expected - delivered, duplicates },
-    unexpectedReports: unexpected,
-    agent: latencyStats(subjectLat),
-    bare: latencyStats(bareLat),
-    unseen,
-    slowest: timeline
-      .sort((x, y) => y.subjectMs - x.subjectMs)
-      .slice(0, 5)
-      .map((t) => ({
-        action: t.action,
-        atMs: round(t.eventMs - firstEvent) ?? 0,
-        bareMs: round(t.bareMs) ?? 0,
-        subjectMs: round(t.subjectMs) ?? 0,
-      })),
-    spanMs: Number.isFinite(firstEvent) && Number.isFinite(lastReceipt) ? round(lastReceipt - firstEvent) : null,
-  };
-}
+type Pass = PassFigures & { timedOut: boolean };
 
 /** Runs `fn` with the subject's master once the subject is ready for a burst. */
 type Subject = (fn: (master: TestMaster) => Promise<Pass>) => Promise<Pass>;
@@ -177,11 +86,12 @@ function agentSubject(ctx: BenchContext, name: string, masterDelayMs: number, se
           throw new Error('the agent did not subscribe to Docker events within 20 s');
         // The start-up (its reports, hundreds of containers at scale) is not part of the burst: a stack comes up on
         // an agent that has been running for a while.
-        await masterWait(
+        const report = await masterWait(
           s.master,
           (r) => r.endpoint === 'events' && bodyType(r) === 'status_report' && r.status < 300,
           ctx.deadline.bound(20_000),
         );
+        if (!report) throw new Error('the agent sent no status report within 20 s');
         await pause(ctx.deadline.bound(AGENT_SETTLE_MS));
         return fn(s.master);
       },
@@ -194,6 +104,7 @@ function floorSubject(ctx: BenchContext, masterDelayMs: number, setting: BurstSe
   return async (fn) => {
     const floor = await protocolFloor(ctx.deadline.bound(10_000), masterDelayMs, setting.masterLimits);
     try {
+      await pause(ctx.deadline.bound(AGENT_SETTLE_MS));
       return await fn(floor.master);
     } finally {
       await floor.stop();
@@ -203,10 +114,14 @@ function floorSubject(ctx: BenchContext, masterDelayMs: number, setting: BurstSe
 
 /** One pass: the containers started in parallel, then stopped in parallel, while the subject reports them. */
 async function burstPass(ctx: BenchContext, made: Made[], name: string, subject: Subject): Promise<Pass> {
-  const rec = await EventRecorder.start(ctx.docker);
-  const load = await LoadWorker.start();
-  const bare = await bareSubscriber(ctx.deadline.bound(10_000));
+  let rec: EventRecorder | undefined;
+  let load: LoadWorker | undefined;
+  let bare: Awaited<ReturnType<typeof bareSubscriber>> | undefined;
   try {
+    rec = await EventRecorder.start(ctx.docker);
+    load = await LoadWorker.start();
+    bare = await bareSubscriber(ctx.deadline.bound(10_000));
+    const [events, worker, seen] = [rec, load, bare.seen];
     return await subject(async (master) => {
       const managed = made.filter((c) => c.managed);
       const accepted = (type: 'container_start' | 'container_stop'): number => {
@@ -215,21 +130,21 @@ async function burstPass(ctx: BenchContext, made: Made[], name: string, subject:
       };
       const ids = made.map((c) => c.id);
       const boundMs = ctx.deadline.bound(30_000 + managed.length * 2 * SLOW_MASTER_MS);
-      await load.run('start', ids);
-      await waitUntil(() => accepted('container_start') === managed.length, boundMs, 20);
-      await load.run('stop', ids);
-      await waitUntil(() => accepted('container_stop') === managed.length, boundMs, 20);
+      await worker.run('start', ids);
+      const started = await waitUntil(() => accepted('container_start') === managed.length, boundMs, 20);
+      await worker.run('stop', ids);
+      const stopped = await waitUntil(() => accepted('container_stop') === managed.length, boundMs, 20);
       // A late duplicate (a retry after an accepted event) would arrive in this pause.
       await new Promise((r) => setTimeout(r, ctx.deadline.bound(1500)));
       say(
         `${name}: ${accepted('container_start')}/${managed.length} starts, ${accepted('container_stop')}/${managed.length} stops`,
       );
-      return measure(made, master, rec, bare.seen);
+      return { ...measure(made, master, events, seen), timedOut: started === null || stopped === null };
     });
   } finally {
-    bare.stop();
-    load.close();
-    rec.close();
+    bare?.stop();
+    load?.close();
+    rec?.close();
   }
 }
 
@@ -250,6 +165,8 @@ async function burstRun(
     ...agent,
     floor: floor.agent,
     floorBare: floor.bare,
+    floorDelivery: floor.delivery,
+    floorTimedOut: floor.timedOut,
   };
 }
 

@@ -32,6 +32,11 @@ export class Redactor {
   private readonly pinned = new Map<string, string>();
   /** Learned since, oldest first (a Map keeps insertion order): at most MAX_LEARNED_SECRETS values. */
   private readonly learned = new Map<string, string>();
+  /**
+   * Both sets, longest first, built when next needed: a secret that is part of another (a key file caught half
+   * written, then the whole key) must not be replaced first, or what remains of the longer one is written.
+   */
+  private order: (readonly [string, string])[] | null = null;
 
   constructor(initial: Iterable<string | undefined> = []) {
     for (const s of initial) {
@@ -50,6 +55,7 @@ export class Redactor {
     // Learned again: now the newest.
     this.learned.delete(v);
     this.learned.set(v, jsonEscaped(v));
+    this.order = null;
     for (const oldest of this.learned.keys()) {
       if (this.learned.size <= MAX_LEARNED_SECRETS) break;
       this.learned.delete(oldest);
@@ -59,7 +65,9 @@ export class Redactor {
   /** A configured secret that arrives later (a key read again from its file): kept for the whole run. */
   pin(value: string): void {
     const v = usable(value);
-    if (v !== null) this.pinned.set(v, jsonEscaped(v));
+    if (v === null) return;
+    this.pinned.set(v, jsonEscaped(v));
+    this.order = null;
   }
 
   /** How many values are scrubbed by value (for specs and the bound). */
@@ -69,12 +77,11 @@ export class Redactor {
 
   redact(text: string): string {
     let out = text;
-    for (const secrets of [this.pinned, this.learned]) {
-      for (const [secret, escaped] of secrets) {
-        if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-        // The JSON-escaped form too, in case the secret carries characters JSON escapes.
-        if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
-      }
+    this.order ??= [...this.pinned, ...this.learned].sort((a, b) => b[0].length - a[0].length);
+    for (const [secret, escaped] of this.order) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+      // The JSON-escaped form too, in case the secret carries characters JSON escapes.
+      if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
     }
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;

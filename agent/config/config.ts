@@ -118,13 +118,19 @@ function secretFileOf(env: NodeJS.ProcessEnv, name: (typeof SECRET_FILE_VARIABLE
   return file === undefined || file === '' ? undefined : file;
 }
 
-/** Reads a secret file: its content trimmed, or why not (never the content). */
-export function readSecretFile(file: string): { ok: true; value: string } | { ok: false; reason: string } {
+/**
+ * Reads a secret file: its content trimmed, or why not (never the content). `absent`: the file is empty or not
+ * there, as it briefly is while being written in place or saved by rename.
+ */
+export function readSecretFile(
+  file: string,
+): { ok: true; value: string } | { ok: false; reason: string; absent: boolean } {
   try {
     const value = readFileSync(file, 'utf8').trim();
-    return value === '' ? { ok: false, reason: 'names an empty file' } : { ok: true, value };
+    return value === '' ? { ok: false, reason: 'names an empty file', absent: true } : { ok: true, value };
   } catch (err) {
-    return { ok: false, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, reason: `cannot be read (${code ?? 'error'})`, absent: code === 'ENOENT' };
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -74,6 +74,14 @@ describe('agent/key-file: the key file read again after a 401', () => {
     clock.advance(KEY_FILE_SETTLE_MS);
     expect(await again).to.equal(null);
     expect(sink.events('api_key_file_unreadable').at(-1)?.level, 'loud again once it starts again').to.equal(40);
+  });
+
+  it('does not wait on a file that cannot be read for another reason (a directory)', async () => {
+    await mkdir(file);
+    const read = keyFileReader({ file, clock, log: sink.log });
+    expect(await read()).to.equal(null);
+    expect(clock.activeTimers).to.equal(0);
+    expect(sink.events('api_key_file_unreadable')[0]).to.include({ reason: 'cannot be read (EISDIR)' });
   });
 
   it('refuses a key a header cannot carry, without waiting and without quoting it', async () => {

@@ -49,4 +49,15 @@ describe('Redactor', () => {
     r.addSecret('api-key-0123456789');
     expect(r.size).to.equal(1);
   });
+
+  it('scrubs a secret whole when a part of it is a secret too (a key file read half written, then whole)', () => {
+    const key = 'kq3Xr8mV1pZ0aB7cD9eF2gH4iJ6kL8mN0oP2qR4sT6u';
+    const r = new Redactor(['an-old-api-key-0123']);
+    r.pin(key.slice(0, 12));
+    r.pin(key);
+    r.addSecret(`${key}-and-more-token`);
+    expect(r.redact(`key ${key} token ${key}-and-more-token part ${key.slice(0, 12)}`)).to.equal(
+      `key ${REDACTED} token ${REDACTED} part ${REDACTED}`,
+    );
+  });
 });
