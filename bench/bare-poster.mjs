@@ -5,15 +5,9 @@
 // keep-alive agent). Nothing else: no inspect, no outbox, no actors, no logging. Plain JavaScript.
 import http from 'node:http';
 import fetch from 'node-fetch';
+import { followContainerEvents } from './docker-events.mjs';
 
 const [base, key] = [process.argv[2], process.argv[3]];
-const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-const docker = host.startsWith('unix://')
-  ? { socketPath: host.slice('unix://'.length) }
-  : {
-      host: new URL(host.replace(/^tcp:/, 'http:')).hostname,
-      port: Number(new URL(host.replace(/^tcp:/, 'http:')).port),
-    };
 const agent = new http.Agent({ keepAlive: true, timeout: 60_000, maxFreeSockets: 2, scheduling: 'lifo' });
 const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json', 'Content-Type': 'application/json' };
 const post = async (path, body) => {
@@ -80,29 +74,4 @@ function onEvent(e) {
   void pump();
 }
 
-const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['start', 'die'] }));
-const req = http.get({ ...docker, path: `/events?filters=${filters}` }, (res) => {
-  process.stdout.write('ready\n');
-  let buf = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let e;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        continue; // not an event line
-      }
-      onEvent(e);
-    }
-  });
-  res.on('end', () => process.exit(0));
-});
-req.on('error', (err) => {
-  process.stderr.write(`bare poster: ${err.message}\n`);
-  process.exit(1);
-});
+followContainerEvents('bare poster', onEvent);
