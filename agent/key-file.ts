@@ -23,11 +23,10 @@ export interface KeyFileReaderDeps {
 export function keyFileReader(deps: KeyFileReaderDeps): () => Promise<string | null> {
   const settleMs = deps.settleMs ?? KEY_FILE_SETTLE_MS;
   let problem: string | null = null;
-  const readOnce = (): { ok: true; value: string } | { ok: false; reason: string; passing: boolean } => {
+  const readOnce = (): ReturnType<typeof readSecretFile> => {
     const read = readSecretFile(deps.file);
-    if (!read.ok) return { ok: false, reason: read.reason, passing: read.absent };
-    if (!isHeaderSafe(read.value)) {
-      return { ok: false, reason: 'holds characters a request header cannot carry', passing: false };
+    if (read.ok && !isHeaderSafe(read.value)) {
+      return { ok: false, reason: 'holds characters a request header cannot carry', absent: false };
     }
     return read;
   };
@@ -37,7 +36,7 @@ export function keyFileReader(deps: KeyFileReaderDeps): () => Promise<string | n
     });
   return async () => {
     let read = readOnce();
-    if (!read.ok && read.passing) {
+    if (!read.ok && read.absent) {
       await settle();
       read = readOnce();
     }
